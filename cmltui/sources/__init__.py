@@ -1,0 +1,1 @@
+"""Data sources of cmltui: AWS (boto3) and the CML REST API (aiohttp)."""

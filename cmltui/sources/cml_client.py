@@ -1,0 +1,452 @@
+"""Pooled, bounded, token-caching client for the CML REST API (SPEC §3.2).
+
+One `aiohttp.ClientSession` serves every worker, so connections stay alive between cycles and a
+cycle does not pay a TLS handshake per worker. A semaphore bounds the requests in flight across
+all workers, and every request has its own timeout, so a hung worker never holds a cycle longer
+than the timeout. Failures never raise out of `fetch_cycle`: each call's failure becomes a short,
+secret-free string in `CMLCycleResult.errors`. The client does not schedule; the collector says
+which optional calls (labs, licensing, users) a cycle makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from cmltui.sources.cml_models import (
+    LabIdList,
+    LabResponse,
+    LicensingStatus,
+    SystemHealth,
+    SystemInformation,
+    SystemStats,
+    TelemetryEventList,
+    TelemetryEventResponse,
+    UserList,
+    UserResponse,
+)
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v0"
+LAB_DETAIL_CONCURRENCY = 8
+"""Lab detail requests of one worker in flight at once, so many labs do not starve the fleet."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CMLTarget:
+    """One CML worker to talk to. The password never appears in the repr."""
+
+    worker_id: str
+    base_url: str
+    username: str
+    password: str = field(repr=False)
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + API_PREFIX + path
+
+
+@dataclass
+class CMLCycleResult:
+    """Outcome of one collection cycle for one worker; None means not fetched or failed."""
+
+    system_information: SystemInformation | None = None
+    system_health: SystemHealth | None = None
+    system_stats: SystemStats | None = None
+    lab_ids: list[str] | None = None
+    labs: list[LabResponse] | None = None
+    licensing: LicensingStatus | None = None
+    users: list[UserResponse] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    reachable: bool = False
+    login_failed: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Every call attempted this cycle answered with valid data."""
+        return self.reachable and not self.errors
+
+
+@dataclass
+class CMLRequestStats:
+    """Request counters, for benchmarks and tests. `requests` includes the login POSTs."""
+
+    requests: int = 0
+    requests_by_worker: Counter[str] = field(default_factory=Counter)
+    logins: int = 0
+    logins_by_worker: Counter[str] = field(default_factory=Counter)
+
+    def count_request(self, worker_id: str) -> None:
+        self.requests += 1
+        self.requests_by_worker[worker_id] += 1
+
+    def count_login(self, worker_id: str) -> None:
+        self.logins += 1
+        self.logins_by_worker[worker_id] += 1
+
+
+class CMLError(Exception):
+    """A failed CML call, with a short message that is safe to show and log."""
+
+    def __init__(self, message: str, *, login_failed: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.login_failed = login_failed
+
+
+class _Unauthorized(Exception):
+    """An authenticated call answered 401 (internal: triggers one re-login)."""
+
+
+@dataclass
+class _WorkerAuth:
+    """Token cache and login lock of one worker, kept across cycles."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass
+class _CallAuth:
+    """Login bookkeeping of one cycle: at most one login attempt per worker and cycle."""
+
+    attempted: bool = False
+    failure: CMLError | None = None
+
+
+def _shape_error(exc: ValidationError) -> CMLError:
+    """First error location only: pydantic messages may echo input values."""
+    errors = exc.errors(include_input=False, include_url=False)
+    loc = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
+    return CMLError(f"unexpected response shape: {loc or '(root)'}")
+
+
+def _tls_reason(exc: aiohttp.ClientSSLError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        detail = getattr(cert_error, "verify_message", None) or getattr(cert_error, "reason", None)
+        return f"certificate verify failed: {detail}" if detail else "certificate verify failed"
+    os_error = getattr(exc, "os_error", None)
+    reason = getattr(os_error, "reason", None) or getattr(os_error, "strerror", None)
+    return str(reason or type(os_error or exc).__name__)
+
+
+def classify_exception(exc: BaseException) -> str:
+    """A short, secret-free description of a transport failure."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"TLS: {_tls_reason(exc)}"
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError and aiohttp's timeouts
+        return "timeout"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        if isinstance(os_error, ConnectionRefusedError):
+            return "connection refused"
+        reason = getattr(os_error, "strerror", None) or type(os_error).__name__
+        return f"connection failed: {reason}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "server disconnected"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or type(exc).__name__}"
+    if isinstance(exc, aiohttp.ClientError):
+        return f"connection error: {type(exc).__name__}"
+    if isinstance(exc, ConnectionError):
+        return "connection reset"
+    return f"error: {type(exc).__name__}"
+
+
+class CMLClient:
+    """Talks to many CML workers through one pooled session; safe to share across tasks."""
+
+    def __init__(
+        self,
+        *,
+        request_timeout: float = 5.0,
+        concurrency: int = 32,
+        verify_tls: bool = True,
+        ca_bundle: str | None = None,
+        keepalive_timeout: float = 120.0,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.request_timeout = request_timeout
+        self.concurrency = concurrency
+        self.verify_tls = verify_tls
+        self.ca_bundle = ca_bundle
+        self.keepalive_timeout = keepalive_timeout
+        self.stats = CMLRequestStats()
+        self._session: aiohttp.ClientSession | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+        self._auth: dict[tuple[str, str, str], _WorkerAuth] = {}
+
+    # --- session -------------------------------------------------------------------------------
+
+    def _ssl(self) -> ssl.SSLContext | bool:
+        if not self.verify_tls:
+            return False
+        return ssl.create_default_context(cafile=self.ca_bundle)
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        """Create the session lazily, inside the running loop."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self.concurrency,
+                keepalive_timeout=self.keepalive_timeout,
+                ssl=self._ssl(),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.request_timeout),
+                headers={"Accept": "application/json"},
+            )
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the pooled session and its connections."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def _worker_auth(self, target: CMLTarget) -> _WorkerAuth:
+        key = (target.worker_id, target.base_url, target.username)
+        auth = self._auth.get(key)
+        if auth is None:
+            auth = self._auth[key] = _WorkerAuth()
+        return auth
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        target: CMLTarget,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """One HTTP request: returns (status, decoded JSON or None); raises CMLError on failure."""
+        session = self._get_session()
+        assert self._semaphore is not None
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        async with self._semaphore:
+            self.stats.count_request(target.worker_id)
+            try:
+                async with session.request(
+                    method,
+                    target.url(path),
+                    headers=headers,
+                    json=json_body,
+                    params=params,
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status
+                    body = await response.read()
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise CMLError(classify_exception(exc)) from None
+        if status >= 300:
+            return status, None
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            raise CMLError("malformed JSON") from None
+
+    async def _login(self, target: CMLTarget) -> str:
+        """POST /authenticate; returns the JWT. The password goes only into the request body."""
+        self.stats.count_login(target.worker_id)
+        status, body = await self._request(
+            target,
+            "POST",
+            "/authenticate",
+            json_body={"username": target.username, "password": target.password},
+        )
+        if status in (401, 403):
+            raise CMLError(f"login rejected (HTTP {status})", login_failed=True)
+        if status >= 300:
+            raise CMLError(f"login failed (HTTP {status})")
+        if not isinstance(body, str) or not body:
+            raise CMLError("unexpected response shape: login token")
+        return body
+
+    async def _ensure_token(
+        self, target: CMLTarget, call_auth: _CallAuth, failed_token: str | None
+    ) -> str:
+        """Return a usable token, logging in at most once per cycle and only when needed.
+
+        `failed_token` is the token a call just saw rejected: a new login happens only if the
+        cache still holds it (another call may already have replaced it).
+        """
+        auth = self._worker_auth(target)
+        async with auth.lock:
+            if auth.token is not None and auth.token != failed_token:
+                return auth.token
+            if call_auth.attempted:
+                if call_auth.failure is not None:
+                    raise call_auth.failure
+                raise CMLError("unauthorized (HTTP 401)")
+            call_auth.attempted = True
+            auth.token = None
+            try:
+                auth.token = await self._login(target)
+            except CMLError as exc:
+                call_auth.failure = exc
+                raise
+            return auth.token
+
+    async def _get_authed(
+        self,
+        target: CMLTarget,
+        path: str,
+        call_auth: _CallAuth,
+        params: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """GET with the cached token; on a 401, log in again (once) and retry once."""
+        token = await self._ensure_token(target, call_auth, None)
+        status, body = await self._request(target, "GET", path, token=token, params=params)
+        if status == 401:
+            token = await self._ensure_token(target, call_auth, token)
+            status, body = await self._request(target, "GET", path, token=token, params=params)
+            if status == 401:
+                raise CMLError("unauthorized (HTTP 401)")
+        return status, body
+
+    @staticmethod
+    def _validate(adapter: type[BaseModel] | TypeAdapter[T], status: int, body: Any) -> Any:
+        if status >= 300:
+            raise CMLError(f"HTTP {status}")
+        try:
+            if isinstance(adapter, TypeAdapter):
+                return adapter.validate_python(body)
+            if adapter is LicensingStatus:
+                return LicensingStatus.from_response(body)
+            return adapter.model_validate(body)
+        except ValidationError as exc:
+            raise _shape_error(exc) from None
+
+    async def _fetch(
+        self,
+        target: CMLTarget,
+        path: str,
+        adapter: type[BaseModel] | TypeAdapter[Any],
+        call_auth: _CallAuth,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        status, body = await self._get_authed(target, path, call_auth, params)
+        return self._validate(adapter, status, body)
+
+    # --- public API ----------------------------------------------------------------------------
+
+    async def fetch_cycle(
+        self, target: CMLTarget, *, want_labs: bool, want_licensing: bool, want_users: bool
+    ) -> CMLCycleResult:
+        """One collection cycle for one worker. Never raises for a worker's failure."""
+        result = CMLCycleResult()
+        try:
+            status, body = await self._request(target, "GET", "/system_information")
+            result.system_information = self._validate(SystemInformation, status, body)
+        except CMLError as exc:
+            result.errors["system_information"] = exc.message
+            return result
+        result.reachable = True
+
+        call_auth = _CallAuth()
+        auth = self._worker_auth(target)
+        if auth.token is None:
+            # Log in once up front so that the concurrent calls below do not race to do it.
+            try:
+                await self._ensure_token(target, call_auth, None)
+            except CMLError as exc:
+                result.errors["login"] = exc.message
+                result.login_failed = exc.login_failed
+                return result
+
+        async def run(key: str, coro: Any) -> None:
+            try:
+                await coro
+            except CMLError as exc:
+                result.errors[key] = exc.message
+                result.login_failed = result.login_failed or exc.login_failed
+
+        async def health() -> None:
+            result.system_health = await self._fetch(
+                target, "/system_health", SystemHealth, call_auth
+            )
+
+        async def stats() -> None:
+            result.system_stats = await self._fetch(target, "/system_stats", SystemStats, call_auth)
+
+        async def labs() -> None:
+            result.lab_ids = await self._fetch(
+                target, "/labs", LabIdList, call_auth, {"show_all": "true"}
+            )
+            if want_labs:
+                await run("labs", self._fetch_labs(target, result, call_auth))
+
+        async def licensing() -> None:
+            result.licensing = await self._fetch(target, "/licensing", LicensingStatus, call_auth)
+
+        async def users() -> None:
+            result.users = await self._fetch(target, "/users", UserList, call_auth)
+
+        calls = [run("system_health", health()), run("system_stats", stats())]
+        calls.append(run("lab_ids", labs()))
+        if want_licensing:
+            calls.append(run("licensing", licensing()))
+        if want_users:
+            calls.append(run("users", users()))
+        await asyncio.gather(*calls)
+        return result
+
+    async def _fetch_labs(
+        self, target: CMLTarget, result: CMLCycleResult, call_auth: _CallAuth
+    ) -> None:
+        """Lab details, a few at a time. A lab deleted since the id list (404) is skipped."""
+        assert result.lab_ids is not None
+        limit = asyncio.Semaphore(LAB_DETAIL_CONCURRENCY)
+
+        async def one(lab_id: str) -> LabResponse | None:
+            async with limit:
+                status, body = await self._get_authed(target, f"/labs/{lab_id}", call_auth)
+            if status == 404:
+                return None
+            lab: LabResponse = self._validate(LabResponse, status, body)
+            return lab
+
+        outcomes = await asyncio.gather(
+            *(one(lab_id) for lab_id in result.lab_ids), return_exceptions=True
+        )
+        labs: list[LabResponse] = []
+        failures: list[str] = []
+        for outcome in outcomes:
+            if isinstance(outcome, CMLError):
+                failures.append(outcome.message)
+                result.login_failed = result.login_failed or outcome.login_failed
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            elif outcome is not None:
+                labs.append(outcome)
+        result.labs = labs
+        if failures:
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise CMLError(f"{failures[0]}{more}")
+
+    async def fetch_telemetry(self, target: CMLTarget) -> list[TelemetryEventResponse]:
+        """All telemetry events of a worker (the idle checker's only source).
+
+        Raises `CMLError` with a short, secret-free message when the call fails.
+        """
+        events: list[TelemetryEventResponse] = await self._fetch(
+            target, "/telemetry/events", TelemetryEventList, _CallAuth()
+        )
+        return events
