@@ -1,0 +1,5 @@
+"""`python -m cmltui` works like the `cmltui` command."""
+
+from cmltui.cli import main
+
+raise SystemExit(main())

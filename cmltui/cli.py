@@ -1,0 +1,126 @@
+"""The `cmltui` command (SPEC §6): global options before or after the subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from cmltui import __version__
+from cmltui.config import Config, ConfigError, load_config
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Global options; on subparsers their defaults are suppressed so they never overwrite."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("global options")
+    group.add_argument("--config", metavar="FILE", default=default, help="config file (TOML)")
+    group.add_argument("--profile", metavar="NAME", default=default, help="AWS profile")
+    group.add_argument(
+        "--region",
+        metavar="R",
+        action="append",
+        default=default,
+        help="AWS region (repeatable)",
+    )
+    group.add_argument(
+        "--interval", metavar="SEC", type=float, default=default, help="collector interval"
+    )
+    group.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="block every AWS write (tags included) and auto-pause",
+    )
+    group.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        default=default,
+        help="DEBUG, INFO, WARNING or ERROR (logs go to a file)",
+    )
+    group.add_argument(
+        "--version",
+        action="version",
+        version=f"cmltui {__version__}",
+        default=argparse.SUPPRESS,
+    )
+
+
+def _add_fleet_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=_positive_int, default=12, help="simulated workers")
+    parser.add_argument("--seed", type=int, default=0, help="simulation seed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmltui",
+        description="Terminal live monitor for Cisco Modeling Labs workers on AWS EC2.",
+    )
+    _add_global_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="live TUI on AWS (the default)")
+    _add_global_options(run, suppress=True)
+
+    demo = commands.add_parser("demo", help="live TUI on the embedded simulated fleet")
+    _add_global_options(demo, suppress=True)
+    _add_fleet_options(demo)
+
+    snapshot = commands.add_parser("snapshot", help="collect once and print")
+    _add_global_options(snapshot, suppress=True)
+    snapshot.add_argument("--demo", action="store_true", help="use the simulated fleet")
+    _add_fleet_options(snapshot)
+    snapshot.add_argument("--format", choices=("json", "table"), default="table")
+
+    simulate = commands.add_parser("simulate", help="run the simulators alone")
+    _add_global_options(simulate, suppress=True)
+    _add_fleet_options(simulate)
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> Config:
+    """Flags > environment > file > defaults."""
+    flags = {
+        "aws.profile": args.profile,
+        "aws.regions": args.region,
+        "intervals.collector": args.interval,
+        "read_only": True if args.read_only else None,
+        "log_level": args.log_level,
+    }
+    return load_config(args.config, flags=flags, env=os.environ if env is None else env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"cmltui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from cmltui.logging_setup import configure_logging
+
+    configure_logging(config.log_level)
+    from cmltui import commands
+
+    try:
+        return commands.dispatch(command, args, config)
+    except ConfigError as exc:
+        print(f"cmltui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

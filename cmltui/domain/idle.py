@@ -1,0 +1,157 @@
+"""Idle detection and auto-pause: one definition (SPEC §2.4), as pure functions.
+
+Every function takes the worker, the idle settings and `now`, so the idle checker, the mapper
+and the UI all agree on what "idle" means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from cmltui.clock import ensure_utc
+from cmltui.domain.tags import idle_detection_tag
+from cmltui.domain.worker import CMLWorker
+
+ACTIVITY_CATEGORIES: Final = frozenset(
+    {
+        "start_lab",
+        "stop_lab",
+        "import_lab",
+        "export_lab",
+        "start_node",
+        "stop_node",
+        "queue_node",
+        "boot_node",
+        "wipe_node",
+        "user_activity",
+    }
+)
+SERVICE_ACCOUNT_PREFIX: Final = "00000000-0000-"
+
+
+@dataclass(frozen=True)
+class IdleSettings:
+    enabled: bool = True  # global switch: compute idle status at all
+    default_per_worker: bool = True  # when the worker has no `cmltui:idle-detection` tag
+    auto_pause: bool = False  # act on it
+    timeout: timedelta = timedelta(minutes=60)
+    snooze: timedelta = timedelta(minutes=60)
+    check_interval: timedelta = timedelta(seconds=300)
+
+
+def detection_enabled_for(worker: CMLWorker, settings: IdleSettings) -> bool:
+    """Switch 2: the worker's tag, else the config default."""
+    tagged = idle_detection_tag(worker.tags)
+    return settings.default_per_worker if tagged is None else tagged
+
+
+def detection_active(worker: CMLWorker, settings: IdleSettings) -> bool:
+    """Idle status is computed for running workers with both switches on."""
+    return worker.is_running and settings.enabled and detection_enabled_for(worker, settings)
+
+
+def reference_time(worker: CMLWorker) -> datetime | None:
+    """The latest of: newest activity, last start or resume (ours or external), launch."""
+    candidates = [worker.activity.last_activity_at, worker.last_start_at()]
+    present = [c for c in candidates if c is not None]
+    return max(present) if present else None
+
+
+def idle_minutes(worker: CMLWorker, now: datetime) -> float | None:
+    ref = reference_time(worker)
+    if ref is None or not worker.is_running:
+        return None
+    return max(0.0, (now - ref).total_seconds() / 60.0)
+
+
+def is_idle(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool | None:
+    minutes = idle_minutes(worker, now)
+    if minutes is None or not detection_active(worker, settings):
+        return None
+    return minutes >= settings.timeout.total_seconds() / 60.0
+
+
+def snooze_ends_at(worker: CMLWorker, settings: IdleSettings) -> datetime | None:
+    started = worker.last_start_at()
+    return started + settings.snooze if started is not None else None
+
+
+def in_snooze_period(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool:
+    ends = snooze_ends_at(worker, settings)
+    return worker.is_running and ends is not None and now < ends
+
+
+def target_pause_at(worker: CMLWorker, settings: IdleSettings) -> datetime | None:
+    """Reference + timeout, pushed past the end of the snooze."""
+    ref = reference_time(worker)
+    if ref is None or not detection_active(worker, settings):
+        return None
+    target = ref + settings.timeout
+    snooze_end = snooze_ends_at(worker, settings)
+    return max(target, snooze_end) if snooze_end is not None else target
+
+
+def next_idle_check_at(worker: CMLWorker, settings: IdleSettings, now: datetime) -> datetime | None:
+    """Last check + interval; a worker never checked is due now."""
+    if not detection_active(worker, settings):
+        return None
+    last = worker.activity.last_activity_check_at
+    return last + settings.check_interval if last is not None else now
+
+
+def eligible_for_auto_pause(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool:
+    """Running, both switches on, idle, and not in snooze."""
+    return bool(is_idle(worker, settings, now)) and not in_snooze_period(worker, settings, now)
+
+
+@dataclass(frozen=True)
+class TelemetryEvent:
+    category: str
+    timestamp: datetime
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ActivityScan:
+    newest_activity_at: datetime | None  # newest counting event after the old high-water mark
+    high_water_mark: datetime | None  # newest timestamp seen at all
+    user_ids: tuple[str, ...]  # users seen in the new counting events
+
+
+def event_user_id(event: TelemetryEvent) -> str | None:
+    for key in ("user_id", "user", "owner"):
+        value = event.data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def counts_as_activity(event: TelemetryEvent) -> bool:
+    if event.category not in ACTIVITY_CATEGORIES:
+        return False
+    if event.category == "user_activity":
+        user = event_user_id(event)
+        return not (user or "").startswith(SERVICE_ACCOUNT_PREFIX)
+    return True
+
+
+def scan_telemetry(events: Iterable[TelemetryEvent], high_water: datetime | None) -> ActivityScan:
+    """Look only at events newer than the high-water mark; naive timestamps are UTC."""
+    newest: datetime | None = None
+    mark = high_water
+    users: list[str] = []
+    for event in events:
+        stamp = ensure_utc(event.timestamp)
+        if high_water is not None and stamp <= high_water:
+            continue
+        mark = stamp if mark is None or stamp > mark else mark
+        if not counts_as_activity(event):
+            continue
+        newest = stamp if newest is None or stamp > newest else newest
+        user = event_user_id(event)
+        if user and user not in users:
+            users.append(user)
+    return ActivityScan(newest, mark, tuple(users))

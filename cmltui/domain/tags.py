@@ -1,0 +1,107 @@
+"""The `cmltui:*` EC2 tags: idle-detection switch and pause/resume history (README documents them).
+
+Keeping history on the instance lets every operator, a fresh cmltui process and the AWS console
+see the same counters and the same last pause and resume.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from cmltui.clock import ensure_utc
+from cmltui.domain.enums import PauseReason
+from cmltui.domain.worker import PauseHistory
+
+DISCOVERY_TAG: Final = "cml-worker"
+NAME_TAG: Final = "Name"
+CML_URL_TAG: Final = "cmltui:cml-url"
+CREATED_BY_TAGS: Final = ("cmltui:created-by", "created-by", "owner", "Owner")
+IDLE_DETECTION_TAG: Final = "cmltui:idle-detection"
+
+LAST_PAUSED_AT: Final = "cmltui:last-paused-at"
+LAST_PAUSED_BY: Final = "cmltui:last-paused-by"
+PAUSE_REASON: Final = "cmltui:pause-reason"
+LAST_RESUMED_AT: Final = "cmltui:last-resumed-at"
+LAST_RESUMED_BY: Final = "cmltui:last-resumed-by"
+AUTO_PAUSE_COUNT: Final = "cmltui:auto-pause-count"
+MANUAL_PAUSE_COUNT: Final = "cmltui:manual-pause-count"
+AUTO_RESUME_COUNT: Final = "cmltui:auto-resume-count"
+MANUAL_RESUME_COUNT: Final = "cmltui:manual-resume-count"
+
+IDLE_ENABLED: Final = "enabled"
+IDLE_DISABLED: Final = "disabled"
+
+
+def idle_detection_tag(tags: dict[str, str]) -> bool | None:
+    """The per-worker switch from its tag; None when absent or unreadable (default applies)."""
+    value = tags.get(IDLE_DETECTION_TAG, "").strip().lower()
+    if value == IDLE_ENABLED:
+        return True
+    if value == IDLE_DISABLED:
+        return False
+    return None
+
+
+def history_from_tags(tags: dict[str, str]) -> PauseHistory:
+    """Read the pause/resume history back; a malformed tag reads as absent, never as a crash."""
+    reason = tags.get(PAUSE_REASON)
+    return PauseHistory(
+        auto_pause_count=_count(tags.get(AUTO_PAUSE_COUNT)),
+        manual_pause_count=_count(tags.get(MANUAL_PAUSE_COUNT)),
+        auto_resume_count=_count(tags.get(AUTO_RESUME_COUNT)),
+        manual_resume_count=_count(tags.get(MANUAL_RESUME_COUNT)),
+        last_paused_at=parse_time(tags.get(LAST_PAUSED_AT)),
+        last_paused_by=tags.get(LAST_PAUSED_BY) or None,
+        pause_reason=PauseReason(reason) if reason in PauseReason._value2member_map_ else None,
+        last_resumed_at=parse_time(tags.get(LAST_RESUMED_AT)),
+        last_resumed_by=tags.get(LAST_RESUMED_BY) or None,
+    )
+
+
+def pause_tags(history: PauseHistory) -> dict[str, str]:
+    """The tags a pause writes (after StopInstances)."""
+    return {
+        LAST_PAUSED_AT: format_time(history.last_paused_at),
+        LAST_PAUSED_BY: history.last_paused_by or "",
+        PAUSE_REASON: history.pause_reason.value if history.pause_reason else "",
+        AUTO_PAUSE_COUNT: str(history.auto_pause_count),
+        MANUAL_PAUSE_COUNT: str(history.manual_pause_count),
+    }
+
+
+def resume_tags(history: PauseHistory) -> dict[str, str]:
+    """The tags a resume writes (after StartInstances)."""
+    return {
+        LAST_RESUMED_AT: format_time(history.last_resumed_at),
+        LAST_RESUMED_BY: history.last_resumed_by or "",
+        AUTO_RESUME_COUNT: str(history.auto_resume_count),
+        MANUAL_RESUME_COUNT: str(history.manual_resume_count),
+    }
+
+
+def created_by(tags: dict[str, str]) -> str | None:
+    for key in CREATED_BY_TAGS:
+        if tags.get(key):
+            return tags[key]
+    return None
+
+
+def format_time(value: datetime | None) -> str:
+    return ensure_utc(value).isoformat(timespec="seconds") if value else ""
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _count(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

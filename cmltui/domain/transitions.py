@@ -1,0 +1,43 @@
+"""State transitions of a worker and their side effects (SPEC §2.3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.worker import CloudWatchState, CMLState, CMLWorker
+
+_STOPPED_STATES = {WorkerStatus.STOPPED, WorkerStatus.TERMINATED, WorkerStatus.SHUTTING_DOWN}
+
+
+def apply_status(worker: CMLWorker, new_status: WorkerStatus, *, observed_at: datetime) -> None:
+    """Move a worker to `new_status`, applying the side effects of stopping and starting.
+
+    A stopped worker loses its addresses, endpoint and live metrics but keeps its counters and
+    history. A stopped→running change that cmltui did not start is recorded as an external start
+    (it resets the idle reference like a resume does).
+    """
+    old_status = worker.status
+    if old_status in (WorkerStatus.STOPPED, WorkerStatus.STOPPING) and (
+        new_status is WorkerStatus.RUNNING and worker.start_initiated_at is None
+    ):
+        worker.activity.external_start_at = observed_at
+    worker.status = new_status
+    if new_status is WorkerStatus.RUNNING:
+        worker.start_initiated_at = None
+    if new_status in _STOPPED_STATES:
+        worker.stop_initiated_at = None
+        clear_live_state(worker)
+
+
+def clear_live_state(worker: CMLWorker) -> None:
+    """Forget what only a running instance has: addresses, endpoint, CML and CloudWatch data."""
+    worker.public_ip = None
+    worker.private_ip = None
+    worker.https_endpoint = None
+    last_synced = worker.cml.last_synced_at
+    worker.cml = CMLState(last_synced_at=last_synced)
+    detailed = worker.cloudwatch.detailed_monitoring_enabled
+    worker.cloudwatch = CloudWatchState(detailed_monitoring_enabled=detailed)
+    worker.errors.pop("cml", None)
+    worker.errors.pop("cloudwatch", None)

@@ -1,0 +1,139 @@
+"""`CMLWorker`: everything cmltui knows about one worker, kept in the shared registry.
+
+The collector fills the EC2, CloudWatch and CML parts; the idle checker the activity part; the
+actions the in-flight markers. Only the mapper turns it into the outward `CMLWorkerDto`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cmltui.domain.enums import PauseReason, WorkerStatus
+from cmltui.domain.status import CMLOutcome
+
+
+@dataclass
+class MetricReading:
+    """A raw utilization value with the time it describes; the mapper sanitises `value`."""
+
+    value: Any
+    timestamp: datetime | None
+
+
+@dataclass(frozen=True)
+class LabSummary:
+    id: str
+    title: str
+    owner: str | None
+    owner_username: str | None
+    state: str
+    node_count: int | None
+
+
+@dataclass
+class AmiFacts:
+    name: str | None = None
+    description: str | None = None
+    creation_date: datetime | None = None
+
+
+@dataclass
+class CMLState:
+    """What the CML API told us; `outcome` is how far the latest cycle got."""
+
+    version: str | None = None
+    ready: bool | None = None
+    system_stats: dict[str, Any] | None = None
+    system_health: dict[str, Any] | None = None
+    licensing: dict[str, Any] | None = None  # as CML returns it, the token already stripped
+    lab_ids: list[str] | None = None
+    labs: list[LabSummary] | None = None
+    users: dict[str, str] = field(default_factory=dict)  # user id -> username
+    outcome: CMLOutcome = field(default_factory=CMLOutcome)
+    last_synced_at: datetime | None = None  # last successful sync: moves on every success
+    stats_synced_at: datetime | None = None  # when `system_stats` was read
+
+
+@dataclass
+class CloudWatchState:
+    cpu: MetricReading | None = None
+    memory: MetricReading | None = None
+    disk: MetricReading | None = None
+    last_collected_at: datetime | None = None
+    detailed_monitoring_enabled: bool | None = None
+
+
+@dataclass
+class ActivityState:
+    """The idle checker's bookkeeping."""
+
+    last_activity_at: datetime | None = None
+    last_activity_check_at: datetime | None = None
+    high_water_mark: datetime | None = None  # newest telemetry timestamp already looked at
+    recent_user_ids: tuple[str, ...] = ()
+    external_start_at: datetime | None = None  # a stopped→running change cmltui did not cause
+    auto_paused_episode: datetime | None = None  # reference time of the episode auto-paused
+
+
+@dataclass
+class PauseHistory:
+    """Pause/resume history, kept on the instance as `cmltui:*` tags."""
+
+    auto_pause_count: int = 0
+    manual_pause_count: int = 0
+    auto_resume_count: int = 0
+    manual_resume_count: int = 0
+    last_paused_at: datetime | None = None
+    last_paused_by: str | None = None
+    pause_reason: PauseReason | None = None
+    last_resumed_at: datetime | None = None
+    last_resumed_by: str | None = None
+
+
+@dataclass
+class CMLWorker:
+    instance_id: str
+    region: str
+    name: str
+    instance_type: str | None = None
+    status: WorkerStatus = WorkerStatus.UNKNOWN
+    ec2_state_detail: str | None = None
+    ec2_state_transition_at: datetime | None = None
+    ec2_system_status_check: str | None = None
+    ec2_instance_status_check: str | None = None
+    ec2_last_checked_at: datetime | None = None
+    ami_id: str | None = None
+    ami: AmiFacts = field(default_factory=AmiFacts)
+    public_ip: str | None = None
+    private_ip: str | None = None
+    https_endpoint: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    launch_time: datetime | None = None
+    created_at: datetime | None = None
+    terminated_at: datetime | None = None
+    cml: CMLState = field(default_factory=CMLState)
+    cloudwatch: CloudWatchState = field(default_factory=CloudWatchState)
+    activity: ActivityState = field(default_factory=ActivityState)
+    history: PauseHistory = field(default_factory=PauseHistory)
+    start_initiated_at: datetime | None = None
+    stop_initiated_at: datetime | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    collected_at: datetime | None = None
+    updated_at: datetime | None = None
+    observed_fingerprint: int | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self.status is WorkerStatus.RUNNING
+
+    def last_start_at(self) -> datetime | None:
+        """The latest of launch, a resume by cmltui and a start seen from outside."""
+        candidates = [
+            self.launch_time,
+            self.history.last_resumed_at,
+            self.activity.external_start_at,
+        ]
+        present = [c for c in candidates if c is not None]
+        return max(present) if present else None

@@ -1,0 +1,124 @@
+"""`CMLWorkerDto`: the only shape of a worker that leaves the core (SPEC §2.2).
+
+Built only by `cmltui.mapper.map_worker_to_dto`; turned into JSON only by
+`cmltui.mapper.worker_dto_to_dict`. Field names are those users of the CML Cloud Manager know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
+
+from cmltui.clock import ensure_utc
+from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
+
+UtcDateTime = Annotated[
+    datetime,
+    AfterValidator(ensure_utc),
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+]
+"""A datetime in UTC that serialises as ISO-8601 with an explicit `+00:00` offset."""
+
+Percent = float
+
+
+class LabDto(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    title: str
+    owner: str | None
+    state: str
+    node_count: int | None
+
+
+class CMLWorkerDto(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # identity
+    id: str
+    name: str
+    aws_region: str
+    aws_instance_id: str
+    instance_type: str | None
+    # status
+    status: WorkerStatus
+    service_status: ServiceStatus
+    # AMI
+    ami_id: str | None
+    ami_name: str | None
+    ami_description: str | None
+    ami_creation_date: UtcDateTime | None
+    # network
+    https_endpoint: str | None
+    public_ip: str | None
+    private_ip: str | None
+    # tags
+    aws_tags: dict[str, str]
+    # license (never the Smart Licensing token)
+    license_status: LicenseStatus | None
+    cml_license_info: dict[str, Any] | None
+    # CML
+    cml_version: str | None
+    cml_ready: bool | None
+    cml_uptime_seconds: int | None
+    cml_labs_count: int | None
+    cml_system_info: dict[str, Any] | None
+    cml_system_health: dict[str, Any] | None
+    cml_last_synced_at: UtcDateTime | None
+    # EC2
+    ec2_instance_state_detail: str | None
+    ec2_system_status_check: str | None
+    ec2_last_checked_at: UtcDateTime | None
+    # CloudWatch
+    cloudwatch_cpu_utilization: Percent | None
+    cloudwatch_memory_utilization: Percent | None
+    cloudwatch_last_collected_at: UtcDateTime | None
+    cloudwatch_detailed_monitoring_enabled: bool | None
+    # utilization
+    cpu_utilization: Percent | None
+    memory_utilization: Percent | None
+    storage_utilization: Percent | None
+    disk_utilization: Percent | None
+    active_labs_count: int | None
+    # timing
+    poll_interval: float
+    next_refresh_at: UtcDateTime | None
+    created_at: UtcDateTime | None
+    updated_at: UtcDateTime | None
+    start_initiated_at: UtcDateTime | None
+    stop_initiated_at: UtcDateTime | None
+    terminated_at: UtcDateTime | None
+    created_by: str | None
+    # activity and idle
+    last_activity_at: UtcDateTime | None
+    last_activity_check_at: UtcDateTime | None
+    next_idle_check_at: UtcDateTime | None
+    target_pause_at: UtcDateTime | None
+    is_idle_detection_enabled: bool
+    # pause/resume
+    auto_pause_count: int
+    manual_pause_count: int
+    auto_resume_count: int
+    manual_resume_count: int
+    last_paused_at: UtcDateTime | None
+    last_resumed_at: UtcDateTime | None
+    paused_by: str | None
+    pause_reason: PauseReason | None
+
+    # --- what a monitor needs on top ---
+    collected_at: UtcDateTime | None
+    errors: dict[str, str]
+    resumed_by: str | None
+    is_idle: bool | None
+    idle_minutes: float | None
+    in_snooze_period: bool
+    snooze_ends_at: UtcDateTime | None
+    eligible_for_auto_pause: bool
+    running_nodes: int | None
+    labs: list[LabDto] | None
+    recent_user_ids: list[str]
+    hourly_cost: float | None
+    cml_stale_seconds: int | None

@@ -1,0 +1,106 @@
+"""The two kinds of message (SPEC §1, §2.5).
+
+Snapshots (`worker.snapshot`, full DTOs) come only from the collector. Activity events are
+minimal: they carry exactly their own fields, and a receiver patches only those.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from cmltui.dto import CMLWorkerDto, UtcDateTime
+
+ACTIVITY_SOURCE = "domain.worker_activity"
+SNAPSHOT_SOURCE = "domain.cml_worker.snapshot"
+
+
+class ActivityEvent(BaseModel):
+    """Base of the minimal activity events; `to_dict` gives {type, source, data}."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type: ClassVar[str]
+    source: ClassVar[str] = ACTIVITY_SOURCE
+
+    worker_id: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "source": self.source, "data": self.model_dump(mode="json")}
+
+
+class IdleDetectionToggled(ActivityEvent):
+    type: ClassVar[str] = "worker.idle_detection.toggled"
+    is_enabled: bool
+    toggled_by: str
+    toggled_at: UtcDateTime
+
+
+class WorkerPaused(ActivityEvent):
+    type: ClassVar[str] = "worker.paused"
+    pause_reason: Literal["idle_timeout", "manual", "external"]
+    paused_by: str
+    paused_at: UtcDateTime
+    auto_pause_count: int
+    manual_pause_count: int
+    idle_duration_minutes: float | None
+
+
+class WorkerResumed(ActivityEvent):
+    type: ClassVar[str] = "worker.resumed"
+    resume_reason: Literal["manual", "auto", "external"]
+    resumed_by: str
+    resumed_at: UtcDateTime
+    auto_resume_count: int
+    manual_resume_count: int
+    was_auto_paused: bool
+
+
+class ActivityUpdated(ActivityEvent):
+    type: ClassVar[str] = "worker.activity.updated"
+    last_activity_at: UtcDateTime | None
+    last_activity_check_at: UtcDateTime
+    next_idle_check_at: UtcDateTime | None
+    target_pause_at: UtcDateTime | None
+
+
+class FleetSnapshot(BaseModel):
+    """One collector cycle: every worker's full DTO, stamped with the cycle's start time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type: ClassVar[str] = "worker.snapshot"
+    source: ClassVar[str] = SNAPSHOT_SOURCE
+
+    collected_at: UtcDateTime
+    next_refresh_at: UtcDateTime | None = None
+    workers: tuple[CMLWorkerDto, ...]
+    errors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `snapshot --format json` object: {collected_at, workers, errors}."""
+        from cmltui.mapper import worker_dto_to_dict
+
+        return {
+            "collected_at": self.collected_at.isoformat(),
+            "workers": [worker_dto_to_dict(dto) for dto in self.workers],
+            "errors": list(self.errors),
+        }
+
+    def event_dicts(self) -> list[dict[str, Any]]:
+        """One `worker.snapshot` event per worker, each carrying the full DTO."""
+        from cmltui.mapper import worker_dto_to_dict
+
+        return [
+            {"type": self.type, "source": self.source, "data": worker_dto_to_dict(dto)}
+            for dto in self.workers
+        ]
+
+
+def event_time(event: ActivityEvent) -> datetime | None:
+    """When an activity event happened, for the settle rule."""
+    for name in ("toggled_at", "paused_at", "resumed_at", "last_activity_check_at"):
+        value = getattr(event, name, None)
+        if isinstance(value, datetime):
+            return value
+    return None

@@ -1,0 +1,306 @@
+"""The one place a worker's outward shape is built (SPEC §1, §2.3).
+
+`map_worker_to_dto` turns a registry `CMLWorker` into a `CMLWorkerDto`; `worker_dto_to_dict`
+turns a DTO into a JSON-ready dict. Nothing else builds, copies or patches a DTO.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cmltui.domain import idle
+from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.status import CMLReach, license_status, service_status
+from cmltui.domain.tags import NAME_TAG, created_by
+from cmltui.domain.worker import CMLWorker, MetricReading
+from cmltui.dto import CMLWorkerDto, LabDto
+
+_NO_ADDRESS_STATES = {WorkerStatus.STOPPED, WorkerStatus.TERMINATED}
+_SECRET_KEYS = ("token", "password", "secret")
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What the mapping needs besides the worker: the time and the configured policy."""
+
+    now: datetime
+    idle: idle.IdleSettings = field(default_factory=idle.IdleSettings)
+    poll_interval: float = 10.0
+    next_refresh_at: datetime | None = None
+    boot_grace: timedelta = timedelta(minutes=10)
+    prices: Mapping[str, float] = field(default_factory=dict)
+
+
+def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
+    """Build the outward shape of one worker; every rule of SPEC §2.3 lives here."""
+    now = ctx.now
+    running = worker.status is WorkerStatus.RUNNING
+    has_address = worker.status not in _NO_ADDRESS_STATES
+    stats = worker.cml.system_stats if running else None
+    cw = worker.cloudwatch
+    cml_stamp = worker.cml.stats_synced_at
+    cpu = _pick(_cml_percent(stats, "cpu"), cml_stamp, cw.cpu if running else None)
+    memory = _pick(_cml_percent(stats, "memory"), cml_stamp, cw.memory if running else None)
+    storage = _pick(_cml_percent(stats, "disk"), cml_stamp, cw.disk if running else None)
+    cml_answers = running and worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.PARTIAL)
+    started_at = worker.last_start_at()
+    labs = worker.cml.labs if running else None
+    lab_ids = worker.cml.lab_ids if running else None
+    history = worker.history
+    system_info = normalise_system_stats(stats) if stats is not None else None
+    licensing = _without_secrets(worker.cml.licensing) if worker.cml.licensing else None
+    detection_on = idle.detection_active(worker, ctx.idle)
+    return CMLWorkerDto(
+        id=worker.instance_id,
+        name=worker.tags.get(NAME_TAG) or worker.instance_id,
+        aws_region=worker.region,
+        aws_instance_id=worker.instance_id,
+        instance_type=worker.instance_type,
+        status=worker.status,
+        service_status=service_status(
+            worker.status,
+            worker.cml.outcome,
+            started_at=started_at,
+            now=now,
+            boot_grace=ctx.boot_grace,
+        ),
+        ami_id=worker.ami_id,
+        ami_name=worker.ami.name,
+        ami_description=worker.ami.description,
+        ami_creation_date=worker.ami.creation_date,
+        https_endpoint=worker.https_endpoint if has_address else None,
+        public_ip=worker.public_ip if has_address else None,
+        private_ip=worker.private_ip if has_address else None,
+        aws_tags=dict(worker.tags),
+        license_status=license_status(licensing, now=now),
+        cml_license_info=licensing,
+        cml_version=worker.cml.version if running else None,
+        cml_ready=worker.cml.ready if running else None,
+        cml_uptime_seconds=(
+            int((now - started_at).total_seconds()) if cml_answers and started_at else None
+        ),
+        cml_labs_count=len(lab_ids) if lab_ids is not None else None,
+        cml_system_info=system_info,
+        cml_system_health=_json_safe(worker.cml.system_health) if running else None,
+        cml_last_synced_at=worker.cml.last_synced_at,
+        ec2_instance_state_detail=worker.ec2_state_detail,
+        ec2_system_status_check=worker.ec2_system_status_check,
+        ec2_last_checked_at=worker.ec2_last_checked_at,
+        cloudwatch_cpu_utilization=_reading(cw.cpu) if running else None,
+        cloudwatch_memory_utilization=_reading(cw.memory) if running else None,
+        cloudwatch_last_collected_at=cw.last_collected_at,
+        cloudwatch_detailed_monitoring_enabled=cw.detailed_monitoring_enabled,
+        cpu_utilization=cpu,
+        memory_utilization=memory,
+        storage_utilization=storage,
+        disk_utilization=storage,
+        active_labs_count=(
+            sum(1 for lab in labs if lab.state == "STARTED") if labs is not None else None
+        ),
+        poll_interval=ctx.poll_interval,
+        next_refresh_at=ctx.next_refresh_at,
+        created_at=worker.created_at or worker.launch_time,
+        updated_at=worker.updated_at,
+        start_initiated_at=worker.start_initiated_at,
+        stop_initiated_at=worker.stop_initiated_at,
+        terminated_at=worker.terminated_at,
+        created_by=created_by(worker.tags),
+        last_activity_at=worker.activity.last_activity_at,
+        last_activity_check_at=worker.activity.last_activity_check_at,
+        next_idle_check_at=idle.next_idle_check_at(worker, ctx.idle, now),
+        target_pause_at=idle.target_pause_at(worker, ctx.idle),
+        is_idle_detection_enabled=idle.detection_enabled_for(worker, ctx.idle),
+        auto_pause_count=history.auto_pause_count,
+        manual_pause_count=history.manual_pause_count,
+        auto_resume_count=history.auto_resume_count,
+        manual_resume_count=history.manual_resume_count,
+        last_paused_at=history.last_paused_at,
+        last_resumed_at=history.last_resumed_at,
+        paused_by=history.last_paused_by,
+        pause_reason=history.pause_reason,
+        collected_at=worker.collected_at,
+        errors=dict(worker.errors),
+        resumed_by=history.last_resumed_by,
+        is_idle=idle.is_idle(worker, ctx.idle, now),
+        idle_minutes=_round(idle.idle_minutes(worker, now)) if detection_on else None,
+        in_snooze_period=idle.in_snooze_period(worker, ctx.idle, now),
+        snooze_ends_at=idle.snooze_ends_at(worker, ctx.idle) if running else None,
+        eligible_for_auto_pause=idle.eligible_for_auto_pause(worker, ctx.idle, now),
+        running_nodes=(system_info or {}).get("running_nodes"),
+        labs=(
+            [
+                LabDto(
+                    id=lab.id,
+                    title=lab.title,
+                    owner=lab.owner_username or lab.owner,
+                    state=lab.state,
+                    node_count=lab.node_count,
+                )
+                for lab in labs
+            ]
+            if labs is not None
+            else None
+        ),
+        recent_user_ids=list(worker.activity.recent_user_ids),
+        hourly_cost=_hourly_cost(worker, ctx.prices),
+        cml_stale_seconds=_stale_seconds(worker, now) if running else None,
+    )
+
+
+def worker_dto_to_dict(dto: CMLWorkerDto) -> dict[str, Any]:
+    """The JSON-ready dict of a DTO: ISO-8601 datetimes with offsets, enums as strings."""
+    return dto.model_dump(mode="json")
+
+
+def finite_percent(value: Any) -> float | None:
+    """A float clamped to [0, 100]; anything that is not a finite real number becomes None."""
+    number = finite_number(value)
+    return None if number is None else min(100.0, max(0.0, number))
+
+
+def finite_number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def normalise_system_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten CML `system_stats` into the fields a monitor shows, with node counts summed."""
+    totals = _mapping(stats.get("all"))
+    computes = _mapping(stats.get("computes"))
+    per_compute: dict[str, Any] = {}
+    node_sums: dict[str, int] = {}
+    for compute_id, compute in computes.items():
+        compute = _mapping(compute)
+        compute_stats = _mapping(compute.get("stats"))
+        dominfo = _mapping(compute_stats.get("dominfo"))
+        for key in ("total_nodes", "running_nodes", "allocated_cpus", "allocated_memory"):
+            count = finite_number(dominfo.get(key))
+            if count is not None:
+                node_sums[key] = node_sums.get(key, 0) + int(count)
+        per_compute[str(compute_id)] = {
+            "hostname": _str_or_none(compute.get("hostname")),
+            "is_controller": compute.get("is_controller") is True,
+            **_resource_fields(compute_stats),
+            "running_nodes": _int_or_none(dominfo.get("running_nodes")),
+            "total_nodes": _int_or_none(dominfo.get("total_nodes")),
+        }
+    return {
+        **_resource_fields(totals),
+        "total_nodes": node_sums.get("total_nodes"),
+        "running_nodes": node_sums.get("running_nodes"),
+        "allocated_cpus": node_sums.get("allocated_cpus"),
+        "allocated_memory": node_sums.get("allocated_memory"),
+        "computes": per_compute,
+    }
+
+
+def _resource_fields(block: Mapping[str, Any]) -> dict[str, Any]:
+    cpu = _mapping(block.get("cpu"))
+    memory = _mapping(block.get("memory"))
+    disk = _mapping(block.get("disk"))
+    return {
+        "cpu_count": _int_or_none(cpu.get("count")),
+        "cpu_percent": finite_percent(cpu.get("percent")),
+        "memory_total": finite_number(memory.get("total")),
+        "memory_used": finite_number(memory.get("used")),
+        "memory_free": finite_number(memory.get("free")),
+        "disk_total": finite_number(disk.get("total")),
+        "disk_used": finite_number(disk.get("used")),
+        "disk_free": finite_number(disk.get("free")),
+    }
+
+
+def _cml_percent(stats: Mapping[str, Any] | None, resource: str) -> float | None:
+    if stats is None:
+        return None
+    block = _mapping(_mapping(stats.get("all")).get(resource))
+    if resource == "cpu":
+        return finite_percent(block.get("percent"))
+    used, total = finite_number(block.get("used")), finite_number(block.get("total"))
+    if used is None or total is None or total <= 0:
+        return None
+    return finite_percent(used / total * 100.0)
+
+
+def _reading(reading: MetricReading | None) -> float | None:
+    return finite_percent(reading.value) if reading is not None else None
+
+
+def _pick(
+    cml_value: float | None, cml_stamp: datetime | None, cloudwatch: MetricReading | None
+) -> float | None:
+    """CML first, CloudWatch as the fallback; when both exist the newer timestamp wins."""
+    cw_value = _reading(cloudwatch)
+    if cml_value is None:
+        return cw_value
+    if cw_value is None or cloudwatch is None or cloudwatch.timestamp is None:
+        return cml_value
+    if cml_stamp is None or cloudwatch.timestamp > cml_stamp:
+        return cw_value
+    return cml_value
+
+
+def _hourly_cost(worker: CMLWorker, prices: Mapping[str, float]) -> float | None:
+    if worker.instance_type is None or worker.instance_type not in prices:
+        return None
+    return prices[worker.instance_type] if worker.status is WorkerStatus.RUNNING else 0.0
+
+
+def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
+    """Age of the last good CML data while the latest cycle failed."""
+    if worker.cml.outcome.reach is CMLReach.FULL or worker.cml.last_synced_at is None:
+        return None
+    if worker.cml.outcome.reach is CMLReach.NOT_TRIED:
+        return None
+    return max(0, int((now - worker.cml.last_synced_at).total_seconds()))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: Any) -> int | None:
+    number = finite_number(value)
+    return None if number is None else int(number)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _without_secrets(value: Any) -> Any:
+    """Drop token-like keys at any depth: the Smart Licensing token never leaves the core."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): _without_secrets(v)
+            for k, v in value.items()
+            if not any(secret in str(k).lower() for secret in _SECRET_KEYS)
+        }
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return _json_safe(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON values only: non-finite floats become None, nested objects plain dicts."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
