@@ -1,0 +1,173 @@
+"""The AWS half of the simulated fleet: moto's ThreadedMotoServer (EC2 + CloudWatch) on loopback.
+
+Clients talk to moto over HTTP like to AWS. The simulator itself seeds and reads moto's
+in-process backends, because that is the only way to give instances launch and attach times
+from the injected clock (moto stamps the wall clock) and it keeps a 1000-worker fleet quick to
+build. Each fleet gets its own AWS account in moto (chosen by its dummy access key), so two
+fleets in one process do not see each other.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import moto.ec2.models.instances as moto_instances
+from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+from moto.ec2.models import ec2_backends
+from moto.iam.models import iam_backends
+from moto.server import ThreadedMotoServer
+
+from cmltui.clock import Clock, ensure_utc
+
+_accounts = itertools.count(1)
+_clock_lock = threading.Lock()
+_active_clocks: list[Clock] = []
+_original_utcnow = moto_instances.utcnow
+
+
+def _sim_utcnow() -> datetime:
+    """moto's EC2 stop/start reasons use this: the newest running fleet's clock, naive UTC."""
+    with _clock_lock:
+        clock = _active_clocks[-1] if _active_clocks else None
+    if clock is None:
+        return _original_utcnow()
+    return naive_utc(clock.now())
+
+
+def naive_utc(value: datetime) -> datetime:
+    """moto keeps naive UTC datetimes."""
+    return ensure_utc(value).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    value: float
+    timestamp: datetime
+    unit: str = "Percent"
+
+
+class SimAws:
+    """One moto server plus this fleet's account in moto's backends."""
+
+    def __init__(self, host: str, clock: Clock, regions: Iterable[str]) -> None:
+        n = next(_accounts)
+        self.host = host
+        self.clock = clock
+        self.regions = tuple(regions)
+        self.account_id = f"{210987650000 + n:012d}"
+        self.credentials = {
+            "aws_access_key_id": f"AKIASIMFLEET{n:08d}",
+            "aws_secret_access_key": "cmltui-simulated-secret-key-not-real",
+        }
+        self.endpoint_url = ""
+        self._server: ThreadedMotoServer | None = None
+
+    # ----- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, seed: int) -> None:
+        """Blocking: start moto, register our access key, seed moto's id generator."""
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        iam = iam_backends[self.account_id]["aws"]
+        key = iam.create_temp_access_key()
+        del iam.access_keys[key.access_key_id]
+        key.access_key_id = self.credentials["aws_access_key_id"]
+        key.secret_access_key = self.credentials["aws_secret_access_key"]
+        iam.access_keys[key.access_key_id] = key
+        with _clock_lock:
+            if moto_instances.utcnow is _original_utcnow:
+                moto_instances.utcnow = _sim_utcnow  # type: ignore[assignment]
+            _active_clocks.append(self.clock)
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/seed?a={seed}",
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def stop(self) -> None:
+        """Blocking: stop moto and drop this fleet's account from moto's backends."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        with _clock_lock:
+            if self.clock in _active_clocks:
+                _active_clocks.remove(self.clock)
+            if not _active_clocks:
+                moto_instances.utcnow = _original_utcnow  # type: ignore[assignment]
+        for backends in (ec2_backends, cloudwatch_backends, iam_backends):
+            if self.account_id in backends:
+                del backends[self.account_id]
+
+    # ----- EC2 ----------------------------------------------------------------------------------
+
+    def ec2(self, region: str) -> Any:
+        return ec2_backends[self.account_id][region]
+
+    def register_ami(self, region: str, name: str, description: str, created: datetime) -> str:
+        ami = self.ec2(region).register_image(name=name, description=description)
+        ami.creation_date = naive_utc(created)
+        return str(ami.id)
+
+    def run_instance(self, region: str, ami_id: str, instance_type: str,
+                     tags: dict[str, str], launched: datetime, created: datetime) -> str:
+        reservation = self.ec2(region).run_instances(
+            ami_id, 1, None, [], instance_type=instance_type, is_instance_type_default=False,
+            region_name=region, nics=[], security_group_ids=[], launch_template={},
+            tags={"instance": dict(tags)}, monitoring_state="disabled",
+        )
+        instance = reservation.instances[0]
+        instance.launch_time = naive_utc(launched)
+        for block in instance.block_device_mapping.values():
+            block.attach_time = naive_utc(created)
+            volume = self.ec2(region).volumes.get(block.volume_id)
+            if volume is not None and volume.attachment is not None:
+                volume.attachment.attach_time = naive_utc(created)
+        return str(instance.id)
+
+    def instance(self, region: str, instance_id: str) -> Any:
+        return self.ec2(region).get_instance(instance_id)
+
+    def stop_instance(self, region: str, instance_id: str, when: datetime) -> None:
+        self.ec2(region).stop_instances([instance_id])
+        self.instance(region, instance_id)._reason = (
+            f"User initiated ({naive_utc(when):%Y-%m-%d %H:%M:%S} UTC)")
+
+    def states(self, region: str) -> dict[str, str]:
+        """Instance id -> EC2 state name, read from moto's backend (cheap, no XML)."""
+        out: dict[str, str] = {}
+        for reservation in list(self.ec2(region).reservations.values()):
+            for instance in list(reservation.instances):
+                out[instance.id] = instance._state.name
+        return out
+
+    # ----- CloudWatch ---------------------------------------------------------------------------
+
+    def put(self, region: str, points: Iterable[Datapoint]) -> None:
+        backend = cloudwatch_backends[self.account_id][region]
+        new = [MetricDatum(namespace=p.namespace, name=p.name, value=float(p.value),
+                           dimensions=[{"Name": k, "Value": v} for k, v in p.dimensions],
+                           timestamp=naive_utc(p.timestamp), unit=p.unit) for p in points]
+        # Swap in a new list: moto's server thread may be iterating the old one.
+        backend.metric_data = [*backend.metric_data, *new]
+
+    def prune(self, region: str, before: datetime) -> None:
+        """Drop datapoints older than `before`: moto slows down as stored points grow."""
+        backend = cloudwatch_backends[self.account_id][region]
+        cutoff = naive_utc(before)
+        backend.metric_data = [d for d in backend.metric_data
+                               if naive_utc(d.timestamp) >= cutoff]
+
+    def datapoint_count(self, region: str) -> int:
+        return len(cloudwatch_backends[self.account_id][region].metric_data)
