@@ -329,9 +329,9 @@ class FakeCML:
 async def start_server(fake: FakeCML, ssl_context: ssl.SSLContext) -> web.AppRunner:
     app = web.Application()
     app.router.add_route("*", API + "/{tail:.*}", fake.handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context, shutdown_timeout=0.5)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
     fake.base_url = f"https://127.0.0.1:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -169,7 +170,7 @@ async def test_hanging_endpoint_returns_within_the_timeout(cml: FakeCML, certs: 
     client = CMLClient(ca_bundle=certs.ca_file, request_timeout=0.5)
     try:
         started = time.monotonic()
-        result = await client.fetch_cycle(target_for(cml), **ALL)
+        result = await asyncio.wait_for(client.fetch_cycle(target_for(cml), **ALL), 10)
         elapsed = time.monotonic() - started
     finally:
         await client.close()
@@ -183,7 +184,7 @@ async def test_hanging_liveness_check_is_unreachable(cml: FakeCML, certs: Certs)
     client = CMLClient(ca_bundle=certs.ca_file, request_timeout=0.5)
     try:
         started = time.monotonic()
-        result = await client.fetch_cycle(target_for(cml), **ALL)
+        result = await asyncio.wait_for(client.fetch_cycle(target_for(cml), **ALL), 10)
         assert time.monotonic() - started < 3.0
     finally:
         await client.close()
