@@ -3,16 +3,75 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
 
 from cmltui.config import Config
+from cmltui.events import FleetSnapshot
+from cmltui.runtime import Endpoints, build_core
+from cmltui.snapshot_table import render_table
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
-    handlers = {"run": _not_yet, "demo": _not_yet, "snapshot": _not_yet, "simulate": _not_yet}
+    handlers = {"run": _run, "demo": _demo, "snapshot": _snapshot, "simulate": _simulate}
     return handlers[command](args, config)
 
 
-def _not_yet(args: argparse.Namespace, config: Config) -> int:
-    print(f"cmltui: '{args.command or 'run'}' is not built yet", file=sys.stderr)
+def _snapshot(args: argparse.Namespace, config: Config) -> int:
+    snapshot = asyncio.run(_collect_once(args, config))
+    if (
+        not snapshot.workers
+        and snapshot.errors
+        and len(snapshot.errors) >= len(config.aws.regions if not args.demo else [1])
+    ):
+        print(f"cmltui: {snapshot.errors[0]}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        json.dump(snapshot.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_table(snapshot))
+    return 0
+
+
+async def _collect_once(args: argparse.Namespace, config: Config) -> FleetSnapshot:
+    if args.demo:
+        from cmltui.demo import demo_core
+
+        async with demo_core(config, workers=args.workers, seed=args.seed) as (core, _fleet):
+            return await core.collector.collect()
+    core = build_core(config, Endpoints())
+    try:
+        return await core.collector.collect()
+    finally:
+        await core.close()
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    print("cmltui: the live TUI is not built yet; try `cmltui snapshot`", file=sys.stderr)
     return 1
+
+
+def _demo(args: argparse.Namespace, config: Config) -> int:
+    print("cmltui: the demo TUI is not built yet; try `cmltui snapshot --demo`", file=sys.stderr)
+    return 1
+
+
+def _simulate(args: argparse.Namespace, config: Config) -> int:
+    from cmltui.sim.runner import SimulatedFleet, simulate_info_text
+
+    async def serve() -> None:
+        fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
+        await fleet.start()
+        try:
+            print(simulate_info_text(fleet), flush=True)
+            await asyncio.Event().wait()
+        finally:
+            await fleet.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        print("\ncmltui: simulator stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,370 @@
+"""The collector: the one job that produces full worker snapshots (SPEC §1, §3).
+
+Each cycle lists the fleet from EC2 (batched), asks every running worker's CML API (pooled,
+bounded), falls back to CloudWatch only where CML stats are missing or stale, updates the shared
+registry, and maps every worker through `map_worker_to_dto` into a `FleetSnapshot` stamped with
+the time the cycle started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cmltui.clock import Clock
+from cmltui.cml_targets import CMLTargetResolver
+from cmltui.config import Config
+from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.history import derive_external
+from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.status import CMLOutcome, CMLReach
+from cmltui.domain.tags import NAME_TAG, history_from_tags
+from cmltui.domain.transitions import apply_status
+from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
+from cmltui.events import FleetSnapshot
+from cmltui.mapper import MapContext, map_worker_to_dto
+from cmltui.sources.aws import AwsSource, RegionListing
+from cmltui.sources.aws_cloudwatch import CloudWatchReading
+from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
+from cmltui.sources.cml_client import CMLClient, CMLCycleResult, CMLTarget
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL, MAX_INTERVAL = 2.0, 600.0
+
+
+@dataclass
+class _CMLSchedule:
+    """When the slower CML reads were last done for a worker."""
+
+    labs_at: datetime | None = None
+    licensing_at: datetime | None = None
+    users_at: datetime | None = None
+    labs_dirty: bool = True
+
+
+@dataclass
+class CollectorState:
+    """What the collector remembers between cycles (besides the registry)."""
+
+    schedules: dict[str, _CMLSchedule] = field(default_factory=dict)
+    targets: dict[str, CMLTarget] = field(default_factory=dict)
+
+
+class Collector:
+    """Produces `FleetSnapshot`s. Knows nothing of Textual or of the demo."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        aws: AwsSource,
+        cml: CMLClient,
+        registry: WorkerRegistry,
+        clock: Clock,
+        targets: CMLTargetResolver,
+    ) -> None:
+        self.config = config
+        self.aws = aws
+        self.cml = cml
+        self.registry = registry
+        self.clock = clock
+        self._targets = targets
+        self._state = CollectorState()
+        self._interval = float(config.intervals.collector)
+        self._lock = asyncio.Lock()
+        self.last_snapshot: FleetSnapshot | None = None
+        self.cycles = 0
+
+    # -- interval ------------------------------------------------------------------------------
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        self._interval = min(MAX_INTERVAL, max(MIN_INTERVAL, float(seconds)))
+
+    def map_context(self, now: datetime, next_refresh_at: datetime | None = None) -> MapContext:
+        return MapContext(
+            now=now,
+            idle=self.config.idle_settings(),
+            poll_interval=self._interval,
+            next_refresh_at=next_refresh_at,
+            boot_grace=timedelta(minutes=self.config.idle.boot_grace_minutes),
+            prices=self.config.price_table(),
+        )
+
+    def target_for(self, worker_id: str) -> CMLTarget | None:
+        """The CML target of a worker seen in the last cycle (used by the idle checker)."""
+        return self._state.targets.get(worker_id)
+
+    # -- the cycle -----------------------------------------------------------------------------
+
+    async def collect(self) -> FleetSnapshot:
+        """One full cycle. Never runs concurrently with itself."""
+        async with self._lock:
+            started = self.clock.now()
+            listings = await self.aws.list_fleet()
+            region_errors = [listing.error for listing in listings if listing.error]
+            for listing in listings:
+                self._apply_listing(listing, started)
+            await self._collect_cml(started)
+            await self._collect_cloudwatch(started)
+            next_refresh = started + timedelta(seconds=self._interval)
+            ctx = self.map_context(started, next_refresh)
+            dtos = []
+            for worker in sorted(self.registry, key=lambda w: (w.name.lower(), w.instance_id)):
+                worker.collected_at = started
+                _note_change(worker, started)
+                dtos.append(map_worker_to_dto(worker, ctx))
+            snapshot = FleetSnapshot(
+                collected_at=started,
+                next_refresh_at=next_refresh,
+                workers=tuple(dtos),
+                errors=tuple(region_errors),
+            )
+            self.last_snapshot = snapshot
+            self.cycles += 1
+            return snapshot
+
+    # -- EC2 -----------------------------------------------------------------------------------
+
+    def _apply_listing(self, listing: RegionListing, now: datetime) -> None:
+        if listing.error:
+            for worker in self.registry:
+                if worker.region == listing.region:
+                    worker.errors["ec2"] = listing.error
+            return
+        seen: set[str] = set()
+        for instance in listing.instances:
+            seen.add(instance.instance_id)
+            worker = self.registry.get_or_create(instance.instance_id, listing.region)
+            status = listing.statuses.get(instance.instance_id)
+            self._apply_instance(worker, instance, status, listing, now)
+        self.registry.retain_only(seen, {listing.region})
+        for instance_id in list(self._state.schedules):
+            if instance_id not in self.registry:
+                self._state.schedules.pop(instance_id, None)
+                self._state.targets.pop(instance_id, None)
+
+    def _apply_instance(
+        self,
+        worker: CMLWorker,
+        instance: Ec2Instance,
+        status: InstanceStatus | None,
+        listing: RegionListing,
+        now: datetime,
+    ) -> None:
+        worker.name = instance.tags.get(NAME_TAG) or instance.instance_id
+        worker.instance_type = instance.instance_type
+        worker.tags = dict(instance.tags)
+        worker.launch_time = instance.launch_time
+        worker.created_at = instance.root_volume_attach_time or instance.launch_time
+        worker.ami_id = instance.image_id
+        ami = listing.amis.get(instance.image_id or "")
+        worker.ami = AmiFacts(ami.name, ami.description, ami.creation_date) if ami else worker.ami
+        worker.ec2_state_detail = instance.state_transition_reason or None
+        worker.ec2_state_transition_at = instance.state_transition_time
+        worker.ec2_last_checked_at = now
+        if status is not None:
+            worker.ec2_system_status_check = status.system_status
+            worker.ec2_instance_status_check = status.instance_status
+        worker.cloudwatch.detailed_monitoring_enabled = (
+            instance.monitoring_state == "enabled" if instance.monitoring_state else None
+        )
+        new_status = WorkerStatus.from_ec2(instance.state)
+        apply_status(worker, new_status, observed_at=now)
+        if new_status is WorkerStatus.TERMINATED:
+            worker.terminated_at = worker.terminated_at or instance.state_transition_time or now
+        if new_status not in (WorkerStatus.STOPPED, WorkerStatus.TERMINATED):
+            worker.public_ip = instance.public_ip
+            worker.private_ip = instance.private_ip
+            worker.https_endpoint = self._targets.base_url(instance)
+        worker.history = derive_external(worker, history_from_tags(instance.tags))
+        worker.errors.pop("ec2", None)
+        if worker.is_running and worker.https_endpoint:
+            self._state.targets[worker.instance_id] = self._targets.target(
+                instance, worker.https_endpoint
+            )
+        else:
+            self._state.targets.pop(worker.instance_id, None)
+
+    # -- CML -----------------------------------------------------------------------------------
+
+    async def _collect_cml(self, now: datetime) -> None:
+        jobs = []
+        for worker in self.registry:
+            if not worker.is_running:
+                continue
+            target = self._state.targets.get(worker.instance_id)
+            if target is None:
+                worker.cml.outcome = CMLOutcome(CMLReach.NO_ANSWER)
+                worker.errors["cml"] = "no CML address (no public IP and no cmltui:cml-url tag)"
+                continue
+            jobs.append(self._collect_one(worker, target, now))
+        await asyncio.gather(*jobs)
+
+    async def _collect_one(self, worker: CMLWorker, target: CMLTarget, now: datetime) -> None:
+        schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
+        intervals = self.config.intervals
+        want_labs = schedule.labs_dirty or _due(schedule.labs_at, intervals.activity, now)
+        want_licensing = _due(schedule.licensing_at, intervals.licensing, now)
+        want_users = _due(schedule.users_at, intervals.users, now)
+        try:
+            result = await self.cml.fetch_cycle(
+                target, want_labs=want_labs, want_licensing=want_licensing, want_users=want_users
+            )
+        except Exception as exc:  # a bug in one worker's parsing must not blank the others
+            log.exception("CML cycle failed for %s", worker.instance_id)
+            result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
+        _apply_cml(worker, result, now)
+        if result.labs is not None:
+            schedule.labs_at, schedule.labs_dirty = now, False
+        elif result.lab_ids is not None and worker.cml.labs is not None:
+            known = {lab.id for lab in worker.cml.labs}
+            schedule.labs_dirty = set(result.lab_ids) != known
+        if result.licensing is not None:
+            schedule.licensing_at = now
+        if result.users is not None:
+            schedule.users_at = now
+
+    # -- CloudWatch (a fallback that costs money) ----------------------------------------------
+
+    async def _collect_cloudwatch(self, now: datetime) -> None:
+        period = self.config.intervals.cloudwatch
+        stale_after = timedelta(seconds=max(2 * self._interval, 30))
+        by_region: dict[str, list[CMLWorker]] = {}
+        for worker in self.registry:
+            if not worker.is_running:
+                continue
+            fresh = (
+                worker.cml.system_stats is not None
+                and worker.cml.stats_synced_at is not None
+                and now - worker.cml.stats_synced_at <= stale_after
+            )
+            if fresh or not _due(worker.cloudwatch.last_collected_at, period, now):
+                continue
+            by_region.setdefault(worker.region, []).append(worker)
+        if not by_region:
+            return
+        results = await asyncio.gather(
+            *(
+                self.aws.cloudwatch_readings(region, [w.instance_id for w in workers])
+                for region, workers in by_region.items()
+            ),
+            return_exceptions=True,
+        )
+        for (_region, workers), outcome in zip(by_region.items(), results, strict=True):
+            for worker in workers:
+                if isinstance(outcome, BaseException):
+                    worker.errors["cloudwatch"] = _short(outcome)
+                    continue
+                _apply_cloudwatch(worker, outcome.get(worker.instance_id), now)
+
+
+def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None:
+    cml = worker.cml
+    if result.system_information is not None:
+        cml.version = result.system_information.version
+        cml.ready = result.system_information.ready
+    if result.system_health is not None:
+        cml.system_health = result.system_health.model_dump(mode="json")
+    if result.system_stats is not None:
+        cml.system_stats = result.system_stats.model_dump(mode="json")
+        cml.stats_synced_at = now
+    if result.lab_ids is not None:
+        cml.lab_ids = list(result.lab_ids)
+    if result.labs is not None:
+        usernames = cml.users
+        cml.labs = [
+            LabSummary(
+                id=lab.id,
+                title=lab.lab_title or lab.id,
+                owner=lab.owner,
+                owner_username=lab.owner_username or usernames.get(lab.owner or ""),
+                state=str(lab.state or "UNKNOWN"),
+                node_count=lab.node_count,
+            )
+            for lab in result.labs
+        ]
+    if result.licensing is not None:
+        cml.licensing = result.licensing.as_public_dict()
+    if result.users is not None:
+        cml.users = {user.id: user.username for user in result.users if user.id}
+    if not result.reachable:
+        reach = CMLReach.NO_ANSWER
+    elif result.complete:
+        reach = CMLReach.FULL
+        cml.last_synced_at = now
+    else:
+        reach = CMLReach.PARTIAL
+    health_valid = result.system_health.valid if result.system_health is not None else None
+    cml.outcome = CMLOutcome(reach, health_valid)
+    if result.errors:
+        worker.errors["cml"] = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+    else:
+        worker.errors.pop("cml", None)
+
+
+def _apply_cloudwatch(worker: CMLWorker, reading: CloudWatchReading | None, now: datetime) -> None:
+    cw = worker.cloudwatch
+    cw.last_collected_at = now
+    worker.errors.pop("cloudwatch", None)
+    if reading is None:
+        cw.cpu = cw.memory = cw.disk = None
+        return
+    cw.cpu = MetricReading(reading.cpu.value, reading.cpu.timestamp) if reading.cpu else None
+    cw.memory = (
+        MetricReading(reading.memory.value, reading.memory.timestamp) if reading.memory else None
+    )
+    cw.disk = MetricReading(reading.disk.value, reading.disk.timestamp) if reading.disk else None
+
+
+def _note_change(worker: CMLWorker, now: datetime) -> None:
+    """`updated_at` moves only when an observed value changed (not bookkeeping times)."""
+    fingerprint = hash(_observed(worker))
+    if fingerprint != worker.observed_fingerprint:
+        worker.observed_fingerprint = fingerprint
+        worker.updated_at = now
+
+
+def _observed(worker: CMLWorker) -> tuple[object, ...]:
+    cml, cw = worker.cml, worker.cloudwatch
+    stats = cml.system_stats or {}
+    totals = stats.get("all", {}) if isinstance(stats, Mapping) else {}
+    return (
+        worker.status,
+        worker.public_ip,
+        worker.private_ip,
+        worker.https_endpoint,
+        tuple(sorted(worker.tags.items())),
+        worker.ec2_system_status_check,
+        worker.ec2_instance_status_check,
+        worker.ec2_state_detail,
+        cml.version,
+        cml.ready,
+        repr(totals),
+        repr(cml.system_health),
+        repr(cml.licensing),
+        tuple(cml.lab_ids or ()),
+        tuple(cml.labs or ()),
+        cml.outcome,
+        None if cw.cpu is None else (cw.cpu.value, cw.cpu.timestamp),
+        None if cw.memory is None else (cw.memory.value, cw.memory.timestamp),
+        None if cw.disk is None else (cw.disk.value, cw.disk.timestamp),
+        tuple(sorted(worker.errors.items())),
+    )
+
+
+def _due(last: datetime | None, every_seconds: float, now: datetime) -> bool:
+    return last is None or (now - last).total_seconds() >= every_seconds
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]

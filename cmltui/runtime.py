@@ -1,0 +1,83 @@
+"""Wiring: builds the core (sources, registry, collector) from a `Config`.
+
+`cmltui run`, `cmltui demo` and `cmltui snapshot` all go through here, so the demo runs the very
+same collector as production; only the endpoints and credentials differ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cmltui.clock import Clock, SystemClock
+from cmltui.cml_targets import CMLTargetResolver
+from cmltui.collector import Collector
+from cmltui.config import Config
+from cmltui.domain.registry import WorkerRegistry
+from cmltui.sources.aws import AwsSource
+from cmltui.sources.cml_client import CMLClient
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the core talks to. The demo forces all of these; production takes the config."""
+
+    aws_endpoint_url: str | None = None
+    aws_credentials: Mapping[str, str] | None = None
+    cml_password: str | None = None
+    cml_ca_bundle: Path | None = None
+    demo: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass
+class Core:
+    config: Config
+    clock: Clock
+    registry: WorkerRegistry
+    aws: AwsSource
+    cml: CMLClient
+    collector: Collector
+    demo: bool
+
+    @property
+    def tls_verified(self) -> bool:
+        return self.config.cml.verify_tls
+
+    async def close(self) -> None:
+        await self.cml.close()
+
+
+def build_core(config: Config, endpoints: Endpoints, clock: Clock | None = None) -> Core:
+    clock = clock or SystemClock()
+    env = dict(endpoints.env)
+    if endpoints.demo:
+        # The demo never touches a real account: dummy keys, loopback endpoints, no profile.
+        env = {"CMLTUI_CML_PASSWORD": endpoints.cml_password or ""}
+    aws = AwsSource(
+        regions=list(config.aws.regions),
+        profile=None if endpoints.demo else config.aws.profile,
+        endpoint_url=endpoints.aws_endpoint_url or config.aws.endpoint_url,
+        filters=[f.model_dump() for f in config.aws.filters],
+        credentials=dict(endpoints.aws_credentials) if endpoints.aws_credentials else None,
+        retry_mode=config.aws.retry_mode,
+        max_attempts=config.aws.max_attempts,
+        clock=clock,
+        cloudwatch_period=300,
+    )
+    ca_bundle = str(endpoints.cml_ca_bundle) if endpoints.cml_ca_bundle else config.cml.ca_bundle
+    cml = CMLClient(
+        request_timeout=config.cml.request_timeout,
+        concurrency=config.cml.concurrency,
+        verify_tls=config.cml.verify_tls,
+        ca_bundle=ca_bundle,
+        keepalive_timeout=max(120.0, 3 * config.intervals.collector),
+    )
+    registry = WorkerRegistry()
+    targets = CMLTargetResolver(config.cml, env)
+    collector = Collector(
+        config=config, aws=aws, cml=cml, registry=registry, clock=clock, targets=targets
+    )
+    return Core(config, clock, registry, aws, cml, collector, endpoints.demo)
