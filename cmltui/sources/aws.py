@@ -180,7 +180,7 @@ class AwsSource:
         self._cw_lookback = timedelta(seconds=cloudwatch_lookback)
         self._cw_dims_ttl = timedelta(seconds=cloudwatch_dimensions_ttl)
         self._config = Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
