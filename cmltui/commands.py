@@ -9,7 +9,7 @@ import sys
 
 from cmltui.config import Config
 from cmltui.events import FleetSnapshot
-from cmltui.runtime import Endpoints, build_core
+from cmltui.runtime import Core, Endpoints, build_core
 from cmltui.snapshot_table import render_table
 
 
@@ -40,12 +40,24 @@ async def _collect_once(args: argparse.Namespace, config: Config) -> FleetSnapsh
         from cmltui.demo import demo_core
 
         async with demo_core(config, workers=args.workers, seed=args.seed) as (core, _fleet):
-            return await core.collector.collect()
+            return await _one_cycle(core)
     core = build_core(config, Endpoints())
     try:
-        return await core.collector.collect()
+        return await _one_cycle(core)
     finally:
         await core.close()
+
+
+async def _one_cycle(core: Core) -> FleetSnapshot:
+    """Collect, read telemetry once (so idle figures are real), then collect the snapshot.
+
+    The first pass finds the workers and their CML endpoints; the idle checker needs both.
+    """
+    first = await core.collector.collect()
+    if not first.workers:
+        return first
+    await core.idle_checker.check_due()
+    return await core.collector.collect()
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:

@@ -7,15 +7,19 @@ same collector as production; only the endpoints and credentials differ.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cmltui.actions import Actions
+from cmltui.audit import AuditLog
 from cmltui.clock import Clock, SystemClock
 from cmltui.cml_targets import CMLTargetResolver
 from cmltui.collector import Collector
 from cmltui.config import Config
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.events import ActivityEvent
+from cmltui.idle_checker import IdleChecker
 from cmltui.sources.aws import AwsSource
 from cmltui.sources.cml_client import CMLClient
 
@@ -40,7 +44,15 @@ class Core:
     aws: AwsSource
     cml: CMLClient
     collector: Collector
+    actions: Actions
+    idle_checker: IdleChecker
     demo: bool
+    subscribers: list[Callable[[ActivityEvent], None]] = field(default_factory=list)
+
+    def publish(self, event: ActivityEvent) -> None:
+        """The activity channel: every subscriber gets every minimal event."""
+        for callback in list(self.subscribers):
+            callback(event)
 
     @property
     def tls_verified(self) -> bool:
@@ -50,7 +62,14 @@ class Core:
         await self.cml.close()
 
 
-def build_core(config: Config, endpoints: Endpoints, clock: Clock | None = None) -> Core:
+def build_core(
+    config: Config,
+    endpoints: Endpoints,
+    clock: Clock | None = None,
+    *,
+    audit: AuditLog | None = None,
+    operator: str | None = None,
+) -> Core:
     clock = clock or SystemClock()
     env = dict(endpoints.env)
     if endpoints.demo:
@@ -80,4 +99,32 @@ def build_core(config: Config, endpoints: Endpoints, clock: Clock | None = None)
     collector = Collector(
         config=config, aws=aws, cml=cml, registry=registry, clock=clock, targets=targets
     )
-    return Core(config, clock, registry, aws, cml, collector, endpoints.demo)
+    actions = Actions(
+        config=config,
+        registry=registry,
+        aws=aws,
+        clock=clock,
+        audit=audit or AuditLog(),
+        operator=operator,
+    )
+    core = Core(
+        config=config,
+        clock=clock,
+        registry=registry,
+        aws=aws,
+        cml=cml,
+        collector=collector,
+        actions=actions,
+        idle_checker=None,  # type: ignore[arg-type]  # set just below: it publishes via core
+        demo=endpoints.demo,
+    )
+    core.idle_checker = IdleChecker(
+        config=config,
+        registry=registry,
+        cml=cml,
+        targets=collector.target_for,
+        clock=clock,
+        actions=actions,
+        publish=core.publish,
+    )
+    return core

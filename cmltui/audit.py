@@ -1,0 +1,66 @@
+"""The local audit log: one JSON line per action and auto-pause, in the platform state dir."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from cmltui.logging_setup import redact
+
+log = logging.getLogger(__name__)
+
+
+def default_audit_path() -> Path:
+    return Path(platformdirs.user_state_dir("cmltui")) / "audit.jsonl"
+
+
+class AuditLog:
+    """Appends records durably (one write per line) and keeps the recent ones for the UI."""
+
+    def __init__(self, path: Path | None = None, keep: int = 200) -> None:
+        self.path = path or default_audit_path()
+        self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        operator: str,
+        action: str,
+        worker_id: str,
+        worker_name: str | None,
+        region: str | None,
+        result: str,
+        error: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "time": at.isoformat(),
+            "operator": operator,
+            "action": action,
+            "worker": worker_name,
+            "instance_id": worker_id,
+            "region": region,
+            "result": result,
+            "error": redact(error) if error else None,
+        }
+        if detail:
+            entry["detail"] = detail
+        line = json.dumps(entry, sort_keys=True)
+        with self._lock:
+            self.recent.append(entry)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+            except OSError as exc:  # the action itself stands; say so in the log file
+                log.error("cannot write audit log %s: %s", self.path, exc)
+        return entry
