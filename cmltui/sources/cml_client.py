@@ -138,7 +138,12 @@ def _tls_reason(exc: aiohttp.ClientSSLError) -> str:
         return f"certificate verify failed: {detail}" if detail else "certificate verify failed"
     os_error = getattr(exc, "os_error", None)
     reason = getattr(os_error, "reason", None) or getattr(os_error, "strerror", None)
-    return str(reason or type(os_error or exc).__name__)
+    return _readable(str(reason or type(os_error or exc).__name__))
+
+
+def _readable(reason: str) -> str:
+    """OpenSSL reasons come as WRONG_VERSION_NUMBER; show them as words."""
+    return reason.lower().replace("_", " ") if reason.isupper() else reason
 
 
 def classify_exception(exc: BaseException) -> str:
@@ -156,7 +161,7 @@ def classify_exception(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "server disconnected"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS: {exc.reason or type(exc).__name__}"
+        return f"TLS: {_readable(str(exc.reason or type(exc).__name__))}"
     if isinstance(exc, aiohttp.ClientError):
         return f"connection error: {type(exc).__name__}"
     if isinstance(exc, ConnectionError):
@@ -183,6 +188,10 @@ class CMLClient:
         self.verify_tls = verify_tls
         self.ca_bundle = ca_bundle
         self.keepalive_timeout = keepalive_timeout
+        # Built now, so that a missing or broken CA bundle is a configuration error at start-up.
+        self._ssl_context: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=ca_bundle) if verify_tls else False
+        )
         self.stats = CMLRequestStats()
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
@@ -190,18 +199,13 @@ class CMLClient:
 
     # --- session -------------------------------------------------------------------------------
 
-    def _ssl(self) -> ssl.SSLContext | bool:
-        if not self.verify_tls:
-            return False
-        return ssl.create_default_context(cafile=self.ca_bundle)
-
     def _get_session(self) -> aiohttp.ClientSession:
         """Create the session lazily, inside the running loop."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self.concurrency,
                 keepalive_timeout=self.keepalive_timeout,
-                ssl=self._ssl(),
+                ssl=self._ssl_context,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -356,6 +360,7 @@ class CMLClient:
             status, body = await self._request(target, "GET", "/system_information")
             result.system_information = self._validate(SystemInformation, status, body)
         except CMLError as exc:
+            log.debug("CML %s unreachable: %s", target.worker_id, exc.message)
             result.errors["system_information"] = exc.message
             return result
         result.reachable = True
@@ -367,6 +372,7 @@ class CMLClient:
             try:
                 await self._ensure_token(target, call_auth, None)
             except CMLError as exc:
+                log.debug("CML %s login: %s", target.worker_id, exc.message)
                 result.errors["login"] = exc.message
                 result.login_failed = exc.login_failed
                 return result
@@ -375,6 +381,7 @@ class CMLClient:
             try:
                 await coro
             except CMLError as exc:
+                log.debug("CML %s %s: %s", target.worker_id, key, exc.message)
                 result.errors[key] = exc.message
                 result.login_failed = result.login_failed or exc.login_failed
 

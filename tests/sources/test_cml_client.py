@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -116,6 +117,28 @@ async def test_tls_works_with_ca_bundle_and_with_explicit_opt_out(
         finally:
             await client.close()
         assert result.complete, result.errors
+
+
+async def test_tls_handshake_failure_is_classified(client: CMLClient) -> None:
+    async def refuse_handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(bytes.fromhex("15030100020228"))  # TLS alert: handshake_failure
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(refuse_handshake, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        target = CMLTarget("i-tls", f"https://127.0.0.1:{port}", USERNAME, PASSWORD)
+        result = await client.fetch_cycle(target, **BASE)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.errors == {"system_information": "TLS: sslv3 alert handshake failure"}
+
+
+def test_missing_ca_bundle_fails_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        CMLClient(ca_bundle=str(tmp_path / "missing.pem"))
 
 
 async def test_token_reused_across_cycles(cml: FakeCML, client: CMLClient) -> None:
