@@ -257,7 +257,7 @@ class CMLClient:
                 ) as response:
                     status = response.status
                     body = await response.read()
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # one worker's failure must never escape as a crash
                 raise CMLError(classify_exception(exc)) from None
         if status >= 300:
             return status, None
