@@ -165,7 +165,10 @@ def finite_percent(value: Any) -> float | None:
 def finite_number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range is not a usable number
+        return None
     return number if math.isfinite(number) else None
 
 
