@@ -27,6 +27,7 @@ def _virl2_read(url: str, username: str, password: str, ca_file: str) -> tuple[i
     return len(labs), client.get_system_stats(), client.get_system_health()
 
 
+@pytest.mark.filterwarnings("ignore:`verify=<str>` is deprecated:DeprecationWarning")
 async def test_virl2_client_logs_in_and_reads(fleet: SimulatedFleet) -> None:
     pytest.importorskip("virl2_client")
     w = fleet.worker("cml-labs-02")
