@@ -120,5 +120,6 @@ class CMLWorkerDto(BaseModel):
     running_nodes: int | None
     labs: list[LabDto] | None
     recent_user_ids: list[str]
+    recent_users: list[str]  # the same users, by name where `/users` knows them
     hourly_cost: float | None
     cml_stale_seconds: int | None

@@ -146,6 +146,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
             else None
         ),
         recent_user_ids=list(worker.activity.recent_user_ids),
+        recent_users=[worker.cml.users.get(uid, uid) for uid in worker.activity.recent_user_ids],
         hourly_cost=_hourly_cost(worker, ctx.prices),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
     )
