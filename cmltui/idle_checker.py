@@ -59,21 +59,24 @@ class IdleChecker:
         return self.config.idle_settings()
 
     def due_workers(self, now: datetime) -> list[CMLWorker]:
-        """Workers to check now: every never-checked one, plus an even share of the rest."""
+        """Workers to check now: every never-tried one, plus an even share of the rest.
+
+        Pacing uses the last attempt, so a worker whose telemetry fails is retried once per
+        interval, not on every tick.
+        """
         settings = self.settings
+        interval = settings.check_interval
         candidates = [w for w in self.registry if idle.detection_active(w, settings)]
-        fresh = [w for w in candidates if w.activity.last_activity_check_at is None]
+        fresh = [w for w in candidates if w.activity.last_check_attempt_at is None]
         due = [
             w
             for w in candidates
-            if w.activity.last_activity_check_at is not None
-            and (next_at := idle.next_idle_check_at(w, settings, now)) is not None
-            and next_at <= now
+            if w.activity.last_check_attempt_at is not None
+            and w.activity.last_check_attempt_at + interval <= now
         ]
-        due.sort(key=lambda w: w.activity.last_activity_check_at or now)
-        interval = settings.check_interval.total_seconds()
-        share = max(1, math.ceil(len(candidates) * self.tick_seconds / max(interval, 1.0)))
-        return fresh + due[:share]
+        due.sort(key=lambda w: w.activity.last_check_attempt_at or now)
+        per_tick = len(candidates) * self.tick_seconds / max(interval.total_seconds(), 1.0)
+        return fresh + due[: max(1, math.ceil(per_tick))]
 
     async def check_due(self) -> list[ActivityEvent]:
         now = self.clock.now()
@@ -87,6 +90,7 @@ class IdleChecker:
         target = self.targets(worker.instance_id)
         if target is None or not worker.is_running:
             return events
+        worker.activity.last_check_attempt_at = self.clock.now()
         try:
             raw = await self.cml.fetch_telemetry(target)
         except CMLError as exc:

@@ -70,7 +70,8 @@ class ActivityState:
     """The idle checker's bookkeeping."""
 
     last_activity_at: datetime | None = None
-    last_activity_check_at: datetime | None = None
+    last_activity_check_at: datetime | None = None  # last successful telemetry read
+    last_check_attempt_at: datetime | None = None  # last try, failed or not: paces retries
     high_water_mark: datetime | None = None  # newest telemetry timestamp already looked at
     recent_user_ids: tuple[str, ...] = ()
     external_start_at: datetime | None = None  # a stopped→running change cmltui did not cause
