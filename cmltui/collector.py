@@ -43,7 +43,6 @@ class _CMLSchedule:
     labs_at: datetime | None = None
     licensing_at: datetime | None = None
     users_at: datetime | None = None
-    labs_dirty: bool = True
 
 
 @dataclass
@@ -212,22 +211,24 @@ class Collector:
     async def _collect_one(self, worker: CMLWorker, target: CMLTarget, now: datetime) -> None:
         schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
         intervals = self.config.intervals
-        want_labs = schedule.labs_dirty or _due(schedule.labs_at, intervals.activity, now)
+        want_labs = _due(schedule.labs_at, intervals.activity, now)
         want_licensing = _due(schedule.licensing_at, intervals.licensing, now)
         want_users = _due(schedule.users_at, intervals.users, now)
         try:
+            known = [lab.id for lab in worker.cml.labs] if worker.cml.labs is not None else None
             result = await self.cml.fetch_cycle(
-                target, want_labs=want_labs, want_licensing=want_licensing, want_users=want_users
+                target,
+                want_labs=want_labs or known is None,
+                want_licensing=want_licensing,
+                want_users=want_users,
+                known_lab_ids=known,
             )
         except Exception as exc:  # a bug in one worker's parsing must not blank the others
             log.exception("CML cycle failed for %s", worker.instance_id)
             result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
         _apply_cml(worker, result, now)
         if result.labs is not None:
-            schedule.labs_at, schedule.labs_dirty = now, False
-        elif result.lab_ids is not None and worker.cml.labs is not None:
-            known = {lab.id for lab in worker.cml.labs}
-            schedule.labs_dirty = set(result.lab_ids) != known
+            schedule.labs_at = now
         if result.licensing is not None:
             schedule.licensing_at = now
         if result.users is not None:

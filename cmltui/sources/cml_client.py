@@ -15,6 +15,7 @@ import json
 import logging
 import ssl
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -352,9 +353,19 @@ class CMLClient:
     # --- public API ----------------------------------------------------------------------------
 
     async def fetch_cycle(
-        self, target: CMLTarget, *, want_labs: bool, want_licensing: bool, want_users: bool
+        self,
+        target: CMLTarget,
+        *,
+        want_labs: bool,
+        want_licensing: bool,
+        want_users: bool,
+        known_lab_ids: Collection[str] | None = None,
     ) -> CMLCycleResult:
-        """One collection cycle for one worker. Never raises for a worker's failure."""
+        """One collection cycle for one worker. Never raises for a worker's failure.
+
+        Lab details are read when `want_labs`, or when the id list differs from `known_lab_ids`
+        (a lab was added or removed since the details were last read).
+        """
         result = CMLCycleResult()
         try:
             status, body = await self._request(target, "GET", "/system_information")
@@ -397,7 +408,8 @@ class CMLClient:
             result.lab_ids = await self._fetch(
                 target, "/labs", LabIdList, call_auth, {"show_all": "true"}
             )
-            if want_labs:
+            changed = known_lab_ids is not None and set(result.lab_ids) != set(known_lab_ids)
+            if want_labs or changed:
                 await run("labs", self._fetch_labs(target, result, call_auth))
 
         async def licensing() -> None:

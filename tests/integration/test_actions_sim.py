@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 from botocore.stub import Stubber
-from conftest import T0, make_core
+from sim_core import T0, make_core
 
 from cmltui.actions import ActionFailed, ActionRefused
 from cmltui.clock import ManualClock

@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from conftest import make_core
+from sim_core import make_core
 
 from cmltui.sim import Fault
 
@@ -267,3 +267,27 @@ async def test_updated_at_moves_only_on_observed_change(fleet, tmp_path):
     stopped1, stopped2 = first["cml-stopped-06"], second["cml-stopped-06"]
     assert stopped2.updated_at == stopped1.updated_at
     assert stopped2.ec2_last_checked_at == stopped1.ec2_last_checked_at
+
+
+async def test_lab_details_follow_a_changed_id_list_in_the_same_cycle(fleet, tmp_path):
+    core = make_core(fleet, tmp_path)
+    worker = fleet.worker("cml-busy-01")
+    try:
+        first = by_name(await core.collector.collect())["cml-busy-01"]
+        known_ids = {lab.id for lab in first.labs}
+        model = worker.model
+        before = dict(core.cml.stats.requests_by_worker)
+        fleet.clock.advance(10)
+        await core.collector.collect()  # ids unchanged, activity interval not due: no details
+        steady = core.cml.stats.requests_by_worker[worker.instance_id] - before.get(
+            worker.instance_id, 0
+        )
+        assert steady == 4
+        removed = sorted(known_ids)[0]
+        model.labs = [lab for lab in model.labs if lab.id != removed]
+        fleet.clock.advance(10)
+        snap = by_name(await core.collector.collect())["cml-busy-01"]
+        assert {lab.id for lab in snap.labs} == known_ids - {removed}
+        assert snap.cml_labs_count == len(known_ids) - 1
+    finally:
+        await core.close()

@@ -1,0 +1,34 @@
+"""The real core pointed at a simulated fleet (moto + CML over HTTPS on 127.0.0.1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cmltui.audit import AuditLog
+from cmltui.config import Config
+from cmltui.demo import demo_config
+from cmltui.runtime import Core, Endpoints, build_core
+from cmltui.sim import SimulatedFleet
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def make_core(fleet: SimulatedFleet, tmp_path, **config_updates) -> Core:
+    data = demo_config(Config(), fleet.region).model_dump()
+    for dotted, value in config_updates.items():
+        node = data
+        *parents, leaf = dotted.split("__")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    config = Config.model_validate(data)
+    endpoints = Endpoints(
+        aws_endpoint_url=fleet.aws_endpoint_url,
+        aws_credentials=fleet.aws_credentials,
+        cml_password=fleet.cml_password,
+        cml_ca_bundle=fleet.ca_file,
+        demo=True,
+    )
+    return build_core(
+        config, endpoints, fleet.clock, audit=AuditLog(tmp_path / "audit.jsonl"), operator="tester"
+    )
