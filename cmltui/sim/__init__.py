@@ -4,5 +4,11 @@ API simulator over HTTPS on loopback, driven by one injected clock (SPEC §4).""
 from cmltui.sim.fleet import Fault, SimWorkerSpec, build_fleet
 from cmltui.sim.runner import SimulatedFleet, SimWorker, simulate_info_text
 
-__all__ = ["Fault", "SimWorker", "SimWorkerSpec", "SimulatedFleet", "build_fleet",
-           "simulate_info_text"]
+__all__ = [
+    "Fault",
+    "SimWorker",
+    "SimWorkerSpec",
+    "SimulatedFleet",
+    "build_fleet",
+    "simulate_info_text",
+]

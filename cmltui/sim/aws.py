@@ -71,6 +71,7 @@ class SimAws:
         }
         self.endpoint_url = ""
         self._server: ThreadedMotoServer | None = None
+        self._instances: dict[str, Any] = {}  # moto's get_instance scans every reservation
 
     # ----- lifecycle ----------------------------------------------------------------------------
 
@@ -91,8 +92,9 @@ class SimAws:
             if moto_instances.utcnow is _original_utcnow:
                 moto_instances.utcnow = _sim_utcnow  # type: ignore[assignment]
             _active_clocks.append(self.clock)
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/seed?a={seed}",
-                                         method="POST")
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/seed?a={seed}", method="POST"
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
@@ -120,14 +122,31 @@ class SimAws:
         ami.creation_date = naive_utc(created)
         return str(ami.id)
 
-    def run_instance(self, region: str, ami_id: str, instance_type: str,
-                     tags: dict[str, str], launched: datetime, created: datetime) -> str:
+    def run_instance(
+        self,
+        region: str,
+        ami_id: str,
+        instance_type: str,
+        tags: dict[str, str],
+        launched: datetime,
+        created: datetime,
+    ) -> str:
         reservation = self.ec2(region).run_instances(
-            ami_id, 1, None, [], instance_type=instance_type, is_instance_type_default=False,
-            region_name=region, nics=[], security_group_ids=[], launch_template={},
-            tags={"instance": dict(tags)}, monitoring_state="disabled",
+            ami_id,
+            1,
+            None,
+            [],
+            instance_type=instance_type,
+            is_instance_type_default=False,
+            region_name=region,
+            nics=[],
+            security_group_ids=[],
+            launch_template={},
+            tags={"instance": dict(tags)},
+            monitoring_state="disabled",
         )
         instance = reservation.instances[0]
+        self._instances[str(instance.id)] = instance
         instance.launch_time = naive_utc(launched)
         for block in instance.block_device_mapping.values():
             block.attach_time = naive_utc(created)
@@ -137,12 +156,14 @@ class SimAws:
         return str(instance.id)
 
     def instance(self, region: str, instance_id: str) -> Any:
-        return self.ec2(region).get_instance(instance_id)
+        cached = self._instances.get(instance_id)
+        return cached if cached is not None else self.ec2(region).get_instance(instance_id)
 
     def stop_instance(self, region: str, instance_id: str, when: datetime) -> None:
         self.ec2(region).stop_instances([instance_id])
-        self.instance(region, instance_id)._reason = (
-            f"User initiated ({naive_utc(when):%Y-%m-%d %H:%M:%S} UTC)")
+        self.instance(
+            region, instance_id
+        )._reason = f"User initiated ({naive_utc(when):%Y-%m-%d %H:%M:%S} UTC)"
 
     def states(self, region: str) -> dict[str, str]:
         """Instance id -> EC2 state name, read from moto's backend (cheap, no XML)."""
@@ -156,9 +177,17 @@ class SimAws:
 
     def put(self, region: str, points: Iterable[Datapoint]) -> None:
         backend = cloudwatch_backends[self.account_id][region]
-        new = [MetricDatum(namespace=p.namespace, name=p.name, value=float(p.value),
-                           dimensions=[{"Name": k, "Value": v} for k, v in p.dimensions],
-                           timestamp=naive_utc(p.timestamp), unit=p.unit) for p in points]
+        new = [
+            MetricDatum(
+                namespace=p.namespace,
+                name=p.name,
+                value=float(p.value),
+                dimensions=[{"Name": k, "Value": v} for k, v in p.dimensions],
+                timestamp=naive_utc(p.timestamp),
+                unit=p.unit,
+            )
+            for p in points
+        ]
         # Swap in a new list: moto's server thread may be iterating the old one.
         backend.metric_data = [*backend.metric_data, *new]
 
@@ -166,8 +195,7 @@ class SimAws:
         """Drop datapoints older than `before`: moto slows down as stored points grow."""
         backend = cloudwatch_backends[self.account_id][region]
         cutoff = naive_utc(before)
-        backend.metric_data = [d for d in backend.metric_data
-                               if naive_utc(d.timestamp) >= cutoff]
+        backend.metric_data = [d for d in backend.metric_data if naive_utc(d.timestamp) >= cutoff]
 
     def datapoint_count(self, region: str) -> int:
         return len(cloudwatch_backends[self.account_id][region].metric_data)

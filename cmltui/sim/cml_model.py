@@ -26,12 +26,35 @@ ADMIN_USERNAME = "admin"
 ACTIVITY_CATEGORIES = ("start_node", "stop_node", "boot_node", "queue_node", "user_activity")
 GIB = 1024**3
 
-_TITLES = ("CCNA lab", "OSPF area design", "BGP peering", "MPLS L3VPN", "EVPN fabric",
-           "Firewall HA", "SD-WAN pilot", "QoS tests", "Multicast", "IPv6 migration",
-           "NetDevOps CI", "DMVPN hub", "Segment routing", "Campus core", "ISE posture",
-           "WAN edge", "Data center spine", "VXLAN lab", "Troubleshooting 1", "Ansible demo")
-_PEOPLE = (("alice", "Alice Ng"), ("bob", "Bob Okafor"), ("carol", "Carol Diaz"),
-           ("dave", "Dave Kim"), ("erin", "Erin Walsh"))
+_TITLES = (
+    "CCNA lab",
+    "OSPF area design",
+    "BGP peering",
+    "MPLS L3VPN",
+    "EVPN fabric",
+    "Firewall HA",
+    "SD-WAN pilot",
+    "QoS tests",
+    "Multicast",
+    "IPv6 migration",
+    "NetDevOps CI",
+    "DMVPN hub",
+    "Segment routing",
+    "Campus core",
+    "ISE posture",
+    "WAN edge",
+    "Data center spine",
+    "VXLAN lab",
+    "Troubleshooting 1",
+    "Ansible demo",
+)
+_PEOPLE = (
+    ("alice", "Alice Ng"),
+    ("bob", "Bob Okafor"),
+    ("carol", "Carol Diaz"),
+    ("dave", "Dave Kim"),
+    ("erin", "Erin Walsh"),
+)
 
 
 def iso(value: datetime) -> str:
@@ -105,39 +128,52 @@ class CmlModel:
         cpus, mem_gib = INSTANCE_TYPES.get(self.spec.instance_type, (16, 64))
         n = self.spec.compute_count
         for i in range(n):
-            self.computes.append(SimCompute(
-                id=_uuid4(rng),
-                hostname=f"{self.spec.name}-{'controller' if i == 0 else f'compute-{i}'}",
-                is_controller=i == 0,
-                cpus=cpus,
-                memory=mem_gib * GIB,
-                disk=(1000 if i == 0 else 500) * GIB,
-                valid=self.spec.health_valid or i != n - 1,
-            ))
+            self.computes.append(
+                SimCompute(
+                    id=_uuid4(rng),
+                    hostname=f"{self.spec.name}-{'controller' if i == 0 else f'compute-{i}'}",
+                    is_controller=i == 0,
+                    cpus=cpus,
+                    memory=mem_gib * GIB,
+                    disk=(1000 if i == 0 else 500) * GIB,
+                    valid=self.spec.health_valid or i != n - 1,
+                )
+            )
         created = self.t0 - timedelta(seconds=self.spec.created_ago_s)
-        self.users.append(SimUser(SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_NAME, "CML system", True,
-                                  created))
+        self.users.append(
+            SimUser(SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_NAME, "CML system", True, created)
+        )
         self.users.append(SimUser(_uuid4(rng), ADMIN_USERNAME, "Administrator", True, created))
         for username, fullname in rng.sample(_PEOPLE, 3):
-            self.users.append(SimUser(_uuid4(rng), username, fullname, False,
-                                      created + timedelta(hours=rng.randint(1, 48))))
+            self.users.append(
+                SimUser(
+                    _uuid4(rng),
+                    username,
+                    fullname,
+                    False,
+                    created + timedelta(hours=rng.randint(1, 48)),
+                )
+            )
         people = self.users[1:]
         titles = rng.sample(_TITLES, min(self.spec.lab_count, len(_TITLES)))
         for i in range(self.spec.lab_count):
-            title = titles[i % len(titles)] + (f" {i // len(titles) + 1}" if i >= len(titles)
-                                               else "")
+            title = titles[i % len(titles)] + (
+                f" {i // len(titles) + 1}" if i >= len(titles) else ""
+            )
             nodes = rng.randint(2, 24)
             lab_created = created + timedelta(hours=rng.uniform(1, 200))
-            self.labs.append(SimLab(
-                id=_uuid4(rng),
-                title=title,
-                owner=people[0] if i == 0 else rng.choice(people),
-                node_count=nodes,
-                link_count=max(1, nodes - 1 + rng.randint(0, 4)),
-                state=self._initial_lab_state(rng, i),
-                created=lab_created,
-                modified=lab_created,
-            ))
+            self.labs.append(
+                SimLab(
+                    id=_uuid4(rng),
+                    title=title,
+                    owner=people[0] if i == 0 else rng.choice(people),
+                    node_count=nodes,
+                    link_count=max(1, nodes - 1 + rng.randint(0, 4)),
+                    state=self._initial_lab_state(rng, i),
+                    created=lab_created,
+                    modified=lab_created,
+                )
+            )
         self._seed_history(rng)
 
     # ----- behaviour ---------------------------------------------------------------------------
@@ -169,16 +205,25 @@ class CmlModel:
     def _seed_history(self, rng: random.Random) -> None:
         """Events before t0, ending with the newest activity the role calls for."""
         newest = self.t0 - timedelta(seconds=self.spec.last_activity_ago_s)
-        history = [self._user_event(rng, newest - timedelta(minutes=4 * k + rng.uniform(0, 3)))
-                   for k in range(1, 30)]
+        history = [
+            self._user_event(rng, newest - timedelta(minutes=4 * k + rng.uniform(0, 3)))
+            for k in range(1, 30)
+        ]
         history.append(self._user_event(rng, newest))
         if self.labs:
-            history.append(SimEvent("start_lab", newest - timedelta(minutes=1),
-                                    {"lab_id": self.labs[0].id, "user_id": self.labs[0].owner.id}))
+            history.append(
+                SimEvent(
+                    "start_lab",
+                    newest - timedelta(minutes=1),
+                    {"lab_id": self.labs[0].id, "user_id": self.labs[0].owner.id},
+                )
+            )
         if self.spec.initial_state == "running":
             # The service account polls every 5 min; it never counts as activity.
-            history += [self._service_event(self.t0 - timedelta(minutes=5 * k, seconds=7))
-                        for k in range(12)]
+            history += [
+                self._service_event(self.t0 - timedelta(minutes=5 * k, seconds=7))
+                for k in range(12)
+            ]
         for event in sorted(history, key=lambda e: e.timestamp):
             self.events.append(event)
 
@@ -242,18 +287,30 @@ class CmlModel:
     # ----- response bodies (CML 2.9 OpenAPI shapes) --------------------------------------------
 
     def system_information(self, ready: bool = True) -> dict[str, Any]:
-        return {"version": self.spec.cml_version, "ready": ready, "allow_ssh_pubkey_auth": True,
-                "oui": "52:54:00:00:00:00"}
+        return {
+            "version": self.spec.cml_version,
+            "ready": ready,
+            "allow_ssh_pubkey_auth": True,
+            "oui": "52:54:00:00:00:00",
+        }
 
     def system_health(self) -> dict[str, Any]:
         computes = {}
         for c in self.computes:
             computes[c.id] = {
-                "kvm_vmx_enabled": True, "enough_cpus": True, "lld_connected": c.valid,
-                "lld_synced": c.valid, "libvirt": c.valid, "fabric": True, "device_mux": True,
-                "refplat_images_available": True, "docker_shim": True, "valid": c.valid,
+                "kvm_vmx_enabled": True,
+                "enough_cpus": True,
+                "lld_connected": c.valid,
+                "lld_synced": c.valid,
+                "libvirt": c.valid,
+                "fabric": True,
+                "device_mux": True,
+                "refplat_images_available": True,
+                "docker_shim": True,
+                "valid": c.valid,
                 "admission_state": "READY" if c.valid else "REGISTERED",
-                "is_controller": c.is_controller, "hostname": c.hostname,
+                "is_controller": c.is_controller,
+                "hostname": c.hostname,
             }
         valid = all(c.valid for c in self.computes)
         return {
@@ -261,8 +318,12 @@ class CmlModel:
             "computes": computes,
             "is_licensed": self.spec.license in ("registered", "eval"),
             "is_enterprise": self.spec.license == "registered",
-            "controller": {"core_connected": True, "nodes_loaded": True, "images_loaded": True,
-                           "valid": True},
+            "controller": {
+                "core_connected": True,
+                "nodes_loaded": True,
+                "images_loaded": True,
+                "valid": True,
+            },
         }
 
     def system_stats(self, now: datetime) -> dict[str, Any]:
@@ -283,16 +344,23 @@ class CmlModel:
                 "hostname": c.hostname,
                 "is_controller": c.is_controller,
                 "stats": {
-                    "cpu": {"count": c.cpus, "percent": c_cpu,
-                            "model": "Intel(R) Xeon(R) Platinum 8252C CPU @ 3.80GHz",
-                            "predicted": c.cpus * 100,
-                            "load": [round(c.cpus * c_cpu / 100 * f, 2) for f in (1.0, 0.95, 0.9)]},
+                    "cpu": {
+                        "count": c.cpus,
+                        "percent": c_cpu,
+                        "model": "Intel(R) Xeon(R) Platinum 8252C CPU @ 3.80GHz",
+                        "predicted": c.cpus * 100,
+                        "load": [round(c.cpus * c_cpu / 100 * f, 2) for f in (1.0, 0.95, 0.9)],
+                    },
                     "memory": {"used": used_mem, "free": c.memory - used_mem, "total": c.memory},
                     "disk": {"used": used_disk, "free": c.disk - used_disk, "total": c.disk},
-                    "dominfo": {"total_nodes": total // n, "total_orphans": 0,
-                                "running_nodes": nodes_here, "running_orphans": 0,
-                                "allocated_cpus": nodes_here,
-                                "allocated_memory": nodes_here * 2048},
+                    "dominfo": {
+                        "total_nodes": total // n,
+                        "total_orphans": 0,
+                        "running_nodes": nodes_here,
+                        "running_orphans": 0,
+                        "allocated_cpus": nodes_here,
+                        "allocated_memory": nodes_here * 2048,
+                    },
                 },
             }
 
@@ -302,16 +370,25 @@ class CmlModel:
             return {"used": used, "free": total_ - used, "total": total_}
 
         cpus = sum(c.cpus for c in self.computes)
-        all_cpu = sum(v["stats"]["cpu"]["percent"] * v["stats"]["cpu"]["count"]
-                      for v in computes.values()) / max(1, cpus)
+        all_cpu = sum(
+            v["stats"]["cpu"]["percent"] * v["stats"]["cpu"]["count"] for v in computes.values()
+        ) / max(1, cpus)
         controller = self.computes[0]
         ctl_used = int(controller.disk * disk)
         return {
             "computes": computes,
-            "all": {"cpu": {"count": cpus, "percent": round(all_cpu, 2)},
-                    "memory": summed("memory"), "disk": summed("disk")},
-            "controller": {"disk": {"used": ctl_used, "free": controller.disk - ctl_used,
-                                    "total": controller.disk}},
+            "all": {
+                "cpu": {"count": cpus, "percent": round(all_cpu, 2)},
+                "memory": summed("memory"),
+                "disk": summed("disk"),
+            },
+            "controller": {
+                "disk": {
+                    "used": ctl_used,
+                    "free": controller.disk - ctl_used,
+                    "total": controller.disk,
+                }
+            },
         }
 
     def lab_ids(self, show_all: bool) -> list[str]:
@@ -323,34 +400,62 @@ class CmlModel:
 
     def lab_body(self, lab: SimLab) -> dict[str, Any]:
         return {
-            "id": lab.id, "created": iso(lab.created), "modified": iso(lab.modified),
-            "lab_description": f"{lab.title} (simulated)", "lab_notes": "",
-            "lab_title": lab.title, "owner": lab.owner.id, "owner_username": lab.owner.username,
-            "owner_fullname": lab.owner.fullname, "state": lab.state,
-            "node_count": lab.node_count, "link_count": lab.link_count, "groups": [],
+            "id": lab.id,
+            "created": iso(lab.created),
+            "modified": iso(lab.modified),
+            "lab_description": f"{lab.title} (simulated)",
+            "lab_notes": "",
+            "lab_title": lab.title,
+            "owner": lab.owner.id,
+            "owner_username": lab.owner.username,
+            "owner_fullname": lab.owner.fullname,
+            "state": lab.state,
+            "node_count": lab.node_count,
+            "link_count": lab.link_count,
+            "groups": [],
             "effective_permissions": ["lab_admin", "lab_edit", "lab_exec", "lab_view"],
         }
 
     def topology_body(self, lab: SimLab) -> dict[str, Any]:
         """The lab header only: the simulator models node counts, not node definitions."""
         return {
-            "lab": {"version": "0.3.0", "title": lab.title,
-                    "description": f"{lab.title} (simulated)", "notes": "",
-                    "owner": lab.owner.id},
-            "nodes": [], "links": [], "annotations": [], "smart_annotations": [],
+            "lab": {
+                "version": "0.3.0",
+                "title": lab.title,
+                "description": f"{lab.title} (simulated)",
+                "notes": "",
+                "owner": lab.owner.id,
+            },
+            "nodes": [],
+            "links": [],
+            "annotations": [],
+            "smart_annotations": [],
         }
 
     def users_body(self) -> list[dict[str, Any]]:
         out = []
         for u in self.users:
             owned = [lab.id for lab in self.labs if lab.owner is u]
-            out.append({
-                "id": u.id, "username": u.username, "fullname": u.fullname,
-                "description": "", "email": f"{u.username}@example.com", "admin": u.admin,
-                "groups": [], "associations": [], "resource_pool": None, "opt_in": False,
-                "tour_version": "2.9.0", "created": iso(u.created), "modified": iso(u.created),
-                "directory_dn": "", "labs": owned, "pubkey_info": None,
-            })
+            out.append(
+                {
+                    "id": u.id,
+                    "username": u.username,
+                    "fullname": u.fullname,
+                    "description": "",
+                    "email": f"{u.username}@example.com",
+                    "admin": u.admin,
+                    "groups": [],
+                    "associations": [],
+                    "resource_pool": None,
+                    "opt_in": False,
+                    "tour_version": "2.9.0",
+                    "created": iso(u.created),
+                    "modified": iso(u.created),
+                    "directory_dn": "",
+                    "labs": owned,
+                    "pubkey_info": None,
+                }
+            )
         return out
 
     def telemetry_body(self) -> list[dict[str, Any]]:
@@ -359,34 +464,62 @@ class CmlModel:
     def licensing_body(self) -> dict[str, Any]:
         lic = self.spec.license
         t0 = self.t0
-        none_time = {"succeeded": None, "attempted": None, "scheduled": None, "status": None,
-                     "failure": None, "success": None}
+        none_time = {
+            "succeeded": None,
+            "attempted": None,
+            "scheduled": None,
+            "status": None,
+            "failure": None,
+            "success": None,
+        }
         if lic == "registered":
             reg_at = t0 - timedelta(days=40)
             registration = {
-                "status": "COMPLETED", "smart_account": "Example Corp",
+                "status": "COMPLETED",
+                "smart_account": "Example Corp",
                 "virtual_account": "Network Labs",
-                "register_time": {**none_time, "succeeded": iso(reg_at), "attempted": iso(reg_at),
-                                  "status": "SUCCEEDED", "success": "SUCCESS"},
-                "renew_time": {**none_time, "scheduled": iso(t0 + timedelta(days=140)),
-                               "status": "SCHEDULED"},
+                "register_time": {
+                    **none_time,
+                    "succeeded": iso(reg_at),
+                    "attempted": iso(reg_at),
+                    "status": "SUCCEEDED",
+                    "success": "SUCCESS",
+                },
+                "renew_time": {
+                    **none_time,
+                    "scheduled": iso(t0 + timedelta(days=140)),
+                    "status": "SCHEDULED",
+                },
                 "expires": iso(t0 + timedelta(days=325)),
             }
-            authorization = {"status": "AUTHORIZED",
-                             "renew_time": {**none_time, "scheduled": iso(t0 + timedelta(days=20)),
-                                            "status": "SCHEDULED"},
-                             "expires": iso(t0 + timedelta(days=80))}
+            authorization = {
+                "status": "AUTHORIZED",
+                "renew_time": {
+                    **none_time,
+                    "scheduled": iso(t0 + timedelta(days=20)),
+                    "status": "SCHEDULED",
+                },
+                "expires": iso(t0 + timedelta(days=80)),
+            }
             active = "CML_Enterprise"
         else:
-            registration = {"status": "UNREGISTERED", "smart_account": None,
-                            "virtual_account": None, "register_time": none_time,
-                            "renew_time": none_time, "expires": None}
+            registration = {
+                "status": "UNREGISTERED",
+                "smart_account": None,
+                "virtual_account": None,
+                "register_time": none_time,
+                "renew_time": none_time,
+                "expires": None,
+            }
             status, expires = {
                 "eval": ("EVAL", t0 + timedelta(days=58)),
                 "expired": ("EVAL_EXPIRED", t0 - timedelta(days=3)),
             }.get(lic, ("NOT_AUTHORIZED", None))
-            authorization = {"status": status, "renew_time": none_time,
-                             "expires": iso(expires) if expires else None}
+            authorization = {
+                "status": status,
+                "renew_time": none_time,
+                "expires": iso(expires) if expires else None,
+            }
             active = "CML_Enterprise" if lic != "unregistered" else "CML_Personal"
         in_use = self.running_nodes()
         return {
@@ -394,14 +527,24 @@ class CmlModel:
             "registration": registration,
             "authorization": authorization,
             "reservation_mode": False,
-            "features": [{
-                "id": "regid.2019-10.com.cisco.CML_NODE_COUNT,1.0_3a6e3b6c",
-                "name": "CML - Enterprise Node Count", "description": "Node count license",
-                "version": "1.0", "in_use": in_use,
-                "status": "IN_USE" if in_use else "NOT_IN_USE", "min": 0, "max": 300,
-                "minEndDate": None, "maxEndDate": None,
-            }],
+            "features": [
+                {
+                    "id": "regid.2019-10.com.cisco.CML_NODE_COUNT,1.0_3a6e3b6c",
+                    "name": "CML - Enterprise Node Count",
+                    "description": "Node count license",
+                    "version": "1.0",
+                    "in_use": in_use,
+                    "status": "IN_USE" if in_use else "NOT_IN_USE",
+                    "min": 0,
+                    "max": 300,
+                    "minEndDate": None,
+                    "maxEndDate": None,
+                }
+            ],
             "product_license": {"active": active, "is_enterprise": lic != "unregistered"},
-            "transport": {"proxy": {"server": None, "port": None}, "ssms": None,
-                          "default_ssms": "https://smartreceiver.cisco.com/licservice/license"},
+            "transport": {
+                "proxy": {"server": None, "port": None},
+                "ssms": None,
+                "default_ssms": "https://smartreceiver.cisco.com/licservice/license",
+            },
         }

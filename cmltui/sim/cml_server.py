@@ -82,8 +82,14 @@ def _wrong_shape(body: Any) -> Any:
 class CmlServer:
     """Serves every `CmlEndpoint` registered with it; listeners follow `reconcile`."""
 
-    def __init__(self, host: str, clock: Clock, tls: TlsMaterial, secret: bytes,
-                 keepalive_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        clock: Clock,
+        tls: TlsMaterial,
+        secret: bytes,
+        keepalive_timeout: float = 120.0,
+    ) -> None:
         self.host = host
         self.clock = clock
         self.tls = tls
@@ -102,17 +108,23 @@ class CmlServer:
         r.add_get(f"{API}/authok", self._authok)
         r.add_get(f"{API}/system_information", self._system_information)
         r.add_get(f"{API}/system_health", self._authed(lambda ep, rq: ep.model.system_health()))
-        r.add_get(f"{API}/system_stats",
-                  self._authed(lambda ep, rq: ep.model.system_stats(self.clock.now())))
+        r.add_get(
+            f"{API}/system_stats",
+            self._authed(lambda ep, rq: ep.model.system_stats(self.clock.now())),
+        )
         r.add_get(f"{API}/labs", self._authed(self._labs))
         r.add_get(f"{API}/labs/{{lab_id}}", self._authed(self._lab))
         r.add_get(f"{API}/labs/{{lab_id}}/topology", self._authed(self._topology))
         r.add_get(f"{API}/licensing", self._authed(lambda ep, rq: ep.model.licensing_body()))
         r.add_get(f"{API}/users", self._authed(lambda ep, rq: ep.model.users_body()))
-        r.add_get(f"{API}/telemetry/events",
-                  self._authed(lambda ep, rq: ep.model.telemetry_body()))
-        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=self._keepalive,
-                                     shutdown_timeout=0.5, handle_signals=False)
+        r.add_get(f"{API}/telemetry/events", self._authed(lambda ep, rq: ep.model.telemetry_body()))
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=self._keepalive,
+            shutdown_timeout=0.5,
+            handle_signals=False,
+        )
         await self._runner.setup()
 
     async def stop(self) -> None:
@@ -124,7 +136,8 @@ class CmlServer:
 
     def add(self, ep: CmlEndpoint) -> None:
         """Register `ep`, giving it a free loopback port that stays its own."""
-        if not ep.port:
+        while not ep.port or ep.port in self._by_port:
+            # The kernel may hand a just-released port out again: never share one.
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 probe.bind((self.host, 0))
                 ep.port = probe.getsockname()[1]
@@ -163,8 +176,9 @@ class CmlServer:
             return
         ctx: ssl.SSLContext = self.tls.server if wanted == "trusted" else self.tls.untrusted
         loop = asyncio.get_running_loop()
-        ep._server = await loop.create_server(self._runner.server, self.host, ep.port, ssl=ctx,
-                                              reuse_address=True, backlog=128)
+        ep._server = await loop.create_server(
+            self._runner.server, self.host, ep.port, ssl=ctx, reuse_address=True, backlog=128
+        )
         ep._server_tls = wanted
 
     # ----- request handling ---------------------------------------------------------------------
@@ -202,10 +216,14 @@ class CmlServer:
         if fault in (Fault.MALFORMED_JSON, Fault.WRONG_SHAPE) and not is_login:
             assert isinstance(response, web.Response) and response.text is not None
             if fault is Fault.MALFORMED_JSON:
-                return web.Response(text=response.text[: max(1, len(response.text) // 2)],
-                                    content_type="application/json", status=response.status)
-            return web.json_response(_wrong_shape(json.loads(response.text)),
-                                     status=response.status)
+                return web.Response(
+                    text=response.text[: max(1, len(response.text) // 2)],
+                    content_type="application/json",
+                    status=response.status,
+                )
+            return web.json_response(
+                _wrong_shape(json.loads(response.text)), status=response.status
+            )
         return response
 
     def _issue_token(self, ep: CmlEndpoint) -> str:
@@ -216,8 +234,13 @@ class CmlServer:
         expires = now + timedelta(seconds=ttl)
         self._token_seq += 1
         header = _b64(b'{"alg":"HS256","typ":"JWT"}')
-        claims = {"iss": "cmltui-sim", "sub": ep.model.users[1].id, "iat": int(now.timestamp()),
-                  "exp": int(expires.timestamp()), "jti": f"{ep.port}-{self._token_seq}"}
+        claims = {
+            "iss": "cmltui-sim",
+            "sub": ep.model.users[1].id,
+            "iat": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "jti": f"{ep.port}-{self._token_seq}",
+        }
         payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256)
         token = f"{header}.{payload}.{_b64(signature.digest())}"
@@ -259,11 +282,16 @@ class CmlServer:
             data = await request.json()
         except (ValueError, UnicodeDecodeError):
             return _error(400, "Request body is not valid JSON.")
-        if not isinstance(data, dict) or not isinstance(data.get("username"), str) \
-                or not isinstance(data.get("password"), str):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("username"), str)
+            or not isinstance(data.get("password"), str)
+        ):
             return _error(422, "username and password are required.")
-        if not (hmac.compare_digest(data["username"], ep.username)
-                and hmac.compare_digest(data["password"], ep.password)):
+        if not (
+            hmac.compare_digest(data["username"], ep.username)
+            and hmac.compare_digest(data["password"], ep.password)
+        ):
             return _error(403, "Authentication failed!")
         ep.login_count += 1
         return web.json_response(self._issue_token(ep))

@@ -104,15 +104,37 @@ class SimWorkerSpec:
     phase: float
 
 
-_CPU = {"busy": (60.0, 15.0), "labs": (55.0, 12.0), "idle": (3.0, 1.5), "snooze": (4.0, 2.0),
-        "nearpause": (6.0, 3.0), "stopped": (4.0, 2.0), "down": (20.0, 8.0),
-        "degraded": (30.0, 10.0), "noagent": (25.0, 10.0), "eval": (18.0, 8.0),
-        "expired": (12.0, 6.0), "unreg": (10.0, 5.0)}
-_RATE = {"busy": 0.55, "labs": 0.6, "degraded": 0.25, "noagent": 0.25, "eval": 0.25,
-         "expired": 0.2, "unreg": 0.2, "down": 0.2}
+_CPU = {
+    "busy": (60.0, 15.0),
+    "labs": (55.0, 12.0),
+    "idle": (3.0, 1.5),
+    "snooze": (4.0, 2.0),
+    "nearpause": (6.0, 3.0),
+    "stopped": (4.0, 2.0),
+    "down": (20.0, 8.0),
+    "degraded": (30.0, 10.0),
+    "noagent": (25.0, 10.0),
+    "eval": (18.0, 8.0),
+    "expired": (12.0, 6.0),
+    "unreg": (10.0, 5.0),
+}
+_RATE = {
+    "busy": 0.55,
+    "labs": 0.6,
+    "degraded": 0.25,
+    "noagent": 0.25,
+    "eval": 0.25,
+    "expired": 0.2,
+    "unreg": 0.2,
+    "down": 0.2,
+}
 _LICENSE = {"eval": "eval", "expired": "expired", "unreg": "unregistered"}
-_LAST_ACTIVITY = {"idle": 3 * HOUR, "snooze": 2 * HOUR + 20 * 60, "nearpause": 50 * 60,
-                  "stopped": 5 * HOUR}
+_LAST_ACTIVITY = {
+    "idle": 3 * HOUR,
+    "snooze": 2 * HOUR + 20 * 60,
+    "nearpause": 50 * 60,
+    "stopped": 5 * HOUR,
+}
 _LABS = {"labs": 15, "idle": 2, "snooze": 3, "nearpause": 2, "stopped": 2}
 
 
@@ -125,8 +147,12 @@ def _instance_type(rng: random.Random, role: str) -> str:
 
 
 def _spec(index: int, cycle: int, role: str, name: str, rng: random.Random) -> SimWorkerSpec:
-    launched = {"idle": 2 * DAY + rng.uniform(0, 6) * HOUR, "snooze": 20 * 60.0,
-                "nearpause": 5 * HOUR, "stopped": DAY}.get(role, rng.uniform(2, 9) * HOUR)
+    launched = {
+        "idle": 2 * DAY + rng.uniform(0, 6) * HOUR,
+        "snooze": 20 * 60.0,
+        "nearpause": 5 * HOUR,
+        "stopped": DAY,
+    }.get(role, rng.uniform(2, 9) * HOUR)
     created = launched + rng.uniform(1, 30) * DAY if role != "idle" else launched
     history: tuple[tuple[str, str], ...] = ()
     if role == "snooze":

@@ -98,10 +98,18 @@ def _aligned(when: datetime, period: int = CW_PERIOD_S) -> datetime:
 class SimulatedFleet:
     """A deterministic fleet of simulated CML workers on EC2, served on loopback."""
 
-    def __init__(self, workers: int = 12, seed: int = 0, clock: Clock | None = None,
-                 host: str = "127.0.0.1", region: str = "us-east-1",
-                 extra_regions: tuple[str, ...] = (), boot_delay_s: float = 20.0,
-                 faults: Mapping[str, FaultSetting] | None = None, tick_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        workers: int = 12,
+        seed: int = 0,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        region: str = "us-east-1",
+        extra_regions: tuple[str, ...] = (),
+        boot_delay_s: float = 20.0,
+        faults: Mapping[str, FaultSetting] | None = None,
+        tick_s: float = 2.0,
+    ) -> None:
         self.size = workers
         self.seed = seed
         self.clock: Clock = clock or SystemClock()
@@ -172,8 +180,9 @@ class SimulatedFleet:
             self._by_key[worker.name] = worker
             self._by_key[worker.instance_id] = worker
             fault = worker.spec.default_fault
-            setting = self._initial_faults.get(worker.name, self._initial_faults.get(
-                worker.instance_id, fault))
+            setting = self._initial_faults.get(
+                worker.name, self._initial_faults.get(worker.instance_id, fault)
+            )
             if isinstance(setting, tuple):
                 self._apply_fault(worker, setting[0], dict(setting[1]))
             else:
@@ -207,13 +216,18 @@ class SimulatedFleet:
         for region in self.regions:
             for age, (key, (name, description)) in zip((120, 60), AMIS.items(), strict=True):
                 amis[(region, key)] = self._aws.register_ami(
-                    region, name, description, t0 - timedelta(days=age))
+                    region, name, description, t0 - timedelta(days=age)
+                )
         for worker in self.workers:
             spec = worker.spec
             worker.instance_id = self._aws.run_instance(
-                worker.region, amis[(worker.region, spec.ami_key)], spec.instance_type,
-                self._tags(worker, t0), t0 - timedelta(seconds=spec.launched_ago_s),
-                t0 - timedelta(seconds=spec.created_ago_s))
+                worker.region,
+                amis[(worker.region, spec.ami_key)],
+                spec.instance_type,
+                self._tags(worker, t0),
+                t0 - timedelta(seconds=spec.launched_ago_s),
+                t0 - timedelta(seconds=spec.created_ago_s),
+            )
             worker.ec2_state = "running"
             worker.boot_at = t0 - timedelta(seconds=spec.launched_ago_s - self.boot_delay_s)
             if spec.initial_state == "stopped":
@@ -223,8 +237,12 @@ class SimulatedFleet:
 
     def _tags(self, worker: SimWorker, t0: datetime) -> dict[str, str]:
         spec = worker.spec
-        tags = {"Name": spec.name, DISCOVERY_TAG: "true", URL_TAG: worker.cml_url,
-                "Project": "network-training"}
+        tags = {
+            "Name": spec.name,
+            DISCOVERY_TAG: "true",
+            URL_TAG: worker.cml_url,
+            "Project": "network-training",
+        }
         if spec.created_by:
             tags["cmltui:created-by"] = spec.created_by
         if spec.idle_detection_tag:
@@ -242,8 +260,9 @@ class SimulatedFleet:
         self._apply_fault(self.worker(name_or_id), fault, params)
         self._schedule_reconcile()
 
-    def _apply_fault(self, worker: SimWorker, fault: Fault | None,
-                     params: dict[str, float]) -> None:
+    def _apply_fault(
+        self, worker: SimWorker, fault: Fault | None, params: dict[str, float]
+    ) -> None:
         ep = worker.endpoint
         if ep.fault is Fault.HANG and fault is not Fault.HANG:
             for task in list(ep._hanging):
@@ -278,8 +297,7 @@ class SimulatedFleet:
             if state != worker.ec2_state:
                 self._transition(worker, worker.ec2_state, state, now)
             ep = worker.endpoint
-            ep.serving = (state == "running" and worker.boot_at is not None
-                          and now >= worker.boot_at)
+            ep.serving = state == "running" and worker.boot_at is not None and now >= worker.boot_at
             worker.model.advance(now, running=ep.serving)
             if ep.wanted_listener() is None and ep.listening:
                 self._cml.close_listener(ep)
@@ -291,8 +309,7 @@ class SimulatedFleet:
             # AWS moves LaunchTime on every start; CML boots from scratch.
             worker.boot_at = now + timedelta(seconds=self.boot_delay_s)
             with contextlib.suppress(Exception):
-                self._aws.instance(worker.region, worker.instance_id).launch_time = (
-                    naive_utc(now))
+                self._aws.instance(worker.region, worker.instance_id).launch_time = naive_utc(now)
         elif new != "running":
             worker.boot_at = None
             worker.endpoint.tokens.clear()  # a reboot forgets sessions
@@ -335,19 +352,31 @@ class SimulatedFleet:
     def _points(self, worker: SimWorker, at: datetime) -> list[Datapoint]:
         iid = worker.instance_id
         model = worker.model
-        points = [Datapoint("AWS/EC2", "CPUUtilization", (("InstanceId", iid),),
-                            model.cpu_percent(at), at)]
+        points = [
+            Datapoint(
+                "AWS/EC2", "CPUUtilization", (("InstanceId", iid),), model.cpu_percent(at), at
+            )
+        ]
         if worker.spec.has_agent:
             instance = self._aws.instance(worker.region, iid)
-            base = (("InstanceId", iid), ("ImageId", str(instance.image_id)),
-                    ("InstanceType", worker.spec.instance_type))
-            points.append(Datapoint("CWAgent", "mem_used_percent", base,
-                                    round(100 * model.memory_fraction(at), 2), at))
+            base = (
+                ("InstanceId", iid),
+                ("ImageId", str(instance.image_id)),
+                ("InstanceType", worker.spec.instance_type),
+            )
+            points.append(
+                Datapoint(
+                    "CWAgent",
+                    "mem_used_percent",
+                    base,
+                    round(100 * model.memory_fraction(at), 2),
+                    at,
+                )
+            )
             for (path, device, fstype), extra in ((ROOT_PATH, -12.0), (DATA_PATH, 0.0)):
                 dims = (*base, ("path", path), ("device", device), ("fstype", fstype))
                 value = max(1.0, 100 * model.disk_fraction(at) + extra)
-                points.append(Datapoint("CWAgent", "disk_used_percent", dims, round(value, 2),
-                                        at))
+                points.append(Datapoint("CWAgent", "disk_used_percent", dims, round(value, 2), at))
         return points
 
     def _seed_cloudwatch(self, now: datetime) -> None:

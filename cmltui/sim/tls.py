@@ -29,27 +29,52 @@ class TlsMaterial:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cmltui simulator"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cmltui simulator"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
-def _cert(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey,
-          signer: ec.EllipticCurvePrivateKey, *, ca: bool, sans: list[x509.GeneralName]
-          ) -> x509.Certificate:
+def _cert(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    signer: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    sans: list[x509.GeneralName],
+) -> x509.Certificate:
     # Certificate validity is checked by OpenSSL against the wall clock, whatever the sim clock.
     now = SystemClock().now()
-    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     if ca:
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                          content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, encipher_only=False,
-                          decipher_only=False), critical=True)
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     return builder.sign(signer, hashes.SHA256())
 
 
@@ -58,8 +83,9 @@ def _pem(cert: x509.Certificate) -> bytes:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _context(directory: Path, stem: str, chain: bytes, key: bytes) -> ssl.SSLContext:
@@ -78,19 +104,28 @@ def make_tls(directory: Path) -> TlsMaterial:
     ca_name = _name("cmltui simulator CA")
     ca_cert = _cert(ca_name, ca_name, ca_key, ca_key, ca=True, sans=[])
     server_key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                    x509.DNSName("localhost")]
+    sans: list[x509.GeneralName] = [
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        x509.DNSName("localhost"),
+    ]
     server_cert = _cert(_name("localhost"), ca_name, server_key, ca_key, ca=False, sans=sans)
     rogue_key = ec.generate_private_key(ec.SECP256R1())
     rogue_name = _name("untrusted.invalid")
-    rogue_cert = _cert(rogue_name, rogue_name, rogue_key, rogue_key, ca=False,
-                       sans=[x509.DNSName("untrusted.invalid")])
+    rogue_cert = _cert(
+        rogue_name,
+        rogue_name,
+        rogue_key,
+        rogue_key,
+        ca=False,
+        sans=[x509.DNSName("untrusted.invalid")],
+    )
     ca_file = directory / "ca.pem"
     ca_file.write_bytes(_pem(ca_cert))
     return TlsMaterial(
         ca_file=ca_file,
-        server=_context(directory, "server", _pem(server_cert) + _pem(ca_cert),
-                        _key_pem(server_key)),
+        server=_context(
+            directory, "server", _pem(server_cert) + _pem(ca_cert), _key_pem(server_key)
+        ),
         untrusted=_context(directory, "untrusted", _pem(rogue_cert), _key_pem(rogue_key)),
     )
 
