@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from botocore.stub import Stubber
 from sim_core import make_core
 
 from cmltui.sim import Fault
@@ -290,4 +291,44 @@ async def test_lab_details_follow_a_changed_id_list_in_the_same_cycle(fleet, tmp
         assert {lab.id for lab in snap.labs} == known_ids - {removed}
         assert snap.cml_labs_count == len(known_ids) - 1
     finally:
+        await core.close()
+
+
+async def test_two_regions_listed_and_a_failing_region_leaves_the_other(fleet, tmp_path):
+    core = make_core(fleet, tmp_path, aws__regions=["us-east-1", "eu-west-1"])
+    ec2_eu = core.aws.client("ec2", "eu-west-1")
+    image = ec2_eu.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    made = ec2_eu.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="c5.metal",
+        TagSpecifications=[
+            {
+                "ResourceType": "instance",
+                "Tags": [
+                    {"Key": "Name", "Value": "cml-eu-01"},
+                    {"Key": "cml-worker", "Value": "1"},
+                    # a closed loopback port: tests never reach beyond 127.0.0.1
+                    {"Key": "cmltui:cml-url", "Value": "https://127.0.0.1:9"},
+                ],
+            }
+        ],
+    )["Instances"][0]["InstanceId"]
+    try:
+        both = by_name(await core.collector.collect())
+        assert both["cml-eu-01"].aws_region == "eu-west-1"
+        assert both["cml-busy-01"].aws_region == "us-east-1"
+        with Stubber(ec2_eu) as stub:
+            stub.add_client_error("describe_instances", "UnauthorizedOperation", "denied")
+            snap = await core.collector.collect()
+        workers = by_name(snap)
+        assert len(snap.errors) == 1 and "eu-west-1" in snap.errors[0]
+        assert "denied" in snap.errors[0] or "Unauthorized" in snap.errors[0]
+        assert workers["cml-busy-01"].service_status == "available"
+        assert workers["cml-busy-01"].errors == {}
+        # the failed region's worker is kept, marked with the region error, not dropped
+        assert "ec2" in workers["cml-eu-01"].errors
+    finally:
+        ec2_eu.terminate_instances(InstanceIds=[made])
         await core.close()
