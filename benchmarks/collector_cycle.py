@@ -1,0 +1,480 @@
+"""Cost of one collector cycle for 10, 100 and 1000 simulated workers.
+
+Run: python benchmarks/collector_cycle.py [--sizes 10,100,1000] [--cycles 5] [--quick]
+
+The simulator (`cmltui simulate`: moto + the CML HTTPS simulator) runs in a separate process,
+so `time.process_time()` in this process is the collector's own CPU: boto3 parsing, aiohttp,
+pydantic, registry updates and mapping together. Both sides use the real SystemClock.
+
+Per size: one cold cycle (logins, AMI names, labs/licensing/users, CloudWatch for workers whose
+CML is down), more warm-up cycles, then `--cycles` steady cycles (medians reported). The core is
+built with `intervals.cloudwatch = 60` (its minimum) so that a warm CloudWatch cycle can be
+observed within a minute: cycles are classified by whether they sent GetMetricData, and if no
+steady cycle was one, the benchmark waits until the interval has passed and runs one more.
+
+`AwsSource.list_fleet` and `AwsSource.cloudwatch_readings` are wrapped on the instance (core
+code is untouched) to time the AWS part of the cycle separately: with moto, its wall time is
+mostly moto building XML in the other process, which real AWS would not charge to us.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import cProfile
+import io
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _simproc import SimInfo, SimProcess
+
+from cmltui.audit import AuditLog
+from cmltui.clock import SystemClock
+from cmltui.config import Config
+from cmltui.demo import demo_config
+from cmltui.runtime import Core, Endpoints, build_core
+
+T = TypeVar("T")
+CW_INTERVAL_S = 60.0  # the config minimum; the default is 300
+
+
+@dataclass
+class PhaseTimer:
+    """Wall and process-CPU time spent inside one wrapped coroutine method during a cycle."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+    ids: int = 0  # for CloudWatch: instance ids asked for
+
+    def reset(self) -> None:
+        self.wall = self.cpu = 0.0
+        self.ids = 0
+
+
+def _timed(fn: Callable[..., Awaitable[T]], timer: PhaseTimer) -> Callable[..., Awaitable[T]]:
+    async def wrapper(*args: Any, **kwargs: Any) -> T:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            timer.wall += time.perf_counter() - wall
+            timer.cpu += time.process_time() - cpu
+            if len(args) >= 2 and isinstance(args[1], list):
+                timer.ids += len(args[1])
+
+    return wrapper
+
+
+class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Runs submitted work at once in the calling thread, so that cProfile sees boto3 too.
+
+    Only for the profiled cycle: it serialises what `asyncio.to_thread` would overlap.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Any:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine
+            future.set_exception(exc)
+        return future
+
+
+@dataclass
+class Cycle:
+    """What one collector cycle cost and did."""
+
+    wall: float
+    cpu: float
+    listing_wall: float
+    listing_cpu: float
+    cw_wall: float
+    cw_workers: int
+    aws_ops: Counter[str]
+    metrics: int
+    cml_requests: int
+    cml_logins: int
+    workers: int
+    running: int
+    cml_errors: int
+
+    @property
+    def is_cloudwatch(self) -> bool:
+        return self.aws_ops.get("GetMetricData", 0) > 0
+
+    @property
+    def rest_wall(self) -> float:
+        return self.wall - self.listing_wall
+
+
+@dataclass
+class SizeResult:
+    size: int
+    sim_startup_s: float
+    cold: Cycle
+    steady: list[Cycle] = field(default_factory=list)
+    cloudwatch: Cycle | None = None
+    cloudwatch_note: str = ""
+    profile_text: str = ""
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(c, attr) for c in self.steady)
+
+
+class Bench:
+    """One Core pointed at one simulator process, instrumented per cycle."""
+
+    def __init__(self, info: SimInfo, workdir: Path, cycle_timeout: float) -> None:
+        data = demo_config(Config(), info.region).model_dump()
+        data["intervals"]["cloudwatch"] = CW_INTERVAL_S
+        endpoints = Endpoints(
+            aws_endpoint_url=info.aws_endpoint_url,
+            aws_credentials=info.aws_credentials,
+            cml_password=info.cml_password,
+            cml_ca_bundle=info.ca_file,
+            demo=True,
+        )
+        self.core: Core = build_core(
+            Config.model_validate(data),
+            endpoints,
+            SystemClock(),
+            audit=AuditLog(workdir / "audit.jsonl"),
+            operator="bench",
+        )
+        self.cycle_timeout = cycle_timeout
+        self.listing = PhaseTimer()
+        self.cw = PhaseTimer()
+        aws = self.core.aws
+        aws.list_fleet = _timed(aws.list_fleet, self.listing)  # type: ignore[method-assign]
+        aws.cloudwatch_readings = _timed(  # type: ignore[method-assign]
+            aws.cloudwatch_readings, self.cw
+        )
+        self.last_cw_at: float | None = None
+
+    async def cycle(self, profiler: cProfile.Profile | None = None) -> Cycle:
+        core = self.core
+        core.aws.calls.reset()
+        self.listing.reset()
+        self.cw.reset()
+        requests, logins = core.cml.stats.requests, core.cml.stats.logins
+        started = time.perf_counter()
+        wall, cpu = started, time.process_time()
+        if profiler is not None:
+            profiler.enable()
+        try:
+            snapshot = await asyncio.wait_for(core.collector.collect(), self.cycle_timeout)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+        cpu = time.process_time() - cpu
+        wall = time.perf_counter() - wall
+        ops: Counter[str] = Counter()
+        for (_region, _service, op), n in core.aws.calls.snapshot().items():
+            ops[op] += n
+        result = Cycle(
+            wall=wall,
+            cpu=cpu,
+            listing_wall=self.listing.wall,
+            listing_cpu=self.listing.cpu,
+            cw_wall=self.cw.wall,
+            cw_workers=self.cw.ids,
+            aws_ops=ops,
+            metrics=core.aws.calls.metrics_requested(),
+            cml_requests=core.cml.stats.requests - requests,
+            cml_logins=core.cml.stats.logins - logins,
+            workers=len(snapshot.workers),
+            running=sum(1 for w in snapshot.workers if str(w.status) == "running"),
+            cml_errors=sum(
+                1
+                for w in snapshot.workers
+                if str(w.status) == "running" and str(w.service_status) == "error"
+            ),
+        )
+        if result.is_cloudwatch:
+            self.last_cw_at = started
+        return result
+
+
+async def bench_size(args: argparse.Namespace, size: int, profile: bool) -> SizeResult:
+    log = _progress
+    log(f"[{size}] starting simulator process ...")
+    sim = SimProcess(size, seed=args.seed, start_timeout=args.start_timeout)
+    try:
+        async with sim:
+            log(f"[{size}] simulator pid {sim.pid} ready in {sim.startup_s:.1f} s")
+            with tempfile.TemporaryDirectory(prefix="cmltui-bench-") as tmp:
+                bench = Bench(sim.info, Path(tmp), args.cycle_timeout)
+                try:
+                    return await _run_cycles(args, bench, size, sim.startup_s, profile)
+                finally:
+                    await bench.core.close()
+                    log(f"[{size}] stopping simulator ...")
+    finally:
+        left = sim.leftover_dir()
+        log(
+            f"[{size}] simulator exited with {sim.returncode}"
+            + (f"; it left {left} behind" if left else "; temp dir removed")
+        )
+
+
+async def _run_cycles(
+    args: argparse.Namespace, bench: Bench, size: int, startup_s: float, profile: bool
+) -> SizeResult:
+    log = _progress
+    cold = await bench.cycle()
+    log(f"[{size}] cold cycle {cold.wall:.2f} s wall, {cold.cpu:.2f} s CPU, {dict(cold.aws_ops)}")
+    result = SizeResult(size=size, sim_startup_s=startup_s, cold=cold)
+    for _ in range(max(0, args.warmup - 1)):
+        await asyncio.sleep(args.pause)
+        warm = await bench.cycle()
+        log(f"[{size}] warm-up cycle {warm.wall:.2f} s, {warm.cml_logins} logins")
+    for i in range(args.cycles):
+        await asyncio.sleep(args.pause)
+        sample = await bench.cycle()
+        kind = "CloudWatch" if sample.is_cloudwatch else "steady"
+        log(f"[{size}] {kind} cycle {i + 1}: {sample.wall:.2f} s wall, {sample.cpu:.3f} s CPU")
+        if sample.is_cloudwatch:
+            result.cloudwatch = result.cloudwatch or sample
+            result.cloudwatch_note = "a measured cycle came due for CloudWatch by itself"
+        else:
+            result.steady.append(sample)
+    if result.cloudwatch is None and args.cloudwatch_cycle:
+        since = time.perf_counter() - (bench.last_cw_at or time.perf_counter())
+        wait = max(0.0, CW_INTERVAL_S - since + 1.0)
+        log(f"[{size}] waiting {wait:.0f} s for the CloudWatch interval ({CW_INTERVAL_S:.0f} s)")
+        await asyncio.sleep(wait)
+        sample = await bench.cycle()
+        if sample.is_cloudwatch:
+            result.cloudwatch = sample
+            result.cloudwatch_note = f"one extra cycle {CW_INTERVAL_S:.0f} s after the last one"
+        else:
+            result.cloudwatch_note = "no CloudWatch request even after the interval"
+            result.steady.append(sample)
+    if not result.steady:
+        raise RuntimeError(f"no steady (non-CloudWatch) cycle measured at {size} workers")
+    if profile:
+        result.profile_text = await _profile_cycle(args, bench, size)
+    return result
+
+
+async def _profile_cycle(args: argparse.Namespace, bench: Bench, size: int) -> str:
+    """cProfile one more cycle, with boto3's thread work pulled onto the profiled thread."""
+    await asyncio.sleep(args.pause)
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(_InlineExecutor(max_workers=1))
+    profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the simulator
+    try:
+        sample = await bench.cycle(profiler)
+    finally:
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor())
+    kind = "CloudWatch" if sample.is_cloudwatch else "steady"
+    by_own, by_cum = io.StringIO(), io.StringIO()
+    pstats.Stats(profiler, stream=by_own).sort_stats("tottime").print_stats(args.profile_top)
+    pstats.Stats(profiler, stream=by_cum).sort_stats("cumulative").print_stats(
+        "cmltui", args.profile_top
+    )
+    return (
+        f"cProfile of one {kind} cycle at {size} workers ({sample.wall:.2f} s wall, "
+        f"{sample.cpu:.2f} s CPU with the profiler on; times are CPU; boto3 run inline "
+        "on the loop thread)\n"
+        f"-- top {args.profile_top} by own time --\n{_trim_profile(by_own.getvalue())}\n"
+        f"-- cmltui functions by cumulative time --\n{_trim_profile(by_cum.getvalue())}"
+    )
+
+
+def _trim_profile(text: str) -> str:
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return "\n".join(line.rstrip() for line in lines[start:] if line.strip())
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ----- report ----------------------------------------------------------------------------------
+
+
+def _ops(ops: Counter[str]) -> str:
+    short = {
+        "DescribeInstances": "DescribeInstances",
+        "DescribeInstanceStatus": "DescribeInstanceStatus",
+    }
+    parts = [f"{short.get(op, op)} {n}" for op, n in sorted(ops.items())]
+    return f"{sum(ops.values())} ({', '.join(parts)})" if parts else "0"
+
+
+def _ms(seconds: float) -> str:
+    return f"{1000 * seconds:,.0f} ms"
+
+
+def render(results: list[SizeResult], args: argparse.Namespace) -> str:
+    out: list[str] = []
+    out.append(
+        f"Steady cycles: median of {args.cycles} (after {args.warmup} warm-up, the first cold); "
+        f"`intervals.cloudwatch` = {CW_INTERVAL_S:.0f} s; collector interval default (10 s), "
+        f"cycles run back to back with a {args.pause:g} s pause.\n"
+    )
+    out.append(
+        "| workers | running | cycle wall | AWS listing (moto-dominated) | rest of cycle "
+        "| collector CPU | of which boto3 listing | CPU per running worker "
+        "| CML requests | CML logins |"
+    )
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        running = r.steady[0].running
+        cpu = r.median("cpu")
+        out.append(
+            f"| {r.size} | {running} | {_ms(r.median('wall'))} | {_ms(r.median('listing_wall'))} "
+            f"| {_ms(r.median('rest_wall'))} | {_ms(cpu)} | {_ms(r.median('listing_cpu'))} "
+            f"| {1000 * cpu / max(running, 1):.2f} ms | {r.median('cml_requests'):.0f} "
+            f"| {r.median('cml_logins'):.0f} |"
+        )
+    out.append("")
+    out.append(
+        "| workers | AWS calls, steady cycle | AWS calls, warm CloudWatch cycle "
+        "| metrics requested | workers on CloudWatch fallback | CloudWatch part wall "
+        "| cold first cycle |"
+    )
+    out.append("|---:|---|---|---:|---:|---:|---|")
+    for r in results:
+        steady_ops = r.steady[-1].aws_ops
+        varying = {tuple(sorted(c.aws_ops.items())) for c in r.steady}
+        steady_txt = _ops(steady_ops) + ("" if len(varying) == 1 else " (varied)")
+        cw = r.cloudwatch
+        if cw is not None:
+            cw_txt = _ops(cw.aws_ops)
+            metrics = str(cw.metrics)
+            share = f"{cw.cw_workers} of {cw.running} ({100 * cw.cw_workers / cw.running:.1f}%)"
+            cw_wall = _ms(cw.cw_wall)
+        else:
+            cw_txt, metrics, share, cw_wall = "not measured", "-", "-", "-"
+        cold = r.cold
+        cold_txt = (
+            f"{_ms(cold.wall)}, CPU {_ms(cold.cpu)}, {cold.cml_logins} logins, "
+            f"{cold.cml_requests} CML requests, AWS {_ops(cold.aws_ops)}, "
+            f"{cold.metrics} metrics for {cold.cw_workers} workers"
+        )
+        out.append(
+            f"| {r.size} | {steady_txt} | {cw_txt} | {metrics} | {share} | {cw_wall} | {cold_txt} |"
+        )
+    out.append("")
+    by_size = {r.size: r for r in results}
+    pairs = [(a, b) for a, b in ((10, 100), (100, 1000)) if a in by_size and b in by_size]
+    if pairs:
+        out.append(
+            "| growth | workers | cycle wall | rest of cycle (non-AWS) | collector CPU "
+            "| CPU excl. boto3 listing |"
+        )
+        out.append("|---|---:|---:|---:|---:|---:|")
+        for a, b in pairs:
+            ra, rb = by_size[a], by_size[b]
+
+            def ratio(attr: str, ra: SizeResult = ra, rb: SizeResult = rb) -> str:
+                return f"×{rb.median(attr) / max(ra.median(attr), 1e-9):.1f}"
+
+            own = (rb.median("cpu") - rb.median("listing_cpu")) / max(
+                ra.median("cpu") - ra.median("listing_cpu"), 1e-9
+            )
+            out.append(
+                f"| {a} → {b} | ×{b / a:.0f} | {ratio('wall')} | {ratio('rest_wall')} "
+                f"| {ratio('cpu')} | ×{own:.1f} |"
+            )
+        out.append("")
+    out.append(
+        "Simulator start-up (separate process): "
+        + ", ".join(f"{r.size} workers {r.sim_startup_s:.1f} s" for r in results)
+    )
+    for r in results:
+        if r.cloudwatch_note:
+            out.append(f"CloudWatch cycle at {r.size}: {r.cloudwatch_note}.")
+        down = r.steady[0].cml_errors
+        out.append(
+            f"At {r.size}: {down} running workers with CML in error (the demo mix's `down` role, "
+            f"1 in 12 of the fleet) need the CloudWatch fallback."
+        )
+    return "\n".join(out)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", help="comma-separated fleet sizes (default 10,100,1000)")
+    parser.add_argument("--cycles", type=int, help="steady cycles per size (default 5)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up cycles (incl. the cold)")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between cycles")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small run: sizes 10,100 and 3 cycles unless given, no CloudWatch wait",
+    )
+    parser.add_argument(
+        "--no-cloudwatch-cycle",
+        dest="cloudwatch_cycle",
+        action="store_false",
+        help="do not wait for a warm CloudWatch cycle",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile one cycle at the largest size"
+    )
+    parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument("--start-timeout", type=float, default=600.0)
+    parser.add_argument("--cycle-timeout", type=float, default=180.0)
+    parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the whole run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.cloudwatch_cycle = False
+    args.sizes = args.sizes or ("10,100" if args.quick else "10,100,1000")
+    args.cycles = args.cycles or (3 if args.quick else 5)
+    args.size_list = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.cycles < 1 or not args.size_list:
+        parser.error("need at least one size and one cycle")
+    return args
+
+
+async def run(args: argparse.Namespace) -> list[SizeResult]:
+    results = []
+    deadline = time.monotonic() + args.budget
+    largest = max(args.size_list)
+    for size in args.size_list:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _progress(f"budget spent: skipping {size}")
+            continue
+        try:
+            results.append(
+                await asyncio.wait_for(
+                    bench_size(args, size, args.profile and size == largest), remaining
+                )
+            )
+        except TimeoutError:
+            _progress(f"[{size}] out of time budget; stopped")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = asyncio.run(run(args))
+    if not results:
+        return 1
+    print(render(results, args))
+    for r in results:
+        if r.profile_text:
+            print()
+            print(r.profile_text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
