@@ -6,11 +6,16 @@ import argparse
 import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from cmltui.config import Config
 from cmltui.events import FleetSnapshot
 from cmltui.runtime import Core, Endpoints, build_core
 from cmltui.snapshot_table import render_table
+
+if TYPE_CHECKING:
+    from cmltui.backend import CoreBackend
+    from cmltui.demo import DemoBackend
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
@@ -61,13 +66,32 @@ async def _one_cycle(core: Core) -> FleetSnapshot:
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    print("cmltui: the live TUI is not built yet; try `cmltui snapshot`", file=sys.stderr)
-    return 1
+    from cmltui.backend import CoreBackend
+
+    return _run_tui(CoreBackend(build_core(config, Endpoints())), config)
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
-    print("cmltui: the demo TUI is not built yet; try `cmltui snapshot --demo`", file=sys.stderr)
-    return 1
+    from cmltui.demo import DemoBackend
+
+    return _run_tui(DemoBackend(config, workers=args.workers, seed=args.seed), config)
+
+
+def _run_tui(backend: CoreBackend | DemoBackend, config: Config) -> int:
+    """Run the dashboard and close the backend on the same loop, however the app ends."""
+    from cmltui.clock import SystemClock
+    from cmltui.tui.app import CmltuiApp
+
+    app = CmltuiApp(backend, config, SystemClock())
+
+    async def main() -> None:
+        try:
+            await app.run_async()
+        finally:
+            await backend.close()
+
+    asyncio.run(main())
+    return app.return_code or 0
 
 
 def _simulate(args: argparse.Namespace, config: Config) -> int:
