@@ -1,0 +1,358 @@
+"""`CmltuiApp`: the dashboard over a `Backend` (SPEC §1, §5).
+
+The app owns the two channels and the collector loop. Collection runs as one Textual worker on
+a timer, one cycle at a time; `R` asks it for a cycle now. Snapshots go out on the snapshot
+channel, activity events (from the backend's callback and from the app's own actions) on the
+activity channel. Freezing holds both channels back; collection goes on, and unfreezing shows
+the latest snapshot. Nothing that goes wrong in a cycle or an action crashes the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from datetime import timedelta
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.widgets import Footer, Input, Static
+
+from cmltui.clock import Clock
+from cmltui.config import Config
+from cmltui.domain.enums import WorkerStatus
+from cmltui.events import ActivityEvent, FleetSnapshot
+from cmltui.tui.activity_log import ActivityLog
+from cmltui.tui.backend import Backend
+from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.commands import CmltuiCommands
+from cmltui.tui.header import FleetHeader
+from cmltui.tui.help import HelpScreen
+from cmltui.tui.history import FleetHistory
+from cmltui.tui.panels import (
+    GaugesPanel,
+    HealthPanel,
+    IdleStatusPanel,
+    LabsPanel,
+    Panel,
+    PausePanel,
+)
+from cmltui.tui.table import WorkerTable
+
+log = logging.getLogger(__name__)
+
+MIN_WIDTH = 60
+MIN_HEIGHT = 16
+WIDE_WIDTH = 120
+MIN_INTERVAL = 2.0
+MAX_INTERVAL = 600.0
+KEY_IDS: tuple[str, ...] = (
+    "toggle_idle",
+    "refresh",
+    "filter",
+    "sort",
+    "freeze",
+    "faster",
+    "slower",
+    "help",
+    "quit",
+)
+
+
+class CmltuiApp(App[None]):
+    """The live dashboard."""
+
+    TITLE = "cmltui"
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {CmltuiCommands}
+    HORIZONTAL_BREAKPOINTS: ClassVar = [
+        (0, "-too-narrow"),
+        (MIN_WIDTH, "-compact"),
+        (WIDE_WIDTH, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
+    BINDINGS: ClassVar = [
+        Binding("i", "toggle_idle", "Idle on/off", id="cmltui.toggle_idle"),
+        Binding("R", "refresh", "Refresh", id="cmltui.refresh"),
+        Binding("slash", "filter", "Filter", id="cmltui.filter"),
+        Binding("s", "sort", "Sort", id="cmltui.sort"),
+        Binding("space", "freeze", "Freeze", id="cmltui.freeze"),
+        Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
+        Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
+        Binding("question_mark", "help", "Help", id="cmltui.help"),
+        Binding("q", "quit", "Quit", id="cmltui.quit"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        config: Config,
+        clock: Clock,
+        *,
+        run_collector: bool = True,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.config = config
+        self.clock = clock
+        self.run_collector = run_collector
+        self.interval = float(config.intervals.collector)
+        self.bus = Bus(self)
+        self.history = FleetHistory(config.ui.history_points)
+        self.latest: FleetSnapshot | None = None
+        self.frozen = False
+        self.cycles_started = 0
+        self.cycles_failed = 0
+        self._held: list[SnapshotArrived | ActivityArrived] = []
+        self._cycle_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._refresh_requested = False
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._recent_events: deque[ActivityEvent] = deque(maxlen=64)
+        self._last_errors: tuple[str, ...] = ()
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        settle = timedelta(seconds=self.config.idle.settle_seconds)
+        with Vertical(id="body"):
+            yield FleetHeader(self.bus, self.backend.context, self.interval, id="header")
+            yield Static(
+                "FROZEN · the view is paused, collection goes on · press space to resume",
+                id="frozen",
+            )
+            with Container(id="main"):
+                yield WorkerTable(self.bus, self.config.ui.thresholds, settle, id="table")
+                with Container(id="detail"):
+                    with Vertical(id="detail-left"):
+                        yield GaugesPanel(
+                            self.bus, self.clock, self.config, self.history, id="gauges"
+                        )
+                        yield Static("CML", classes="section-title")
+                        yield HealthPanel(self.bus, self.clock, id="health")
+                    with Vertical(id="detail-right"):
+                        yield Static("Idle", classes="section-title")
+                        yield IdleStatusPanel(self.bus, self.clock, self.config, id="idle")
+                        yield Static("Pause / resume", classes="section-title")
+                        yield PausePanel(self.bus, self.clock, self.config, id="pause")
+                        yield Static("Labs", classes="section-title")
+                        yield LabsPanel(self.bus, self.clock, id="labs")
+            yield ActivityLog(self.bus, self.clock, id="log")
+        yield Input(placeholder="filter: name, id, status, type, region, owner…", id="filter")
+        yield Static(
+            f"cmltui needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\nPlease enlarge the terminal.",
+            id="too-small",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._event_loop = asyncio.get_running_loop()
+        self.set_keymap({f"cmltui.{name}": getattr(self.config.keys, name) for name in KEY_IDS})
+        self.query_one("#log", ActivityLog).border_title = "Activity"
+        self.query_one("#detail").border_title = "No worker selected"
+        self.table.focus()
+        self.backend.subscribe_activity(self._activity_from_backend)
+        if self.run_collector:
+            self.run_worker(
+                self._collector_loop(), name="collector", group="collector", exit_on_error=False
+            )
+
+    @property
+    def table(self) -> WorkerTable:
+        return self.query_one("#table", WorkerTable)
+
+    @property
+    def activity_log(self) -> ActivityLog:
+        return self.query_one("#log", ActivityLog)
+
+    def on_worker_table_cursor_moved(self, message: WorkerTable.CursorMoved) -> None:
+        for panel in self.query(Panel):
+            panel.select(message.worker_id)
+        detail = self.query_one("#detail")
+        dto = None
+        if message.worker_id and self.latest:
+            dto = next((d for d in self.latest.workers if d.id == message.worker_id), None)
+        detail.border_title = f"{dto.name} · {dto.id}" if dto else "No worker selected"
+
+    # --- the collector ----------------------------------------------------------------------
+
+    async def _collector_loop(self) -> None:
+        """One cycle at a time; the next starts an interval after the previous started."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.run_cycle()
+            while True:
+                self._wake.clear()
+                remaining = started + self.interval - loop.time()
+                if self._refresh_requested or remaining <= 0:
+                    break
+                try:
+                    await asyncio.wait_for(self._wake.wait(), remaining)
+                except TimeoutError:
+                    break
+            self._refresh_requested = False
+
+    async def run_cycle(self) -> None:
+        """Run one collector cycle unless one is already running; never raises."""
+        if self._cycle_lock.locked():
+            self._refresh_requested = True
+            return
+        async with self._cycle_lock:
+            self.cycles_started += 1
+            try:
+                snapshot = await self.backend.collect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.cycles_failed += 1
+                log.warning("collection cycle failed: %s", exc, exc_info=True)
+                self._note(f"collection failed: {exc}", style="bold red")
+                self.notify(f"Collection failed: {exc}", severity="error", timeout=8)
+                return
+            self._snapshot_collected(snapshot)
+
+    def _snapshot_collected(self, snapshot: FleetSnapshot) -> None:
+        self.history.record(snapshot.workers, snapshot.collected_at)
+        self.latest = snapshot
+        if snapshot.errors != self._last_errors:
+            for error in snapshot.errors:
+                self._note(f"error: {error}", style="red")
+                self.notify(error, title="Collection error", severity="warning", timeout=8)
+            self._last_errors = snapshot.errors
+        self._send(SnapshotArrived(snapshot))
+
+    # --- the activity channel ---------------------------------------------------------------
+
+    def _activity_from_backend(self, event: ActivityEvent) -> None:
+        """The backend's callback: may be called from any thread."""
+        if self._event_loop is None:
+            return
+        self._event_loop.call_soon_threadsafe(self.publish_activity, event)
+
+    def publish_activity(self, event: ActivityEvent) -> None:
+        """Put one activity event on the activity channel (once, even if reported twice)."""
+        if event in self._recent_events:
+            return
+        self._recent_events.append(event)
+        self._send(ActivityArrived(event))
+
+    def _send(self, message: SnapshotArrived | ActivityArrived) -> None:
+        if self.frozen:
+            self._held.append(message)
+            return
+        if isinstance(message, SnapshotArrived):
+            self.bus.snapshots.publish(message)
+        else:
+            self.bus.activity.publish(message)
+
+    def _note(self, line: str, *, style: str = "") -> None:
+        try:
+            self.activity_log.note(line, style=style)
+        except Exception:  # the log may not be mounted yet (or any more)
+            log.debug("activity log unavailable: %s", line)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if self._cycle_lock.locked():
+            self._refresh_requested = True
+            self.notify("A collection is already running; another follows it.", timeout=3)
+            return
+        if self.run_collector:
+            self._refresh_requested = True
+            self._wake.set()
+        else:
+            self.run_worker(self.run_cycle(), group="cycle", exit_on_error=False)
+
+    def action_freeze(self) -> None:
+        self.frozen = not self.frozen
+        self.screen.set_class(self.frozen, "-frozen")
+        if not self.frozen:
+            held, self._held = self._held, []
+            last_snapshot = max(
+                (i for i, m in enumerate(held) if isinstance(m, SnapshotArrived)), default=-1
+            )
+            for index, message in enumerate(held):
+                if isinstance(message, SnapshotArrived) and index != last_snapshot:
+                    continue
+                self._send(message)
+
+    def action_sort(self) -> None:
+        key = self.table.cycle_sort()
+        self.notify(f"Sorted by {key}", timeout=2)
+
+    def action_filter(self) -> None:
+        self.screen.add_class("-filtering")
+        filter_input = self.query_one("#filter", Input)
+        filter_input.value = self.table.filter_text
+        filter_input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.table.set_filter(event.value.strip())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._close_filter()
+
+    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+        filter_input = self.query_one("#filter", Input)
+        if event.key == "escape" and filter_input.has_focus:
+            filter_input.value = ""
+            self.table.set_filter("")
+            self._close_filter()
+            event.stop()
+
+    def _close_filter(self) -> None:
+        self.screen.remove_class("-filtering")
+        self.table.focus()
+
+    def _set_interval(self, seconds: float) -> None:
+        self.interval = max(MIN_INTERVAL, min(MAX_INTERVAL, seconds))
+        self.query_one(FleetHeader).set_interval(self.interval)
+        setter = getattr(self.backend, "set_interval", None)
+        if callable(setter):
+            setter(self.interval)
+        self._wake.set()
+        self.notify(f"Refresh every {self.interval:g} s", timeout=2)
+
+    def action_faster(self) -> None:
+        self._set_interval(self.interval / 2)
+
+    def action_slower(self) -> None:
+        self._set_interval(self.interval * 2)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
+
+    def action_toggle_idle(self) -> None:
+        worker_id = self.table.cursor_id
+        if worker_id is None:
+            self.notify("No worker selected.", severity="warning")
+            return
+        if self.backend.context.read_only:
+            self.notify("Read-only mode: idle detection cannot be changed.", severity="warning")
+            return
+        if self.table.shown_status(worker_id) == WorkerStatus.TERMINATED.value:
+            self.notify("The worker is terminated.", severity="warning")
+            return
+        shown = self.query_one("#idle", IdleStatusPanel).shown_enabled(worker_id)
+        self.run_worker(
+            self._toggle_idle(worker_id, bool(shown)), group="actions", exit_on_error=False
+        )
+
+    async def _toggle_idle(self, worker_id: str, shown_enabled: bool) -> None:
+        try:
+            event = await self.backend.toggle_idle_detection(worker_id, shown_enabled)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("toggle idle detection failed: %s", exc, exc_info=True)
+            self._note(f"toggle idle detection failed: {exc}", style="bold red")
+            self.notify(f"Toggle failed: {exc}", severity="error", timeout=8)
+            return
+        self.publish_activity(event)

@@ -1,0 +1,217 @@
+"""The worker table's columns: what each cell says, how rows sort and which columns fit.
+
+Pure functions of a DTO (plus the row's in-flight marker), so the table widget only lays out and
+paints, and tests can check the wording directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cmltui.config import ThresholdsConfig
+from cmltui.domain.enums import ServiceStatus, WorkerStatus
+from cmltui.dto import CMLWorkerDto
+from cmltui.tui.fmt import NONE, Level, coarse_age, duration, level, money
+
+_SERVICE_WORDS = {
+    ServiceStatus.AVAILABLE: "ok",
+    ServiceStatus.DEGRADED: "degr",
+    ServiceStatus.ERROR: "error",
+    ServiceStatus.STARTING: "boot",
+    ServiceStatus.UNAVAILABLE: NONE,
+}
+_TABLE_CUE = {Level.WARNING: "!", Level.CRITICAL: "!!"}
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    priority: int  # lower stays longer when the screen is narrow
+    align: str = "left"
+    flex: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "NAME", 12, 0, flex=True),
+    Column("status", "STATUS", 9, 1),
+    Column("service", "CML", 12, 2),
+    Column("cpu", "CPU%", 5, 3, "right"),
+    Column("memory", "MEM%", 5, 4, "right"),
+    Column("idle", "IDLE", 8, 5, "right"),
+    Column("cost", "$/H", 6, 6, "right"),
+    Column("disk", "DSK%", 5, 7, "right"),
+    Column("labs", "LABS", 5, 8, "right"),
+    Column("license", "LICENSE", 12, 9),
+    Column("type", "TYPE", 12, 10),
+    Column("region", "REGION", 12, 11),
+    Column("nodes", "NODES", 5, 12, "right"),
+    Column("id", "INSTANCE ID", 19, 13),
+)
+NAME_MAX = 26
+SEPARATOR = 1
+
+
+def fit_columns(width: int, columns: Sequence[Column] = COLUMNS) -> list[tuple[Column, int]]:
+    """The columns that fit in `width` cells, in display order, with their widths.
+
+    The least important columns go first; the name column takes what is left (up to a cap).
+    """
+    chosen = sorted(columns, key=lambda c: c.priority)
+    while chosen:
+        fixed = sum(c.width for c in chosen) + SEPARATOR * (len(chosen) - 1)
+        if fixed <= width or len(chosen) == 1:
+            break
+        chosen.pop()
+    fixed = sum(c.width for c in chosen) + SEPARATOR * (len(chosen) - 1)
+    spare = max(0, width - fixed)
+    order = {c.key: i for i, c in enumerate(columns)}
+    result = []
+    for column in sorted(chosen, key=lambda c: order[c.key]):
+        extra = min(spare, NAME_MAX - column.width) if column.flex else 0
+        result.append((column, column.width + max(0, extra)))
+    return result
+
+
+def cells(dto: CMLWorkerDto, shown_status: str, thresholds: ThresholdsConfig) -> dict[str, Cell]:
+    """Every column's cell for one worker; `shown_status` may be an in-flight marker."""
+    in_flight = shown_status != dto.status.value
+    return {
+        "name": Cell(dto.name, "bold" if dto.status is WorkerStatus.RUNNING else ""),
+        "status": Cell(shown_status, _status_style(dto.status, in_flight)),
+        "service": _service_cell(dto),
+        "cpu": _metric_cell(dto.cpu_utilization, thresholds),
+        "memory": _metric_cell(dto.memory_utilization, thresholds),
+        "disk": _metric_cell(dto.disk_utilization, thresholds),
+        "idle": _idle_cell(dto),
+        "cost": Cell(money(dto.hourly_cost) if dto.hourly_cost else NONE),
+        "labs": Cell(_labs_text(dto)),
+        "license": _license_cell(dto),
+        "type": Cell(dto.instance_type or NONE),
+        "region": Cell(dto.aws_region),
+        "nodes": Cell(NONE if dto.running_nodes is None else str(dto.running_nodes)),
+        "id": Cell(dto.id, "dim"),
+    }
+
+
+def _status_style(status: WorkerStatus, in_flight: bool) -> str:
+    if in_flight:
+        return "bold italic yellow"
+    return {
+        WorkerStatus.RUNNING: "green",
+        WorkerStatus.STOPPED: "dim",
+        WorkerStatus.PENDING: "yellow",
+        WorkerStatus.STOPPING: "yellow",
+        WorkerStatus.SHUTTING_DOWN: "red",
+        WorkerStatus.TERMINATED: "dim strike",
+        WorkerStatus.UNKNOWN: "magenta",
+    }[status]
+
+
+def _service_cell(dto: CMLWorkerDto) -> Cell:
+    word = _SERVICE_WORDS[dto.service_status]
+    style = {
+        ServiceStatus.AVAILABLE: "green",
+        ServiceStatus.DEGRADED: "yellow",
+        ServiceStatus.ERROR: "bold red",
+        ServiceStatus.STARTING: "cyan",
+        ServiceStatus.UNAVAILABLE: "dim",
+    }[dto.service_status]
+    if dto.cml_stale_seconds is not None:
+        # The stale marker: the age of the last good CML data, in words as well as colour.
+        return Cell(f"{word} {coarse_age(dto.cml_stale_seconds)} old", style)
+    return Cell(word, style)
+
+
+def _metric_cell(value: float | None, thresholds: ThresholdsConfig) -> Cell:
+    if value is None:
+        return Cell(NONE, "dim")
+    lvl = level(value, thresholds)
+    return Cell(f"{value:.0f}{_TABLE_CUE.get(lvl, '')}", lvl.style)
+
+
+def _idle_cell(dto: CMLWorkerDto) -> Cell:
+    if dto.status is not WorkerStatus.RUNNING:
+        return Cell(NONE, "dim")
+    if not dto.is_idle_detection_enabled:
+        return Cell("off", "dim")
+    if dto.in_snooze_period:
+        return Cell("snooze", "cyan")
+    minutes = dto.idle_minutes
+    if minutes is None:
+        return Cell(NONE, "dim")
+    if dto.is_idle:
+        return Cell(f"IDLE {coarse_age(minutes * 60)}", "bold yellow")
+    return Cell(duration(minutes * 60))
+
+
+def _labs_text(dto: CMLWorkerDto) -> str:
+    if dto.cml_labs_count is None:
+        return NONE
+    return f"{dto.active_labs_count or 0}/{dto.cml_labs_count}"
+
+
+def _license_cell(dto: CMLWorkerDto) -> Cell:
+    if dto.license_status is None:
+        return Cell(NONE, "dim")
+    style = {"registered": "green", "evaluation": "yellow"}.get(dto.license_status.value, "red")
+    return Cell(dto.license_status.value, style)
+
+
+# --- sorting ----------------------------------------------------------------------------------
+
+SortKey = Callable[[CMLWorkerDto], Any]
+_STATUS_ORDER = {s: i for i, s in enumerate(WorkerStatus)}
+
+
+def _num(value: float | int | None) -> float:
+    return -1.0 if value is None else float(value)
+
+
+SORTS: tuple[tuple[str, SortKey, bool], ...] = (
+    # (column key, key function, descending)
+    ("name", lambda d: d.name.lower(), False),
+    ("status", lambda d: (_STATUS_ORDER[d.status], d.name.lower()), False),
+    ("cpu", lambda d: _num(d.cpu_utilization), True),
+    ("memory", lambda d: _num(d.memory_utilization), True),
+    ("disk", lambda d: _num(d.disk_utilization), True),
+    ("idle", lambda d: _num(d.idle_minutes), True),
+    ("cost", lambda d: _num(d.hourly_cost), True),
+    ("labs", lambda d: _num(d.active_labs_count), True),
+)
+
+
+def sort_ids(workers: Sequence[CMLWorkerDto], sort_index: int) -> list[str]:
+    """Worker ids in display order; ties keep a stable order by name then id."""
+    _, key, descending = SORTS[sort_index % len(SORTS)]
+    by_name = sorted(workers, key=lambda d: (d.name.lower(), d.id))
+    return [d.id for d in sorted(by_name, key=key, reverse=descending)]
+
+
+def matches(dto: CMLWorkerDto, needle: str) -> bool:
+    """Case-insensitive substring filter over what an operator would type."""
+    if not needle:
+        return True
+    needle = needle.lower()
+    haystack = [
+        dto.name,
+        dto.id,
+        dto.status.value,
+        dto.service_status.value,
+        dto.instance_type or "",
+        dto.aws_region,
+        dto.license_status.value if dto.license_status else "",
+        dto.created_by or "",
+        "idle" if dto.is_idle else "",
+    ]
+    haystack.extend(lab.owner or "" for lab in dto.labs or ())
+    return any(needle in part.lower() for part in haystack)

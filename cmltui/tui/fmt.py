@@ -1,0 +1,131 @@
+"""Formatting shared by the widgets: local times, ages, levels, gauges and sparklines.
+
+Pure functions, so every widget words things the same way and tests can check them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from cmltui.config import ThresholdsConfig
+
+SPARK_BLOCKS = " ▁▂▃▄▅▆▇█"
+GAUGE_FULL = "█"
+GAUGE_EMPTY = "░"
+NONE = "—"
+
+
+class Level(StrEnum):
+    """How loaded a resource is; `cue` is the non-colour signal, `style` the colour."""
+
+    OK = "ok"
+    CAREFUL = "careful"
+    WARNING = "warning"
+    CRITICAL = "critical"
+    UNKNOWN = "unknown"
+
+    @property
+    def cue(self) -> str:
+        return {"ok": " ", "careful": "·", "warning": "!", "critical": "!!", "unknown": "?"}[
+            self.value
+        ]
+
+    @property
+    def style(self) -> str:
+        return {
+            "ok": "green",
+            "careful": "yellow",
+            "warning": "dark_orange",
+            "critical": "bold red",
+            "unknown": "dim",
+        }[self.value]
+
+
+def level(value: float | None, thresholds: ThresholdsConfig) -> Level:
+    if value is None:
+        return Level.UNKNOWN
+    if value >= thresholds.critical:
+        return Level.CRITICAL
+    if value >= thresholds.warning:
+        return Level.WARNING
+    if value >= thresholds.careful:
+        return Level.CAREFUL
+    return Level.OK
+
+
+def percent(value: float | None) -> str:
+    return NONE if value is None else f"{value:.0f}%"
+
+
+def gauge_bar(value: float | None, width: int) -> str:
+    """A bar of `width` cells filled in proportion to a percentage."""
+    if width <= 0:
+        return ""
+    if value is None:
+        return GAUGE_EMPTY * width
+    filled = round(max(0.0, min(100.0, value)) / 100.0 * width)
+    return GAUGE_FULL * filled + GAUGE_EMPTY * (width - filled)
+
+
+def sparkline(values: Sequence[float | None], width: int) -> str:
+    """The last `width` points on an absolute 0-100 scale; a gap shows as a blank cell.
+
+    Absolute scale on purpose: a load drifting between 30 and 31 % must look flat.
+    """
+    if width <= 0:
+        return ""
+    tail = list(values)[-width:]
+    cells = []
+    top = len(SPARK_BLOCKS) - 1
+    for value in tail:
+        if value is None:
+            cells.append(" ")
+        else:
+            index = max(1, round(max(0.0, min(100.0, value)) / 100.0 * top))
+            cells.append(SPARK_BLOCKS[index])
+    return "".join(cells).rjust(width)
+
+
+def local_time(
+    value: datetime | None, *, seconds: bool = False, now: datetime | None = None
+) -> str:
+    """A time in the local zone (TZ); the date is added when it is not today."""
+    if value is None:
+        return NONE
+    local = value.astimezone()
+    text = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    if now is not None and now.astimezone().date() != local.date():
+        text = local.strftime("%b %d ") + text
+    return text
+
+
+def duration(seconds: float | None) -> str:
+    """A compact age: 45s, 12m, 3h05m, 2d04h."""
+    if seconds is None:
+        return NONE
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def coarse_age(seconds: float) -> str:
+    """One unit only, for narrow cells: 40s, 4m, 2h, 3d."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def money(value: float | None) -> str:
+    return NONE if value is None else f"${value:,.2f}"

@@ -1,0 +1,89 @@
+"""The help screen: the keys as configured, and what the non-colour cues mean."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from cmltui.config import KeysConfig, ThresholdsConfig
+
+KEY_HELP: tuple[tuple[str, str], ...] = (
+    ("toggle_idle", "toggle idle detection for the selected worker"),
+    ("pause", "pause the selected worker (asks first)"),
+    ("resume", "resume the selected worker (asks first)"),
+    ("refresh", "refresh now (runs a collection cycle)"),
+    ("filter", "filter workers (Enter keeps it, Esc clears)"),
+    ("sort", "cycle the sort column"),
+    ("freeze", "freeze the view; collection goes on"),
+    ("slower", "double the refresh interval (max 600 s)"),
+    ("faster", "halve the refresh interval (min 2 s)"),
+    ("help", "this help"),
+    ("quit", "quit"),
+)
+
+_PRETTY = {
+    "slash": "/",
+    "question_mark": "?",
+    "plus": "+",
+    "minus": "-",
+    "space": "space",
+}
+
+
+def pretty_key(key: str) -> str:
+    return ",".join(_PRETTY.get(part.strip(), part.strip()) for part in key.split(","))
+
+
+def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for name, words in KEY_HELP:
+        table.add_row(pretty_key(getattr(keys, name)), words)
+    table.add_row("↑ ↓ PgUp PgDn", "move the cursor")
+    table.add_row("ctrl+p", "command palette")
+    table.add_row("", "")
+    table.add_row(Text("Cues", style="bold"), "")
+    table.add_row(
+        "!  !!",
+        f"warning ≥{thresholds.warning:g}%, critical ≥{thresholds.critical:g}% "
+        f"(· careful ≥{thresholds.careful:g}%)",
+    )
+    table.add_row("error 4m old", "CML not answering: its data is 4 minutes old")
+    table.add_row("stopping…", "an action is under way; a snapshot will confirm it")
+    table.add_row("(unconfirmed)", "changed here; waiting for AWS to agree")
+    table.add_row("IDLE 1h05m", "idle past the timeout")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", show=True),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        border: round $accent; background: $panel; padding: 0 1;
+    }
+    HelpScreen Static { width: auto; }
+    """
+
+    def __init__(self, keys: KeysConfig, thresholds: ThresholdsConfig) -> None:
+        super().__init__()
+        self._keys = keys
+        self._thresholds = thresholds
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "cmltui help"
+            scroll.border_subtitle = "esc to close"
+            yield Static(help_table(self._keys, self._thresholds))
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

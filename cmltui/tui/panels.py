@@ -1,0 +1,390 @@
+"""The detail pane's panels for the selected worker, each on its own channel(s).
+
+- `GaugesPanel`: CPU, memory and disk gauges and sparklines; snapshots only.
+- `IdleStatusPanel`: idle detection; full state from snapshots, its own fields from events.
+- `PausePanel`: pause/resume state and history; likewise.
+- `HealthPanel` and `LabsPanel`: CML health, license, errors, labs; snapshots only.
+
+Each panel keeps the latest DTO of every worker, so switching the selection needs no new data,
+and repaints only when what it shows has changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.events import Resize
+from textual.widget import Widget
+
+from cmltui.clock import Clock
+from cmltui.config import Config
+from cmltui.domain.enums import WorkerStatus
+from cmltui.dto import CMLWorkerDto
+from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.fmt import (
+    NONE,
+    duration,
+    gauge_bar,
+    level,
+    local_time,
+    percent,
+    sparkline,
+)
+from cmltui.tui.history import FleetHistory
+from cmltui.tui.overlay import IDLE_FIELDS, IN_FLIGHT_FIELD, PAUSE_FIELDS, Overlay
+
+LABEL = 12
+
+
+def _line(text: Text, label: str, value: str | Text, style: str = "") -> None:
+    text.append(f"{label:<{LABEL}}", "dim")
+    if isinstance(value, Text):
+        text.append_text(value)
+    else:
+        text.append(value, style)
+    text.append("\n")
+
+
+class Panel(Widget):
+    """A text panel over the snapshot channel that repaints only when its text changes."""
+
+    DEFAULT_CSS = "Panel { height: auto; }"
+
+    def __init__(self, bus: Bus, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._bus = bus
+        self._clock = clock
+        self._dtos: dict[str, CMLWorkerDto] = {}
+        self._collected_at: datetime | None = None
+        self.worker_id: str | None = None
+        self._shown: Text | None = None
+
+    def on_mount(self) -> None:
+        self._bus.snapshots.subscribe(self, self._on_snapshot)
+
+    def _on_snapshot(self, message: SnapshotArrived) -> None:
+        snapshot = message.snapshot
+        self._dtos = {dto.id: dto for dto in snapshot.workers}
+        self._collected_at = snapshot.collected_at
+        self.after_snapshot(message)
+        self._update()
+
+    def after_snapshot(self, message: SnapshotArrived) -> None:
+        """Hook for panels that reconcile event patches against the snapshot."""
+
+    def select(self, worker_id: str | None) -> None:
+        if worker_id != self.worker_id:
+            self.worker_id = worker_id
+            self._update()
+
+    @property
+    def dto(self) -> CMLWorkerDto | None:
+        return self._dtos.get(self.worker_id) if self.worker_id else None
+
+    def on_resize(self, event: Resize) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        if not self.is_mounted:
+            return
+        text = self.build(self.size.width or 40)
+        if self._shown is None or text != self._shown:
+            grew = self._shown is None or len(text.split()) != len(self._shown.split())
+            self._shown = text
+            self.refresh(layout=grew)
+
+    def render(self) -> Text:
+        return self.build(self.size.width or 40)
+
+    def plain(self) -> str:
+        """What the panel shows, without styles (for tests)."""
+        return self.build(self.size.width or 40).plain
+
+    def build(self, width: int) -> Text:
+        raise NotImplementedError
+
+
+class GaugesPanel(Panel):
+    """Utilization gauges and sparklines: snapshots only (never touched by activity events)."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        clock: Clock,
+        config: Config,
+        history: FleetHistory,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(bus, clock, id=id)
+        self._thresholds = config.ui.thresholds
+        self._history = history
+
+    def build(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="crop")
+        dto = self.dto
+        if dto is None:
+            return text.append("no worker selected", "dim")
+        rows = (
+            ("CPU", "cpu", dto.cpu_utilization),
+            ("MEM", "memory", dto.memory_utilization),
+            ("DSK", "disk", dto.disk_utilization),
+        )
+        bar_width = max(6, min(24, (width - 14) // 2))
+        spark_width = max(0, width - 4 - bar_width - 10)
+        for i, (label, metric, value) in enumerate(rows):
+            lvl = level(value, self._thresholds)
+            text.append(f"{label} ", "bold")
+            text.append(gauge_bar(value, bar_width), lvl.style)
+            text.append(f" {percent(value):>4}", lvl.style)
+            text.append(f" {lvl.cue:<2}", lvl.style)
+            text.append("  ")
+            text.append(sparkline(self._history.series(dto.id, metric), spark_width), lvl.style)
+            if i < len(rows) - 1:
+                text.append("\n")
+        return text
+
+
+class IdleStatusPanel(Panel):
+    """Idle detection, idle time, target pause, snooze; patched by its own activity fields."""
+
+    def __init__(self, bus: Bus, clock: Clock, config: Config, *, id: str | None = None) -> None:
+        super().__init__(bus, clock, id=id)
+        self._config = config
+        self.overlay = Overlay(IDLE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._bus.activity.subscribe(self, self._on_activity)
+
+    def after_snapshot(self, message: SnapshotArrived) -> None:
+        snapshot = message.snapshot
+        self.overlay.forget_except(self._dtos)
+        for dto in snapshot.workers:
+            values = {name: getattr(dto, name) for name in IDLE_FIELDS}
+            self.overlay.reconcile(dto.id, values, snapshot.collected_at)
+
+    def _on_activity(self, message: ActivityArrived) -> None:
+        if self.overlay.apply(message.event) and message.event.worker_id == self.worker_id:
+            self._update()
+
+    def shown(self, worker_id: str, name: str) -> object:
+        dto = self._dtos.get(worker_id)
+        return self.overlay.value(worker_id, name, getattr(dto, name) if dto else None)
+
+    def shown_enabled(self, worker_id: str) -> bool | None:
+        """Idle detection as the screen shows it (what a toggle flips)."""
+        if worker_id not in self._dtos:
+            return None
+        return bool(self.shown(worker_id, "is_idle_detection_enabled"))
+
+    def build(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        dto = self.dto
+        if dto is None:
+            return text.append("no worker selected", "dim")
+        wid = dto.id
+        now = self._clock.now()
+        enabled = bool(self.shown(wid, "is_idle_detection_enabled"))
+        unconfirmed = self.overlay.patched(wid, "is_idle_detection_enabled")
+        switch = Text("ON" if enabled else "OFF", "bold green" if enabled else "bold")
+        if not self._config.idle.enabled:
+            switch = Text("OFF (globally)", "bold")
+        if unconfirmed:
+            switch.append(" (unconfirmed)", "italic yellow")
+        _line(text, "Detection", switch)
+        running = dto.status is WorkerStatus.RUNNING
+        active = running and enabled and self._config.idle.enabled
+        if not active or dto.idle_minutes is None:
+            _line(text, "Idle for", NONE, "dim")
+        else:
+            idle_for = duration(dto.idle_minutes * 60)
+            timeout = f"{self._config.idle.timeout_minutes:g}m"
+            if dto.is_idle:
+                _line(text, "Idle for", f"{idle_for}  IDLE (timeout {timeout})", "bold yellow")
+            else:
+                _line(text, "Idle for", f"{idle_for}  (timeout {timeout})")
+        target = self.shown(wid, "target_pause_at")
+        auto = self._config.idle.auto_pause and not self._config.read_only
+        if not active or not isinstance(target, datetime):
+            _line(text, "Pause at", NONE, "dim")
+        elif auto:
+            _line(text, "Pauses at", local_time(target, now=now), "bold")
+        else:
+            _line(text, "Would pause", f"at {local_time(target, now=now)} (auto-pause off)")
+        if running and dto.in_snooze_period and dto.snooze_ends_at:
+            _line(text, "Snooze", f"until {local_time(dto.snooze_ends_at, now=now)}", "cyan")
+        else:
+            _line(text, "Snooze", "no", "dim")
+        last = self.shown(wid, "last_activity_at")
+        checked = self.shown(wid, "last_activity_check_at")
+        activity = local_time(last, now=now) if isinstance(last, datetime) else NONE
+        if isinstance(checked, datetime):
+            activity += f" · checked {local_time(checked, now=now)}"
+        _line(text, "Activity", activity)
+        text.rstrip()
+        return text
+
+
+class PausePanel(Panel):
+    """State, last pause and resume, by whom, why, counters; patched by pause/resume events."""
+
+    def __init__(self, bus: Bus, clock: Clock, config: Config, *, id: str | None = None) -> None:
+        super().__init__(bus, clock, id=id)
+        self.overlay = Overlay(PAUSE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._bus.activity.subscribe(self, self._on_activity)
+
+    def after_snapshot(self, message: SnapshotArrived) -> None:
+        snapshot = message.snapshot
+        self.overlay.forget_except(self._dtos)
+        for dto in snapshot.workers:
+            values = {name: getattr(dto, name) for name in PAUSE_FIELDS if name != IN_FLIGHT_FIELD}
+            values[IN_FLIGHT_FIELD] = dto.status.value
+            self.overlay.reconcile(dto.id, values, snapshot.collected_at)
+
+    def _on_activity(self, message: ActivityArrived) -> None:
+        if self.overlay.apply(message.event) and message.event.worker_id == self.worker_id:
+            self._update()
+
+    def _value(self, dto: CMLWorkerDto, name: str) -> object:
+        snapshot_value = dto.status.value if name == IN_FLIGHT_FIELD else getattr(dto, name)
+        return self.overlay.value(dto.id, name, snapshot_value)
+
+    def build(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        dto = self.dto
+        if dto is None:
+            return text.append("no worker selected", "dim")
+        now = self._clock.now()
+        state = str(self._value(dto, IN_FLIGHT_FIELD))
+        in_flight = self.overlay.patched(dto.id, IN_FLIGHT_FIELD)
+        _line(text, "State", state, "bold italic yellow" if in_flight else "bold")
+        paused_at = self._value(dto, "last_paused_at")
+        if isinstance(paused_at, datetime):
+            by = self._value(dto, "paused_by") or "unknown"
+            reason = self._value(dto, "pause_reason")
+            why = getattr(reason, "value", reason) or "?"
+            _line(text, "Last pause", f"{local_time(paused_at, now=now)} by {by} ({why})")
+        else:
+            _line(text, "Last pause", "never", "dim")
+        resumed_at = self._value(dto, "last_resumed_at")
+        if isinstance(resumed_at, datetime):
+            by = self._value(dto, "resumed_by") or "unknown"
+            _line(text, "Last resume", f"{local_time(resumed_at, now=now)} by {by}")
+        else:
+            _line(text, "Last resume", "never", "dim")
+        _line(
+            text,
+            "Auto/manual",
+            f"pauses {self._value(dto, 'auto_pause_count')}"
+            f"/{self._value(dto, 'manual_pause_count')}"
+            f" · resumes {self._value(dto, 'auto_resume_count')}"
+            f"/{self._value(dto, 'manual_resume_count')}",
+        )
+        text.rstrip()
+        return text
+
+
+class HealthPanel(Panel):
+    """CML service, version, health, license, stale data and errors: snapshots only."""
+
+    def build(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        dto = self.dto
+        if dto is None:
+            return text.append("no worker selected", "dim")
+        now = self._clock.now()
+        service = Text(dto.service_status.value, _SERVICE_STYLE.get(dto.service_status.value, ""))
+        if dto.cml_version:
+            service.append(f" · {dto.cml_version}")
+        if dto.cml_ready is not None:
+            service.append(" · ready" if dto.cml_ready else " · NOT READY")
+        if dto.cml_uptime_seconds is not None:
+            service.append(f" · up {duration(dto.cml_uptime_seconds)}")
+        _line(text, "CML", service)
+        if dto.cml_stale_seconds is not None:
+            synced = local_time(dto.cml_last_synced_at, seconds=True, now=now)
+            _line(
+                text,
+                "Stale",
+                f"CML data {duration(dto.cml_stale_seconds)} old (last good {synced})",
+                "bold red",
+            )
+        health = dto.cml_system_health
+        if health:
+            words = [
+                "valid" if health.get("valid") else "INVALID",
+                "licensed" if health.get("is_licensed") else "UNLICENSED",
+            ]
+            if health.get("is_enterprise"):
+                words.append("enterprise")
+            _line(text, "Health", " · ".join(words), "" if health.get("valid") else "yellow")
+        license_word = dto.license_status.value if dto.license_status else NONE
+        raw = _license_raw(dto.cml_license_info)
+        style = {"registered": "green", "evaluation": "yellow"}.get(license_word, "red")
+        _line(text, "License", license_word + (f" ({raw})" if raw else ""), style)
+        labs = NONE
+        if dto.cml_labs_count is not None:
+            labs = f"{dto.active_labs_count or 0} running of {dto.cml_labs_count}"
+            if dto.running_nodes is not None:
+                labs += f" · {dto.running_nodes} nodes up"
+        _line(text, "Labs", labs)
+        _line(text, "Instance", f"{dto.id} · {dto.instance_type or NONE} · {dto.aws_region}")
+        for source, error in sorted(dto.errors.items()):
+            _line(text, f"Error {source}"[: LABEL - 1], error, "red")
+        text.rstrip()
+        return text
+
+
+class LabsPanel(Panel):
+    """The selected worker's labs: title, owner, state, nodes. Snapshots only."""
+
+    def build(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        dto = self.dto
+        if dto is None:
+            return text
+        if dto.labs is None:
+            return text.append("labs unknown (CML not reachable)", "dim")
+        if not dto.labs:
+            return text.append("no labs", "dim")
+        title_width = max(8, width - 28)
+        text.append(f"{'TITLE':<{title_width}} {'OWNER':<10} {'STATE':<9} NODES\n", "bold")
+        for lab in sorted(dto.labs, key=lambda lab: (lab.state != "STARTED", lab.title.lower())):
+            style = "green" if lab.state == "STARTED" else "dim"
+            title = lab.title
+            if cell_len(title) > title_width:
+                title = set_cell_size(title, title_width - 1) + "…"
+            owner = (lab.owner or NONE)[:10]
+            nodes = NONE if lab.node_count is None else str(lab.node_count)
+            text.append(f"{title:<{title_width}} {owner:<10} ")
+            text.append(f"{lab.state[:9]:<9}", style)
+            text.append(f" {nodes:>5}\n")
+        text.rstrip()
+        return text
+
+
+_SERVICE_STYLE = {
+    "available": "bold green",
+    "degraded": "bold yellow",
+    "error": "bold red",
+    "starting": "cyan",
+    "unavailable": "dim",
+}
+
+
+def _license_raw(info: dict[str, object] | None) -> str:
+    """The raw registration/authorization strings, kept visible (SPEC §2.1)."""
+    if not info:
+        return ""
+    parts = []
+    for key in ("registration", "authorization"):
+        block = info.get(key)
+        if isinstance(block, dict) and block.get("status"):
+            parts.append(str(block["status"]))
+    return "/".join(parts)

@@ -1,0 +1,350 @@
+"""The worker table: a Line API widget that repaints only the rows that changed.
+
+A stock `DataTable` repaints its whole visible region on every cell update, which over SSH costs
+kilobytes per refresh. Here each snapshot is diffed row by row against what is on screen, and
+only changed lines are refreshed. The cursor follows a worker id, not a row number, so it stays
+on the same worker when rows re-sort or others are filtered out.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.events import Click, Resize
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from cmltui.config import ThresholdsConfig
+from cmltui.domain.enums import WorkerStatus
+from cmltui.dto import CMLWorkerDto
+from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.columns import SEPARATOR, SORTS, Cell, Column, cells, fit_columns, matches, sort_ids
+from cmltui.tui.overlay import IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
+
+CURSOR_MARK = ">"
+NAME_TAIL = 3
+RowKey = tuple[str, tuple[Cell, ...], bool]
+
+
+@lru_cache(maxsize=256)
+def _style(spec: str) -> Style:
+    return Style.parse(spec) if spec else Style()
+
+
+class WorkerTable(ScrollView, can_focus=True):
+    """Workers keyed by instance id; sorted, filtered, updated in place."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+    ]
+    COMPONENT_CLASSES = {
+        "worker-table--header",
+        "worker-table--cursor",
+        "worker-table--inactive",
+    }
+    DEFAULT_CSS = """
+    WorkerTable {
+        scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
+    }
+    WorkerTable > .worker-table--header { text-style: bold; color: $text-accent; }
+    WorkerTable > .worker-table--cursor {
+        background: $block-cursor-blurred-background;
+        text-style: bold;
+    }
+    WorkerTable:focus > .worker-table--cursor { background: $block-cursor-background; }
+    WorkerTable > .worker-table--inactive { color: $text-disabled; }
+    """
+
+    class CursorMoved(Message):
+        """The cursor is on another worker (or on none)."""
+
+        def __init__(self, worker_id: str | None) -> None:
+            super().__init__()
+            self.worker_id = worker_id
+
+    def __init__(
+        self,
+        bus: Bus,
+        thresholds: ThresholdsConfig,
+        settle: timedelta,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._bus = bus
+        self._thresholds = thresholds
+        self._overlay = Overlay(ROW_FIELDS, settle)
+        self._dtos: dict[str, CMLWorkerDto] = {}
+        self._order: list[str] = []
+        self._painted: list[RowKey] = []
+        self._columns: list[tuple[Column, int]] = []
+        self._have_data = False
+        self.cursor_id: str | None = None
+        self.sort_index = 0
+        self.filter_text = ""
+        self.lines_refreshed = 0  # rows repainted by the last update (for tests and benchmarks)
+
+    # --- channels ---------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._bus.activity.subscribe(self, self._on_activity)
+
+    def _on_snapshot(self, message: SnapshotArrived) -> None:
+        snapshot = message.snapshot
+        self._dtos = {dto.id: dto for dto in snapshot.workers}
+        self._overlay.forget_except(self._dtos)
+        for dto in snapshot.workers:
+            self._overlay.reconcile(
+                dto.id, {IN_FLIGHT_FIELD: dto.status.value}, snapshot.collected_at
+            )
+        self._have_data = True
+        self._rebuild()
+
+    def _on_activity(self, message: ActivityArrived) -> None:
+        if self._overlay.apply(message.event):
+            self._rebuild()
+
+    # --- public API -------------------------------------------------------------------------
+
+    @property
+    def order(self) -> list[str]:
+        """Worker ids as displayed (sorted and filtered)."""
+        return list(self._order)
+
+    @property
+    def sort_key(self) -> str:
+        return SORTS[self.sort_index % len(SORTS)][0]
+
+    def shown_status(self, worker_id: str) -> str | None:
+        dto = self._dtos.get(worker_id)
+        if dto is None:
+            return None
+        return str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
+
+    def row_text(self, worker_id: str) -> str:
+        """The plain text of a worker's row (what the screen shows, without colours)."""
+        row = self._row_cells(worker_id)
+        return " ".join(
+            self._fit(cell.text, width, column.align, NAME_TAIL if column.flex else 0)
+            for (column, width), cell in zip(self._columns, row, strict=False)
+        )
+
+    def cycle_sort(self) -> str:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self._rebuild(full=True)
+        return self.sort_key
+
+    def set_filter(self, text: str) -> None:
+        if text != self.filter_text:
+            self.filter_text = text
+            self._rebuild(full=True)
+
+    def move_to(self, worker_id: str) -> None:
+        if worker_id in self._order:
+            self._set_cursor(self._order.index(worker_id))
+
+    # --- cursor -----------------------------------------------------------------------------
+
+    def action_cursor(self, delta: int) -> None:
+        self._set_cursor(self._cursor_index() + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._set_cursor(self._cursor_index() + direction * max(1, self._visible_rows() - 1))
+
+    def action_cursor_to(self, index: int) -> None:
+        self._set_cursor(index if index >= 0 else len(self._order) - 1)
+
+    def on_click(self, event: Click) -> None:
+        if event.y >= 1:
+            self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
+
+    def _cursor_index(self) -> int:
+        if self.cursor_id in self._order:
+            return self._order.index(self.cursor_id)
+        return 0
+
+    def _set_cursor(self, index: int) -> None:
+        if not self._order:
+            return
+        index = max(0, min(len(self._order) - 1, index))
+        old = self._cursor_index()
+        new_id = self._order[index]
+        if new_id == self.cursor_id:
+            return
+        self.cursor_id = new_id
+        self._refresh_row(old)
+        self._refresh_row(index)
+        self._painted_cursor_moved(old, index)
+        self._scroll_to_cursor()
+        self.post_message(self.CursorMoved(new_id))
+
+    def _painted_cursor_moved(self, old: int, new: int) -> None:
+        for index in (old, new):
+            if index < len(self._painted):
+                worker_id, row, _ = self._painted[index]
+                self._painted[index] = (worker_id, row, worker_id == self.cursor_id)
+
+    def _scroll_to_cursor(self) -> None:
+        index = self._cursor_index()
+        top = int(self.scroll_offset.y)
+        rows = self._visible_rows()
+        if index < top:
+            self.scroll_to(y=index, animate=False)
+        elif index >= top + rows:
+            self.scroll_to(y=index - rows + 1, animate=False)
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    # --- building and diffing ---------------------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        self._rebuild(full=True)
+
+    def _rebuild(self, *, full: bool = False) -> None:
+        if self._fit_to_width():
+            full = True
+        visible = [d for d in self._dtos.values() if matches(d, self.filter_text)]
+        old_cursor = self._cursor_index()
+        self._order = sort_ids(visible, self.sort_index)
+        cursor_changed = False
+        if self.cursor_id not in self._order:
+            new_id = self._order[min(old_cursor, len(self._order) - 1)] if self._order else None
+            cursor_changed = new_id != self.cursor_id
+            self.cursor_id = new_id
+        painted = [
+            (worker_id, self._row_cells(worker_id), worker_id == self.cursor_id)
+            for worker_id in self._order
+        ]
+        height = len(painted) + 1
+        if self.virtual_size.height != height or full:
+            self.virtual_size = Size(self.scrollable_content_region.width, height)
+            self.refresh()
+            self.lines_refreshed = len(painted)
+        else:
+            changed = [i for i, row in enumerate(painted) if row != self._painted[i]]
+            for index in changed:
+                self._refresh_row(index)
+            self.lines_refreshed = len(changed)
+        self._painted = painted
+        self._update_title()
+        if cursor_changed:
+            self._scroll_to_cursor()
+            self.post_message(self.CursorMoved(self.cursor_id))
+        elif self.cursor_id is not None:
+            self._scroll_to_cursor()
+
+    def _fit_to_width(self) -> bool:
+        """Choose the columns for the current width (it changes when the scrollbar appears)."""
+        columns = fit_columns(max(10, self.scrollable_content_region.width - len(CURSOR_MARK)))
+        if columns == self._columns:
+            return False
+        self._columns = columns
+        return True
+
+    def _update_title(self) -> None:
+        _, _, descending = SORTS[self.sort_index % len(SORTS)]
+        parts = [f"Workers {len(self._order)}/{len(self._dtos)}"]
+        parts.append(f"sort {self.sort_key}{'▼' if descending else '▲'}")
+        if self.filter_text:
+            parts.append(f"filter “{self.filter_text}”")
+        title = " · ".join(parts)
+        if self.border_title != title:
+            self.border_title = title
+
+    def _row_cells(self, worker_id: str) -> tuple[Cell, ...]:
+        dto = self._dtos[worker_id]
+        shown = str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
+        all_cells = cells(dto, shown, self._thresholds)
+        return tuple(all_cells[column.key] for column, _ in self._columns)
+
+    def _refresh_row(self, index: int) -> None:
+        y = index + 1 - int(self.scroll_offset.y)
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    # --- painting ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _fit(text: str, width: int, align: str, keep_tail: int = 0) -> str:
+        """Pad or cut to `width`; names keep their tail (the number tells workers apart)."""
+        if cell_len(text) > width:
+            if keep_tail and width > keep_tail + 4:
+                head = set_cell_size(text, width - keep_tail - 1)
+                return head + "…" + text[-keep_tail:]
+            return set_cell_size(text, width - 1) + "…"
+        pad = " " * (width - cell_len(text))
+        return pad + text if align == "right" else text + pad
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0 and self._fit_to_width():
+            self.refresh()
+        if y == 0:
+            return self._header_strip(width, base)
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= len(self._order):
+            if index == 0:
+                note = (
+                    f"  no worker matches “{self.filter_text}”"
+                    if self._have_data and self.filter_text
+                    else "  no workers found"
+                    if self._have_data
+                    else "  waiting for the first collection…"
+                )
+                return Strip([Segment(self._fit(note, width, "left"), base + Style(dim=True))])
+            return Strip.blank(width, base)
+        worker_id = self._order[index]
+        return self._row_strip(worker_id, width, base)
+
+    def _header_strip(self, width: int, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("worker-table--header")
+        _, _, descending = SORTS[self.sort_index % len(SORTS)]
+        titles = []
+        for column, col_width in self._columns:
+            title = column.title
+            if column.key == self.sort_key:
+                title += "▼" if descending else "▲"
+            titles.append(self._fit(title, col_width, column.align))
+        text = " " + (" " * SEPARATOR).join(titles)
+        return Strip([Segment(self._fit(text, width, "left"), style)])
+
+    def _row_strip(self, worker_id: str, width: int, base: Style) -> Strip:
+        dto = self._dtos[worker_id]
+        on_cursor = worker_id == self.cursor_id
+        row_style = base
+        if dto.status in (WorkerStatus.TERMINATED, WorkerStatus.SHUTTING_DOWN):
+            row_style = row_style + self.get_component_rich_style("worker-table--inactive")
+        if on_cursor:
+            row_style = row_style + self.get_component_rich_style("worker-table--cursor")
+        inactive = dto.status is WorkerStatus.TERMINATED
+        segments = [Segment(CURSOR_MARK if on_cursor else " ", row_style)]
+        for i, ((column, col_width), cell) in enumerate(
+            zip(self._columns, self._row_cells(worker_id), strict=False)
+        ):
+            if i:
+                segments.append(Segment(" " * SEPARATOR, row_style))
+            cell_style = row_style if inactive else row_style + _style(cell.style)
+            tail = NAME_TAIL if column.flex else 0
+            segments.append(
+                Segment(self._fit(cell.text, col_width, column.align, tail), cell_style)
+            )
+        used = sum(segment.cell_length for segment in segments)
+        if used < width:
+            segments.append(Segment(" " * (width - used), row_style))
+        return Strip(segments).crop(0, width)
