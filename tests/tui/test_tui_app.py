@@ -1,0 +1,337 @@
+"""Pilot tests of the dashboard: channels, settle rule on screen, cursor, keys, collector."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+
+from textual.widgets import Input
+from tui_fleet import NOW, by_name, snapshot
+
+from cmltui.config import Config, IntervalsConfig, KeysConfig
+from cmltui.events import ActivityUpdated, WorkerPaused, WorkerResumed
+from cmltui.tui.app import CmltuiApp
+from cmltui.tui.help import HelpScreen
+from cmltui.tui.panels import GaugesPanel, IdleStatusPanel, PausePanel
+
+SIZE = (160, 48)
+
+
+def _panels(app: CmltuiApp) -> tuple[GaugesPanel, IdleStatusPanel, PausePanel]:
+    return (
+        app.query_one("#gauges", GaugesPanel),
+        app.query_one("#idle", IdleStatusPanel),
+        app.query_one("#pause", PausePanel),
+    )
+
+
+def _screen_state(app: CmltuiApp) -> tuple[object, ...]:
+    """Everything a metric-only observer sees: table rows, gauges text, history."""
+    gauges, _, _ = _panels(app)
+    table = app.table
+    rows = tuple(table.row_text(worker_id) for worker_id in table.order)
+    series = tuple(
+        app.history.series(worker_id, metric)
+        for worker_id in table.order
+        for metric in ("cpu", "memory", "disk")
+    )
+    return rows, gauges.plain(), series
+
+
+async def _cycle(app: CmltuiApp, pilot) -> None:
+    await app.run_cycle()
+    await pilot.pause()
+
+
+async def test_snapshot_updates_table_gauges_and_repaints_only_changed_rows(
+    make_app, workers, clock
+):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        busy = by_name(workers, "busy")
+        assert app.table.cursor_id == busy.instance_id  # first by name
+        gauges, _, _ = _panels(app)
+        assert "93% !!" in gauges.plain()
+        assert app.table.row_text(busy.instance_id).split()[3] == "93!!"
+
+        rows_before = {w: app.table.row_text(w) for w in app.table.order}
+        busy.cml.system_stats["all"]["cpu"]["percent"] = 41.0
+        clock.advance(10)
+        busy.cml.stats_synced_at = clock.now()
+        await _cycle(app, pilot)
+        changed = {w for w in app.table.order if app.table.row_text(w) != rows_before[w]}
+        degraded = by_name(workers, "degraded").instance_id  # its stale age moved 40s -> 50s
+        assert changed == {busy.instance_id, degraded}
+        assert app.table.lines_refreshed == 2  # only the changed rows are repainted
+        assert " 41%  " in gauges.plain() and "93%" not in gauges.plain()
+        assert app.table.row_text(busy.instance_id).split()[3] == "41"
+        assert app.history.series(busy.instance_id, "cpu") == (93.0, 41.0)
+
+        await _cycle(app, pilot)
+        assert app.table.lines_refreshed == 0  # nothing visible changed
+
+
+async def test_toggle_flips_idle_widget_only_and_settles(make_app, workers, clock):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        idle_worker = by_name(workers, "idle")
+        app.table.move_to(idle_worker.instance_id)
+        await pilot.pause()
+        _, idle_panel, _ = _panels(app)
+        assert "Detection   ON" in idle_panel.plain()
+        before = _screen_state(app)
+
+        clock.advance(5)
+        toggled_at = clock.now()
+        await pilot.press("i")
+        await pilot.pause()
+        assert backend.calls == [("toggle", idle_worker.instance_id, "True")]
+        assert "Detection   OFF (unconfirmed)" in idle_panel.plain()
+        assert _screen_state(app) == before  # no gauge, sparkline or table metric moved
+        assert "idle detection OFF by tester" in "\n".join(
+            str(line.text) for line in app.activity_log.lines
+        )
+
+        # A snapshot whose collection started before the toggle does not flip it back.
+        backend.produce = lambda: snapshot(workers, toggled_at - timedelta(seconds=3))
+        await _cycle(app, pilot)
+        assert "Detection   OFF (unconfirmed)" in idle_panel.plain()
+        # Nor does one within the settle time that still shows the old tag.
+        backend.produce = lambda: snapshot(workers, toggled_at + timedelta(seconds=20))
+        await _cycle(app, pilot)
+        assert "OFF (unconfirmed)" in idle_panel.plain()
+        # A later snapshot that agrees confirms it.
+        idle_worker.tags["cmltui:idle-detection"] = "disabled"
+        backend.produce = lambda: snapshot(workers, toggled_at + timedelta(seconds=25))
+        await _cycle(app, pilot)
+        assert "Detection   OFF" in idle_panel.plain()
+        assert "unconfirmed" not in idle_panel.plain()
+
+
+async def test_disagreeing_snapshot_after_settle_wins(make_app, workers, clock):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        await pilot.press("i")  # on cml-busy-01
+        await pilot.pause()
+        _, idle_panel, _ = _panels(app)
+        assert "OFF (unconfirmed)" in idle_panel.plain()
+        backend.produce = lambda: snapshot(workers, NOW + timedelta(seconds=31))
+        await _cycle(app, pilot)
+        assert "Detection   ON" in idle_panel.plain()  # someone changed it back
+
+
+async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(
+    make_app, workers, clock
+):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        busy = by_name(workers, "busy")
+        gauges, idle_panel, pause_panel = _panels(app)
+        rows_before = {w: app.table.row_text(w) for w in app.table.order}
+        gauges_before, idle_before = gauges.plain(), idle_panel.plain()
+
+        clock.advance(3)
+        backend.emit(
+            WorkerPaused(
+                worker_id=busy.instance_id,
+                pause_reason="manual",
+                paused_by="carol",
+                paused_at=clock.now(),
+                auto_pause_count=0,
+                manual_pause_count=1,
+                idle_duration_minutes=3.0,
+            )
+        )
+        await pilot.pause()
+        assert app.table.shown_status(busy.instance_id) == "stopping…"
+        assert "stopping…" in app.table.row_text(busy.instance_id)
+        text = pause_panel.plain()
+        assert "State       stopping…" in text
+        assert "14:00 by carol (manual)" in text and "pauses 0/1" in text
+        assert gauges.plain() == gauges_before and idle_panel.plain() == idle_before
+        for worker_id, row in rows_before.items():
+            if worker_id != busy.instance_id:
+                assert app.table.row_text(worker_id) == row
+        # Only the status cell of the row changed.
+        changed = [
+            (a, b)
+            for a, b in zip(
+                rows_before[busy.instance_id].split(),
+                app.table.row_text(busy.instance_id).split(),
+                strict=True,
+            )
+            if a != b
+        ]
+        assert changed == [("running", "stopping…")]
+
+        # The snapshot that sees the instance stopped confirms the marker away.
+        busy.status = busy.status.__class__("stopped")
+        backend.produce = lambda: snapshot(workers, clock.now() + timedelta(seconds=5))
+        await _cycle(app, pilot)
+        assert app.table.shown_status(busy.instance_id) == "stopped"
+        assert "State       stopped" in pause_panel.plain()
+
+        backend.emit(
+            WorkerResumed(
+                worker_id=busy.instance_id,
+                resume_reason="manual",
+                resumed_by="carol",
+                resumed_at=clock.now(),
+                auto_resume_count=0,
+                manual_resume_count=1,
+                was_auto_paused=False,
+            )
+        )
+        await pilot.pause()
+        assert app.table.shown_status(busy.instance_id) == "starting…"
+        assert "resumes 0/1" in pause_panel.plain()
+
+
+async def test_activity_updated_from_another_thread_patches_idle_fields(
+    make_app, workers, clock
+):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        _, idle_panel, _ = _panels(app)
+        busy = by_name(workers, "busy")
+        event = ActivityUpdated(
+            worker_id=busy.instance_id,
+            last_activity_at=NOW,
+            last_activity_check_at=NOW + timedelta(seconds=1),
+            next_idle_check_at=None,
+            target_pause_at=NOW + timedelta(minutes=60),
+        )
+        thread = threading.Thread(target=backend.emit, args=(event,))
+        thread.start()
+        thread.join()
+        await pilot.pause(0.05)
+        await pilot.pause()
+        assert "Would pause at 15:00" in idle_panel.plain()
+        assert "Activity    14:00" in idle_panel.plain()
+
+
+async def test_cursor_follows_the_worker_when_rows_resort(make_app, workers, clock):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        await pilot.press("s", "s")  # name -> status -> cpu
+        assert app.table.sort_key == "cpu"
+        labs = by_name(workers, "labs")
+        app.table.move_to(labs.instance_id)
+        await pilot.pause()
+        assert app.table.order.index(labs.instance_id) == 1
+        labs.cml.system_stats["all"]["cpu"]["percent"] = 1.0
+        clock.advance(10)
+        await _cycle(app, pilot)
+        assert app.table.order.index(labs.instance_id) > 5
+        assert app.table.cursor_id == labs.instance_id
+        await pilot.press("down")
+        assert app.table.cursor_id != labs.instance_id
+
+
+async def test_remapped_keys_work(make_app):
+    config = Config(keys=KeysConfig(refresh="f5", sort="o", freeze="z"))
+    app, backend = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert backend.collects == 1
+        await pilot.press("R")  # the old key does nothing now
+        await app.workers.wait_for_complete()
+        assert backend.collects == 1
+        await pilot.press("o")
+        assert app.table.sort_key == "status"
+        await pilot.press("z")
+        assert app.frozen
+
+
+async def test_collector_never_overlaps_and_keys_work_during_a_slow_cycle(make_app):
+    config = Config(intervals=IntervalsConfig(collector=2))
+    app, backend = make_app(config=config, run_collector=True)
+    backend.gate = asyncio.Event()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.05)
+        assert backend.in_flight == 1
+        await pilot.press("R", "R", "R")
+        await pilot.press("s")  # handled while the cycle is in flight
+        assert app.table.sort_key == "status"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        assert backend.collects == 1 and backend.max_in_flight == 1
+        backend.gate.set()
+        for _ in range(50):
+            if backend.collects >= 2:
+                break
+            await pilot.pause(0.02)
+        assert backend.collects == 2  # the queued refresh ran after, not alongside
+        assert backend.max_in_flight == 1
+        assert app.latest is not None
+
+
+async def test_freeze_holds_the_view_and_unfreezing_shows_the_latest(make_app, workers, clock):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        busy = by_name(workers, "busy")
+        await pilot.press("space")
+        assert app.screen.has_class("-frozen")
+        busy.cml.system_stats["all"]["cpu"]["percent"] = 11.0
+        clock.advance(10)
+        await _cycle(app, pilot)
+        assert "93!!" in app.table.row_text(busy.instance_id)  # held
+        assert app.history.series(busy.instance_id, "cpu")[-1] == 11.0  # collection went on
+        await pilot.press("space")
+        await pilot.pause()
+        assert " 11 " in app.table.row_text(busy.instance_id)
+
+
+async def test_failed_cycle_notifies_and_keeps_the_last_data(make_app, workers):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        backend.fail_next = RuntimeError("AWS said no")
+        await _cycle(app, pilot)
+        assert app.cycles_failed == 1
+        assert any("AWS said no" in n.message for n in app._notifications)
+        assert len(app.table.order) == 12
+        await _cycle(app, pilot)
+        assert app.cycles_failed == 1
+
+
+async def test_interval_keys_and_filter(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _cycle(app, pilot)
+        await pilot.press("plus")
+        assert app.interval == 20
+        await pilot.press("minus", "minus", "minus", "minus")
+        assert app.interval == 2
+        for _ in range(10):
+            await pilot.press("plus")
+        assert app.interval == 600
+
+        await pilot.press("slash", *"expired")
+        assert app.query_one("#filter", Input).has_focus
+        await pilot.press("enter")
+        assert app.table.filter_text == "expired"
+        assert app.table.cursor_id == by_name(workers, "expired").instance_id
+        assert len(app.table.order) == 1
+        await pilot.press("slash", "escape")
+        assert app.table.filter_text == "" and len(app.table.order) == 12
+
+
+async def test_below_minimum_size_shows_a_message(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=(50, 12)) as pilot:
+        await pilot.pause()
+        assert app.query_one("#too-small").display
+        assert not app.query_one("#body").display
