@@ -15,6 +15,7 @@ from collections import deque
 from datetime import timedelta
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
@@ -141,10 +142,7 @@ class CmltuiApp(App[None]):
                         yield LabsPanel(self.bus, self.clock, id="labs")
             yield ActivityLog(self.bus, self.clock, id="log")
         yield Input(placeholder="filter: name, id, status, type, region, owner…", id="filter")
-        yield Static(
-            f"cmltui needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\nPlease enlarge the terminal.",
-            id="too-small",
-        )
+        yield Static(id="too-small")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -158,6 +156,13 @@ class CmltuiApp(App[None]):
             self.run_worker(
                 self._collector_loop(), name="collector", group="collector", exit_on_error=False
             )
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        self.query_one("#too-small", Static).update(
+            f"cmltui needs at least {MIN_WIDTH}×{MIN_HEIGHT}"
+            f" (this terminal is {width}×{height}).\nPlease enlarge the terminal."
+        )
 
     @property
     def table(self) -> WorkerTable:
@@ -209,7 +214,7 @@ class CmltuiApp(App[None]):
             except Exception as exc:
                 self.cycles_failed += 1
                 log.warning("collection cycle failed: %s", exc, exc_info=True)
-                self._note(f"collection failed: {exc}", style="bold red")
+                self._note(f"collection failed: {exc}", style="bold #ff6b6b")
                 self.notify(f"Collection failed: {exc}", severity="error", timeout=8)
                 return
             self._snapshot_collected(snapshot)
@@ -219,7 +224,7 @@ class CmltuiApp(App[None]):
         self.latest = snapshot
         if snapshot.errors != self._last_errors:
             for error in snapshot.errors:
-                self._note(f"error: {error}", style="red")
+                self._note(f"error: {error}", style="#ff6b6b")
                 self.notify(error, title="Collection error", severity="warning", timeout=8)
             self._last_errors = snapshot.errors
         self._send(SnapshotArrived(snapshot))
@@ -298,7 +303,7 @@ class CmltuiApp(App[None]):
         if event.input.id == "filter":
             self._close_filter()
 
-    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_key(self, event: events.Key) -> None:
         filter_input = self.query_one("#filter", Input)
         if event.key == "escape" and filter_input.has_focus:
             filter_input.value = ""
@@ -352,7 +357,7 @@ class CmltuiApp(App[None]):
             raise
         except Exception as exc:
             log.warning("toggle idle detection failed: %s", exc, exc_info=True)
-            self._note(f"toggle idle detection failed: {exc}", style="bold red")
+            self._note(f"toggle idle detection failed: {exc}", style="bold #ff6b6b")
             self.notify(f"Toggle failed: {exc}", severity="error", timeout=8)
             return
         self.publish_activity(event)

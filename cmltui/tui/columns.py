@@ -111,7 +111,7 @@ def _status_style(status: WorkerStatus, in_flight: bool) -> str:
         WorkerStatus.STOPPED: "dim",
         WorkerStatus.PENDING: "yellow",
         WorkerStatus.STOPPING: "yellow",
-        WorkerStatus.SHUTTING_DOWN: "red",
+        WorkerStatus.SHUTTING_DOWN: "#ff6b6b",
         WorkerStatus.TERMINATED: "dim strike",
         WorkerStatus.UNKNOWN: "magenta",
     }[status]
@@ -122,7 +122,7 @@ def _service_cell(dto: CMLWorkerDto) -> Cell:
     style = {
         ServiceStatus.AVAILABLE: "green",
         ServiceStatus.DEGRADED: "yellow",
-        ServiceStatus.ERROR: "bold red",
+        ServiceStatus.ERROR: "bold #ff6b6b",
         ServiceStatus.STARTING: "cyan",
         ServiceStatus.UNAVAILABLE: "dim",
     }[dto.service_status]
@@ -163,7 +163,7 @@ def _labs_text(dto: CMLWorkerDto) -> str:
 def _license_cell(dto: CMLWorkerDto) -> Cell:
     if dto.license_status is None:
         return Cell(NONE, "dim")
-    style = {"registered": "green", "evaluation": "yellow"}.get(dto.license_status.value, "red")
+    style = {"registered": "green", "evaluation": "yellow"}.get(dto.license_status.value, "#ff6b6b")
     return Cell(dto.license_status.value, style)
 
 

@@ -38,7 +38,7 @@ class Level(StrEnum):
             "ok": "green",
             "careful": "yellow",
             "warning": "dark_orange",
-            "critical": "bold red",
+            "critical": "bold #ff6b6b",
             "unknown": "dim",
         }[self.value]
 

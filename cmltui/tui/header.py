@@ -120,7 +120,7 @@ class FleetHeader(Widget):
         bottom.append(f"{money(t.burn_per_hour)}/h", "bold")
         bottom.append(f"  of {t.workers}", "dim")
         if t.stale:
-            bottom.append(f"  {t.stale} stale!", "bold red")
+            bottom.append(f"  {t.stale} stale!", "bold #ff6b6b")
         if self._errors:
-            bottom.append(f"  {len(self._errors)} region error(s)!", "bold red")
+            bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
         return Text("\n").join([top, bottom])

@@ -68,10 +68,10 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: auto; max-width: 90%; height: auto; max-height: 90%;
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $panel; padding: 0 1;
     }
-    HelpScreen Static { width: auto; }
+    HelpScreen Static { width: 100%; height: auto; }
     """
 
     def __init__(self, keys: KeysConfig, thresholds: ThresholdsConfig) -> None:

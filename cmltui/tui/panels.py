@@ -210,6 +210,12 @@ class IdleStatusPanel(Panel):
         auto = self._config.idle.auto_pause and not self._config.read_only
         if not active or not isinstance(target, datetime):
             _line(text, "Pause at", NONE, "dim")
+        elif target <= now:
+            due = local_time(target, now=now)
+            if auto:
+                _line(text, "Pausing", f"now (due since {due})", "bold yellow")
+            else:
+                _line(text, "Would pause", f"now (due {due}; auto-pause off)", "yellow")
         elif auto:
             _line(text, "Pauses at", local_time(target, now=now), "bold")
         else:
@@ -302,7 +308,8 @@ class HealthPanel(Panel):
         service = Text(dto.service_status.value, _SERVICE_STYLE.get(dto.service_status.value, ""))
         if dto.cml_version:
             service.append(f" · {dto.cml_version}")
-        if dto.cml_ready is not None:
+        answering = dto.service_status.value in ("available", "degraded")
+        if answering and dto.cml_ready is not None:
             service.append(" · ready" if dto.cml_ready else " · NOT READY")
         if dto.cml_uptime_seconds is not None:
             service.append(f" · up {duration(dto.cml_uptime_seconds)}")
@@ -313,7 +320,7 @@ class HealthPanel(Panel):
                 text,
                 "Stale",
                 f"CML data {duration(dto.cml_stale_seconds)} old (last good {synced})",
-                "bold red",
+                "bold #ff6b6b",
             )
         health = dto.cml_system_health
         if health:
@@ -326,7 +333,7 @@ class HealthPanel(Panel):
             _line(text, "Health", " · ".join(words), "" if health.get("valid") else "yellow")
         license_word = dto.license_status.value if dto.license_status else NONE
         raw = _license_raw(dto.cml_license_info)
-        style = {"registered": "green", "evaluation": "yellow"}.get(license_word, "red")
+        style = {"registered": "green", "evaluation": "yellow"}.get(license_word, "#ff6b6b")
         _line(text, "License", license_word + (f" ({raw})" if raw else ""), style)
         labs = NONE
         if dto.cml_labs_count is not None:
@@ -336,7 +343,7 @@ class HealthPanel(Panel):
         _line(text, "Labs", labs)
         _line(text, "Instance", f"{dto.id} · {dto.instance_type or NONE} · {dto.aws_region}")
         for source, error in sorted(dto.errors.items()):
-            _line(text, f"Error {source}"[: LABEL - 1], error, "red")
+            _line(text, f"Error {source}"[: LABEL - 1], error, "#ff6b6b")
         text.rstrip()
         return text
 
@@ -350,6 +357,8 @@ class LabsPanel(Panel):
         if dto is None:
             return text
         if dto.labs is None:
+            if dto.status is not WorkerStatus.RUNNING:
+                return text.append(f"no labs while the worker is {dto.status.value}", "dim")
             return text.append("labs unknown (CML not reachable)", "dim")
         if not dto.labs:
             return text.append("no labs", "dim")
@@ -372,7 +381,7 @@ class LabsPanel(Panel):
 _SERVICE_STYLE = {
     "available": "bold green",
     "degraded": "bold yellow",
-    "error": "bold red",
+    "error": "bold #ff6b6b",
     "starting": "cyan",
     "unavailable": "dim",
 }

@@ -332,14 +332,15 @@ class WorkerTable(ScrollView, can_focus=True):
             row_style = row_style + self.get_component_rich_style("worker-table--inactive")
         if on_cursor:
             row_style = row_style + self.get_component_rich_style("worker-table--cursor")
-        inactive = dto.status is WorkerStatus.TERMINATED
+        # Terminated rows are greyed; on the cursor row the cursor style alone stays readable.
+        plain = dto.status is WorkerStatus.TERMINATED or on_cursor
         segments = [Segment(CURSOR_MARK if on_cursor else " ", row_style)]
         for i, ((column, col_width), cell) in enumerate(
             zip(self._columns, self._row_cells(worker_id), strict=False)
         ):
             if i:
                 segments.append(Segment(" " * SEPARATOR, row_style))
-            cell_style = row_style if inactive else row_style + _style(cell.style)
+            cell_style = row_style if plain else row_style + _style(cell.style)
             tail = NAME_TAIL if column.flex else 0
             segments.append(
                 Segment(self._fit(cell.text, col_width, column.align, tail), cell_style)
