@@ -10,7 +10,11 @@ the latest snapshot. Nothing that goes wrong in a cycle or an action crashes the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
+import sys
 from collections import deque
 from datetime import timedelta
 from typing import ClassVar
@@ -49,6 +53,8 @@ MIN_HEIGHT = 16
 WIDE_WIDTH = 120
 MIN_INTERVAL = 2.0
 MAX_INTERVAL = 600.0
+TTY_CHECK_SECONDS = 5.0
+TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 KEY_IDS: tuple[str, ...] = (
     "toggle_idle",
     "refresh",
@@ -152,10 +158,32 @@ class CmltuiApp(App[None]):
         self.query_one("#detail").border_title = "No worker selected"
         self.table.focus()
         self.backend.subscribe_activity(self._activity_from_backend)
+        if not self.is_headless:
+            self._watch_terminal()
         if self.run_collector:
             self.run_worker(
                 self._collector_loop(), name="collector", group="collector", exit_on_error=False
             )
+
+    # --- the terminal going away --------------------------------------------------------------
+
+    def _watch_terminal(self) -> None:
+        """Exit cleanly on SIGHUP/SIGTERM or when the TTY is lost (Textual does neither)."""
+        assert self._event_loop is not None
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                self._event_loop.add_signal_handler(sig, self._terminal_gone, sig.name)
+        self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
+
+    def _terminal_gone(self, why: str) -> None:
+        log.info("terminal gone (%s): exiting", why)
+        self.exit(return_code=TERMINAL_GONE_EXIT)
+
+    def _check_tty(self) -> None:
+        try:
+            os.tcgetpgrp(sys.__stdin__.fileno() if sys.__stdin__ else 0)
+        except (OSError, ValueError):
+            self._terminal_gone("lost TTY")
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size

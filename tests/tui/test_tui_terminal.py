@@ -1,0 +1,68 @@
+"""The app leaves cleanly when its terminal goes away (SIGHUP), in a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
+def test_sighup_exits_cleanly(tmp_path: Path) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    marker = tmp_path / "exit.txt"
+
+    def own_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = {**os.environ, "TZ": "UTC", "TERM": "xterm-256color", "PYTHONPATH": str(HERE)}
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "tui_pty_main.py"), str(marker)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=own_terminal,  # makes the pty the controlling terminal
+        env=env,
+    )
+    os.close(slave)
+    try:
+        output = _read_until(master, b"cml-busy-01", timeout=20)
+        assert b"cml-busy-01" in output, output[-500:]
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            _read_until(master, b"\x00never", timeout=0.1)  # keep the pty drained
+        assert proc.poll() is not None, "the app did not exit on SIGHUP"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert marker.read_text() == "exited 129"  # the app's own shutdown ran
+    assert proc.returncode == 0
