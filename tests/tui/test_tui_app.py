@@ -10,6 +10,7 @@ from textual.widgets import Input
 from tui_fleet import NOW, by_name, snapshot
 
 from cmltui.config import Config, IntervalsConfig, KeysConfig
+from cmltui.domain.enums import WorkerStatus
 from cmltui.events import ActivityUpdated, WorkerPaused, WorkerResumed
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.help import HelpScreen
@@ -170,7 +171,7 @@ async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(
         assert changed == [("running", "stopping…")]
 
         # The snapshot that sees the instance stopped confirms the marker away.
-        busy.status = busy.status.__class__("stopped")
+        busy.status = WorkerStatus.STOPPED
         backend.produce = lambda: snapshot(workers, clock.now() + timedelta(seconds=5))
         await _cycle(app, pilot)
         assert app.table.shown_status(busy.instance_id) == "stopped"
