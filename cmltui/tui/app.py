@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
+import termios
 from collections import deque
 from datetime import timedelta
 from typing import ClassVar
@@ -53,7 +53,7 @@ MIN_HEIGHT = 16
 WIDE_WIDTH = 120
 MIN_INTERVAL = 2.0
 MAX_INTERVAL = 600.0
-TTY_CHECK_SECONDS = 5.0
+TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 KEY_IDS: tuple[str, ...] = (
     "toggle_idle",
@@ -180,9 +180,14 @@ class CmltuiApp(App[None]):
         self.exit(return_code=TERMINAL_GONE_EXIT)
 
     def _check_tty(self) -> None:
+        """A hung-up terminal fails tcgetattr with EIO (a live one, controlling or not, never).
+
+        Textual's input thread busy-loops on a hung-up terminal's EOF, so this check runs
+        often enough to bound that to about a second.
+        """
         try:
-            os.tcgetpgrp(sys.__stdin__.fileno() if sys.__stdin__ else 0)
-        except (OSError, ValueError):
+            termios.tcgetattr(sys.__stdin__.fileno() if sys.__stdin__ else 0)
+        except (OSError, ValueError, termios.error):
             self._terminal_gone("lost TTY")
 
     def on_resize(self, event: events.Resize) -> None:

@@ -1,0 +1,89 @@
+"""Over SSH the terminal can vanish: the app must exit by itself, without spinning the CPU."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+from test_cli_snapshot import clean_env
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and a Linux pty")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and needle not in seen:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+def _make_controlling_tty() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+@pytest.mark.parametrize("controlling", [True, False], ids=["sighup", "tty-gone-no-sighup"])
+def test_closing_the_terminal_side_ends_the_app(tmp_path, controlling):
+    master, slave = pty.openpty()
+    env = clean_env(tmp_path, TERM="xterm-256color", COLUMNS="120", LINES="40")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmltui", "demo", "--workers", "3"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+        preexec_fn=_make_controlling_tty if controlling else None,
+    )
+    os.close(slave)
+    try:
+        screen = read_until(master, b"cml-busy-01", timeout=60)
+        assert b"cml-busy-01" in screen, screen[-500:]
+        before = cpu_seconds(proc.pid)
+        os.close(master)  # the terminal goes away (as when an SSH link drops)
+        began = time.monotonic()
+        _pid, _status, usage = os.wait4(proc.pid, 0) if _wait(proc, 15) else (0, 0, None)
+        assert usage is not None, "the app kept running after its terminal closed"
+        took = time.monotonic() - began
+        spent = usage.ru_utime + usage.ru_stime - before
+        assert took < 15
+        assert spent < max(2.0, took * 0.6), f"{spent:.2f}s CPU in {took:.2f}s after hang-up"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _wait(proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait for exit without reaping it, so wait4 can still read its resource usage."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        except ChildProcessError:
+            return False
+        state = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        if state is not None:
+            return True
+        time.sleep(0.1)
+    return False
