@@ -54,6 +54,10 @@ class CoreBackend:
     def interval(self) -> float:
         return self.core.collector.interval
 
+    def set_interval(self, seconds: float) -> None:
+        """Called by the dashboard on `+`/`-`: `next_refresh_at` and `poll_interval` follow."""
+        self.interval = seconds
+
     @interval.setter
     def interval(self, seconds: float) -> None:
         self.core.collector.interval = seconds

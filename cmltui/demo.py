@@ -111,6 +111,10 @@ class DemoBackend:
     def interval(self) -> float:
         return self._backend.interval if self._backend else self._interval
 
+    def set_interval(self, seconds: float) -> None:
+        """Called by the dashboard on `+`/`-`: `next_refresh_at` and `poll_interval` follow."""
+        self.interval = seconds
+
     @interval.setter
     def interval(self, seconds: float) -> None:
         self._interval = seconds

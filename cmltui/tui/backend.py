@@ -7,9 +7,9 @@ memory. Keeping the seam this small lets the UI be tested without AWS or CML.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from cmltui.backend import BackendContext
 from cmltui.events import (
     ActivityEvent,
     FleetSnapshot,
@@ -20,17 +20,6 @@ from cmltui.events import (
 
 ActivityCallback = Callable[[ActivityEvent], None]
 """Called for every activity event; may be called from any thread."""
-
-
-@dataclass(frozen=True)
-class BackendContext:
-    """What the header shows about where the data comes from."""
-
-    profile: str | None = None
-    regions: tuple[str, ...] = field(default_factory=tuple)
-    read_only: bool = False
-    tls_verified: bool = True
-    demo: bool = False
 
 
 class Backend(Protocol):
