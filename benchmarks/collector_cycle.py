@@ -23,7 +23,9 @@ import argparse
 import asyncio
 import concurrent.futures
 import cProfile
+import gc
 import io
+import os
 import pstats
 import statistics
 import sys
@@ -55,25 +57,63 @@ class PhaseTimer:
 
     wall: float = 0.0
     cpu: float = 0.0
+    gc: float = 0.0  # garbage collection that ran meanwhile (included in cpu)
     ids: int = 0  # for CloudWatch: instance ids asked for
 
     def reset(self) -> None:
-        self.wall = self.cpu = 0.0
+        self.wall = self.cpu = self.gc = 0.0
         self.ids = 0
 
 
-def _timed(fn: Callable[..., Awaitable[T]], timer: PhaseTimer) -> Callable[..., Awaitable[T]]:
+def _timed(
+    fn: Callable[..., Awaitable[T]], timer: PhaseTimer, gc_meter: GcMeter
+) -> Callable[..., Awaitable[T]]:
     async def wrapper(*args: Any, **kwargs: Any) -> T:
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, in_gc = time.perf_counter(), time.process_time(), gc_meter.seconds
         try:
             return await fn(*args, **kwargs)
         finally:
             timer.wall += time.perf_counter() - wall
             timer.cpu += time.process_time() - cpu
+            timer.gc += gc_meter.seconds - in_gc
             if len(args) >= 2 and isinstance(args[1], list):
                 timer.ids += len(args[1])
 
     return wrapper
+
+
+def _open_fds() -> int | None:
+    """File descriptors this process holds (Linux): mostly pooled CML connections."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return None
+
+
+class GcMeter:
+    """Time spent in the cyclic garbage collector (it runs holding the GIL, so wall ≈ CPU)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections: Counter[int] = Counter()
+        self._started: float | None = None
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
+            self._started = None
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+        self.collections.clear()
+
+    def close(self) -> None:
+        if self._callback in gc.callbacks:
+            gc.callbacks.remove(self._callback)
 
 
 class _InlineExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -108,6 +148,10 @@ class Cycle:
     workers: int
     running: int
     cml_errors: int
+    gc_seconds: float = 0.0
+    gc_full: int = 0  # generation-2 collections in the cycle
+    listing_gc: float = 0.0
+    fds: int | None = None
 
     @property
     def is_cloudwatch(self) -> bool:
@@ -116,6 +160,19 @@ class Cycle:
     @property
     def rest_wall(self) -> float:
         return self.wall - self.listing_wall
+
+    @property
+    def cpu_no_gc(self) -> float:
+        return self.cpu - self.gc_seconds
+
+    @property
+    def listing_cpu_no_gc(self) -> float:
+        return self.listing_cpu - self.listing_gc
+
+    @property
+    def rest_cpu_no_gc(self) -> float:
+        """CPU outside the boto3 listing and outside GC: CML client, pydantic, mapping."""
+        return self.cpu_no_gc - self.listing_cpu_no_gc
 
 
 @dataclass
@@ -127,6 +184,11 @@ class SizeResult:
     cloudwatch: Cycle | None = None
     cloudwatch_note: str = ""
     profile_text: str = ""
+    gc_frozen: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.size}{' (gc.freeze)' if self.gc_frozen else ''}"
 
     def median(self, attr: str) -> float:
         return statistics.median(getattr(c, attr) for c in self.steady)
@@ -155,10 +217,13 @@ class Bench:
         self.cycle_timeout = cycle_timeout
         self.listing = PhaseTimer()
         self.cw = PhaseTimer()
+        self.gc = GcMeter()
         aws = self.core.aws
-        aws.list_fleet = _timed(aws.list_fleet, self.listing)  # type: ignore[method-assign]
+        aws.list_fleet = _timed(  # type: ignore[method-assign]
+            aws.list_fleet, self.listing, self.gc
+        )
         aws.cloudwatch_readings = _timed(  # type: ignore[method-assign]
-            aws.cloudwatch_readings, self.cw
+            aws.cloudwatch_readings, self.cw, self.gc
         )
         self.last_cw_at: float | None = None
 
@@ -167,6 +232,7 @@ class Bench:
         core.aws.calls.reset()
         self.listing.reset()
         self.cw.reset()
+        self.gc.reset()
         requests, logins = core.cml.stats.requests, core.cml.stats.logins
         started = time.perf_counter()
         wall, cpu = started, time.process_time()
@@ -200,6 +266,10 @@ class Bench:
                 for w in snapshot.workers
                 if str(w.status) == "running" and str(w.service_status) == "error"
             ),
+            gc_seconds=self.gc.seconds,
+            gc_full=self.gc.collections[2],
+            listing_gc=self.listing.gc,
+            fds=_open_fds(),
         )
         if result.is_cloudwatch:
             self.last_cw_at = started
@@ -218,6 +288,8 @@ async def bench_size(args: argparse.Namespace, size: int, profile: bool) -> Size
                 try:
                     return await _run_cycles(args, bench, size, sim.startup_s, profile)
                 finally:
+                    bench.gc.close()
+                    gc.unfreeze()
                     await bench.core.close()
                     log(f"[{size}] stopping simulator ...")
     finally:
@@ -239,6 +311,10 @@ async def _run_cycles(
         await asyncio.sleep(args.pause)
         warm = await bench.cycle()
         log(f"[{size}] warm-up cycle {warm.wall:.2f} s, {warm.cml_logins} logins")
+    if args.gc_freeze:
+        gc.collect()
+        gc.freeze()  # what the app could do once warm: long-lived objects leave the GC's scans
+        result.gc_frozen = True
     for i in range(args.cycles):
         await asyncio.sleep(args.pause)
         sample = await bench.cycle()
@@ -320,90 +396,79 @@ def _ms(seconds: float) -> str:
 
 
 def render(results: list[SizeResult], args: argparse.Namespace) -> str:
-    out: list[str] = []
-    out.append(
-        f"Steady cycles: median of {args.cycles} (after {args.warmup} warm-up, the first cold); "
-        f"`intervals.cloudwatch` = {CW_INTERVAL_S:.0f} s; collector interval default (10 s), "
-        f"cycles run back to back with a {args.pause:g} s pause.\n"
-    )
-    out.append(
-        "| workers | running | cycle wall | AWS listing (moto-dominated) | rest of cycle "
-        "| collector CPU | of which boto3 listing | CPU per running worker "
-        "| CML requests | CML logins |"
-    )
-    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out: list[str] = [
+        f"Steady cycles: median of {args.cycles} (after {args.warmup} warm-up cycles, the first "
+        f"cold); `intervals.cloudwatch` = {CW_INTERVAL_S:.0f} s; cycles back to back with a "
+        f"{args.pause:g} s pause. CPU is this process's (the simulator runs in another).",
+        "",
+        "| workers | running | cycle wall | AWS listing wall (moto-dominated) | rest of cycle wall "
+        "| collector CPU | of which GC (full GCs) | of which boto3 listing, excl. GC "
+        "| CPU per running worker | same, excl. GC | CML requests | CML logins | open fds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
-        running = r.steady[0].running
-        cpu = r.median("cpu")
+        running = max(r.steady[0].running, 1)
         out.append(
-            f"| {r.size} | {running} | {_ms(r.median('wall'))} | {_ms(r.median('listing_wall'))} "
-            f"| {_ms(r.median('rest_wall'))} | {_ms(cpu)} | {_ms(r.median('listing_cpu'))} "
-            f"| {1000 * cpu / max(running, 1):.2f} ms | {r.median('cml_requests'):.0f} "
-            f"| {r.median('cml_logins'):.0f} |"
+            f"| {r.label} | {r.steady[0].running} | {_ms(r.median('wall'))} "
+            f"| {_ms(r.median('listing_wall'))} | {_ms(r.median('rest_wall'))} "
+            f"| {_ms(r.median('cpu'))} | {_ms(r.median('gc_seconds'))} ({r.median('gc_full'):g}) "
+            f"| {_ms(r.median('listing_cpu_no_gc'))} "
+            f"| {1000 * r.median('cpu') / running:.2f} ms "
+            f"| {1000 * r.median('cpu_no_gc') / running:.2f} ms "
+            f"| {r.median('cml_requests'):.0f} | {r.median('cml_logins'):.0f} "
+            f"| {r.steady[-1].fds if r.steady[-1].fds is not None else '-'} |"
         )
-    out.append("")
-    out.append(
+    out += [
+        "",
         "| workers | AWS calls, steady cycle | AWS calls, warm CloudWatch cycle "
         "| metrics requested | workers on CloudWatch fallback | CloudWatch part wall "
-        "| cold first cycle |"
-    )
-    out.append("|---:|---|---|---:|---:|---:|---|")
+        "| cold first cycle |",
+        "|---:|---|---|---:|---:|---:|---|",
+    ]
     for r in results:
-        steady_ops = r.steady[-1].aws_ops
         varying = {tuple(sorted(c.aws_ops.items())) for c in r.steady}
-        steady_txt = _ops(steady_ops) + ("" if len(varying) == 1 else " (varied)")
+        steady_txt = _ops(r.steady[-1].aws_ops) + ("" if len(varying) == 1 else " (varied)")
         cw = r.cloudwatch
         if cw is not None:
-            cw_txt = _ops(cw.aws_ops)
-            metrics = str(cw.metrics)
             share = f"{cw.cw_workers} of {cw.running} ({100 * cw.cw_workers / cw.running:.1f}%)"
-            cw_wall = _ms(cw.cw_wall)
+            cw_cells = f"{_ops(cw.aws_ops)} | {cw.metrics} | {share} | {_ms(cw.cw_wall)}"
         else:
-            cw_txt, metrics, share, cw_wall = "not measured", "-", "-", "-"
+            cw_cells = "not measured | - | - | -"
         cold = r.cold
         cold_txt = (
-            f"{_ms(cold.wall)}, CPU {_ms(cold.cpu)}, {cold.cml_logins} logins, "
+            f"{_ms(cold.wall)} wall, {_ms(cold.cpu)} CPU, {cold.cml_logins} logins, "
             f"{cold.cml_requests} CML requests, AWS {_ops(cold.aws_ops)}, "
             f"{cold.metrics} metrics for {cold.cw_workers} workers"
         )
-        out.append(
-            f"| {r.size} | {steady_txt} | {cw_txt} | {metrics} | {share} | {cw_wall} | {cold_txt} |"
-        )
+        out.append(f"| {r.label} | {steady_txt} | {cw_cells} | {cold_txt} |")
     out.append("")
-    by_size = {r.size: r for r in results}
+    by_size = {r.size: r for r in results if not r.gc_frozen}
     pairs = [(a, b) for a, b in ((10, 100), (100, 1000)) if a in by_size and b in by_size]
     if pairs:
-        out.append(
-            "| growth | workers | cycle wall | rest of cycle (non-AWS) | collector CPU "
-            "| CPU excl. boto3 listing |"
-        )
-        out.append("|---|---:|---:|---:|---:|---:|")
+        out += [
+            "| growth | workers | cycle wall | rest of cycle wall | collector CPU "
+            "| CPU excl. GC | CPU excl. GC and boto3 listing |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for a, b in pairs:
             ra, rb = by_size[a], by_size[b]
-
-            def ratio(attr: str, ra: SizeResult = ra, rb: SizeResult = rb) -> str:
-                return f"×{rb.median(attr) / max(ra.median(attr), 1e-9):.1f}"
-
-            own = (rb.median("cpu") - rb.median("listing_cpu")) / max(
-                ra.median("cpu") - ra.median("listing_cpu"), 1e-9
+            cells = " | ".join(
+                f"×{rb.median(attr) / max(ra.median(attr), 1e-9):.1f}"
+                for attr in ("wall", "rest_wall", "cpu", "cpu_no_gc", "rest_cpu_no_gc")
             )
-            out.append(
-                f"| {a} → {b} | ×{b / a:.0f} | {ratio('wall')} | {ratio('rest_wall')} "
-                f"| {ratio('cpu')} | ×{own:.1f} |"
-            )
+            out.append(f"| {a} → {b} | ×{b / a:.0f} | {cells} |")
         out.append("")
     out.append(
         "Simulator start-up (separate process): "
         + ", ".join(f"{r.size} workers {r.sim_startup_s:.1f} s" for r in results)
+        + "."
     )
     for r in results:
+        notes = [f"{r.steady[0].cml_errors} running workers have CML in error (the mix's `down`"]
+        notes[0] += " role, 1 in 12 of the fleet) and need the CloudWatch fallback"
         if r.cloudwatch_note:
-            out.append(f"CloudWatch cycle at {r.size}: {r.cloudwatch_note}.")
-        down = r.steady[0].cml_errors
-        out.append(
-            f"At {r.size}: {down} running workers with CML in error (the demo mix's `down` role, "
-            f"1 in 12 of the fleet) need the CloudWatch fallback."
-        )
+            notes.append(f"CloudWatch cycle: {r.cloudwatch_note}")
+        out.append(f"At {r.label}: " + "; ".join(notes) + ".")
     return "\n".join(out)
 
 
@@ -429,6 +494,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", action="store_true", help="cProfile one cycle at the largest size"
     )
     parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="experiment: gc.collect(); gc.freeze() after the warm-up cycles",
+    )
     parser.add_argument("--start-timeout", type=float, default=600.0)
     parser.add_argument("--cycle-timeout", type=float, default=180.0)
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds for the whole run")
