@@ -126,7 +126,11 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         errors=dict(worker.errors),
         resumed_by=history.last_resumed_by,
         is_idle=idle.is_idle(worker, ctx.idle, now),
-        idle_minutes=_round(idle.idle_minutes(worker, now)) if detection_on else None,
+        idle_minutes=(
+            _round(idle.idle_minutes(worker, now))
+            if detection_on and idle.activity_known(worker)
+            else None
+        ),
         in_snooze_period=idle.in_snooze_period(worker, ctx.idle, now),
         snooze_ends_at=idle.snooze_ends_at(worker, ctx.idle) if running else None,
         eligible_for_auto_pause=idle.eligible_for_auto_pause(worker, ctx.idle, now),

@@ -67,9 +67,15 @@ def idle_minutes(worker: CMLWorker, now: datetime) -> float | None:
     return max(0.0, (now - ref).total_seconds() / 60.0)
 
 
+def activity_known(worker: CMLWorker) -> bool:
+    """Telemetry has been read at least once: before that, idleness is unknown, not "idle"."""
+    return worker.activity.last_activity_check_at is not None
+
+
 def is_idle(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool | None:
+    """None while unknown: detection off, not running, or telemetry never read yet."""
     minutes = idle_minutes(worker, now)
-    if minutes is None or not detection_active(worker, settings):
+    if minutes is None or not detection_active(worker, settings) or not activity_known(worker):
         return None
     return minutes >= settings.timeout.total_seconds() / 60.0
 

@@ -78,6 +78,7 @@ def running_worker(instance_id: str = "i-0123456789abcdef0", **overrides: Any) -
     worker.cml.last_synced_at = NOW - timedelta(seconds=5)
     worker.cml.outcome = CMLOutcome(CMLReach.FULL, health_valid=True)
     worker.cml.version = "2.9.0"
+    worker.activity.last_activity_check_at = NOW - timedelta(minutes=1)
     worker.cml.ready = True
     for key, value in overrides.items():
         setattr(worker, key, value)

@@ -152,8 +152,17 @@ def test_switch_auto_pause_does_not_change_eligibility_only_action():
     assert S.auto_pause is False  # default off
 
 
+def test_unknown_until_telemetry_was_read():
+    w = _idle_worker()
+    w.activity.last_activity_check_at = None
+    assert idle.is_idle(w, S, NOW) is None
+    assert idle.eligible_for_auto_pause(w, S, NOW) is False  # never pause on a guess
+    assert idle.target_pause_at(w, S) is not None  # still computed from what is known
+
+
 def test_next_check_and_stopped_worker():
     w = _idle_worker()
+    w.activity.last_activity_check_at = None
     assert idle.next_idle_check_at(w, S, NOW) == NOW  # never checked: due now
     w.activity.last_activity_check_at = ago(minutes=1)
     assert idle.next_idle_check_at(w, S, NOW) == ago(minutes=1) + timedelta(seconds=300)
