@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cmltui.events import (
     ActivityEvent,
@@ -19,7 +20,9 @@ from cmltui.events import (
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.runtime import Core
+
+if TYPE_CHECKING:
+    from cmltui.runtime import Core
 
 log = logging.getLogger(__name__)
 

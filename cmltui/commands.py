@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from cmltui.config import Config
 from cmltui.events import FleetSnapshot
-from cmltui.runtime import Core, Endpoints, build_core
-from cmltui.snapshot_table import render_table
 
 if TYPE_CHECKING:
     from cmltui.backend import CoreBackend
     from cmltui.demo import DemoBackend
+    from cmltui.runtime import Core
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
@@ -24,6 +23,8 @@ def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
 
 
 def _snapshot(args: argparse.Namespace, config: Config) -> int:
+    from cmltui.snapshot_table import render_table
+
     snapshot = asyncio.run(_collect_once(args, config))
     if (
         not snapshot.workers
@@ -41,6 +42,8 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _collect_once(args: argparse.Namespace, config: Config) -> FleetSnapshot:
+    from cmltui.runtime import Endpoints, build_core
+
     if args.demo:
         from cmltui.demo import demo_core
 
@@ -67,6 +70,7 @@ async def _one_cycle(core: Core) -> FleetSnapshot:
 
 def _run(args: argparse.Namespace, config: Config) -> int:
     from cmltui.backend import CoreBackend
+    from cmltui.runtime import Endpoints, build_core
 
     return _run_tui(CoreBackend(build_core(config, Endpoints())), config)
 

@@ -16,10 +16,10 @@ from cmltui.events import (
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.runtime import Core, Endpoints, build_core
 
 if TYPE_CHECKING:
     from cmltui.backend import CoreBackend
+    from cmltui.runtime import Core
     from cmltui.sim.runner import SimulatedFleet
 
 
@@ -35,6 +35,7 @@ def demo_config(config: Config, region: str) -> Config:
 async def demo_core(
     config: Config, *, workers: int, seed: int, clock: Clock | None = None
 ) -> AsyncIterator[tuple[Core, object]]:
+    from cmltui.runtime import Endpoints, build_core
     from cmltui.sim.runner import SimulatedFleet
 
     fleet = SimulatedFleet(workers=workers, seed=seed, clock=clock)
@@ -85,6 +86,7 @@ class DemoBackend:
 
     async def _ready(self) -> CoreBackend:
         from cmltui.backend import CoreBackend
+        from cmltui.runtime import Endpoints, build_core
         from cmltui.sim.runner import SimulatedFleet
 
         async with self._starting:
