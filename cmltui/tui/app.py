@@ -27,15 +27,17 @@ from textual.widgets import Footer, Input, Static
 
 from cmltui.clock import Clock
 from cmltui.config import Config
-from cmltui.domain.enums import WorkerStatus
+from cmltui.dto import CMLWorkerDto
 from cmltui.events import ActivityEvent, FleetSnapshot
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.backend import Backend
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.commands import CmltuiCommands
+from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.history import FleetHistory
+from cmltui.tui.operator import OperatorActions
 from cmltui.tui.panels import (
     GaugesPanel,
     HealthPanel,
@@ -54,9 +56,12 @@ WIDE_WIDTH = 120
 MIN_INTERVAL = 2.0
 MAX_INTERVAL = 600.0
 TTY_CHECK_SECONDS = 1.0
+OPERATOR_ACTIONS = frozenset({"toggle_idle", "pause", "resume"})
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 KEY_IDS: tuple[str, ...] = (
     "toggle_idle",
+    "pause",
+    "resume",
     "refresh",
     "filter",
     "sort",
@@ -81,7 +86,9 @@ class CmltuiApp(App[None]):
     ]
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
     BINDINGS: ClassVar = [
-        Binding("i", "toggle_idle", "Idle on/off", id="cmltui.toggle_idle"),
+        Binding("i", "toggle_idle", "Idle", id="cmltui.toggle_idle"),
+        Binding("p", "pause", "Pause", id="cmltui.pause"),
+        Binding("r", "resume", "Resume", id="cmltui.resume"),
         Binding("R", "refresh", "Refresh", id="cmltui.refresh"),
         Binding("slash", "filter", "Filter", id="cmltui.filter"),
         Binding("s", "sort", "Sort", id="cmltui.sort"),
@@ -119,6 +126,7 @@ class CmltuiApp(App[None]):
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._recent_events: deque[ActivityEvent] = deque(maxlen=64)
         self._last_errors: tuple[str, ...] = ()
+        self.operator = OperatorActions(self)
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -141,7 +149,13 @@ class CmltuiApp(App[None]):
                         yield HealthPanel(self.bus, self.clock, id="health")
                     with Vertical(id="detail-right"):
                         yield Static("Idle", classes="section-title")
-                        yield IdleStatusPanel(self.bus, self.clock, self.config, id="idle")
+                        yield IdleStatusPanel(
+                            self.bus,
+                            self.clock,
+                            self.config,
+                            read_only=self.backend.context.read_only,
+                            id="idle",
+                        )
                         yield Static("Pause / resume", classes="section-title")
                         yield PausePanel(self.bus, self.clock, self.config, id="pause")
                         yield Static("Labs", classes="section-title")
@@ -192,6 +206,9 @@ class CmltuiApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
+        footer = self.query_one(Footer)
+        footer.compact = width < WIDE_WIDTH  # at 80 columns every key (and ? for help) fits
+        footer.show_command_palette = width >= WIDE_WIDTH  # ctrl+p is listed in the help
         self.query_one("#too-small", Static).update(
             f"cmltui needs at least {MIN_WIDTH}×{MIN_HEIGHT}"
             f" (this terminal is {width}×{height}).\nPlease enlarge the terminal."
@@ -205,13 +222,21 @@ class CmltuiApp(App[None]):
     def activity_log(self) -> ActivityLog:
         return self.query_one("#log", ActivityLog)
 
+    @property
+    def idle_panel(self) -> IdleStatusPanel:
+        return self.query_one("#idle", IdleStatusPanel)
+
+    def dto(self, worker_id: str) -> CMLWorkerDto | None:
+        """The latest snapshot's DTO of a worker (what the dialogs describe)."""
+        if self.latest is None:
+            return None
+        return next((d for d in self.latest.workers if d.id == worker_id), None)
+
     def on_worker_table_cursor_moved(self, message: WorkerTable.CursorMoved) -> None:
         for panel in self.query(Panel):
             panel.select(message.worker_id)
         detail = self.query_one("#detail")
-        dto = None
-        if message.worker_id and self.latest:
-            dto = next((d for d in self.latest.workers if d.id == message.worker_id), None)
+        dto = self.dto(message.worker_id) if message.worker_id else None
         detail.border_title = f"{dto.name} · {dto.id}" if dto else "No worker selected"
 
     # --- the collector ----------------------------------------------------------------------
@@ -247,7 +272,7 @@ class CmltuiApp(App[None]):
             except Exception as exc:
                 self.cycles_failed += 1
                 log.warning("collection cycle failed: %s", exc, exc_info=True)
-                self._note(f"collection failed: {exc}", style="bold #ff6b6b")
+                self.note(f"collection failed: {exc}", style="bold #ff6b6b")
                 self.notify(f"Collection failed: {exc}", severity="error", timeout=8)
                 return
             self._snapshot_collected(snapshot)
@@ -257,10 +282,11 @@ class CmltuiApp(App[None]):
         self.latest = snapshot
         if snapshot.errors != self._last_errors:
             for error in snapshot.errors:
-                self._note(f"error: {error}", style="#ff6b6b")
+                self.note(f"error: {error}", style="#ff6b6b")
                 self.notify(error, title="Collection error", severity="warning", timeout=8)
             self._last_errors = snapshot.errors
         self._send(SnapshotArrived(snapshot))
+        self.operator.show_new_warnings()  # e.g. an auto-pause whose history tags failed
 
     # --- the activity channel ---------------------------------------------------------------
 
@@ -286,7 +312,7 @@ class CmltuiApp(App[None]):
         else:
             self.bus.activity.publish(message)
 
-    def _note(self, line: str, *, style: str = "") -> None:
+    def note(self, line: str, *, style: str = "") -> None:
         try:
             self.activity_log.note(line, style=style)
         except Exception:  # the log may not be mounted yet (or any more)
@@ -367,30 +393,15 @@ class CmltuiApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
 
-    def action_toggle_idle(self) -> None:
-        worker_id = self.table.cursor_id
-        if worker_id is None:
-            self.notify("No worker selected.", severity="warning")
-            return
-        if self.backend.context.read_only:
-            self.notify("Read-only mode: idle detection cannot be changed.", severity="warning")
-            return
-        if self.table.shown_status(worker_id) == WorkerStatus.TERMINATED.value:
-            self.notify("The worker is terminated.", severity="warning")
-            return
-        shown = self.query_one("#idle", IdleStatusPanel).shown_enabled(worker_id)
-        self.run_worker(
-            self._toggle_idle(worker_id, bool(shown)), group="actions", exit_on_error=False
-        )
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """No second dialog (or toggle) from under an open confirmation."""
+        return not (action in OPERATOR_ACTIONS and isinstance(self.screen, ConfirmActionScreen))
 
-    async def _toggle_idle(self, worker_id: str, shown_enabled: bool) -> None:
-        try:
-            event = await self.backend.toggle_idle_detection(worker_id, shown_enabled)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("toggle idle detection failed: %s", exc, exc_info=True)
-            self._note(f"toggle idle detection failed: {exc}", style="bold #ff6b6b")
-            self.notify(f"Toggle failed: {exc}", severity="error", timeout=8)
-            return
-        self.publish_activity(event)
+    def action_toggle_idle(self) -> None:
+        self.operator.toggle_idle()
+
+    def action_pause(self) -> None:
+        self.operator.request("pause")
+
+    def action_resume(self) -> None:
+        self.operator.request("resume")

@@ -18,7 +18,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Sort: next column", "Cycle the worker table's sort column", "sort"),
     ("Interval: faster", "Halve the refresh interval (min 2 s)", "faster"),
     ("Interval: slower", "Double the refresh interval (max 600 s)", "slower"),
-    ("Toggle idle detection", "For the selected worker", "toggle_idle"),
+    ("Toggle idle detection", "For the selected worker (writes its EC2 tag)", "toggle_idle"),
+    ("Pause worker", "Stop the selected worker's instance (asks first)", "pause"),
+    ("Resume worker", "Start the selected worker's instance (asks first)", "resume"),
     ("Help", "Keys and cues", "help"),
 )
 
@@ -39,5 +41,6 @@ class CmltuiCommands(Provider):
         for title, help_text, action in COMMANDS:
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self._run, action),
-                          help=help_text)
+                yield Hit(
+                    score, matcher.highlight(title), partial(self._run, action), help=help_text
+                )

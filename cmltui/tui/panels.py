@@ -21,6 +21,7 @@ from textual.widget import Widget
 from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.tags import idle_detection_tag
 from cmltui.dto import CMLWorkerDto
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import (
@@ -150,9 +151,18 @@ class GaugesPanel(Panel):
 class IdleStatusPanel(Panel):
     """Idle detection, idle time, target pause, snooze; patched by its own activity fields."""
 
-    def __init__(self, bus: Bus, clock: Clock, config: Config, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        clock: Clock,
+        config: Config,
+        *,
+        read_only: bool = False,
+        id: str | None = None,
+    ) -> None:
         super().__init__(bus, clock, id=id)
         self._config = config
+        self._read_only = read_only or config.read_only
         self.overlay = Overlay(IDLE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
 
     def on_mount(self) -> None:
@@ -192,6 +202,8 @@ class IdleStatusPanel(Panel):
         switch = Text("ON" if enabled else "OFF", "bold green" if enabled else "bold")
         if not self._config.idle.enabled:
             switch = Text("OFF (globally)", "bold")
+        elif not unconfirmed:
+            switch.append(_switch_source(dto, enabled), "dim")
         if unconfirmed:
             switch.append(" (unconfirmed)", "italic yellow")
         _line(text, "Detection", switch)
@@ -207,7 +219,8 @@ class IdleStatusPanel(Panel):
             else:
                 _line(text, "Idle for", f"{idle_for}  (timeout {timeout})")
         target = self.shown(wid, "target_pause_at")
-        auto = self._config.idle.auto_pause and not self._config.read_only
+        auto = self._config.idle.auto_pause and not self._read_only
+        why_not = "read-only" if self._config.idle.auto_pause else "auto-pause off"
         if not active or not isinstance(target, datetime):
             _line(text, "Pause at", NONE, "dim")
         elif target <= now:
@@ -215,11 +228,11 @@ class IdleStatusPanel(Panel):
             if auto:
                 _line(text, "Pausing", f"now (due since {due})", "bold yellow")
             else:
-                _line(text, "Would pause", f"now (due {due}; auto-pause off)", "yellow")
+                _line(text, "Would pause", f"now (due {due}; {why_not})", "yellow")
         elif auto:
             _line(text, "Pauses at", local_time(target, now=now), "bold")
         else:
-            _line(text, "Would pause", f"at {local_time(target, now=now)} (auto-pause off)")
+            _line(text, "Would pause", f"at {local_time(target, now=now)} ({why_not})")
         if running and dto.in_snooze_period and dto.snooze_ends_at:
             _line(text, "Snooze", f"until {local_time(dto.snooze_ends_at, now=now)}", "cyan")
         else:
@@ -376,6 +389,13 @@ class LabsPanel(Panel):
             text.append(f" {nodes:>5}\n")
         text.rstrip()
         return text
+
+
+def _switch_source(dto: CMLWorkerDto, enabled: bool) -> str:
+    """Why the per-worker switch is what it is: its EC2 tag, or the config default."""
+    if idle_detection_tag(dto.aws_tags) is None:
+        return " (default)" if not enabled else ""
+    return " (by tag)" if not enabled else ""
 
 
 _SERVICE_STYLE = {

@@ -1,0 +1,151 @@
+"""The pause/resume confirmation (SPEC §2.5): No is the default answer.
+
+The dialog names what the operator is about to affect (worker, instance, type, cost, the running
+labs and the people seen on it) so that a stop is never a surprise. Focus starts on **No**:
+Enter and Escape cancel; only `y` or the Yes button confirm.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from cmltui.dto import CMLWorkerDto
+from cmltui.tui.fmt import NONE, duration, local_time, money
+
+Kind = Literal["pause", "resume"]
+MAX_LABS = 6
+LABEL = 13
+TITLE_WIDTH = 24
+OWNER_WIDTH = 12
+
+
+def running_labs(dto: CMLWorkerDto) -> list[tuple[str, str, int | None]]:
+    """(title, owner, nodes) of the worker's started labs, by title."""
+    labs = [lab for lab in dto.labs or () if lab.state == "STARTED"]
+    labs.sort(key=lambda lab: lab.title.lower())
+    return [(lab.title, lab.owner or NONE, lab.node_count) for lab in labs]
+
+
+def people(dto: CMLWorkerDto) -> list[str]:
+    """Users seen recently, then owners of running labs; each once, in that order."""
+    seen: dict[str, None] = {}
+    for name in [*dto.recent_users, *(owner for _t, owner, _n in running_labs(dto))]:
+        if name and name != NONE:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def _row(text: Text, label: str, value: str, style: str = "") -> None:
+    text.append(f"{label:<{LABEL}}", "dim")
+    text.append(value, style)
+    text.append("\n")
+
+
+def _fit(value: str, width: int) -> str:
+    if cell_len(value) > width:
+        value = set_cell_size(value, width - 1) + "…"
+    return set_cell_size(value, width)
+
+
+def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
+    """What the dialog says about the worker (plain text for tests via `.plain`)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    _row(text, "Worker", dto.name, "bold")
+    _row(text, "Instance", f"{dto.id} · {dto.aws_region}")
+    cost = f"{money(dto.hourly_cost)}/h" if dto.hourly_cost is not None else "cost unknown"
+    _row(text, "Type", f"{dto.instance_type or NONE} · {cost}")
+    if kind == "pause":
+        _row(text, "Effect", "StopInstances: every running lab and node goes down", "yellow")
+        if dto.idle_minutes is not None:
+            idle = duration(dto.idle_minutes * 60)
+            _row(text, "Idle for", f"{idle}" + ("  IDLE" if dto.is_idle else ""))
+    else:
+        _row(text, "Effect", f"StartInstances: billing resumes at {cost}", "yellow")
+        if dto.last_paused_at is not None:
+            why = getattr(dto.pause_reason, "value", dto.pause_reason) or "?"
+            _row(
+                text,
+                "Last pause",
+                f"{local_time(dto.last_paused_at, now=now)} by {dto.paused_by or '?'} ({why})",
+            )
+    labs = running_labs(dto)
+    if dto.labs is None:
+        label = "unknown (CML not reachable)" if kind == "pause" else "none while stopped"
+        _row(text, "Running labs", label, "dim")
+    elif not labs:
+        _row(text, "Running labs", "none", "dim")
+    else:
+        nodes = sum(n or 0 for _t, _o, n in labs)
+        _row(text, "Running labs", f"{len(labs)} · {nodes} nodes", "bold")
+        for title, owner, count in labs[:MAX_LABS]:
+            text.append(" " * 2)
+            text.append(_fit(title, TITLE_WIDTH))
+            text.append(" " + _fit(owner, OWNER_WIDTH), "cyan")
+            text.append(f" {NONE if count is None else count:>3} nodes\n")
+        if len(labs) > MAX_LABS:
+            text.append(f"  … and {len(labs) - MAX_LABS} more\n", "dim")
+    users = people(dto)
+    _row(text, "Users seen", ", ".join(users) if users else "none recently", "" if users else "dim")
+    text.rstrip()
+    return text
+
+
+class ConfirmActionScreen(ModalScreen[bool]):
+    """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
+
+    AUTO_FOCUS = "#no"
+    BINDINGS: ClassVar = [
+        Binding("y", "answer(True)", "Yes", show=True),
+        Binding("n,escape", "answer(False)", "No", show=True),
+        Binding("left", "app.focus_previous", show=False),
+        Binding("right", "app.focus_next", show=False),
+    ]
+    DEFAULT_CSS = """
+    ConfirmActionScreen { align: center middle; }
+    ConfirmActionScreen > Vertical {
+        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $warning; background: $panel; padding: 0 1;
+    }
+    ConfirmActionScreen #question { text-style: bold; width: 100%; height: 1; }
+    ConfirmActionScreen #body { width: 100%; height: auto; margin: 1 0 0 0; }
+    ConfirmActionScreen #hint { color: $text-muted; width: 100%; height: 1; }
+    ConfirmActionScreen Horizontal { height: 3; width: 100%; align: center middle; }
+    ConfirmActionScreen Button { margin: 0 2; min-width: 14; }
+    """
+
+    def __init__(self, dto: CMLWorkerDto, kind: Kind, now: datetime) -> None:
+        super().__init__()
+        self.dto = dto
+        self.kind: Kind = kind
+        self._now = now
+
+    @property
+    def question(self) -> str:
+        return f"{self.kind.capitalize()} {self.dto.name}?"
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Confirm {self.kind}"
+            box.border_subtitle = "default: No"
+            yield Static(self.question, id="question")
+            yield Static(dialog_body(self.dto, self.kind, self._now), id="body")
+            with Horizontal():
+                yield Button(f"Yes, {self.kind}", id="yes", variant="error")
+                yield Button("No", id="no", variant="primary")
+            yield Static("y: yes · n, Esc or Enter: no", id="hint")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -1,0 +1,169 @@
+"""The operator's actions as the dashboard runs them: toggle idle detection, pause, resume.
+
+Checks that need no AWS (selection, read-only, already in flight, status) happen here, before
+anything is sent or asked; pause and resume then ask for confirmation. The backend call runs in
+a Textual worker so the screen never blocks, and its event goes out on the activity channel. A
+refusal is a warning, a failure an error; in both cases nothing on screen changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Final
+
+from cmltui.actions import ActionRefused
+from cmltui.domain.enums import WorkerStatus
+from cmltui.dto import CMLWorkerDto
+from cmltui.events import ActivityEvent
+from cmltui.tui.confirm import ConfirmActionScreen, Kind
+from cmltui.tui.overlay import STARTING, STOPPING
+
+if TYPE_CHECKING:
+    from cmltui.tui.app import CmltuiApp
+
+log = logging.getLogger(__name__)
+
+ERROR_STYLE: Final = "bold #ff6b6b"
+WARNING_STYLE: Final = "yellow"
+_ALREADY: Final[dict[Kind, frozenset[str]]] = {
+    "pause": frozenset({STOPPING, "stopping", "stopped"}),
+    "resume": frozenset({STARTING, "pending", "running"}),
+}
+_ALLOWED: Final[dict[Kind, str]] = {
+    "pause": WorkerStatus.RUNNING.value,
+    "resume": WorkerStatus.STOPPED.value,
+}
+_ONLY: Final[dict[Kind, str]] = {
+    "pause": "only a running worker can be paused",
+    "resume": "only a stopped worker can be resumed",
+}
+_SENT: Final[dict[Kind, str]] = {"pause": "is stopping", "resume": "is starting"}
+
+
+class OperatorActions:
+    """Runs the operator's actions for one app; remembers which workers have one in flight."""
+
+    def __init__(self, app: CmltuiApp) -> None:
+        self.app = app
+        self.in_flight: set[str] = set()
+        self._warnings_seen = len(self._backend_warnings())
+
+    # --- entry points (key bindings) ----------------------------------------------------------
+
+    def toggle_idle(self) -> None:
+        dto = self._selected("toggle idle detection")
+        if dto is None:
+            return
+        if self.app.table.shown_status(dto.id) == WorkerStatus.TERMINATED.value:
+            self._refuse(f"{dto.name} is terminated")
+            return
+        shown = bool(self.app.idle_panel.shown_enabled(dto.id))
+        self._start(
+            "toggle idle detection",
+            dto,
+            lambda: self.app.backend.toggle_idle_detection(dto.id, shown),
+            f"idle detection {'OFF' if shown else 'ON'} for {dto.name}",
+        )
+
+    def request(self, kind: Kind) -> None:
+        """Pause or resume the selected worker, after a confirmation whose default is No."""
+        dto = self._selected(kind)
+        if dto is None:
+            return
+        shown = self.app.table.shown_status(dto.id) or dto.status.value
+        if shown in _ALREADY[kind]:
+            self._refuse(f"{dto.name} is already {shown.rstrip('…')}")
+            return
+        if shown != _ALLOWED[kind]:
+            self._refuse(f"{dto.name} is {shown}; {_ONLY[kind]}")
+            return
+        screen = ConfirmActionScreen(dto, kind, self.app.clock.now())
+        self.app.push_screen(screen, lambda yes: self._answered(kind, dto, bool(yes)))
+
+    # --- flow ---------------------------------------------------------------------------------
+
+    def _selected(self, what: str) -> CMLWorkerDto | None:
+        """The selected worker, unless read-only mode or an action in flight says no."""
+        worker_id = self.app.table.cursor_id
+        dto = self.app.dto(worker_id) if worker_id else None
+        if dto is None:
+            self._refuse("No worker selected.")
+            return None
+        if self.app.backend.context.read_only:
+            self._refuse(f"read-only mode: {what} not sent")
+            return None
+        if dto.id in self.in_flight:
+            self._refuse(f"{dto.name}: an action is already in flight; wait for it")
+            return None
+        return dto
+
+    def _answered(self, kind: Kind, dto: CMLWorkerDto, yes: bool) -> None:
+        if not yes:
+            self.app.notify(f"{kind.capitalize()} of {dto.name} cancelled.", timeout=3)
+            return
+        if dto.id in self.in_flight:  # a toggle may have started while the dialog was open
+            self._refuse(f"{dto.name}: an action is already in flight; wait for it")
+            return
+        call = self.app.backend.pause if kind == "pause" else self.app.backend.resume
+        self._start(kind, dto, lambda: call(dto.id), f"{kind} sent: {dto.name} {_SENT[kind]}")
+
+    def _start(
+        self,
+        what: str,
+        dto: CMLWorkerDto,
+        call: Callable[[], Awaitable[ActivityEvent]],
+        success: str,
+    ) -> None:
+        self.in_flight.add(dto.id)  # before the worker runs: a quick second press is refused
+        self.app.run_worker(
+            self._run(what, dto, call, success), group="actions", exit_on_error=False
+        )
+
+    async def _run(
+        self,
+        what: str,
+        dto: CMLWorkerDto,
+        call: Callable[[], Awaitable[ActivityEvent]],
+        success: str,
+    ) -> None:
+        try:
+            event = await call()
+        except asyncio.CancelledError:
+            raise
+        except ActionRefused as exc:
+            self._refuse(str(exc))
+        except Exception as exc:  # ActionFailed, and anything else: never crash the app
+            log.warning("%s failed for %s: %s", what, dto.id, exc, exc_info=True)
+            self.app.note(f"{what} failed: {exc}", style=ERROR_STYLE)
+            self.app.notify(
+                str(exc), title=f"{what.capitalize()} failed", severity="error", timeout=10
+            )
+        else:
+            self.app.publish_activity(event)
+            self.app.notify(success[0].upper() + success[1:], timeout=4)
+        finally:
+            self.in_flight.discard(dto.id)
+            self.show_new_warnings()
+
+    def _refuse(self, message: str) -> None:
+        self.app.notify(message, severity="warning", timeout=5)
+
+    # --- warnings from the core (e.g. a stop whose history tags could not be written) ---------
+
+    def _backend_warnings(self) -> list[str]:
+        """The backend's `warnings` list, else its core's actions' (CoreBackend has no own)."""
+        backend = self.app.backend
+        found = getattr(backend, "warnings", None)
+        if not isinstance(found, list):
+            actions = getattr(getattr(backend, "core", None), "actions", None)
+            found = getattr(actions, "warnings", None)
+        return found if isinstance(found, list) else []
+
+    def show_new_warnings(self) -> None:
+        warnings = self._backend_warnings()
+        for message in warnings[self._warnings_seen :]:
+            self.app.note(f"warning: {message}", style=WARNING_STYLE)
+            self.app.notify(str(message), title="Warning", severity="warning", timeout=10)
+        self._warnings_seen = len(warnings)
