@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from cmltui.clock import Clock
 from cmltui.config import Config
@@ -19,7 +20,7 @@ from cmltui.events import (
 
 if TYPE_CHECKING:
     from cmltui.backend import CoreBackend
-    from cmltui.runtime import Core
+    from cmltui.runtime import Core, Endpoints
     from cmltui.sim.runner import SimulatedFleet
 
 
@@ -31,25 +32,40 @@ def demo_config(config: Config, region: str) -> Config:
     return Config.model_validate(data)
 
 
+class SimulatorFacts(Protocol):
+    """What a client needs from a simulator: a started fleet, or one parsed from `simulate`."""
+
+    aws_endpoint_url: str
+    aws_credentials: Mapping[str, str]
+    cml_password: str
+    ca_file: Path
+
+
+def simulator_endpoints(fleet: SimulatorFacts) -> Endpoints:
+    """Loopback endpoints and dummy credentials, forced on every client the demo makes."""
+    from cmltui.runtime import Endpoints
+
+    return Endpoints(
+        aws_endpoint_url=fleet.aws_endpoint_url,
+        aws_credentials=fleet.aws_credentials,
+        cml_password=fleet.cml_password,
+        cml_ca_bundle=fleet.ca_file,
+        demo=True,
+    )
+
+
 @asynccontextmanager
 async def demo_core(
     config: Config, *, workers: int, seed: int, clock: Clock | None = None
 ) -> AsyncIterator[tuple[Core, object]]:
-    from cmltui.runtime import Endpoints, build_core
+    from cmltui.runtime import build_core
     from cmltui.sim.runner import SimulatedFleet
 
     fleet = SimulatedFleet(workers=workers, seed=seed, clock=clock)
     await fleet.start()
     core = None
     try:
-        endpoints = Endpoints(
-            aws_endpoint_url=fleet.aws_endpoint_url,
-            aws_credentials=fleet.aws_credentials,
-            cml_password=fleet.cml_password,
-            cml_ca_bundle=fleet.ca_file,
-            demo=True,
-        )
-        core = build_core(demo_config(config, fleet.region), endpoints, clock)
+        core = build_core(demo_config(config, fleet.region), simulator_endpoints(fleet), clock)
         yield core, fleet
     finally:
         if core is not None:
@@ -86,7 +102,7 @@ class DemoBackend:
 
     async def _ready(self) -> CoreBackend:
         from cmltui.backend import CoreBackend
-        from cmltui.runtime import Endpoints, build_core
+        from cmltui.runtime import build_core
         from cmltui.sim.runner import SimulatedFleet
 
         async with self._starting:
@@ -94,14 +110,9 @@ class DemoBackend:
                 fleet = SimulatedFleet(workers=self._workers, seed=self._seed, clock=self._clock)
                 await fleet.start()
                 self._fleet = fleet
-                endpoints = Endpoints(
-                    aws_endpoint_url=fleet.aws_endpoint_url,
-                    aws_credentials=fleet.aws_credentials,
-                    cml_password=fleet.cml_password,
-                    cml_ca_bundle=fleet.ca_file,
-                    demo=True,
+                core = build_core(
+                    demo_config(self._config, fleet.region), simulator_endpoints(fleet), self._clock
                 )
-                core = build_core(demo_config(self._config, fleet.region), endpoints, self._clock)
                 backend = CoreBackend(core)
                 backend.interval = self._interval
                 for callback in self._subscribers:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from cmltui.audit import AuditLog
 from cmltui.config import Config
-from cmltui.demo import demo_config
-from cmltui.runtime import Core, Endpoints, build_core
+from cmltui.demo import demo_config, simulator_endpoints
+from cmltui.runtime import Core, build_core
 from cmltui.sim import SimulatedFleet
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,13 +22,10 @@ def make_core(fleet: SimulatedFleet, tmp_path, **config_updates) -> Core:
             node = node[part]
         node[leaf] = value
     config = Config.model_validate(data)
-    endpoints = Endpoints(
-        aws_endpoint_url=fleet.aws_endpoint_url,
-        aws_credentials=fleet.aws_credentials,
-        cml_password=fleet.cml_password,
-        cml_ca_bundle=fleet.ca_file,
-        demo=True,
-    )
     return build_core(
-        config, endpoints, fleet.clock, audit=AuditLog(tmp_path / "audit.jsonl"), operator="tester"
+        config,
+        simulator_endpoints(fleet),
+        fleet.clock,
+        audit=AuditLog(tmp_path / "audit.jsonl"),
+        operator="tester",
     )
