@@ -56,7 +56,6 @@ WIDE_WIDTH = 120
 MIN_INTERVAL = 2.0
 MAX_INTERVAL = 600.0
 TTY_CHECK_SECONDS = 1.0
-OPERATOR_ACTIONS = frozenset({"toggle_idle", "pause", "resume"})
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 KEY_IDS: tuple[str, ...] = (
     "toggle_idle",
@@ -71,6 +70,8 @@ KEY_IDS: tuple[str, ...] = (
     "help",
     "quit",
 )
+
+BLOCKED_UNDER_CONFIRM = frozenset(KEY_IDS) - {"quit"}
 
 
 class CmltuiApp(App[None]):
@@ -394,8 +395,10 @@ class CmltuiApp(App[None]):
             self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No second dialog (or toggle) from under an open confirmation."""
-        return not (action in OPERATOR_ACTIONS and isinstance(self.screen, ConfirmActionScreen))
+        """Under an open confirmation only its own keys (and quit) work: no second dialog."""
+        return not (
+            action in BLOCKED_UNDER_CONFIRM and isinstance(self.screen, ConfirmActionScreen)
+        )
 
     def action_toggle_idle(self) -> None:
         self.operator.toggle_idle()

@@ -7,6 +7,7 @@ Enter and Escape cancel; only `y` or the Yes button confirm.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -56,20 +57,28 @@ def _fit(value: str, width: int) -> str:
     return set_cell_size(value, width)
 
 
-def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
+def running_rate(dto: CMLWorkerDto, prices: Mapping[str, float]) -> float | None:
+    """$/h while running: a stopped worker's DTO costs 0 now, but resuming costs the type's."""
+    if dto.instance_type and dto.instance_type in prices:
+        return prices[dto.instance_type]
+    return dto.hourly_cost if dto.status.value == "running" else None
+
+
+def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[str, float]) -> Text:
     """What the dialog says about the worker (plain text for tests via `.plain`)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     _row(text, "Worker", dto.name, "bold")
     _row(text, "Instance", f"{dto.id} · {dto.aws_region}")
-    cost = f"{money(dto.hourly_cost)}/h" if dto.hourly_cost is not None else "cost unknown"
+    rate = running_rate(dto, prices)
+    cost = f"{money(rate)}/h" if rate is not None else "price unknown"
     _row(text, "Type", f"{dto.instance_type or NONE} · {cost}")
     if kind == "pause":
-        _row(text, "Effect", "StopInstances: every running lab and node goes down", "yellow")
+        _row(text, "Effect", "StopInstances · running labs and nodes go down", "yellow")
         if dto.idle_minutes is not None:
             idle = duration(dto.idle_minutes * 60)
             _row(text, "Idle for", f"{idle}" + ("  IDLE" if dto.is_idle else ""))
     else:
-        _row(text, "Effect", f"StartInstances: billing resumes at {cost}", "yellow")
+        _row(text, "Effect", f"StartInstances · billing resumes at {cost}", "yellow")
         if dto.last_paused_at is not None:
             why = getattr(dto.pause_reason, "value", dto.pause_reason) or "?"
             _row(
@@ -116,17 +125,20 @@ class ConfirmActionScreen(ModalScreen[bool]):
         border: thick $warning; background: $panel; padding: 0 1;
     }
     ConfirmActionScreen #question { text-style: bold; width: 100%; height: 1; }
-    ConfirmActionScreen #body { width: 100%; height: auto; margin: 1 0 0 0; }
+    ConfirmActionScreen #details { width: 100%; height: auto; margin: 1 0 0 0; text-wrap: nowrap; }
     ConfirmActionScreen #hint { color: $text-muted; width: 100%; height: 1; }
     ConfirmActionScreen Horizontal { height: 3; width: 100%; align: center middle; }
     ConfirmActionScreen Button { margin: 0 2; min-width: 14; }
     """
 
-    def __init__(self, dto: CMLWorkerDto, kind: Kind, now: datetime) -> None:
+    def __init__(
+        self, dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[str, float]
+    ) -> None:
         super().__init__()
         self.dto = dto
         self.kind: Kind = kind
         self._now = now
+        self._prices = prices
 
     @property
     def question(self) -> str:
@@ -137,7 +149,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
             box.border_title = f"Confirm {self.kind}"
             box.border_subtitle = "default: No"
             yield Static(self.question, id="question")
-            yield Static(dialog_body(self.dto, self.kind, self._now), id="body")
+            yield Static(dialog_body(self.dto, self.kind, self._now, self._prices), id="details")
             with Horizontal():
                 yield Button(f"Yes, {self.kind}", id="yes", variant="error")
                 yield Button("No", id="no", variant="primary")

@@ -210,7 +210,12 @@ class IdleStatusPanel(Panel):
         running = dto.status is WorkerStatus.RUNNING
         active = running and enabled and self._config.idle.enabled
         if not active or dto.idle_minutes is None:
-            _line(text, "Idle for", NONE, "dim")
+            why = ""
+            if not running:
+                why = f" (worker {dto.status.value})"
+            elif not enabled or not self._config.idle.enabled:
+                why = " (detection off)"
+            _line(text, "Idle for", NONE + why, "dim")
         else:
             idle_for = duration(dto.idle_minutes * 60)
             timeout = f"{self._config.idle.timeout_minutes:g}m"
@@ -230,7 +235,7 @@ class IdleStatusPanel(Panel):
             else:
                 _line(text, "Would pause", f"now (due {due}; {why_not})", "yellow")
         elif auto:
-            _line(text, "Pauses at", local_time(target, now=now), "bold")
+            _line(text, "Pauses at", f"{local_time(target, now=now)} (auto-pause on)", "bold")
         else:
             _line(text, "Would pause", f"at {local_time(target, now=now)} ({why_not})")
         if running and dto.in_snooze_period and dto.snooze_ends_at:

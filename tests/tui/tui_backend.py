@@ -35,6 +35,10 @@ class ScriptedBackend:
         self.max_in_flight = 0
         self.collects = 0
         self.fail_next: Exception | None = None
+        self.action_gate: asyncio.Event | None = None  # when set, pause/resume wait for it
+        self.action_error: Exception | None = None  # raised by the next pause/resume
+        self.warnings: list[str] = []  # as the core's Actions.warnings
+        self.warn_next: list[str] = []  # appended to `warnings` by the next pause/resume
 
     async def collect(self) -> FleetSnapshot:
         self.in_flight += 1
@@ -61,11 +65,40 @@ class ScriptedBackend:
             toggled_at=self.clock.now(),
         )
 
+    async def _action(self, name: str, worker_id: str) -> None:
+        self.calls.append((name, worker_id))
+        if self.action_gate is not None:
+            await self.action_gate.wait()
+        for message in self.warn_next:
+            self.warnings.append(message)
+        self.warn_next = []
+        if self.action_error is not None:
+            error, self.action_error = self.action_error, None
+            raise error
+
     async def pause(self, worker_id: str) -> WorkerPaused:
-        raise NotImplementedError
+        await self._action("pause", worker_id)
+        return WorkerPaused(
+            worker_id=worker_id,
+            pause_reason="manual",
+            paused_by="tester",
+            paused_at=self.clock.now(),
+            auto_pause_count=0,
+            manual_pause_count=1,
+            idle_duration_minutes=None,
+        )
 
     async def resume(self, worker_id: str) -> WorkerResumed:
-        raise NotImplementedError
+        await self._action("resume", worker_id)
+        return WorkerResumed(
+            worker_id=worker_id,
+            resume_reason="manual",
+            resumed_by="tester",
+            resumed_at=self.clock.now(),
+            auto_resume_count=0,
+            manual_resume_count=1,
+            was_auto_paused=False,
+        )
 
     def subscribe_activity(self, callback: ActivityCallback) -> None:
         self.callbacks.append(callback)

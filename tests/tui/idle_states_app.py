@@ -1,0 +1,89 @@
+"""One picture of the real idle-status widget in every state, side by side.
+
+Each case is the dashboard's own `IdleStatusPanel`, fed the fixed fleet's snapshot (mapped by
+the real mapper) and showing one worker under one config. Used by a snapshot test and by
+`screenshots/make_screenshots.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from tui_fleet import by_name, snapshot
+
+from cmltui.clock import Clock
+from cmltui.config import Config, IdleConfig
+from cmltui.domain.worker import CMLWorker
+from cmltui.events import FleetSnapshot
+from cmltui.tui.bus import Bus, SnapshotArrived
+from cmltui.tui.panels import IdleStatusPanel
+
+
+@dataclass(frozen=True)
+class IdleCase:
+    title: str
+    role: str  # the fixed fleet's worker, by role
+    config: Config
+    read_only: bool = False
+
+
+def idle_cases() -> tuple[IdleCase, ...]:
+    auto = Config(idle=IdleConfig(auto_pause=True))
+    return (
+        IdleCase("enabled", "busy", Config()),
+        IdleCase("disabled by tag", "labs", Config()),
+        IdleCase(
+            "disabled by default", "busy", Config(idle=IdleConfig(default_per_worker="disabled"))
+        ),
+        IdleCase("idle (auto-pause off)", "idle", Config()),
+        IdleCase("idle (auto-pause on)", "idle", auto),
+        IdleCase("in snooze", "snooze", Config()),
+        IdleCase("would pause at (auto-pause off)", "nearpause", Config()),
+        IdleCase("pauses at (auto-pause on)", "nearpause", auto),
+        IdleCase("auto-pause on, read-only", "nearpause", auto, read_only=True),
+        IdleCase("stopped", "stopped", Config()),
+    )
+
+
+class IdleStatesApp(App[None]):
+    """Every case's panel, titled, in two columns of boxes."""
+
+    CSS = """
+    Screen { layout: grid; grid-size: 2; grid-gutter: 0 1; padding: 0 1; }
+    .case { height: auto; border: round $primary; border-title-color: $text-accent; }
+    IdleStatusPanel { height: 5; padding: 0 1; }
+    """
+
+    def __init__(self, workers: list[CMLWorker], clock: Clock) -> None:
+        super().__init__()
+        self.fleet_workers = workers
+        self.clock = clock
+        self.cases = idle_cases()
+        # the mapper decides per config (e.g. the per-worker default), so map once per case
+        self.snapshots: list[FleetSnapshot] = [
+            snapshot(workers, clock.now(), case.config) for case in self.cases
+        ]
+        self.buses = [Bus(self) for _ in self.cases]
+
+    def compose(self) -> ComposeResult:
+        for index, (case, bus) in enumerate(zip(self.cases, self.buses, strict=True)):
+            with Vertical(classes="case") as box:
+                box.border_title = case.title
+                yield IdleStatusPanel(
+                    bus, self.clock, case.config, read_only=case.read_only, id=f"case-{index}"
+                )
+
+    def show(self) -> None:
+        """Publish each case's snapshot and select its worker (call once mounted)."""
+        for index, (case, bus) in enumerate(zip(self.cases, self.buses, strict=True)):
+            bus.snapshots.publish(SnapshotArrived(self.snapshots[index]))
+            panel = self.query_one(f"#case-{index}", IdleStatusPanel)
+            panel.select(by_name(self.fleet_workers, case.role).instance_id)
+
+    def texts(self) -> dict[str, str]:
+        return {
+            case.title: self.query_one(f"#case-{index}", IdleStatusPanel).plain()
+            for index, case in enumerate(self.cases)
+        }
