@@ -48,7 +48,7 @@ class OperatorActions:
     def __init__(self, app: CmltuiApp) -> None:
         self.app = app
         self.in_flight: set[str] = set()
-        self._warnings_seen = len(self._backend_warnings())
+        self._warnings_seen = 0  # the backend's warnings shown so far (each once)
 
     # --- entry points (key bindings) ----------------------------------------------------------
 
