@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
+from idle_states_app import IdleStatesApp
 from tui_fleet import by_name
 
 from cmltui.tui.app import CmltuiApp
@@ -87,6 +88,35 @@ def test_no_color(snap_compare, make_app, monkeypatch):
 def test_below_minimum_size(snap_compare, make_app):
     app, _ = make_app()
     assert snap_compare(app, terminal_size=(50, 12), run_before=_loaded())
+
+
+def test_pause_confirmation(snap_compare, make_app):
+    """No is focused (the default); the dialog names labs, owners and users."""
+    app, _ = make_app()
+    assert snap_compare(app, terminal_size=COMPACT, press=["p"], run_before=_loaded("labs"))
+
+
+def test_resume_confirmation_wide(snap_compare, make_app):
+    app, _ = make_app()
+    assert snap_compare(app, terminal_size=WIDE, press=["r"], run_before=_loaded("stopped"))
+
+
+def test_read_only_refuses_pause(snap_compare, make_app):
+    """The header says READ-ONLY and p only tells why nothing was sent."""
+    app, _ = make_app(context=BackendContext(profile="ro", regions=("us-east-1",), read_only=True))
+    assert snap_compare(app, terminal_size=WIDE, press=["p"], run_before=_loaded("busy"))
+
+
+def test_idle_widget_states(snap_compare, workers, clock):
+    """The real idle widget in each state: enabled, disabled (tag, default), idle, snooze,
+    would pause at (auto-pause off), pauses at (on), read-only, stopped."""
+    app = IdleStatesApp(workers, clock)
+
+    async def run_before(pilot) -> None:
+        app.show()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(104, 36), run_before=run_before)
 
 
 def test_workers_filter_matches_one_by_role(workers):
