@@ -50,6 +50,8 @@ def idle_cases() -> tuple[IdleCase, ...]:
 class IdleStatesApp(App[None]):
     """Every case's panel, titled, in two columns of boxes."""
 
+    TITLE = "cmltui · idle widget states"
+
     CSS = """
     Screen { layout: grid; grid-size: 2; grid-gutter: 0 1; padding: 0 1; }
     .case { height: auto; border: round $primary; border-title-color: $text-accent; }
