@@ -38,6 +38,7 @@ from cmltui.sources.cml_models import (
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v0"
+CONNECTIONS_PER_WORKER = 2
 LAB_DETAIL_CONCURRENCY = 8
 """Lab detail requests of one worker in flight at once, so many labs do not starve the fleet."""
 
@@ -205,6 +206,9 @@ class CMLClient:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(
                 limit=self.concurrency,
+                # Two pooled connections per worker: a worker's calls share them, so a large
+                # fleet keeps about 2 sockets per worker instead of one per concurrent call.
+                limit_per_host=CONNECTIONS_PER_WORKER,
                 keepalive_timeout=self.keepalive_timeout,
                 ssl=self._ssl_context,
             )
