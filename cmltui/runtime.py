@@ -6,6 +6,7 @@ same collector as production; only the endpoints and credentials differ.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +63,16 @@ class Core:
         await self.cml.close()
 
 
+def tune_gc() -> None:
+    """Fewer cyclic-GC passes: a cycle allocates in one burst (replies, models, DTOs).
+
+    With the default gen-0 threshold of 700 a 1000-worker cycle triggers several full
+    collections over the whole heap; a larger threshold keeps that to about one.
+    """
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, 20_000), max(gen1, 20), max(gen2, 20))
+
+
 def build_core(
     config: Config,
     endpoints: Endpoints,
@@ -71,6 +82,7 @@ def build_core(
     operator: str | None = None,
 ) -> Core:
     clock = clock or SystemClock()
+    tune_gc()
     env = dict(endpoints.env)
     if endpoints.demo:
         # The demo never touches a real account: dummy keys, loopback endpoints, no profile.

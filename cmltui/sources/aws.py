@@ -13,13 +13,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import parse_timestamp
 
 from cmltui.clock import Clock, SystemClock
 from cmltui.sources.aws_cloudwatch import (
@@ -77,6 +79,17 @@ IMAGE_IDS_PER_CALL = 200
 LIST_METRICS_RECENTLY_ACTIVE = "PT3H"
 
 T = TypeVar("T")
+
+
+def fast_timestamp(value: Any) -> datetime:
+    """AWS timestamps as aware datetimes: ISO-8601 by the standard library, else botocore's."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return parse_timestamp(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parse_timestamp(value)
 
 
 @dataclass
@@ -222,13 +235,20 @@ class AwsSource:
             return made
 
     def _new_session(self) -> boto3.session.Session:
+        core = botocore.session.get_session()
+        # botocore's default timestamp parser (dateutil) costs ~25 µs a value; EC2 replies carry
+        # several per instance. ISO-8601 via the standard library is ~100x cheaper.
+        core.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=fast_timestamp
+        )
         if self._credentials:
             return boto3.session.Session(
                 aws_access_key_id=self._credentials.get("aws_access_key_id"),
                 aws_secret_access_key=self._credentials.get("aws_secret_access_key"),
                 aws_session_token=self._credentials.get("aws_session_token"),
+                botocore_session=core,
             )
-        return boto3.session.Session(profile_name=self.profile)
+        return boto3.session.Session(profile_name=self.profile, botocore_session=core)
 
     def _count_call(
         self, region: str, service: str, *, model: Any, params: dict[str, Any], **_: Any
