@@ -65,6 +65,11 @@ class CoreBackend:
     def interval(self, seconds: float) -> None:
         self.core.collector.interval = seconds
 
+    @property
+    def warnings(self) -> list[str]:
+        """Messages an action left behind (e.g. a stop whose history tags were not written)."""
+        return self.core.actions.warnings
+
     async def collect(self) -> FleetSnapshot:
         snapshot = await self.core.collector.collect()
         if self._idle_task is None:

@@ -134,6 +134,10 @@ class DemoBackend:
         if self._backend is not None:
             self._backend.interval = seconds
 
+    @property
+    def warnings(self) -> list[str]:
+        return self._backend.warnings if self._backend is not None else []
+
     async def collect(self) -> FleetSnapshot:
         return await (await self._ready()).collect()
 

@@ -26,6 +26,8 @@ class Backend(Protocol):
     """One collector cycle on demand, the three actions, and the activity feed."""
 
     context: BackendContext
+    warnings: list[str]
+    """Messages actions left behind (e.g. history tags not written); shown once each."""
 
     async def collect(self) -> FleetSnapshot:
         """Run one collector cycle and return its snapshot."""

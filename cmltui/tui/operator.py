@@ -153,17 +153,8 @@ class OperatorActions:
 
     # --- warnings from the core (e.g. a stop whose history tags could not be written) ---------
 
-    def _backend_warnings(self) -> list[str]:
-        """The backend's `warnings` list, else its core's actions' (CoreBackend has no own)."""
-        backend = self.app.backend
-        found = getattr(backend, "warnings", None)
-        if not isinstance(found, list):
-            actions = getattr(getattr(backend, "core", None), "actions", None)
-            found = getattr(actions, "warnings", None)
-        return found if isinstance(found, list) else []
-
     def show_new_warnings(self) -> None:
-        warnings = self._backend_warnings()
+        warnings = self.app.backend.warnings
         for message in warnings[self._warnings_seen :]:
             self.app.note(f"warning: {message}", style=WARNING_STYLE)
             self.app.notify(str(message), title="Warning", severity="warning", timeout=10)
