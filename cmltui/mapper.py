@@ -20,7 +20,6 @@ from cmltui.domain.worker import CMLWorker, MetricReading
 from cmltui.dto import CMLWorkerDto, LabDto
 
 _NO_ADDRESS_STATES = {WorkerStatus.STOPPED, WorkerStatus.TERMINATED}
-_SECRET_KEYS = ("token", "password", "secret")
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     lab_ids = worker.cml.lab_ids if running else None
     history = worker.history
     system_info = normalise_system_stats(stats) if stats is not None else None
-    licensing = _without_secrets(worker.cml.licensing) if worker.cml.licensing else None
+    licensing = worker.cml.licensing  # stored token-free and JSON-safe (CMLState)
     detection_on = idle.detection_active(worker, ctx.idle)
     return CMLWorkerDto(
         id=worker.instance_id,
@@ -85,7 +84,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         ),
         cml_labs_count=len(lab_ids) if lab_ids is not None else None,
         cml_system_info=system_info,
-        cml_system_health=_json_safe(worker.cml.system_health) if running else None,
+        cml_system_health=worker.cml.system_health if running else None,
         cml_last_synced_at=worker.cml.last_synced_at,
         ec2_instance_state_detail=worker.ec2_state_detail,
         ec2_system_status_check=worker.ec2_system_status_check,
@@ -284,31 +283,3 @@ def _int_or_none(value: Any) -> int | None:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _without_secrets(value: Any) -> Any:
-    """Drop token-like keys at any depth: the Smart Licensing token never leaves the core."""
-    if isinstance(value, Mapping):
-        return {
-            str(k): _without_secrets(v)
-            for k, v in value.items()
-            if not any(secret in str(k).lower() for secret in _SECRET_KEYS)
-        }
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    return _json_safe(value)
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON values only: non-finite floats become None, nested objects plain dicts."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

@@ -11,7 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from cmltui.domain.enums import PauseReason, WorkerStatus
+from cmltui.domain.sanitize import public_json
 from cmltui.domain.status import CMLOutcome
+
+_SANITISED = frozenset({"licensing", "system_health"})
 
 
 @dataclass
@@ -41,7 +44,20 @@ class AmiFacts:
 
 @dataclass
 class CMLState:
-    """What the CML API told us; `outcome` is how far the latest cycle got."""
+    """What the CML API told us; `outcome` is how far the latest cycle got.
+
+    `licensing` and `system_health` are made public (no token, plain JSON) when they are
+    stored, once per change, so mapping them each cycle costs nothing.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SANITISED and value is not None:
+            raw_name = f"_raw_{name}"
+            if value is getattr(self, name, None) or value == self.__dict__.get(raw_name):
+                return  # already stored (or the same as what was stored)
+            object.__setattr__(self, raw_name, value)
+            value = public_json(value)
+        object.__setattr__(self, name, value)
 
     version: str | None = None
     ready: bool | None = None
