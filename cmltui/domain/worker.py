@@ -56,6 +56,7 @@ class CMLState:
             if value is getattr(self, name, None) or value == self.__dict__.get(raw_name):
                 return  # already stored (or the same as what was stored)
             object.__setattr__(self, raw_name, value)
+            object.__setattr__(self, "revision", self.__dict__.get("revision", 0) + 1)
             value = public_json(value)
         object.__setattr__(self, name, value)
 
@@ -69,6 +70,7 @@ class CMLState:
     users: dict[str, str] = field(default_factory=dict)  # user id -> username
     outcome: CMLOutcome = field(default_factory=CMLOutcome)
     last_synced_at: datetime | None = None  # last successful sync: moves on every success
+    revision: int = 0  # bumped whenever licensing or health changes (cheap change detection)
     stats_synced_at: datetime | None = None  # when `system_stats` was read
 
 
