@@ -41,42 +41,50 @@ def response_validator(path: str, method: str, status: str) -> Draft202012Valida
     spec, registry = _spec_and_registry()
     responses = spec["paths"][path][method]["responses"]
     assert status in responses, f"{method.upper()} {path} documents no {status} response"
-    ref = f"{SPEC_URI}#/" + _pointer("paths", path, method, "responses", status, "content",
-                                      "application/json", "schema")
-    return Draft202012Validator({"$ref": ref}, registry=registry,
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    ref = f"{SPEC_URI}#/" + _pointer(
+        "paths", path, method, "responses", status, "content", "application/json", "schema"
+    )
+    return Draft202012Validator(
+        {"$ref": ref}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def schema_validator(name: str) -> Draft202012Validator:
     require_openapi()
     _, registry = _spec_and_registry()
-    return Draft202012Validator({"$ref": f"{SPEC_URI}#/components/schemas/{name}"},
-                                registry=registry,
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        {"$ref": f"{SPEC_URI}#/components/schemas/{name}"},
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )
 
 
 def assert_valid(validator: Draft202012Validator, body: Any, what: str) -> None:
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
     assert not errors, f"{what}: " + "; ".join(
-        f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5])
+        f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors[:5]
+    )
 
 
 def client_ssl(ca_file: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file))
 
 
-async def login(session: aiohttp.ClientSession, url: str, username: str, password: str,
-                ctx: ssl.SSLContext) -> str:
-    async with session.post(f"{url}{API}/authenticate",
-                            json={"username": username, "password": password}, ssl=ctx) as r:
+async def login(
+    session: aiohttp.ClientSession, url: str, username: str, password: str, ctx: ssl.SSLContext
+) -> str:
+    async with session.post(
+        f"{url}{API}/authenticate", json={"username": username, "password": password}, ssl=ctx
+    ) as r:
         assert r.status == 200, await r.text()
         token = await r.json()
     assert isinstance(token, str)
     return token
 
 
-async def get_json(session: aiohttp.ClientSession, url: str, path: str, token: str | None,
-                   ctx: ssl.SSLContext) -> tuple[int, Any]:
+async def get_json(
+    session: aiohttp.ClientSession, url: str, path: str, token: str | None, ctx: ssl.SSLContext
+) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with session.get(f"{url}{API}{path}", headers=headers, ssl=ctx) as r:
         return r.status, await r.json()

@@ -15,18 +15,45 @@ from cmltui.sim import SimulatedFleet, build_fleet, simulate_info_text
 from cmltui.sim.cml_model import SERVICE_ACCOUNT_ID
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-ACTIVITY = {"start_lab", "stop_lab", "import_lab", "export_lab", "start_node", "stop_node",
-            "queue_node", "boot_node", "wipe_node", "user_activity"}
-PATHS = ("/system_information", "/system_health", "/system_stats", "/labs?show_all=true",
-         "/licensing", "/users", "/telemetry/events")
+ACTIVITY = {
+    "start_lab",
+    "stop_lab",
+    "import_lab",
+    "export_lab",
+    "start_node",
+    "stop_node",
+    "queue_node",
+    "boot_node",
+    "wipe_node",
+    "user_activity",
+}
+PATHS = (
+    "/system_information",
+    "/system_health",
+    "/system_stats",
+    "/labs?show_all=true",
+    "/licensing",
+    "/users",
+    "/telemetry/events",
+)
 
 
 def test_names_and_roles_are_fixed_for_seed_0() -> None:
     specs = build_fleet(12, 0)
     assert [s.name for s in specs] == [
-        "cml-busy-01", "cml-labs-02", "cml-idle-03", "cml-snooze-04", "cml-nearpause-05",
-        "cml-stopped-06", "cml-down-07", "cml-degraded-08", "cml-noagent-09", "cml-eval-10",
-        "cml-expired-11", "cml-unreg-12"]
+        "cml-busy-01",
+        "cml-labs-02",
+        "cml-idle-03",
+        "cml-snooze-04",
+        "cml-nearpause-05",
+        "cml-stopped-06",
+        "cml-down-07",
+        "cml-degraded-08",
+        "cml-noagent-09",
+        "cml-eval-10",
+        "cml-expired-11",
+        "cml-unreg-12",
+    ]
     assert build_fleet(12, 0) == specs and build_fleet(12, 1) != specs
     big = build_fleet(100, 0)
     assert big[12].name == "cml-busy-013" and big[12].role == "busy"
@@ -69,9 +96,12 @@ async def test_same_seed_same_responses_at_every_step() -> None:
 
 
 def _newest_activity(events: list[dict[str, Any]]) -> datetime | None:
-    times = [datetime.fromisoformat(e["timestamp"]) for e in events
-             if e["category"] in ACTIVITY
-             and not str(e["data"].get("user_id", "")).startswith("00000000-0000-")]
+    times = [
+        datetime.fromisoformat(e["timestamp"])
+        for e in events
+        if e["category"] in ACTIVITY
+        and not str(e["data"].get("user_id", "")).startswith("00000000-0000-")
+    ]
     return max(times) if times else None
 
 
@@ -95,12 +125,14 @@ async def test_it_moves_within_15_stepped_minutes() -> None:
                     _, events = await get_json(s, w.cml_url, "/telemetry/events", token, ctx)
                     assert len(events) <= 200
                     saw_service_account |= any(
-                        e["data"].get("user_id") == SERVICE_ACCOUNT_ID for e in events)
+                        e["data"].get("user_id") == SERVICE_ACCOUNT_ID for e in events
+                    )
                     launch = T0 - timedelta(seconds=w.spec.launched_ago_s)
                     newest = max(filter(None, [_newest_activity(events), launch]))
                     idle_seen.setdefault(w.name, set()).add(now - newest >= timedelta(hours=1))
-                    for lab_id in (await get_json(s, w.cml_url, "/labs?show_all=true", token,
-                                                  ctx))[1]:
+                    for lab_id in (await get_json(s, w.cml_url, "/labs?show_all=true", token, ctx))[
+                        1
+                    ]:
                         _, lab = await get_json(s, w.cml_url, f"/labs/{lab_id}", token, ctx)
                         lab_states.setdefault((w.name, lab_id), set()).add(lab["state"])
                     if w.name == "cml-busy-01":
@@ -123,9 +155,14 @@ async def test_simulate_info_text_points_clients_at_the_fleet() -> None:
     await sim.start()
     try:
         text = simulate_info_text(sim)
-        for needle in (sim.aws_endpoint_url, str(sim.ca_file), sim.region,
-                       sim.aws_credentials["aws_access_key_id"], "CMLTUI_CML_PASSWORD",
-                       *(w.cml_url for w in sim.workers)):
+        for needle in (
+            sim.aws_endpoint_url,
+            str(sim.ca_file),
+            sim.region,
+            sim.aws_credentials["aws_access_key_id"],
+            "CMLTUI_CML_PASSWORD",
+            *(w.cml_url for w in sim.workers),
+        ):
             assert needle in text
         toml_part = text.split("cmltui config (TOML):", 1)[1]
         config = tomllib.loads("\n".join(line.strip() for line in toml_part.splitlines()))
@@ -150,6 +187,9 @@ async def test_stop_leaves_no_listeners_or_threads() -> None:
         with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
             probe.connect(("127.0.0.1", port))
     # The loop's own executor threads (asyncio.to_thread) belong to the loop, not the fleet.
-    leftover = [t for t in set(threading.enumerate()) - threads
-                if t.is_alive() and not t.name.startswith("asyncio_")]
+    leftover = [
+        t
+        for t in set(threading.enumerate()) - threads
+        if t.is_alive() and not t.name.startswith("asyncio_")
+    ]
     assert not leftover, leftover

@@ -11,16 +11,26 @@ import pytest
 from cmltui.sim import SimulatedFleet
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-EXPECTED = ["cml-busy-01", "cml-labs-02", "cml-idle-03", "cml-snooze-04", "cml-nearpause-05",
-            "cml-stopped-06", "cml-down-07", "cml-degraded-08", "cml-noagent-09", "cml-eval-10",
-            "cml-expired-11", "cml-unreg-12"]
+EXPECTED = [
+    "cml-busy-01",
+    "cml-labs-02",
+    "cml-idle-03",
+    "cml-snooze-04",
+    "cml-nearpause-05",
+    "cml-stopped-06",
+    "cml-down-07",
+    "cml-degraded-08",
+    "cml-noagent-09",
+    "cml-eval-10",
+    "cml-expired-11",
+    "cml-unreg-12",
+]
 
 
 def _virl2_read(url: str, username: str, password: str, ca_file: str) -> tuple[int, dict, dict]:
     from virl2_client import ClientLibrary
 
-    client = ClientLibrary(url, username, password, ssl_verify=ca_file,
-                           raise_for_auth_failure=True)
+    client = ClientLibrary(url, username, password, ssl_verify=ca_file, raise_for_auth_failure=True)
     labs = client.all_labs(show_all=True)
     titles = {lab.title for lab in labs}
     assert all(titles)
@@ -33,7 +43,8 @@ async def test_virl2_client_logs_in_and_reads(fleet: SimulatedFleet) -> None:
     w = fleet.worker("cml-labs-02")
     before = w.login_count
     count, stats, health = await asyncio.to_thread(
-        _virl2_read, w.cml_url, fleet.cml_username, fleet.cml_password, str(fleet.ca_file))
+        _virl2_read, w.cml_url, fleet.cml_username, fleet.cml_password, str(fleet.ca_file)
+    )
     assert count == 15
     assert stats["all"]["cpu"]["count"] > 0 and len(stats["computes"]) >= 1
     assert health["valid"] is True
@@ -41,8 +52,12 @@ async def test_virl2_client_logs_in_and_reads(fleet: SimulatedFleet) -> None:
 
 
 def _ec2(fleet: SimulatedFleet):  # type: ignore[no-untyped-def]
-    return boto3.client("ec2", endpoint_url=fleet.aws_endpoint_url, region_name=fleet.region,
-                        **fleet.aws_credentials)
+    return boto3.client(
+        "ec2",
+        endpoint_url=fleet.aws_endpoint_url,
+        region_name=fleet.region,
+        **fleet.aws_credentials,
+    )
 
 
 async def test_boto3_sees_the_fleet(fleet: SimulatedFleet) -> None:
@@ -74,12 +89,17 @@ async def test_boto3_sees_the_fleet(fleet: SimulatedFleet) -> None:
 
 
 async def test_cloudwatch_has_realistic_datapoints(fleet: SimulatedFleet) -> None:
-    cw = boto3.client("cloudwatch", endpoint_url=fleet.aws_endpoint_url,
-                      region_name=fleet.region, **fleet.aws_credentials)
+    cw = boto3.client(
+        "cloudwatch",
+        endpoint_url=fleet.aws_endpoint_url,
+        region_name=fleet.region,
+        **fleet.aws_credentials,
+    )
     metrics = cw.list_metrics(Namespace="CWAgent")["Metrics"]
     # Keep ListMetrics' dimension order: moto's dimension matching depends on it.
-    dims = {(m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"]))
-            for m in metrics}
+    dims = {
+        (m["MetricName"], tuple((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in metrics
+    }
     now = fleet.clock.now()
 
     def query(worker: str, namespace: str, name: str) -> list[float]:
@@ -91,10 +111,23 @@ async def test_cloudwatch_has_realistic_datapoints(fleet: SimulatedFleet) -> Non
             return []
         dimensions = [{"Name": k, "Value": v} for k, v in wanted[0]]
         result = cw.get_metric_data(
-            MetricDataQueries=[{"Id": "q", "MetricStat": {
-                "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions},
-                "Period": 300, "Stat": "Average"}}],
-            StartTime=now - timedelta(minutes=15), EndTime=now + timedelta(minutes=1))
+            MetricDataQueries=[
+                {
+                    "Id": "q",
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": namespace,
+                            "MetricName": name,
+                            "Dimensions": dimensions,
+                        },
+                        "Period": 300,
+                        "Stat": "Average",
+                    },
+                }
+            ],
+            StartTime=now - timedelta(minutes=15),
+            EndTime=now + timedelta(minutes=1),
+        )
         return result["MetricDataResults"][0]["Values"]
 
     cpu = query("cml-busy-01", "AWS/EC2", "CPUUtilization")
@@ -103,11 +136,13 @@ async def test_cloudwatch_has_realistic_datapoints(fleet: SimulatedFleet) -> Non
     assert query("cml-noagent-09", "AWS/EC2", "CPUUtilization")
     assert query("cml-noagent-09", "CWAgent", "mem_used_percent") == []
     assert query("cml-stopped-06", "AWS/EC2", "CPUUtilization") == []
-    disk_dims = [dict(d) for n, d in dims if n == "disk_used_percent"
-                 and ("InstanceId", fleet.worker("cml-busy-01").instance_id) in d]
+    disk_dims = [
+        dict(d)
+        for n, d in dims
+        if n == "disk_used_percent" and ("InstanceId", fleet.worker("cml-busy-01").instance_id) in d
+    ]
     assert {d["path"] for d in disk_dims} == {"/", "/var/lib/libvirt/images"}
     assert all({"device", "fstype", "ImageId", "InstanceType"} <= set(d) for d in disk_dims)
     mem_dims = [dict(d) for n, d in dims if n == "mem_used_percent"]
-    assert mem_dims and all(set(d) == {"InstanceId", "ImageId", "InstanceType"}
-                            for d in mem_dims)
+    assert mem_dims and all(set(d) == {"InstanceId", "ImageId", "InstanceType"} for d in mem_dims)
     assert fleet.aws.datapoint_count(fleet.region) <= 11 * 4 * 4

@@ -40,8 +40,7 @@ async def test_refuse(fleet: SimulatedFleet) -> None:
     # The down worker of the mix refuses too.
     async with aiohttp.ClientSession() as s:
         with pytest.raises(aiohttp.ClientConnectorError):
-            await get_json(s, fleet.worker("cml-down-07").cml_url, "/system_information",
-                           None, ctx)
+            await get_json(s, fleet.worker("cml-down-07").cml_url, "/system_information", None, ctx)
     await _healthy(fleet)
 
 
@@ -73,8 +72,9 @@ async def test_http_500(fleet: SimulatedFleet) -> None:
     fleet.set_fault(NAME, Fault.HTTP_500)
     ctx = client_ssl(fleet.ca_file)
     async with aiohttp.ClientSession() as s:
-        status, body = await get_json(s, fleet.worker(NAME).cml_url, "/system_information",
-                                      None, ctx)
+        status, body = await get_json(
+            s, fleet.worker(NAME).cml_url, "/system_information", None, ctx
+        )
     assert status == 500
     assert_valid(response_validator("/system_information", "get", "default"), body, "500")
     await _healthy(fleet)
@@ -85,9 +85,11 @@ async def test_unauthorized_everywhere(fleet: SimulatedFleet) -> None:
     ctx = client_ssl(fleet.ca_file)
     url = fleet.worker(NAME).cml_url
     async with aiohttp.ClientSession() as s:
-        async with s.post(f"{url}{API}/authenticate", ssl=ctx,
-                          json={"username": fleet.cml_username,
-                                "password": fleet.cml_password}) as r:
+        async with s.post(
+            f"{url}{API}/authenticate",
+            ssl=ctx,
+            json={"username": fleet.cml_username, "password": fleet.cml_password},
+        ) as r:
             assert r.status == 401
         for path in ("/system_information", "/system_stats", "/labs"):
             assert (await get_json(s, url, path, "x.y.z", ctx))[0] == 401
@@ -146,17 +148,20 @@ async def test_faults_can_be_set_at_start() -> None:
 
     from cmltui.clock import ManualClock
 
-    sim = SimulatedFleet(workers=2, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)),
-                         faults={"cml-busy-01": (Fault.SLOW, {"delay_s": 0.2}),
-                                 "cml-labs-02": Fault.HTTP_500})
+    sim = SimulatedFleet(
+        workers=2,
+        clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)),
+        faults={"cml-busy-01": (Fault.SLOW, {"delay_s": 0.2}), "cml-labs-02": Fault.HTTP_500},
+    )
     await sim.start()
     try:
         assert sim.worker("cml-busy-01").fault is Fault.SLOW
         assert sim.worker("cml-busy-01").endpoint.fault_params == {"delay_s": 0.2}
         ctx = client_ssl(sim.ca_file)
         async with aiohttp.ClientSession() as s:
-            status, _ = await get_json(s, sim.worker("cml-labs-02").cml_url,
-                                       "/system_information", None, ctx)
+            status, _ = await get_json(
+                s, sim.worker("cml-labs-02").cml_url, "/system_information", None, ctx
+            )
             assert status == 500
     finally:
         await sim.stop()

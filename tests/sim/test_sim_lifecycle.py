@@ -19,8 +19,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def small() -> AsyncIterator[SimulatedFleet]:
-    sim = SimulatedFleet(workers=6, seed=3, boot_delay_s=20,
-                         clock=ManualClock(datetime(2026, 5, 4, 12, 0, tzinfo=UTC)))
+    sim = SimulatedFleet(
+        workers=6,
+        seed=3,
+        boot_delay_s=20,
+        clock=ManualClock(datetime(2026, 5, 4, 12, 0, tzinfo=UTC)),
+    )
     await sim.start()
     try:
         yield sim
@@ -31,8 +35,9 @@ async def small() -> AsyncIterator[SimulatedFleet]:
 async def _answers(sim: SimulatedFleet, name: str) -> bool:
     async with aiohttp.ClientSession() as s:
         try:
-            status, _ = await get_json(s, sim.worker(name).cml_url, "/system_information",
-                                       None, client_ssl(sim.ca_file))
+            status, _ = await get_json(
+                s, sim.worker(name).cml_url, "/system_information", None, client_ssl(sim.ca_file)
+            )
         except aiohttp.ClientConnectorError as exc:
             assert isinstance(exc.os_error, ConnectionRefusedError)
             return False
@@ -41,8 +46,12 @@ async def _answers(sim: SimulatedFleet, name: str) -> bool:
 
 async def test_stop_and_start_through_boto3(small: SimulatedFleet) -> None:
     clock: ManualClock = small.clock  # type: ignore[assignment]
-    ec2 = boto3.client("ec2", endpoint_url=small.aws_endpoint_url, region_name=small.region,
-                       **small.aws_credentials)
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=small.aws_endpoint_url,
+        region_name=small.region,
+        **small.aws_credentials,
+    )
     w = small.worker("cml-idle-03")
     assert await _answers(small, w.name)
     clock.advance(60)
@@ -50,8 +59,9 @@ async def test_stop_and_start_through_boto3(small: SimulatedFleet) -> None:
     stopped_at = clock.now()
     await small.sync()
     assert not await _answers(small, w.name)
-    reason = ec2.describe_instances(InstanceIds=[w.instance_id])["Reservations"][0][
-        "Instances"][0]["StateTransitionReason"]
+    reason = ec2.describe_instances(InstanceIds=[w.instance_id])["Reservations"][0]["Instances"][0][
+        "StateTransitionReason"
+    ]
     assert stopped_at.strftime("%Y-%m-%d %H:%M:%S") in reason  # the sim clock, not the wall
 
     clock.advance(300)
@@ -65,8 +75,9 @@ async def test_stop_and_start_through_boto3(small: SimulatedFleet) -> None:
     clock.advance(11)
     await small.sync()
     assert await _answers(small, w.name)
-    launch = ec2.describe_instances(InstanceIds=[w.instance_id])["Reservations"][0][
-        "Instances"][0]["LaunchTime"]
+    launch = ec2.describe_instances(InstanceIds=[w.instance_id])["Reservations"][0]["Instances"][0][
+        "LaunchTime"
+    ]
     assert launch == started_at.replace(microsecond=0)
 
 
@@ -74,8 +85,12 @@ async def test_stopped_worker_boots_when_started(small: SimulatedFleet) -> None:
     clock: ManualClock = small.clock  # type: ignore[assignment]
     w = small.worker("cml-stopped-06")
     assert w.ec2_state == "stopped" and not await _answers(small, w.name)
-    ec2 = boto3.client("ec2", endpoint_url=small.aws_endpoint_url, region_name=small.region,
-                       **small.aws_credentials)
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=small.aws_endpoint_url,
+        region_name=small.region,
+        **small.aws_credentials,
+    )
     ec2.start_instances(InstanceIds=[w.instance_id])
     clock.advance(timedelta(seconds=small.boot_delay_s).total_seconds() + 1)
     await small.sync()  # the start is seen at this step: boot starts now
