@@ -260,12 +260,12 @@ def _hourly_cost(worker: CMLWorker, prices: Mapping[str, float]) -> float | None
 
 
 def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
-    """Age of the last good CML data while the latest cycle failed."""
-    if worker.cml.outcome.reach is CMLReach.FULL or worker.cml.last_synced_at is None:
+    """Age of the last good CML stats still shown while the latest cycle failed."""
+    if worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.NOT_TRIED):
         return None
-    if worker.cml.outcome.reach is CMLReach.NOT_TRIED:
-        return None
-    return max(0, int((now - worker.cml.last_synced_at).total_seconds()))
+    if worker.cml.system_stats is None or worker.cml.stats_synced_at is None:
+        return None  # nothing old is on show (e.g. a worker still booting)
+    return max(0, int((now - worker.cml.stats_synced_at).total_seconds()))
 
 
 def _round(value: float | None) -> float | None:

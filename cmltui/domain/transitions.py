@@ -35,8 +35,8 @@ def clear_live_state(worker: CMLWorker) -> None:
     worker.public_ip = None
     worker.private_ip = None
     worker.https_endpoint = None
-    last_synced = worker.cml.last_synced_at
-    worker.cml = CMLState(last_synced_at=last_synced)
+    # Kept: when CML last answered, and who its users are (to name them while it is stopped).
+    worker.cml = CMLState(last_synced_at=worker.cml.last_synced_at, users=worker.cml.users)
     detailed = worker.cloudwatch.detailed_monitoring_enabled
     worker.cloudwatch = CloudWatchState(detailed_monitoring_enabled=detailed)
     worker.errors.pop("cml", None)

@@ -181,3 +181,24 @@ def test_uptime_counts_from_last_start_while_api_answers():
     assert map_worker_to_dto(worker, CTX).cml_uptime_seconds == 2 * 86400
     worker.history.last_resumed_at = NOW - timedelta(minutes=10)
     assert map_worker_to_dto(worker, CTX).cml_uptime_seconds == 600
+
+
+def test_stale_age_only_while_old_stats_are_shown():
+    from cmltui.domain.status import CMLOutcome, CMLReach
+
+    worker = running_worker()
+    worker.cml.outcome = CMLOutcome(CMLReach.NO_ANSWER)
+    worker.cml.stats_synced_at = NOW - timedelta(seconds=95)
+    assert map_worker_to_dto(worker, CTX).cml_stale_seconds == 95
+    apply_status(worker, WorkerStatus.STOPPED, observed_at=NOW)
+    apply_status(worker, WorkerStatus.RUNNING, observed_at=NOW)  # booting again: nothing old
+    worker.cml.outcome = CMLOutcome(CMLReach.NO_ANSWER)
+    assert map_worker_to_dto(worker, CTX).cml_stale_seconds is None
+
+
+def test_user_names_survive_a_stop():
+    worker = running_worker()
+    worker.cml.users = {"u-1": "alice"}
+    worker.activity.recent_user_ids = ("u-1", "u-2")
+    apply_status(worker, WorkerStatus.STOPPED, observed_at=NOW)
+    assert map_worker_to_dto(worker, CTX).recent_users == ["alice", "u-2"]
