@@ -127,6 +127,7 @@ class CmltuiApp(App[None]):
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._recent_events: deque[ActivityEvent] = deque(maxlen=64)
         self._last_errors: tuple[str, ...] = ()
+        self._retired: list[FleetSnapshot] = []
         self.operator = OperatorActions(self)
 
     # --- layout -----------------------------------------------------------------------------
@@ -280,6 +281,11 @@ class CmltuiApp(App[None]):
 
     def _snapshot_collected(self, snapshot: FleetSnapshot) -> None:
         self.history.record(snapshot.workers, snapshot.collected_at)
+        if self.latest is not None:
+            # Freeing a 1000-worker snapshot's DTOs takes milliseconds: keep the old one alive
+            # until the new one is on screen, then let it go while the UI is idle.
+            self._retired.append(self.latest)
+            self.call_after_refresh(self._retired.clear)
         self.latest = snapshot
         if snapshot.errors != self._last_errors:
             for error in snapshot.errors:

@@ -7,11 +7,14 @@ the channel(s) it reacts to, and nothing else crosses between them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from textual.dom import DOMNode
 from textual.signal import Signal
 
+from cmltui.dto import CMLWorkerDto
 from cmltui.events import ActivityEvent, FleetSnapshot
 
 
@@ -20,6 +23,14 @@ class SnapshotArrived:
     """A collector cycle's full snapshot (the snapshot channel)."""
 
     snapshot: FleetSnapshot
+
+    @cached_property
+    def workers_by_id(self) -> Mapping[str, CMLWorkerDto]:
+        """Every worker by instance id, built once per snapshot and shared by all subscribers.
+
+        Read-only by convention: subscribers keep a reference and never change it.
+        """
+        return {dto.id: dto for dto in self.snapshot.workers}
 
 
 @dataclass(frozen=True)

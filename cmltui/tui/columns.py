@@ -201,17 +201,50 @@ def matches(dto: CMLWorkerDto, needle: str) -> bool:
     """Case-insensitive substring filter over what an operator would type."""
     if not needle:
         return True
-    needle = needle.lower()
-    haystack = [
+    return needle.lower() in _haystack(dto)
+
+
+_HAYSTACKS: dict[str, tuple[tuple[object, ...], str]] = {}
+_HAYSTACKS_MAX = 20_000
+
+
+def _haystack(dto: CMLWorkerDto) -> str:
+    """The worker's searchable words, lower-cased once and reused while they stay the same.
+
+    Snapshots bring new DTOs every cycle, so the cache is keyed by worker id and checked
+    against the fields (cheap: an equality test, no lower-casing). Fields are joined by NUL,
+    which a typed filter never contains, so no match spans two fields.
+    """
+    labs = dto.labs
+    fields = (
         dto.name,
-        dto.id,
-        dto.status.value,
-        dto.service_status.value,
-        dto.instance_type or "",
+        dto.status,
+        dto.service_status,
+        dto.instance_type,
         dto.aws_region,
-        dto.license_status.value if dto.license_status else "",
-        dto.created_by or "",
-        "idle" if dto.is_idle else "",
+        dto.license_status,
+        dto.created_by,
+        dto.is_idle,
+        tuple(lab.owner for lab in labs) if labs else (),
+    )
+    cached = _HAYSTACKS.get(dto.id)
+    if cached is not None and cached[0] == fields:
+        return cached[1]
+    name, status, service, itype, region, license_status, created_by, is_idle, owners = fields
+    words = [
+        name,
+        dto.id,
+        status.value,
+        service.value,
+        itype or "",
+        region,
+        license_status.value if license_status else "",
+        created_by or "",
+        "idle" if is_idle else "",
     ]
-    haystack.extend(lab.owner or "" for lab in dto.labs or ())
-    return any(needle in part.lower() for part in haystack)
+    words.extend(owner or "" for owner in owners)
+    haystack = "\0".join(words).lower()
+    if len(_HAYSTACKS) >= _HAYSTACKS_MAX:
+        _HAYSTACKS.clear()
+    _HAYSTACKS[dto.id] = (fields, haystack)
+    return haystack

@@ -41,22 +41,32 @@ class FleetHistory:
     def __init__(self, points: int) -> None:
         self._points = points
         self._workers: dict[str, WorkerSeries] = {}
+        self._last_collected_at: datetime | None = None
 
     def record(self, workers: Iterable[CMLWorkerDto], collected_at: datetime) -> None:
+        """One point per worker for a collection newer than the last one recorded.
+
+        A snapshot carries one collection time for the whole fleet, so one comparison decides
+        for every worker (a repeated or older collection adds nothing).
+        """
+        if self._last_collected_at is not None and collected_at <= self._last_collected_at:
+            return
+        self._last_collected_at = collected_at
+        known = self._workers
         seen: set[str] = set()
         for dto in workers:
-            seen.add(dto.id)
-            series = self._workers.get(dto.id)
+            worker_id = dto.id
+            seen.add(worker_id)
+            series = known.get(worker_id)
             if series is None:
-                series = self._workers[dto.id] = WorkerSeries(self._points)
-            if series.last_collected_at is not None and collected_at <= series.last_collected_at:
-                continue
+                series = known[worker_id] = WorkerSeries(self._points)
             series.last_collected_at = collected_at
             series.cpu.append(dto.cpu_utilization)
             series.memory.append(dto.memory_utilization)
             series.disk.append(dto.disk_utilization)
-        for gone in [w for w in self._workers if w not in seen]:
-            del self._workers[gone]
+        if len(seen) != len(known):
+            for gone in [w for w in known if w not in seen]:
+                del known[gone]
 
     def series(self, worker_id: str, metric: str) -> tuple[float | None, ...]:
         worker = self._workers.get(worker_id)

@@ -8,7 +8,7 @@ for its own fields only, so an event can never touch what a widget does not own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -142,10 +142,13 @@ class Overlay:
     def patched(self, worker_id: str, name: str) -> bool:
         return name in self._patches.get(worker_id, {})
 
-    def forget_except(self, worker_ids: Iterable[str]) -> None:
-        """Drop patches of workers no longer listed."""
-        keep = set(worker_ids)
-        for worker_id in [w for w in self._patches if w not in keep]:
+    def patched_workers(self) -> list[str]:
+        """Workers with standing patches: the only ones a snapshot has to reconcile."""
+        return list(self._patches)
+
+    def forget_except(self, worker_ids: Container[str]) -> None:
+        """Drop patches of workers no longer listed (a mapping or set is checked in place)."""
+        for worker_id in [w for w in self._patches if w not in worker_ids]:
             del self._patches[worker_id]
 
 

@@ -11,11 +11,13 @@ and repaints only when what it shows has changed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.events import Resize
+from textual.geometry import Region
 from textual.widget import Widget
 
 from cmltui.clock import Clock
@@ -35,6 +37,7 @@ from cmltui.tui.fmt import (
 )
 from cmltui.tui.history import FleetHistory
 from cmltui.tui.overlay import IDLE_FIELDS, IN_FLIGHT_FIELD, PAUSE_FIELDS, Overlay
+from cmltui.tui.repaint import CellList, changed_regions, lines_of
 
 LABEL = 12
 
@@ -49,7 +52,7 @@ def _line(text: Text, label: str, value: str | Text, style: str = "") -> None:
 
 
 class Panel(Widget):
-    """A text panel over the snapshot channel that repaints only when its text changes."""
+    """A text panel over the snapshot channel that repaints only the cells whose text changed."""
 
     DEFAULT_CSS = "Panel { height: auto; }"
 
@@ -57,18 +60,18 @@ class Panel(Widget):
         super().__init__(id=id)
         self._bus = bus
         self._clock = clock
-        self._dtos: dict[str, CMLWorkerDto] = {}
+        self._dtos: Mapping[str, CMLWorkerDto] = {}
         self._collected_at: datetime | None = None
         self.worker_id: str | None = None
-        self._shown: Text | None = None
+        self._shown: list[CellList] | None = None
+        self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole panel
 
     def on_mount(self) -> None:
         self._bus.snapshots.subscribe(self, self._on_snapshot)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
-        snapshot = message.snapshot
-        self._dtos = {dto.id: dto for dto in snapshot.workers}
-        self._collected_at = snapshot.collected_at
+        self._dtos = message.workers_by_id  # one map per snapshot, shared by every panel
+        self._collected_at = message.snapshot.collected_at
         self.after_snapshot(message)
         self._update()
 
@@ -85,16 +88,24 @@ class Panel(Widget):
         return self._dtos.get(self.worker_id) if self.worker_id else None
 
     def on_resize(self, event: Resize) -> None:
-        self._update()
+        self._update(whole=True)
 
-    def _update(self) -> None:
+    def _update(self, *, whole: bool = False) -> None:
         if not self.is_mounted:
             return
-        text = self.build(self.size.width or 40)
-        if self._shown is None or text != self._shown:
-            grew = self._shown is None or len(text.split()) != len(self._shown.split())
-            self._shown = text
+        width = self.size.width or 40
+        lines = lines_of(self.build(width))
+        regions = None if whole else changed_regions(self._shown, lines, width)
+        grew = self._shown is None or len(lines) != len(self._shown)
+        self._shown = lines
+        if regions is None:
+            self.regions_refreshed = None
             self.refresh(layout=grew)
+        elif regions:
+            self.regions_refreshed = regions
+            self.refresh(*regions)
+        else:
+            self.regions_refreshed = []
 
     def render(self) -> Text:
         return self.build(self.size.width or 40)
@@ -172,9 +183,10 @@ class IdleStatusPanel(Panel):
     def after_snapshot(self, message: SnapshotArrived) -> None:
         snapshot = message.snapshot
         self.overlay.forget_except(self._dtos)
-        for dto in snapshot.workers:
+        for worker_id in self.overlay.patched_workers():  # nearly always none
+            dto = self._dtos[worker_id]
             values = {name: getattr(dto, name) for name in IDLE_FIELDS}
-            self.overlay.reconcile(dto.id, values, snapshot.collected_at)
+            self.overlay.reconcile(worker_id, values, snapshot.collected_at)
 
     def _on_activity(self, message: ActivityArrived) -> None:
         if self.overlay.apply(message.event) and message.event.worker_id == self.worker_id:
@@ -266,10 +278,11 @@ class PausePanel(Panel):
     def after_snapshot(self, message: SnapshotArrived) -> None:
         snapshot = message.snapshot
         self.overlay.forget_except(self._dtos)
-        for dto in snapshot.workers:
+        for worker_id in self.overlay.patched_workers():  # nearly always none
+            dto = self._dtos[worker_id]
             values = {name: getattr(dto, name) for name in PAUSE_FIELDS if name != IN_FLIGHT_FIELD}
             values[IN_FLIGHT_FIELD] = dto.status.value
-            self.overlay.reconcile(dto.id, values, snapshot.collected_at)
+            self.overlay.reconcile(worker_id, values, snapshot.collected_at)
 
     def _on_activity(self, message: ActivityArrived) -> None:
         if self.overlay.apply(message.event) and message.event.worker_id == self.worker_id:
