@@ -1,6 +1,8 @@
 """The header: fleet totals, where the data comes from, last update and safety markers.
 
 Snapshot channel only. Totals are a pure function so they can be checked without a screen.
+Only the cells that changed are repainted, so a refresh in which nothing else changed writes
+just the new update time.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.events import Resize
+from textual.geometry import Region
 from textual.widget import Widget
 
 from cmltui.domain.enums import WorkerStatus
@@ -17,6 +22,7 @@ from cmltui.dto import CMLWorkerDto
 from cmltui.tui.backend import BackendContext
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time, money
+from cmltui.tui.repaint import CellList, changed_regions, lines_of
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,73 @@ def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
     return FleetTotals(burn_per_hour=burn, **counts)
 
 
+def stamp_text(updated_at: datetime | None, interval: float) -> Text:
+    """ "updated HH:MM:SS · every 10s " (or "collecting…" before the first snapshot)."""
+    text = Text(no_wrap=True)
+    if updated_at is not None:
+        text.append(f"updated {local_time(updated_at, seconds=True)}")
+    else:
+        text.append("collecting…", "italic")
+    text.append(f" · every {interval:g}s ")
+    return text
+
+
+class UpdateStamp(Widget):
+    """ "updated HH:MM:SS · every 10s" at the header's right end, as its own widget.
+
+    Textual writes a changed span from the left edge of the widget that owns it, so the ticking
+    time lives in a narrow widget of its own: a quiet refresh writes a few cells, not a line.
+    It listens to the snapshot channel itself, so its repaint joins the same frame as the rest.
+    """
+
+    DEFAULT_CSS = "UpdateStamp { dock: right; width: auto; height: 1; }"
+
+    def __init__(self, bus: Bus, interval: float) -> None:
+        super().__init__()
+        self._bus = bus
+        self._interval = interval
+        self._updated_at: datetime | None = None
+        self._text = stamp_text(None, interval)
+        self._shown: list[CellList] | None = None
+        self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole stamp
+
+    def on_mount(self) -> None:
+        self._bus.snapshots.subscribe(self, self._on_snapshot)
+
+    def _on_snapshot(self, message: SnapshotArrived) -> None:
+        self._updated_at = message.snapshot.collected_at
+        self._update()
+
+    def set_interval(self, seconds: float) -> None:
+        self._interval = seconds
+        self._update()
+
+    def _update(self) -> None:
+        text = stamp_text(self._updated_at, self._interval)
+        lines = lines_of(text)
+        regions = None
+        if self._shown is not None and text.cell_len == self._text.cell_len:
+            regions = changed_regions(self._shown, lines, text.cell_len)
+        self._text = text
+        self._shown = lines
+        self.regions_refreshed = regions
+        if regions is None:
+            self.refresh(layout=True)  # its width follows the text
+        elif regions:
+            self.refresh(*regions)
+
+    def render(self) -> Text:
+        return self._text
+
+
 class FleetHeader(Widget):
+    """Two lines: source and safety markers (plus the update stamp), then the fleet totals."""
+
     DEFAULT_CSS = "FleetHeader { height: 2; background: $panel; }"
 
-    def __init__(self, bus: Bus, context: BackendContext, interval: float, *,
-                 id: str | None = None) -> None:
+    def __init__(
+        self, bus: Bus, context: BackendContext, interval: float, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self._bus = bus
         self._source = context
@@ -58,10 +126,16 @@ class FleetHeader(Widget):
         self._totals = FleetTotals()
         self._updated_at: datetime | None = None
         self._errors: tuple[str, ...] = ()
-        self._shown: Text | None = None
+        self._shown: list[CellList] | None = None
+        self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole header
+        self.stamp = UpdateStamp(bus, interval)
+
+    def compose(self) -> ComposeResult:
+        yield self.stamp
 
     def on_mount(self) -> None:
         self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._update(whole=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
         self._totals = fleet_totals(message.snapshot.workers)
@@ -71,18 +145,42 @@ class FleetHeader(Widget):
 
     def set_interval(self, seconds: float) -> None:
         self._interval = seconds
+        self.stamp.set_interval(seconds)
         self._update()
 
-    def _update(self) -> None:
-        text = self.build(self.size.width or 80)
-        if text != self._shown:
-            self._shown = text
+    def on_resize(self, event: Resize) -> None:
+        self._update(whole=True)
+
+    def _update(self, *, whole: bool = False) -> None:
+        """Repaint only the cells that changed: a quiet refresh moves just the update time."""
+        width = self.size.width or 80
+        top, right, bottom = self._parts()
+        fits = width - top.cell_len - right.cell_len >= 1
+        if self.stamp.display != fits:
+            self.stamp.display = fits
+        lines = lines_of(Text("\n").join([top, bottom]))
+        regions = None if whole else changed_regions(self._shown, lines, width)
+        self._shown = lines
+        self.regions_refreshed = regions
+        if regions is None:
             self.refresh()
+        elif regions:
+            self.refresh(*regions)
 
     def render(self) -> Text:
-        return self.build(self.size.width or 80)
+        top, _, bottom = self._parts()
+        return Text("\n").join([top, bottom])
 
     def build(self, width: int) -> Text:
+        """Both lines as the screen shows them (the stamp only where it fits)."""
+        top, right, bottom = self._parts()
+        gap = width - top.cell_len - right.cell_len
+        if gap >= 1:
+            top.append(" " * gap)
+            top.append_text(right)
+        return Text("\n").join([top, bottom])
+
+    def _parts(self) -> tuple[Text, Text, Text]:
         ctx = self._source
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(" cmltui ", "bold reverse")
@@ -96,16 +194,7 @@ class FleetHeader(Widget):
                 top.append(f"[{marker}]", style)
         top.append(f"  profile {ctx.profile or 'default'}", "")
         top.append(f" · {','.join(ctx.regions) or '—'}", "")
-        right = Text(no_wrap=True)
-        if self._updated_at is not None:
-            right.append(f"updated {local_time(self._updated_at, seconds=True)}")
-        else:
-            right.append("collecting…", "italic")
-        right.append(f" · every {self._interval:g}s ")
-        gap = width - top.cell_len - right.cell_len
-        if gap >= 1:
-            top.append(" " * gap)
-            top.append_text(right)
+        right = stamp_text(self._updated_at, self._interval)
         t = self._totals
         bottom = Text(no_wrap=True, overflow="ellipsis")
         bottom.append(" running ", "dim")
@@ -123,4 +212,4 @@ class FleetHeader(Widget):
             bottom.append(f"  {t.stale} stale!", "bold #ff6b6b")
         if self._errors:
             bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
-        return Text("\n").join([top, bottom])
+        return top, right, bottom

@@ -1,15 +1,20 @@
 """The worker table: a Line API widget that repaints only the rows that changed.
 
 A stock `DataTable` repaints its whole visible region on every cell update, which over SSH costs
-kilobytes per refresh. Here each snapshot is diffed row by row against what is on screen, and
-only changed lines are refreshed. The cursor follows a worker id, not a row number, so it stays
-on the same worker when rows re-sort or others are filtered out.
+kilobytes per refresh. Here each snapshot is diffed against what is on screen, for the visible
+lines only: a line showing another worker is repainted whole, a line showing the same worker
+only in the cells that changed. Rows off screen cost nothing until scrolled to (scrolling paints
+them from the latest data). Cells are built lazily and cached per worker while its DTO stays the
+same object. The cursor follows a worker id, not a row number, so it stays on the same worker
+when rows re-sort or others are filtered out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -30,7 +35,21 @@ from cmltui.tui.overlay import IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
 
 CURSOR_MARK = ">"
 NAME_TAIL = 3
-RowKey = tuple[str, tuple[Cell, ...], bool]
+CELL_GAP = 4
+"""Changed cells closer than this many columns are repainted as one span (a cursor move costs
+about as many bytes)."""
+
+
+class LineKey(NamedTuple):
+    """What a screen line shows: equal keys paint equal lines."""
+
+    worker_id: str
+    cells: tuple[Cell, ...]
+    on_cursor: bool
+    status: WorkerStatus
+
+
+_UNPAINTED = object()
 
 
 @lru_cache(maxsize=256)
@@ -87,15 +106,19 @@ class WorkerTable(ScrollView, can_focus=True):
         self._bus = bus
         self._thresholds = thresholds
         self._overlay = Overlay(ROW_FIELDS, settle)
-        self._dtos: dict[str, CMLWorkerDto] = {}
+        self._dtos: Mapping[str, CMLWorkerDto] = {}
         self._order: list[str] = []
-        self._painted: list[RowKey] = []
         self._columns: list[tuple[Column, int]] = []
+        self._spans: list[tuple[int, int]] = []  # (x, width) of each column on a line
+        self._cells: dict[str, tuple[CMLWorkerDto, str, tuple[Cell, ...]]] = {}
+        self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
+        self._painted: dict[int, object] = {}  # screen line -> the LineKey render_line painted
         self._have_data = False
         self.cursor_id: str | None = None
         self.sort_index = 0
         self.filter_text = ""
         self.lines_refreshed = 0  # rows repainted by the last update (for tests and benchmarks)
+        self.regions_refreshed: list[Region] = []  # what the last diff repainted (for tests)
 
     # --- channels ---------------------------------------------------------------------------
 
@@ -105,12 +128,14 @@ class WorkerTable(ScrollView, can_focus=True):
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
         snapshot = message.snapshot
-        self._dtos = {dto.id: dto for dto in snapshot.workers}
+        self._dtos = message.workers_by_id
         self._overlay.forget_except(self._dtos)
-        for dto in snapshot.workers:
-            self._overlay.reconcile(
-                dto.id, {IN_FLIGHT_FIELD: dto.status.value}, snapshot.collected_at
-            )
+        for worker_id in self._overlay.patched_workers():  # only workers with in-flight markers
+            status = self._dtos[worker_id].status.value
+            self._overlay.reconcile(worker_id, {IN_FLIGHT_FIELD: status}, snapshot.collected_at)
+        if len(self._cells) > 2 * len(self._dtos) + 64:  # workers gone for good
+            self._cells = {k: v for k, v in self._cells.items() if k in self._dtos}
+            self._strips = {k: v for k, v in self._strips.items() if k in self._dtos}
         self._have_data = True
         self._rebuild()
 
@@ -188,15 +213,8 @@ class WorkerTable(ScrollView, can_focus=True):
         self.cursor_id = new_id
         self._refresh_row(old)
         self._refresh_row(index)
-        self._painted_cursor_moved(old, index)
         self._scroll_to_cursor()
         self.post_message(self.CursorMoved(new_id))
-
-    def _painted_cursor_moved(self, old: int, new: int) -> None:
-        for index in (old, new):
-            if index < len(self._painted):
-                worker_id, row, _ = self._painted[index]
-                self._painted[index] = (worker_id, row, worker_id == self.cursor_id)
 
     def _scroll_to_cursor(self) -> None:
         index = self._cursor_index()
@@ -218,7 +236,12 @@ class WorkerTable(ScrollView, can_focus=True):
     def _rebuild(self, *, full: bool = False) -> None:
         if self._fit_to_width():
             full = True
-        visible = [d for d in self._dtos.values() if matches(d, self.filter_text)]
+        needle = self.filter_text
+        visible = (
+            [d for d in self._dtos.values() if matches(d, needle)]
+            if needle
+            else list(self._dtos.values())
+        )
         old_cursor = self._cursor_index()
         self._order = sort_ids(visible, self.sort_index)
         cursor_changed = False
@@ -226,21 +249,14 @@ class WorkerTable(ScrollView, can_focus=True):
             new_id = self._order[min(old_cursor, len(self._order) - 1)] if self._order else None
             cursor_changed = new_id != self.cursor_id
             self.cursor_id = new_id
-        painted = [
-            (worker_id, self._row_cells(worker_id), worker_id == self.cursor_id)
-            for worker_id in self._order
-        ]
-        height = len(painted) + 1
+        height = len(self._order) + 1
         if self.virtual_size.height != height or full:
             self.virtual_size = Size(self.scrollable_content_region.width, height)
             self.refresh()
-            self.lines_refreshed = len(painted)
+            self.lines_refreshed = min(len(self._order), self._visible_rows())
+            self.regions_refreshed = []
         else:
-            changed = [i for i, row in enumerate(painted) if row != self._painted[i]]
-            for index in changed:
-                self._refresh_row(index)
-            self.lines_refreshed = len(changed)
-        self._painted = painted
+            self._refresh_changed_lines()
         self._update_title()
         if cursor_changed:
             self._scroll_to_cursor()
@@ -248,12 +264,75 @@ class WorkerTable(ScrollView, can_focus=True):
         elif self.cursor_id is not None:
             self._scroll_to_cursor()
 
+    def _refresh_changed_lines(self) -> None:
+        """Compare each visible line with what was painted there; repaint only differences."""
+        top = int(self.scroll_offset.y)
+        refreshed: list[Region] = []
+        lines = 0
+        for y in range(1, self._visible_rows() + 1):
+            key = self._line_key(top + y - 1)
+            painted = self._painted.get(y, _UNPAINTED)
+            if key == painted:
+                continue
+            lines += 1
+            refreshed.extend(self._changed_regions(y, painted, key))
+        if refreshed:
+            self.refresh(*refreshed)
+        self.lines_refreshed = lines
+        self.regions_refreshed = refreshed
+
+    def _changed_regions(self, y: int, painted: object, key: LineKey | None) -> list[Region]:
+        """The same worker in the same state: only its changed cells; else the whole line."""
+        width = self.size.width
+        if (
+            not isinstance(painted, LineKey)
+            or key is None
+            or painted[0] != key[0]
+            or painted[2:] != key[2:]
+            or len(painted.cells) != len(key.cells)
+        ):
+            return [Region(0, y, width, 1)]
+        regions: list[Region] = []
+        start = end = -1
+        pairs = zip(self._spans, painted.cells, key.cells, strict=True)
+        for (x, cell_width), before, after in pairs:
+            if before == after:
+                continue
+            if start >= 0 and x - end <= CELL_GAP:
+                end = x + cell_width
+                continue
+            if start >= 0:
+                regions.append(Region(start, y, end - start, 1))
+            start, end = x, x + cell_width
+        if start >= 0:
+            regions.append(Region(start, y, end - start, 1))
+        return regions
+
+    def _line_key(self, index: int) -> LineKey | None:
+        if index >= len(self._order):
+            return None
+        worker_id = self._order[index]
+        return LineKey(
+            worker_id,
+            self._row_cells(worker_id),
+            worker_id == self.cursor_id,
+            self._dtos[worker_id].status,
+        )
+
     def _fit_to_width(self) -> bool:
         """Choose the columns for the current width (it changes when the scrollbar appears)."""
         columns = fit_columns(max(10, self.scrollable_content_region.width - len(CURSOR_MARK)))
         if columns == self._columns:
             return False
         self._columns = columns
+        spans, x = [], len(CURSOR_MARK)
+        for _, width in columns:
+            spans.append((x, width))
+            x += width + SEPARATOR
+        self._spans = spans
+        self._cells.clear()
+        self._strips.clear()
+        self._painted.clear()
         return True
 
     def _update_title(self) -> None:
@@ -267,10 +346,16 @@ class WorkerTable(ScrollView, can_focus=True):
             self.border_title = title
 
     def _row_cells(self, worker_id: str) -> tuple[Cell, ...]:
+        """The shown columns' cells, built once per DTO (snapshots bring new DTO objects)."""
         dto = self._dtos[worker_id]
         shown = str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
+        cached = self._cells.get(worker_id)
+        if cached is not None and cached[0] is dto and cached[1] == shown:
+            return cached[2]
         all_cells = cells(dto, shown, self._thresholds)
-        return tuple(all_cells[column.key] for column, _ in self._columns)
+        row = tuple(all_cells[column.key] for column, _ in self._columns)
+        self._cells[worker_id] = (dto, shown, row)
+        return row
 
     def _refresh_row(self, index: int) -> None:
         y = index + 1 - int(self.scroll_offset.y)
@@ -298,7 +383,9 @@ class WorkerTable(ScrollView, can_focus=True):
         if y == 0:
             return self._header_strip(width, base)
         index = int(self.scroll_offset.y) + y - 1
-        if index >= len(self._order):
+        key = self._line_key(index)
+        self._painted[y] = key
+        if key is None:
             if index == 0:
                 note = (
                     f"  no worker matches “{self.filter_text}”"
@@ -309,8 +396,7 @@ class WorkerTable(ScrollView, can_focus=True):
                 )
                 return Strip([Segment(self._fit(note, width, "left"), base + Style(dim=True))])
             return Strip.blank(width, base)
-        worker_id = self._order[index]
-        return self._row_strip(worker_id, width, base)
+        return self._row_strip(key, width, base)
 
     def _header_strip(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("worker-table--header")
@@ -324,28 +410,61 @@ class WorkerTable(ScrollView, can_focus=True):
         text = " " + (" " * SEPARATOR).join(titles)
         return Strip([Segment(self._fit(text, width, "left"), style)])
 
-    def _row_strip(self, worker_id: str, width: int, base: Style) -> Strip:
-        dto = self._dtos[worker_id]
-        on_cursor = worker_id == self.cursor_id
+    def _row_strip(self, key: LineKey, width: int, base: Style) -> Strip:
+        """One row, as few segments as its styles allow (each segment costs an SGR sequence)."""
+        worker_id, row, on_cursor, status = key
         row_style = base
-        if dto.status in (WorkerStatus.TERMINATED, WorkerStatus.SHUTTING_DOWN):
+        if status in (WorkerStatus.TERMINATED, WorkerStatus.SHUTTING_DOWN):
             row_style = row_style + self.get_component_rich_style("worker-table--inactive")
         if on_cursor:
             row_style = row_style + self.get_component_rich_style("worker-table--cursor")
+        cached = self._strips.get(worker_id)
+        cache_key = (key, width, row_style)
+        if cached is not None and cached[0] == cache_key:
+            return cached[1]
         # Terminated rows are greyed; on the cursor row the cursor style alone stays readable.
-        plain = dto.status is WorkerStatus.TERMINATED or on_cursor
-        segments = [Segment(CURSOR_MARK if on_cursor else " ", row_style)]
-        for i, ((column, col_width), cell) in enumerate(
-            zip(self._columns, self._row_cells(worker_id), strict=False)
-        ):
-            if i:
-                segments.append(Segment(" " * SEPARATOR, row_style))
+        plain = status is WorkerStatus.TERMINATED or on_cursor
+        texts: list[str] = [CURSOR_MARK if on_cursor else " "]
+        styles: list[Style] = [row_style]
+        for i, ((column, col_width), cell) in enumerate(zip(self._columns, row, strict=False)):
             cell_style = row_style if plain else row_style + _style(cell.style)
-            tail = NAME_TAIL if column.flex else 0
-            segments.append(
-                Segment(self._fit(cell.text, col_width, column.align, tail), cell_style)
-            )
-        used = sum(segment.cell_length for segment in segments)
+            text = self._fit(cell.text, col_width, column.align, NAME_TAIL if column.flex else 0)
+            if i:
+                # The separator joins whichever neighbour draws nothing on a blank cell.
+                if _blank_safe(styles[-1], row_style):
+                    texts[-1] += " " * SEPARATOR
+                elif _blank_safe(cell_style, row_style):
+                    text = " " * SEPARATOR + text
+                else:
+                    texts.append(" " * SEPARATOR)
+                    styles.append(row_style)
+            if cell_style == styles[-1]:
+                texts[-1] += text
+            else:
+                texts.append(text)
+                styles.append(cell_style)
+        used = sum(cell_len(text) for text in texts)
         if used < width:
-            segments.append(Segment(" " * (width - used), row_style))
-        return Strip(segments).crop(0, width)
+            if _blank_safe(styles[-1], row_style):
+                texts[-1] += " " * (width - used)
+            else:
+                texts.append(" " * (width - used))
+                styles.append(row_style)
+        strip = Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
+        self._strips[worker_id] = (cache_key, strip)
+        return strip
+
+
+@lru_cache(maxsize=256)
+def _blank_safe(style: Style, row_style: Style) -> bool:
+    """True when blank cells in `style` look like blank cells in `row_style`."""
+    return style.bgcolor == row_style.bgcolor and not (
+        style.strike
+        or style.underline
+        or style.underline2
+        or style.overline
+        or style.reverse
+        or style.blink
+        or style.blink2
+        or style.conceal
+    )

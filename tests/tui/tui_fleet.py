@@ -226,12 +226,12 @@ def build_workers() -> list[CMLWorker]:
     down = _worker(6, "down", rng, cpu=21.0, labs=3)
     down.cml.outcome = CMLOutcome(reach=CMLReach.NO_ANSWER)
     down.cml.last_synced_at = _ago(minutes=4)
-    down.cml.stats_synced_at = _ago(minutes=4)
-    down.cml.system_stats = None
+    down.cml.stats_synced_at = _ago(minutes=4)  # its last stats stay on show, marked stale
     down.errors = {"cml": "connection refused (198.51.100.16:443)"}
     w.append(down)
     degraded = _worker(7, "degraded", rng, cpu=33.0, health_valid=False, reach=CMLReach.PARTIAL)
     degraded.cml.last_synced_at = _ago(seconds=40)
+    degraded.cml.stats_synced_at = _ago(seconds=40)
     degraded.errors = {"cml": "/system_health: HTTP 500"}
     w.append(degraded)
     noagent = _worker(8, "noagent", rng, cpu=27.0, mem=41.0)
