@@ -168,6 +168,13 @@ class WorkerTable(ScrollView, can_focus=True):
             for (column, width), cell in zip(self._columns, row, strict=False)
         )
 
+    def column_span(self, key: str) -> tuple[int, int] | None:
+        """Where a column sits on a line: (x, width) in content cells, or None if not shown."""
+        for (column, _), span in zip(self._columns, self._spans, strict=True):
+            if column.key == key:
+                return span
+        return None
+
     def cycle_sort(self) -> str:
         self.sort_index = (self.sort_index + 1) % len(SORTS)
         self._rebuild(full=True)
