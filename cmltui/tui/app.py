@@ -40,11 +40,13 @@ from cmltui.tui.history import FleetHistory
 from cmltui.tui.operator import OperatorActions
 from cmltui.tui.panels import (
     GaugesPanel,
+    GaugesRow,
     HealthPanel,
     IdleStatusPanel,
     LabsPanel,
     Panel,
     PausePanel,
+    SparklinesPanel,
 )
 from cmltui.tui.table import WorkerTable
 
@@ -144,9 +146,13 @@ class CmltuiApp(App[None]):
                 yield WorkerTable(self.bus, self.config.ui.thresholds, settle, id="table")
                 with Container(id="detail"):
                     with Vertical(id="detail-left"):
-                        yield GaugesPanel(
-                            self.bus, self.clock, self.config, self.history, id="gauges"
-                        )
+                        with GaugesRow(id="gauges-row"):
+                            yield GaugesPanel(
+                                self.bus, self.clock, self.config, self.history, id="gauges"
+                            )
+                            yield SparklinesPanel(
+                                self.bus, self.clock, self.config, self.history, id="sparklines"
+                            )
                         yield Static("CML", classes="section-title")
                         yield HealthPanel(self.bus, self.clock, id="health")
                     with Vertical(id="detail-right"):

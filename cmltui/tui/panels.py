@@ -1,6 +1,7 @@
 """The detail pane's panels for the selected worker, each on its own channel(s).
 
-- `GaugesPanel`: CPU, memory and disk gauges and sparklines; snapshots only.
+- `GaugesPanel` and `SparklinesPanel` (side by side in a `GaugesRow`): CPU, memory and disk
+  gauges and their sparklines; snapshots only.
 - `IdleStatusPanel`: idle detection; full state from snapshots, its own fields from events.
 - `PausePanel`: pause/resume state and history; likewise.
 - `HealthPanel` and `LabsPanel`: CML health, license, errors, labs; snapshots only.
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual.containers import Horizontal
 from textual.events import Resize
 from textual.geometry import Region
 from textual.widget import Widget
@@ -118,8 +120,73 @@ class Panel(Widget):
         raise NotImplementedError
 
 
+def gauge_widths(width: int) -> tuple[int, int]:
+    """(bar, sparkline) widths for a gauges line `width` cells wide."""
+    bar_width = max(6, min(24, (width - 14) // 2))
+    return bar_width, max(0, width - 4 - bar_width - 10)
+
+
+class GaugesRow(Horizontal):
+    """The gauges and, at their right, the sparklines: two widgets on the same three lines.
+
+    Textual writes a changed span from the left edge of the widget that owns it, and a moving
+    sparkline changes every refresh: in a widget of its own it costs its own cells only.
+    """
+
+    DEFAULT_CSS = "GaugesRow { height: 3; }"
+
+    def on_resize(self, event: Resize) -> None:
+        bar_width, spark_width = gauge_widths(self.size.width)
+        gauges = self.query_one(GaugesPanel)
+        sparklines = self.query_one(SparklinesPanel)
+        gauges.bar_width = bar_width
+        sparklines.styles.width = spark_width
+        sparklines.display = spark_width > 0
+        gauges._update(whole=True)
+
+
 class GaugesPanel(Panel):
-    """Utilization gauges and sparklines: snapshots only (never touched by activity events)."""
+    """Utilization gauges (sparklines beside them): snapshots only, never activity events."""
+
+    DEFAULT_CSS = "GaugesPanel { width: 1fr; }"
+
+    def __init__(
+        self,
+        bus: Bus,
+        clock: Clock,
+        config: Config,
+        history: FleetHistory,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(bus, clock, id=id)
+        self._thresholds = config.ui.thresholds
+        self._history = history
+        self.bar_width: int | None = None  # set by the row; else from the width
+
+    def build(self, width: int) -> Text:
+        text = Text(no_wrap=True, overflow="crop")
+        dto = self.dto
+        if dto is None:
+            return text.append("no worker selected", "dim")
+        bar_width = self.bar_width or gauge_widths(width)[0]
+        for i, (label, metric) in enumerate(_METRICS):
+            value = getattr(dto, metric)
+            lvl = level(value, self._thresholds)
+            text.append(f"{label} ", "bold")
+            text.append(gauge_bar(value, bar_width), lvl.style)
+            text.append(f" {percent(value):>4}", lvl.style)
+            text.append(f" {lvl.cue:<2}", lvl.style)
+            text.append("  ")
+            if i < len(_METRICS) - 1:
+                text.append("\n")
+        return text
+
+
+class SparklinesPanel(Panel):
+    """The selected worker's utilization history, one sparkline per gauge; snapshots only."""
+
+    DEFAULT_CSS = "SparklinesPanel { width: 0; height: 3; }"
 
     def __init__(
         self,
@@ -138,25 +205,17 @@ class GaugesPanel(Panel):
         text = Text(no_wrap=True, overflow="crop")
         dto = self.dto
         if dto is None:
-            return text.append("no worker selected", "dim")
-        rows = (
-            ("CPU", "cpu", dto.cpu_utilization),
-            ("MEM", "memory", dto.memory_utilization),
-            ("DSK", "disk", dto.disk_utilization),
-        )
-        bar_width = max(6, min(24, (width - 14) // 2))
-        spark_width = max(0, width - 4 - bar_width - 10)
-        for i, (label, metric, value) in enumerate(rows):
-            lvl = level(value, self._thresholds)
-            text.append(f"{label} ", "bold")
-            text.append(gauge_bar(value, bar_width), lvl.style)
-            text.append(f" {percent(value):>4}", lvl.style)
-            text.append(f" {lvl.cue:<2}", lvl.style)
-            text.append("  ")
-            text.append(sparkline(self._history.series(dto.id, metric), spark_width), lvl.style)
-            if i < len(rows) - 1:
+            return text
+        for i, (_, metric) in enumerate(_METRICS):
+            lvl = level(getattr(dto, metric), self._thresholds)
+            text.append(sparkline(self._history.series(dto.id, _HISTORY[metric]), width), lvl.style)
+            if i < len(_METRICS) - 1:
                 text.append("\n")
         return text
+
+
+_METRICS = (("CPU", "cpu_utilization"), ("MEM", "memory_utilization"), ("DSK", "disk_utilization"))
+_HISTORY = {"cpu_utilization": "cpu", "memory_utilization": "memory", "disk_utilization": "disk"}
 
 
 class IdleStatusPanel(Panel):

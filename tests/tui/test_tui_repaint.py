@@ -14,7 +14,7 @@ from cmltui.config import Config
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.columns import matches
 from cmltui.tui.header import FleetHeader
-from cmltui.tui.panels import GaugesPanel, HealthPanel, Panel
+from cmltui.tui.panels import GaugesPanel, HealthPanel, Panel, SparklinesPanel
 from cmltui.tui.repaint import changed_regions, changed_span, lines_of, text_cells
 
 WIDE = (160, 48)
@@ -137,6 +137,15 @@ async def test_quiet_refresh_repaints_nothing_and_then_only_the_clock(make_app, 
         [tick] = header.stamp.regions_refreshed  # 14:00:00 -> 14:00:10: one cell
         assert tick.width == 1
         assert "updated 14:00:10 · every 10s" in _screen(app)[0]
+        # A new collection adds a history point: the sparklines move, the gauges stay.
+        assert app.query_one("#gauges", GaugesPanel).regions_refreshed == []
+        sparks = app.query_one("#sparklines", SparklinesPanel)
+        assert [r.y for r in sparks.regions_refreshed] == [0, 1, 2]
+        assert all(r.width == 1 for r in sparks.regions_refreshed)  # one new point each
+        cpu_spark = sparks.plain().splitlines()[0]
+        assert len(cpu_spark.strip()) == 2 and any(
+            cpu_spark.strip() in line for line in _screen(app)
+        )
 
 
 async def test_off_screen_change_shows_when_scrolled_to(make_app, workers, clock):
