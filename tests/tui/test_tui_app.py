@@ -125,9 +125,7 @@ async def test_disagreeing_snapshot_after_settle_wins(make_app, workers, clock):
         assert "Detection   ON" in idle_panel.plain()  # someone changed it back
 
 
-async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(
-    make_app, workers, clock
-):
+async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _cycle(app, pilot)
@@ -193,9 +191,7 @@ async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(
         assert "resumes 0/1" in pause_panel.plain()
 
 
-async def test_activity_updated_from_another_thread_patches_idle_fields(
-    make_app, workers, clock
-):
+async def test_activity_updated_from_another_thread_patches_idle_fields(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await _cycle(app, pilot)

@@ -55,9 +55,7 @@ def test_older_snapshot_and_one_within_settle_do_not_undo_the_event():
 def test_snapshot_started_after_settle_that_still_disagrees_wins():
     overlay = Overlay(IDLE_FIELDS, SETTLE)
     overlay.apply(_toggle(False))
-    overlay.reconcile(
-        "w1", {"is_idle_detection_enabled": True}, T0 + SETTLE + timedelta(seconds=1)
-    )
+    overlay.reconcile("w1", {"is_idle_detection_enabled": True}, T0 + SETTLE + timedelta(seconds=1))
     assert overlay.value("w1", "is_idle_detection_enabled", True) is True
     assert not overlay.patched("w1", "is_idle_detection_enabled")
 

@@ -185,16 +185,25 @@ def build_workers() -> list[CMLWorker]:
     w = []
     w.append(_worker(0, "busy", rng, cpu=93.0, mem=74.0, disk=55.0, labs=4, started=3))
     w.append(
-        _worker(1, "labs", rng, instance_type="c5.metal", cpu=61.0, mem=52.0, labs=15,
-                started=9)
+        _worker(1, "labs", rng, instance_type="c5.metal", cpu=61.0, mem=52.0, labs=15, started=9)
     )
     w[-1].tags["cmltui:idle-detection"] = "disabled"
     w.append(
-        _worker(2, "idle", rng, launched_ago_h=50, last_activity_ago_m=180, cpu=3.0, mem=22.0,
-                labs=2, started=0)
+        _worker(
+            2,
+            "idle",
+            rng,
+            launched_ago_h=50,
+            last_activity_ago_m=180,
+            cpu=3.0,
+            mem=22.0,
+            labs=2,
+            started=0,
+        )
     )
-    snooze = _worker(3, "snooze", rng, launched_ago_h=30, last_activity_ago_m=140, cpu=4.0,
-                     labs=3, started=0)
+    snooze = _worker(
+        3, "snooze", rng, launched_ago_h=30, last_activity_ago_m=140, cpu=4.0, labs=3, started=0
+    )
     snooze.history = PauseHistory(
         auto_pause_count=1,
         manual_resume_count=1,
@@ -206,8 +215,16 @@ def build_workers() -> list[CMLWorker]:
     )
     w.append(snooze)
     w.append(
-        _worker(4, "nearpause", rng, launched_ago_h=5, last_activity_ago_m=50, cpu=6.0,
-                labs=2, started=0)
+        _worker(
+            4,
+            "nearpause",
+            rng,
+            launched_ago_h=5,
+            last_activity_ago_m=50,
+            cpu=6.0,
+            labs=2,
+            started=0,
+        )
     )
     stopped = _worker(5, "stopped", rng, launched_ago_h=24, labs=2)
     stopped.status = WorkerStatus.STOPPED
@@ -240,8 +257,16 @@ def build_workers() -> list[CMLWorker]:
     w.append(_worker(9, "eval", rng, instance_type="m5.4xlarge", cpu=18.0, license="eval"))
     w.append(_worker(10, "expired", rng, cpu=12.0, license="expired"))
     w.append(
-        _worker(11, "unreg", rng, instance_type="m5.8xlarge", cpu=10.0, license="unreg",
-                labs=0, started=0)
+        _worker(
+            11,
+            "unreg",
+            rng,
+            instance_type="m5.8xlarge",
+            cpu=10.0,
+            license="unreg",
+            labs=0,
+            started=0,
+        )
     )
     return w
 
