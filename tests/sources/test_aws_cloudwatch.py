@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 import socket
-import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from cmltui.clock import ManualClock
 from cmltui.sources.aws import AwsReadError, AwsSource
@@ -29,30 +24,6 @@ from cmltui.sources.aws_cloudwatch import (
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def moto_url(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
-    """A clean moto, and an environment in which nothing but moto can be reached."""
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=5).close()
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return moto_server
 
 
 @pytest.fixture

@@ -6,53 +6,19 @@ source's own client, so the code under test is unchanged.
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
-import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
-from moto.server import ThreadedMotoServer
 
 from cmltui.sources.aws import AwsActionError, AwsSource, RegionListing
 from cmltui.sources.aws_ec2 import parse_transition_time
 
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "secret-never-shown"}
 WORKER_TAGS = [{"Key": "cml-worker", "Value": "yes"}]
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def moto_url(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> str:
-    """A clean moto, and an environment in which nothing but moto can be reached."""
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=5).close()
-    isolate_aws_env(monkeypatch, tmp_path)
-    return moto_server
-
-
-def isolate_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 def make_source(url: str, regions: list[str] | None = None, **kwargs: Any) -> AwsSource:
