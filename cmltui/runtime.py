@@ -70,7 +70,7 @@ def tune_gc() -> None:
     collections over the whole heap; a larger threshold keeps that to about one.
     """
     gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(max(gen0, 20_000), max(gen1, 20), max(gen2, 20))
+    gc.set_threshold(max(gen0, 100_000), max(gen1, 20), max(gen2, 20))
 
 
 def build_core(
