@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import termios
+import threading
 from collections import deque
 from datetime import timedelta
 from typing import ClassVar
@@ -59,6 +61,16 @@ MIN_INTERVAL = 2.0
 MAX_INTERVAL = 600.0
 TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
+TERMINAL_GONE_GRACE_SECONDS = 5.0
+
+
+def _leave_now() -> None:
+    """Last resort after the terminal vanished and a clean shutdown did not finish in time."""
+    log.warning("shutdown stuck after the terminal went away; leaving without it")
+    logging.shutdown()
+    os._exit(TERMINAL_GONE_EXIT)
+
+
 KEY_IDS: tuple[str, ...] = (
     "toggle_idle",
     "pause",
@@ -127,6 +139,7 @@ class CmltuiApp(App[None]):
         self._wake = asyncio.Event()
         self._refresh_requested = False
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._forced_exit: threading.Timer | None = None
         self._recent_events: deque[ActivityEvent] = deque(maxlen=64)
         self._last_errors: tuple[str, ...] = ()
         self._retired: list[FleetSnapshot] = []
@@ -199,6 +212,13 @@ class CmltuiApp(App[None]):
 
     def _terminal_gone(self, why: str) -> None:
         log.info("terminal gone (%s): exiting", why)
+        if self._forced_exit is None:
+            # Textual's shutdown can block for ever once its output thread has died on the
+            # hung-up terminal (it waits to hand that thread a last item). Nothing is left to
+            # restore on a terminal that is gone, so after a grace period leave anyway.
+            self._forced_exit = threading.Timer(TERMINAL_GONE_GRACE_SECONDS, _leave_now)
+            self._forced_exit.daemon = True
+            self._forced_exit.start()
         self.exit(return_code=TERMINAL_GONE_EXIT)
 
     def _check_tty(self) -> None:

@@ -41,8 +41,13 @@ def _make_controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-@pytest.mark.parametrize("controlling", [True, False], ids=["sighup", "tty-gone-no-sighup"])
-def test_closing_the_terminal_side_ends_the_app(tmp_path, controlling):
+@pytest.mark.parametrize(
+    ("controlling", "wait_for"),
+    [(True, b"cml-busy-01"), (False, b"cml-busy-01"), (True, b"Workers"), (False, b"Workers")],
+    ids=["sighup", "tty-gone-no-sighup", "sighup-while-starting", "tty-gone-while-starting"],
+)
+def test_closing_the_terminal_side_ends_the_app(tmp_path, controlling, wait_for):
+    """Also while the simulator is still starting: a shutdown stuck on the dead terminal ends."""
     master, slave = pty.openpty()
     env = clean_env(tmp_path, TERM="xterm-256color", COLUMNS="120", LINES="40")
     proc = subprocess.Popen(
@@ -57,8 +62,8 @@ def test_closing_the_terminal_side_ends_the_app(tmp_path, controlling):
     )
     os.close(slave)
     try:
-        screen = read_until(master, b"cml-busy-01", timeout=60)
-        assert b"cml-busy-01" in screen, screen[-500:]
+        screen = read_until(master, wait_for, timeout=60)
+        assert wait_for in screen, screen[-500:]
         before = cpu_seconds(proc.pid)
         os.close(master)  # the terminal goes away (as when an SSH link drops)
         began = time.monotonic()
