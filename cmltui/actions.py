@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import datetime
 
@@ -77,7 +78,7 @@ class Actions:
         worker = self._worker(worker_id)
         action = "toggle_idle_detection"
         if worker.status is WorkerStatus.TERMINATED:
-            raise self._refuse(worker, action, f"{worker.name} is terminated")
+            raise ActionRefused(f"{worker.name} is terminated")
         new_value = not shown_enabled
         async with self._guard(worker, action):
             now = self.clock.now()
@@ -106,11 +107,9 @@ class Actions:
         worker = self._worker(worker_id)
         action = "auto_pause" if reason is PauseReason.IDLE_TIMEOUT else "pause"
         if worker.status in (WorkerStatus.STOPPING, WorkerStatus.STOPPED):
-            raise self._refuse(worker, action, f"{worker.name} is already {worker.status.value}")
+            raise ActionRefused(f"{worker.name} is already {worker.status.value}")
         if worker.status is not WorkerStatus.RUNNING:
-            raise self._refuse(
-                worker,
-                action,
+            raise ActionRefused(
                 f"{worker.name} is {worker.status.value}; only a running worker can be paused",
             )
         actor = by or (SYSTEM_ACTOR if reason is PauseReason.IDLE_TIMEOUT else self.operator)
@@ -156,11 +155,9 @@ class Actions:
         worker = self._worker(worker_id)
         action = "resume"
         if worker.status in (WorkerStatus.PENDING, WorkerStatus.RUNNING):
-            raise self._refuse(worker, action, f"{worker.name} is already {worker.status.value}")
+            raise ActionRefused(f"{worker.name} is already {worker.status.value}")
         if worker.status is not WorkerStatus.STOPPED:
-            raise self._refuse(
-                worker,
-                action,
+            raise ActionRefused(
                 f"{worker.name} is {worker.status.value}; only a stopped worker can be resumed",
             )
         actor = by or self.operator
@@ -205,9 +202,6 @@ class Actions:
             raise ActionRefused(f"unknown worker {worker_id}")
         return worker
 
-    def _refuse(self, worker: CMLWorker, action: str, message: str) -> ActionRefused:
-        return ActionRefused(message)
-
     def _guard(self, worker: CMLWorker, action: str) -> _InFlight:
         if self.read_only:
             self._audit(worker, action, "refused", self.clock.now(), error="read-only mode")
@@ -216,9 +210,9 @@ class Actions:
             raise ActionRefused(f"{worker.name}: an action is already in flight")
         return _InFlight(self._in_flight, worker.instance_id)
 
-    async def _aws_write(self, worker: CMLWorker, action: str, call: object) -> None:
+    async def _aws_write(self, worker: CMLWorker, action: str, call: Awaitable[object]) -> None:
         try:
-            await call  # type: ignore[misc]
+            await call
         except AwsActionError as exc:
             self._audit(worker, action, "failed", self.clock.now(), error=str(exc))
             raise ActionFailed(f"{worker.name}: {action.replace('_', ' ')} failed: {exc}") from exc
