@@ -130,14 +130,8 @@ class Actions:
             )
             worker.history = history
             worker.stop_initiated_at = now
-            tags_error = await self._write_history(worker, pause_tags(history))
-            self._audit(
-                worker,
-                action,
-                "ok" if tags_error is None else "ok, history tags not written",
-                now,
-                error=tags_error,
-                detail={"reason": reason.value, "by": actor},
+            await self._record(
+                worker, action, pause_tags(history), now, {"reason": reason.value, "by": actor}
             )
             return WorkerPaused(
                 worker_id=worker.instance_id,
@@ -175,15 +169,7 @@ class Actions:
             )
             worker.history = history
             worker.start_initiated_at = now
-            tags_error = await self._write_history(worker, resume_tags(history))
-            self._audit(
-                worker,
-                action,
-                "ok" if tags_error is None else "ok, history tags not written",
-                now,
-                error=tags_error,
-                detail={"by": actor},
-            )
+            await self._record(worker, action, resume_tags(history), now, {"by": actor})
             return WorkerResumed(
                 worker_id=worker.instance_id,
                 resume_reason="manual",
@@ -217,17 +203,27 @@ class Actions:
             self._audit(worker, action, "failed", self.clock.now(), error=str(exc))
             raise ActionFailed(f"{worker.name}: {action.replace('_', ' ')} failed: {exc}") from exc
 
-    async def _write_history(self, worker: CMLWorker, tags: dict[str, str]) -> str | None:
-        """The stop or start stands even when its history tags cannot be written."""
+    async def _record(
+        self,
+        worker: CMLWorker,
+        action: str,
+        tags: dict[str, str],
+        at: datetime,
+        detail: dict[str, object],
+    ) -> None:
+        """Write the history tags and audit the action; the stop or start stands either way."""
         try:
             await self.aws.create_tags(worker.region, worker.instance_id, tags)
         except AwsActionError as exc:
             message = f"{worker.name}: history tags not written: {exc}"
             self.warnings.append(message)
             log.warning("%s", message)
-            return str(exc)
+            self._audit(
+                worker, action, "ok, history tags not written", at, error=str(exc), detail=detail
+            )
+            return
         worker.tags.update(tags)
-        return None
+        self._audit(worker, action, "ok", at, detail=detail)
 
     def _audit(
         self,

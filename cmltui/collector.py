@@ -76,7 +76,6 @@ class Collector:
         self._state = CollectorState()
         self._interval = float(config.intervals.collector)
         self._lock = asyncio.Lock()
-        self.last_snapshot: FleetSnapshot | None = None
         self.cycles = 0
 
     # -- interval ------------------------------------------------------------------------------
@@ -128,7 +127,6 @@ class Collector:
                 workers=tuple(dtos),
                 errors=tuple(region_errors),
             )
-            self.last_snapshot = snapshot
             self.cycles += 1
             if self.cycles == 1:
                 # Clients, caches and parsed models built by the first cycle live for the whole

@@ -55,10 +55,6 @@ class Core:
         for callback in list(self.subscribers):
             callback(event)
 
-    @property
-    def tls_verified(self) -> bool:
-        return self.config.cml.verify_tls
-
     async def close(self) -> None:
         await self.cml.close()
 

@@ -145,10 +145,8 @@ class GaugesRow(Horizontal):
         gauges._update(whole=True)
 
 
-class GaugesPanel(Panel):
-    """Utilization gauges (sparklines beside them): snapshots only, never activity events."""
-
-    DEFAULT_CSS = "GaugesPanel { width: 1fr; }"
+class _MetricsPanel(Panel):
+    """A panel drawn from the selected worker's utilization: thresholds and history."""
 
     def __init__(
         self,
@@ -162,7 +160,13 @@ class GaugesPanel(Panel):
         super().__init__(bus, clock, id=id)
         self._thresholds = config.ui.thresholds
         self._history = history
-        self.bar_width: int | None = None  # set by the row; else from the width
+
+
+class GaugesPanel(_MetricsPanel):
+    """Utilization gauges (sparklines beside them): snapshots only, never activity events."""
+
+    DEFAULT_CSS = "GaugesPanel { width: 1fr; }"
+    bar_width: int | None = None  # set by the row; else from the width
 
     def build(self, width: int) -> Text:
         text = Text(no_wrap=True, overflow="crop")
@@ -183,23 +187,10 @@ class GaugesPanel(Panel):
         return text
 
 
-class SparklinesPanel(Panel):
+class SparklinesPanel(_MetricsPanel):
     """The selected worker's utilization history, one sparkline per gauge; snapshots only."""
 
     DEFAULT_CSS = "SparklinesPanel { width: 0; height: 3; }"
-
-    def __init__(
-        self,
-        bus: Bus,
-        clock: Clock,
-        config: Config,
-        history: FleetHistory,
-        *,
-        id: str | None = None,
-    ) -> None:
-        super().__init__(bus, clock, id=id)
-        self._thresholds = config.ui.thresholds
-        self._history = history
 
     def build(self, width: int) -> Text:
         text = Text(no_wrap=True, overflow="crop")
