@@ -43,12 +43,12 @@ from textual._compositor import CompositorUpdate  # noqa: E402
 from tui_backend import ScriptedBackend  # noqa: E402
 from tui_fleet import NOW, _worker, snapshot, stats  # noqa: E402
 
+from cmltui.api.events import FleetSnapshot  # noqa: E402
 from cmltui.clock import ManualClock  # noqa: E402
 from cmltui.config import Config  # noqa: E402
 from cmltui.domain.enums import WorkerStatus  # noqa: E402
 from cmltui.domain.status import CMLOutcome, CMLReach  # noqa: E402
 from cmltui.domain.worker import CMLWorker, MetricReading  # noqa: E402
-from cmltui.events import FleetSnapshot  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
 
 SIZE = (160, 48)

@@ -13,6 +13,8 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import datetime
 
+from cmltui.api.backend import ActionFailed, ActionRefused
+from cmltui.api.events import IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.audit import AuditLog
 from cmltui.clock import Clock
 from cmltui.config import Config
@@ -27,19 +29,10 @@ from cmltui.domain.tags import (
     resume_tags,
 )
 from cmltui.domain.worker import CMLWorker
-from cmltui.events import IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.sources.aws import AwsSource
 from cmltui.sources.aws_errors import AwsActionError
 
 log = logging.getLogger(__name__)
-
-
-class ActionRefused(Exception):
-    """Nothing was done: a precondition, read-only mode, or the action is already in flight."""
-
-
-class ActionFailed(Exception):
-    """AWS refused or failed; nothing changed locally."""
 
 
 class Actions:

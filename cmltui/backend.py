@@ -10,10 +10,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from cmltui.events import (
+from cmltui.api.backend import BackendContext
+from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
@@ -25,17 +25,6 @@ if TYPE_CHECKING:
     from cmltui.runtime import Core
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BackendContext:
-    """What the header shows about where the data comes from."""
-
-    profile: str | None = None
-    regions: tuple[str, ...] = field(default_factory=tuple)
-    read_only: bool = False
-    tls_verified: bool = True
-    demo: bool = False
 
 
 class CoreBackend:

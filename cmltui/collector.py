@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cmltui.api.events import FleetSnapshot
 from cmltui.clock import Clock
 from cmltui.cml_targets import CMLTargetResolver
 from cmltui.config import Config
@@ -25,7 +26,6 @@ from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.tags import NAME_TAG, history_from_tags
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
-from cmltui.events import FleetSnapshot
 from cmltui.mapper import MapContext, map_worker_to_dto
 from cmltui.sources.aws import AwsSource, RegionListing
 from cmltui.sources.aws_cloudwatch import CloudWatchReading

@@ -8,8 +8,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
-from cmltui.events import FleetSnapshot
 
 if TYPE_CHECKING:
     from cmltui.backend import CoreBackend

@@ -8,15 +8,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from cmltui.clock import Clock
-from cmltui.config import Config
-from cmltui.events import (
+from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.clock import Clock
+from cmltui.config import Config
 
 if TYPE_CHECKING:
     from cmltui.backend import CoreBackend
@@ -81,7 +81,7 @@ class DemoBackend:
     """
 
     def __init__(self, config: Config, *, workers: int, seed: int, clock: Clock | None = None):
-        from cmltui.backend import BackendContext
+        from cmltui.api.backend import BackendContext
 
         self._config = config
         self._workers = workers

@@ -14,7 +14,9 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 
-from cmltui.actions import ActionFailed, ActionRefused, Actions
+from cmltui.actions import Actions
+from cmltui.api.backend import ActionFailed, ActionRefused
+from cmltui.api.events import ActivityEvent, ActivityUpdated
 from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.domain import idle
@@ -22,7 +24,6 @@ from cmltui.domain.enums import PauseReason
 from cmltui.domain.idle import TelemetryEvent, scan_telemetry
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.worker import CMLWorker
-from cmltui.events import ActivityEvent, ActivityUpdated
 from cmltui.sources.cml_client import CMLClient, CMLError, CMLTarget
 
 log = logging.getLogger(__name__)

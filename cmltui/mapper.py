@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cmltui.api.dto import CMLWorkerDto, LabDto
 from cmltui.domain import idle
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
 from cmltui.domain.worker import CMLWorker, MetricReading
-from cmltui.dto import CMLWorkerDto, LabDto
 
 _NO_ADDRESS_STATES = {WorkerStatus.STOPPED, WorkerStatus.TERMINATED}
 
@@ -153,11 +153,6 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         hourly_cost=_hourly_cost(worker, ctx.prices),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
     )
-
-
-def worker_dto_to_dict(dto: CMLWorkerDto) -> dict[str, Any]:
-    """The JSON-ready dict of a DTO: ISO-8601 datetimes with offsets, enums as strings."""
-    return dto.model_dump(mode="json")
 
 
 def finite_percent(value: Any) -> float | None:

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cmltui.actions import Actions
+from cmltui.api.events import ActivityEvent
 from cmltui.audit import AuditLog
 from cmltui.clock import Clock, SystemClock
 from cmltui.cml_targets import CMLTargetResolver
 from cmltui.collector import Collector
 from cmltui.config import Config
 from cmltui.domain.registry import WorkerRegistry
-from cmltui.events import ActivityEvent
 from cmltui.idle_checker import IdleChecker
 from cmltui.sources.aws import AwsSource
 from cmltui.sources.cml_client import CMLClient

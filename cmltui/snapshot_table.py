@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cmltui.dto import CMLWorkerDto
-from cmltui.events import FleetSnapshot
+from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.events import FleetSnapshot
 
 
 def _pct(value: float | None) -> str:

@@ -31,10 +31,10 @@ from textual.pilot import Pilot  # noqa: E402
 from tui_backend import ScriptedBackend  # noqa: E402
 from tui_fleet import NOW, build_workers, by_name, snapshot  # noqa: E402
 
+from cmltui.api.backend import BackendContext  # noqa: E402
 from cmltui.clock import ManualClock  # noqa: E402
 from cmltui.config import Config  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
-from cmltui.tui.backend import BackendContext  # noqa: E402
 
 DEMO = BackendContext(
     profile="lab-admin", regions=("us-east-1", "eu-west-1"), tls_verified=False, demo=True

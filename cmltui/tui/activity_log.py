@@ -7,8 +7,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import RichLog
 
-from cmltui.clock import Clock
-from cmltui.events import (
+from cmltui.api.events import (
     ActivityEvent,
     ActivityUpdated,
     IdleDetectionToggled,
@@ -16,6 +15,7 @@ from cmltui.events import (
     WorkerResumed,
     event_time,
 )
+from cmltui.clock import Clock
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time
 

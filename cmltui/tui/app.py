@@ -27,12 +27,12 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.widgets import Footer, Input, Static
 
+from cmltui.api.backend import Backend
+from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.events import ActivityEvent, FleetSnapshot
 from cmltui.clock import Clock
 from cmltui.config import Config
-from cmltui.dto import CMLWorkerDto
-from cmltui.events import ActivityEvent, FleetSnapshot
 from cmltui.tui.activity_log import ActivityLog
-from cmltui.tui.backend import Backend
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.commands import CmltuiCommands
 from cmltui.tui.confirm import ConfirmActionScreen

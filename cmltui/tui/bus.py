@@ -14,8 +14,8 @@ from functools import cached_property
 from textual.dom import DOMNode
 from textual.signal import Signal
 
-from cmltui.dto import CMLWorkerDto
-from cmltui.events import ActivityEvent, FleetSnapshot
+from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.events import ActivityEvent, FleetSnapshot
 
 
 @dataclass(frozen=True)

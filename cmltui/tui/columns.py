@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
-from cmltui.dto import CMLWorkerDto
 from cmltui.tui.fmt import NONE, Level, coarse_age, duration, level, money
 
 _SERVICE_WORDS = {

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from cmltui.dto import CMLWorkerDto
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.tui.fmt import NONE, duration, local_time, money
 
 Kind = Literal["pause", "resume"]

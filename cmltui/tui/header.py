@@ -17,9 +17,9 @@ from textual.events import Resize
 from textual.geometry import Region
 from textual.widget import Widget
 
+from cmltui.api.backend import BackendContext
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.enums import WorkerStatus
-from cmltui.dto import CMLWorkerDto
-from cmltui.tui.backend import BackendContext
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time, money
 from cmltui.tui.repaint import CellList, changed_regions, lines_of

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cmltui.dto import CMLWorkerDto
+from cmltui.api.dto import CMLWorkerDto
 
 METRICS: tuple[str, ...] = ("cpu", "memory", "disk")
 

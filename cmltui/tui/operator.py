@@ -13,10 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Final
 
-from cmltui.actions import ActionRefused
+from cmltui.api.backend import ActionRefused
+from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.events import ActivityEvent
 from cmltui.domain.enums import WorkerStatus
-from cmltui.dto import CMLWorkerDto
-from cmltui.events import ActivityEvent
 from cmltui.tui.confirm import ConfirmActionScreen, Kind
 from cmltui.tui.overlay import STARTING, STOPPING
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from cmltui.events import (
+from cmltui.api.events import (
     ActivityEvent,
     ActivityUpdated,
     IdleDetectionToggled,

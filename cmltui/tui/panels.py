@@ -22,11 +22,11 @@ from textual.events import Resize
 from textual.geometry import Region
 from textual.widget import Widget
 
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.tags import idle_detection_tag
-from cmltui.dto import CMLWorkerDto
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import (
     NONE,

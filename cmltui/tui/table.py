@@ -26,9 +26,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import WorkerStatus
-from cmltui.dto import CMLWorkerDto
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import SEPARATOR, SORTS, Cell, Column, cells, fit_columns, matches, sort_ids
 from cmltui.tui.overlay import IN_FLIGHT_FIELD, ROW_FIELDS, Overlay

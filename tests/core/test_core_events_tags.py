@@ -7,17 +7,17 @@ from datetime import timedelta
 
 from core_factories import NOW, running_worker
 
-from cmltui.domain.enums import PauseReason, WorkerStatus
-from cmltui.domain.history import derive_external
-from cmltui.domain.tags import history_from_tags, pause_tags, resume_tags
-from cmltui.domain.worker import PauseHistory
-from cmltui.events import (
+from cmltui.api.events import (
     ActivityUpdated,
     FleetSnapshot,
     IdleDetectionToggled,
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.domain.enums import PauseReason, WorkerStatus
+from cmltui.domain.history import derive_external
+from cmltui.domain.tags import history_from_tags, pause_tags, resume_tags
+from cmltui.domain.worker import PauseHistory
 from cmltui.mapper import MapContext, map_worker_to_dto
 
 

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from core_factories import NOW, cw, running_worker, stats
 
+from cmltui.api.dto import worker_dto_to_dict
 from cmltui.domain.enums import LicenseStatus, ServiceStatus, WorkerStatus
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import PauseHistory
-from cmltui.mapper import MapContext, map_worker_to_dto, worker_dto_to_dict
+from cmltui.mapper import MapContext, map_worker_to_dto
 
 CTX = MapContext(now=NOW, prices={"m5zn.metal": 3.9641})
 

@@ -8,9 +8,10 @@ from core_factories import NOW, running_worker
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cmltui.api.dto import worker_dto_to_dict
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.worker import MetricReading
-from cmltui.mapper import MapContext, map_worker_to_dto, worker_dto_to_dict
+from cmltui.mapper import MapContext, map_worker_to_dto
 
 weird = st.one_of(
     st.none(),

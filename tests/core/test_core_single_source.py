@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cmltui.dto import CMLWorkerDto
+from cmltui.api.dto import CMLWorkerDto
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def _violations(path: Path) -> list[str]:
     """
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source, filename=str(path))
-    imports_dto = "CMLWorkerDto" in source or "cmltui.dto" in source
+    imports_dto = "CMLWorkerDto" in source or "cmltui.api.dto" in source
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -89,7 +89,7 @@ def test_no_module_but_the_mapper_builds_a_dto():
 def test_the_ast_check_catches_a_violation(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
-        "from cmltui.dto import CMLWorkerDto\n"
+        "from cmltui.api.dto import CMLWorkerDto\n"
         "a = CMLWorkerDto(id='x')\n"
         "b = a.model_copy(update={'cpu_utilization': 1})\n"
         "c = CMLWorkerDto.model_validate({})\n"
@@ -103,7 +103,7 @@ def test_importing_the_core_never_imports_textual():
     code = (
         "import sys\n"
         "import cmltui.domain.idle, cmltui.domain.registry, cmltui.domain.transitions\n"
-        "import cmltui.dto, cmltui.mapper, cmltui.events, cmltui.config, cmltui.cli\n"
+        "import cmltui.api.dto, cmltui.mapper, cmltui.api.events, cmltui.config, cmltui.cli\n"
         "import cmltui.commands, cmltui.logging_setup\n"
         "import importlib, pkgutil, cmltui\n"
         "for sub in ('sources', 'collector', 'actions', 'idle_checker', 'sim', 'backend'):\n"

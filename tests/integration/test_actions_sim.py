@@ -10,7 +10,7 @@ import pytest_asyncio
 from botocore.stub import Stubber
 from sim_core import T0, make_core
 
-from cmltui.actions import ActionFailed, ActionRefused
+from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.clock import ManualClock
 from cmltui.domain import idle as idle_policy
 from cmltui.domain.tags import IDLE_DETECTION_TAG

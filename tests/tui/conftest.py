@@ -9,11 +9,11 @@ import pytest
 from tui_backend import ScriptedBackend
 from tui_fleet import NOW, build_workers, snapshot
 
+from cmltui.api.backend import BackendContext
 from cmltui.clock import ManualClock
 from cmltui.config import Config
 from cmltui.domain.worker import CMLWorker
 from cmltui.tui.app import CmltuiApp
-from cmltui.tui.backend import BackendContext
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,10 @@ from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from tui_fleet import by_name, snapshot
 
+from cmltui.api.events import FleetSnapshot
 from cmltui.clock import Clock
 from cmltui.config import Config, IdleConfig
 from cmltui.domain.worker import CMLWorker
-from cmltui.events import FleetSnapshot
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.panels import IdleStatusPanel
 

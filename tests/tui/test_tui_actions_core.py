@@ -18,9 +18,9 @@ from botocore.stub import Stubber
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from sim_core import T0, make_core
 
+from cmltui.api.events import ActivityEvent, FleetSnapshot, IdleDetectionToggled
 from cmltui.backend import CoreBackend
 from cmltui.clock import ManualClock
-from cmltui.events import ActivityEvent, FleetSnapshot, IdleDetectionToggled
 from cmltui.runtime import Core
 from cmltui.sim import SimulatedFleet
 from cmltui.tui.app import CmltuiApp

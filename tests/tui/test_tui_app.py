@@ -9,9 +9,9 @@ from datetime import timedelta
 from textual.widgets import Input
 from tui_fleet import NOW, by_name, snapshot
 
+from cmltui.api.events import ActivityUpdated, WorkerPaused, WorkerResumed
 from cmltui.config import Config, IntervalsConfig, KeysConfig
 from cmltui.domain.enums import WorkerStatus
-from cmltui.events import ActivityUpdated, WorkerPaused, WorkerResumed
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.panels import GaugesPanel, IdleStatusPanel, PausePanel

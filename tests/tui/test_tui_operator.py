@@ -12,10 +12,9 @@ import asyncio
 from textual.command import CommandPalette
 from tui_fleet import by_name
 
-from cmltui.actions import ActionFailed, ActionRefused
+from cmltui.api.backend import ActionFailed, ActionRefused, BackendContext
 from cmltui.config import Config, KeysConfig
 from cmltui.tui.app import CmltuiApp
-from cmltui.tui.backend import BackendContext
 from cmltui.tui.commands import COMMANDS
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.help import help_table

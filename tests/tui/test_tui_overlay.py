@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cmltui.events import ActivityUpdated, IdleDetectionToggled, WorkerPaused, WorkerResumed
+from cmltui.api.events import ActivityUpdated, IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.tui.overlay import (
     IDLE_FIELDS,
     IN_FLIGHT_FIELD,

@@ -11,8 +11,8 @@ import pytest
 from idle_states_app import IdleStatesApp
 from tui_fleet import by_name
 
+from cmltui.api.backend import BackendContext
 from cmltui.tui.app import CmltuiApp
-from cmltui.tui.backend import BackendContext
 
 WIDE = (160, 48)
 COMPACT = (80, 24)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from cmltui.clock import Clock
-from cmltui.events import (
+from cmltui.api.backend import ActivityCallback, BackendContext
+from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.tui.backend import ActivityCallback, BackendContext
+from cmltui.clock import Clock
 
 
 class ScriptedBackend:

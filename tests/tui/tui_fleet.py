@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 from cmltui.domain.enums import PauseReason, WorkerStatus
 from cmltui.domain.status import CMLOutcome, CMLReach
@@ -21,7 +22,6 @@ from cmltui.domain.worker import (
     MetricReading,
     PauseHistory,
 )
-from cmltui.events import FleetSnapshot
 from cmltui.mapper import MapContext, map_worker_to_dto
 
 NOW = datetime(2026, 3, 2, 14, 0, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from cmltui.dto import CMLWorkerDto, UtcDateTime
+from cmltui.api.dto import CMLWorkerDto, UtcDateTime, worker_dto_to_dict
 
 ACTIVITY_SOURCE = "domain.worker_activity"
 SNAPSHOT_SOURCE = "domain.cml_worker.snapshot"
@@ -79,8 +79,6 @@ class FleetSnapshot(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """The `snapshot --format json` object: {collected_at, workers, errors}."""
-        from cmltui.mapper import worker_dto_to_dict
-
         return {
             "collected_at": self.collected_at.isoformat(),
             "workers": [worker_dto_to_dict(dto) for dto in self.workers],
@@ -89,8 +87,6 @@ class FleetSnapshot(BaseModel):
 
     def event_dicts(self) -> list[dict[str, Any]]:
         """One `worker.snapshot` event per worker, each carrying the full DTO."""
-        from cmltui.mapper import worker_dto_to_dict
-
         return [
             {"type": self.type, "source": self.source, "data": worker_dto_to_dict(dto)}
             for dto in self.workers

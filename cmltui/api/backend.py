@@ -1,16 +1,16 @@
-"""The seam between the dashboard and the core: what the app needs from a backend.
+"""The seam between a core and a user interface: what a dashboard may ask of a backend.
 
-The real backend wires the collector, the actions and the idle checker; tests script one in
-memory. Keeping the seam this small lets the UI be tested without AWS or CML.
+Plain Python (no Textual, boto3, aiohttp or simulator): the TUI imports only this package, so a
+backend can be the AWS core, the demo, a Cloud Manager source or a scripted test double.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
-from cmltui.backend import BackendContext
-from cmltui.events import (
+from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
@@ -20,6 +20,25 @@ from cmltui.events import (
 
 ActivityCallback = Callable[[ActivityEvent], None]
 """Called for every activity event; may be called from any thread."""
+
+
+class ActionRefused(Exception):
+    """Nothing was done: a precondition, read-only mode, or the action is already in flight."""
+
+
+class ActionFailed(Exception):
+    """AWS refused or failed; nothing changed locally."""
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What the header shows about where the data comes from."""
+
+    profile: str | None = None
+    regions: tuple[str, ...] = field(default_factory=tuple)
+    read_only: bool = False
+    tls_verified: bool = True
+    demo: bool = False
 
 
 class Backend(Protocol):

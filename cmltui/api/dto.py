@@ -1,7 +1,7 @@
 """`CMLWorkerDto`: the only shape of a worker that leaves the core (SPEC §2.2).
 
 Built only by `cmltui.mapper.map_worker_to_dto`; turned into JSON only by
-`cmltui.mapper.worker_dto_to_dict`. Field names are those users of the CML Cloud Manager know.
+`worker_dto_to_dict` below. Field names are those users of the CML Cloud Manager know.
 """
 
 from __future__ import annotations
@@ -123,3 +123,8 @@ class CMLWorkerDto(BaseModel):
     recent_users: list[str]  # the same users, by name where `/users` knows them
     hourly_cost: float | None
     cml_stale_seconds: int | None
+
+
+def worker_dto_to_dict(dto: CMLWorkerDto) -> dict[str, Any]:
+    """The JSON-ready dict of a DTO: ISO-8601 datetimes with offsets, enums as strings."""
+    return dto.model_dump(mode="json")
