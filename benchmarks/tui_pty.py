@@ -1,6 +1,7 @@
 """What the live dashboard writes to a real terminal per refresh, and its CPU when idle (SPEC §5).
 
 Run: python benchmarks/tui_pty.py [--seconds 80] [--only drift|frozen|frozen-full] [--show-lines]
+     python benchmarks/tui_pty.py --vs-htop [--seconds 120]   # side by side with `htop -d 20`
 
 For each run, the simulator runs in its own process and `python -m cmltui run` runs in a
 pseudo-terminal (160x48 set with TIOCSWINSZ, TERM=xterm-256color, TZ=UTC, HOME and XDG
@@ -25,6 +26,12 @@ frame to just before the next cycle starts (its "updated" time). With pyte, each
 screen (1.5 s after it) is diffed against the previous one: a refresh whose worker-table rows
 (left of the detail pane) are identical counts as "no row changed", and the lines that changed
 are listed. At the end the app gets SIGTERM and the simulator SIGINT.
+
+--vs-htop: in one run, with one simulator (drift, 12 workers), three programs run at the same
+time, each in its own 160x48 pty: `cmltui run --interval 2`, `cmltui run` (10 s) and
+`htop -d 20` (a 2 s delay). After a warm-up (logins, first reads), each one's CPU
+(utime + stime from /proc) and the bytes it wrote are taken over the same window, and the
+ratios to htop are printed. Without htop on the PATH this mode says so and exits 0.
 """
 
 from __future__ import annotations
@@ -139,6 +146,8 @@ def app_env(info: SimInfo, home: Path) -> dict[str, str]:
         "CMLTUI_CML_PASSWORD": info.cml_password,
         "CMLTUI_CML_CA_BUNDLE": str(info.ca_file),
     }
+    if os.environ.get("PYTHONPATH"):  # lets a "before" tree be measured with the same script
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         env[name] = str(home / name.lower())
     return env
@@ -405,6 +414,140 @@ def _ranges(values: list[int]) -> str:
     return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans) or "none"
 
 
+@dataclass
+class PtyProgram:
+    """A program in its own pty; its output is drained and counted, its CPU read from /proc."""
+
+    label: str
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    proc: subprocess.Popen[bytes] | None = None
+    master: int = -1
+    bytes_total: int = 0
+    samples: list[tuple[float, int, int]] = field(default_factory=list)  # (t, cpu ticks, bytes)
+
+    def start(self) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+
+        def own_terminal() -> None:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=own_terminal,
+            env=self.env,
+            cwd=self.cwd,
+        )
+        os.close(slave)
+        self.master = master
+
+    def sample(self, now: float) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(OSError):
+            self.samples.append((now, cpu_ticks(self.proc.pid), self.bytes_total))
+
+    def stop(self) -> int | None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            _drain(self.master, 0.1)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        return self.proc.returncode
+
+    def rates(self, start: float, end: float) -> tuple[float, float]:
+        """CPU percent of one core and bytes per second between two sample times."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        if len(inside) < 2:
+            return float("nan"), float("nan")
+        (t0, c0, b0), (t1, c1, b1) = inside[0], inside[-1]
+        return 100 * (c1 - c0) / TICK / (t1 - t0), (b1 - b0) / (t1 - t0)
+
+
+def versus_htop(seconds: float, warmup: float, workers: int, seed: int) -> int:
+    """cmltui at 2 s and at 10 s beside `htop -d 20`, all in one run; prints the ratios."""
+    htop = shutil.which("htop")
+    if htop is None:
+        print("htop is not installed (Debian: apt-get install htop): side-by-side run skipped")
+        return 0
+    sim = Simulator(False, workers, seed)
+    homes = [Path(tempfile.mkdtemp(prefix="cmltui-vs-htop-")) for _ in range(3)]
+    programs = [
+        PtyProgram(
+            "cmltui --interval 2",
+            [sys.executable, "-m", "cmltui", "run", "--interval", "2"],
+            app_env(sim.info, homes[0]),
+            homes[0],
+        ),
+        PtyProgram(
+            "cmltui (10 s)",
+            [sys.executable, "-m", "cmltui", "run"],
+            app_env(sim.info, homes[1]),
+            homes[1],
+        ),
+        PtyProgram("htop -d 20", [htop, "-d", "20"], app_env(sim.info, homes[2]), homes[2]),
+    ]
+    exits: list[int | None] = []
+    try:
+        for program in programs:
+            program.start()
+        began = time.monotonic()
+        next_sample = began
+        by_fd = {p.master: p for p in programs}
+        while (now := time.monotonic()) < began + warmup + seconds:
+            if now >= next_sample:
+                for program in programs:
+                    program.sample(now)
+                next_sample = now + 0.5
+            ready, _, _ = select.select(list(by_fd), [], [], 0.1)
+            for fd in ready:
+                try:
+                    by_fd[fd].bytes_total += len(os.read(fd, 1 << 16))
+                except OSError:
+                    by_fd.pop(fd)
+            for program in programs:
+                assert program.proc is not None
+                if program.proc.poll() is not None:
+                    raise RuntimeError(f"{program.label} exited early ({program.proc.returncode})")
+        for program in programs:
+            program.sample(time.monotonic())
+    finally:
+        for program in programs:
+            if program.proc is not None:
+                exits.append(program.stop())
+        sim_exit = sim.stop()
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
+    start, end = began + warmup, began + warmup + seconds
+    figures = {p.label: p.rates(start, end) for p in programs}
+    htop_cpu, htop_bps = figures["htop -d 20"]
+    print(f"side by side, {workers} workers, {COLS}x{ROWS}, {seconds:.0f} s after {warmup:.0f} s")
+    print("| program | CPU (% of one core) | bytes/s | CPU ÷ htop | bytes/s ÷ htop |")
+    print("|---|---:|---:|---:|---:|")
+    for label, (cpu, bps) in figures.items():
+        ratios = f"{cpu / htop_cpu:.2f}× | {bps / htop_bps:.2f}×"
+        print(f"| `{label}` | {cpu:.2f} % | {bps:.0f} | {ratios} |")
+    fast_cpu, fast_bps = figures["cmltui --interval 2"]
+    slow_cpu, _ = figures["cmltui (10 s)"]
+    print(
+        f"targets: 2 s CPU ≤ 2.5× htop: {fast_cpu / htop_cpu:.2f}×; "
+        f"10 s CPU ≤ 1× htop: {slow_cpu / htop_cpu:.2f}×; "
+        f"2 s bytes/s ≤ 1× htop: {fast_bps / htop_bps:.2f}×"
+    )
+    print(f"exit codes (SIGTERM): {exits}, simulator {sim_exit}")
+    return 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=80.0)
@@ -412,7 +555,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=("drift", "frozen", "frozen-full"))
     parser.add_argument("--show-lines", action="store_true", help="print the changed lines")
+    parser.add_argument("--vs-htop", action="store_true", help="side by side with htop -d 20")
+    parser.add_argument("--warmup", type=float, default=20.0, help="--vs-htop: seconds skipped")
     args = parser.parse_args()
+    if args.vs_htop:
+        raise SystemExit(versus_htop(args.seconds, args.warmup, args.workers, args.seed))
     if pyte is None:
         print("pyte is not installed: refreshes are found in raw bytes and not classified")
     runs: list[Run] = []

@@ -92,11 +92,21 @@ class CmlConfig(_Section):
 
 
 class IntervalsConfig(_Section):
+    """Seconds between reads. `collector` is the cycle; the rest are slower cadences.
+
+    Every cycle reads `/system_stats` per running worker and the EC2 listing; the others are
+    read when their cadence is due, and at once when something suggests a change (README).
+    """
+
     collector: float = Field(default=10.0, ge=2, le=600)
     activity: float = Field(default=300.0, ge=10)
     cloudwatch: float = Field(default=300.0, ge=60)
     licensing: float = Field(default=3600.0, ge=60)
     users: float = Field(default=600.0, ge=30)
+    health: float = Field(default=60.0, ge=2, le=3600)
+    system_information: float = Field(default=300.0, ge=2, le=86400)
+    lab_ids: float = Field(default=60.0, ge=2, le=3600)
+    status_checks: float = Field(default=60.0, ge=2, le=3600)
 
 
 class IdleConfig(_Section):

@@ -30,3 +30,20 @@ def public_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+def finite_number(value: Any) -> float | None:
+    """A finite real number as a float; None, strings, booleans, NaN and ±inf become None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range is not a usable number
+        return None
+    return number if math.isfinite(number) else None
+
+
+def finite_percent(value: Any) -> float | None:
+    """A float clamped to [0, 100]; anything that is not a finite real number becomes None."""
+    number = finite_number(value)
+    return None if number is None else min(100.0, max(0.0, number))

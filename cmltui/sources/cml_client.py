@@ -5,7 +5,10 @@ cycle does not pay a TLS handshake per worker. A semaphore bounds the requests i
 all workers, and every request has its own timeout, so a hung worker never holds a cycle longer
 than the timeout. Failures never raise out of `fetch_cycle`: each call's failure becomes a short,
 secret-free string in `CMLCycleResult.errors`. The client does not schedule; the collector says
-which optional calls (labs, licensing, users) a cycle makes.
+which calls a cycle makes (`/system_stats` every cycle, the rest on slower cadences).
+
+Bodies are parsed straight from bytes by pydantic (only the declared fields are built), and a
+body identical to the one last seen for the same worker and path reuses the model parsed then.
 """
 
 from __future__ import annotations
@@ -74,6 +77,11 @@ class CMLCycleResult:
     login_failed: bool = False
 
     @property
+    def system_info(self) -> dict[str, Any] | None:
+        """`system_stats` normalised (`cml_system_info`), built once per distinct body."""
+        return self.system_stats.normalised if self.system_stats is not None else None
+
+    @property
     def complete(self) -> bool:
         """Every call attempted this cycle answered with valid data."""
         return self.reachable and not self.errors
@@ -100,10 +108,13 @@ class CMLRequestStats:
 class CMLError(Exception):
     """A failed CML call, with a short message that is safe to show and log."""
 
-    def __init__(self, message: str, *, login_failed: bool = False) -> None:
+    def __init__(
+        self, message: str, *, login_failed: bool = False, transport: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.login_failed = login_failed
+        self.transport = transport  # no HTTP answer at all (refused, timeout, TLS, reset)
 
 
 class _Unauthorized(Exception):
@@ -126,9 +137,24 @@ class _CallAuth:
     failure: CMLError | None = None
 
 
+_REUSED_PATHS = frozenset(
+    {"/system_information", "/system_health", "/system_stats", "/labs", "/licensing", "/users"}
+)
+"""Paths whose last body and model are kept per worker, so an unchanged body is not reparsed."""
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise CMLError("malformed JSON") from None
+
+
 def _shape_error(exc: ValidationError) -> CMLError:
     """First error location only: pydantic messages may echo input values."""
     errors = exc.errors(include_input=False, include_url=False)
+    if errors and errors[0]["type"] == "json_invalid":
+        return CMLError("malformed JSON")
     loc = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
     return CMLError(f"unexpected response shape: {loc or '(root)'}")
 
@@ -198,6 +224,7 @@ class CMLClient:
         self._session: aiohttp.ClientSession | None = None
         self._semaphore: asyncio.Semaphore | None = None
         self._auth: dict[tuple[str, str, str], _WorkerAuth] = {}
+        self._last_parsed: dict[tuple[str, str], tuple[bytes, Any]] = {}
 
     # --- session -------------------------------------------------------------------------------
 
@@ -244,8 +271,8 @@ class CMLClient:
         token: str | None = None,
         json_body: Any = None,
         params: dict[str, str] | None = None,
-    ) -> tuple[int, Any]:
-        """One HTTP request: returns (status, decoded JSON or None); raises CMLError on failure."""
+    ) -> tuple[int, bytes]:
+        """One HTTP request: returns (status, body); raises CMLError on a transport failure."""
         session = self._get_session()
         assert self._semaphore is not None
         headers = {"Authorization": f"Bearer {token}"} if token else None
@@ -263,13 +290,8 @@ class CMLClient:
                     status = response.status
                     body = await response.read()
             except Exception as exc:  # one worker's failure must never escape as a crash
-                raise CMLError(classify_exception(exc)) from None
-        if status >= 300:
-            return status, None
-        try:
-            return status, json.loads(body)
-        except ValueError:
-            raise CMLError("malformed JSON") from None
+                raise CMLError(classify_exception(exc), transport=True) from None
+        return status, body
 
     async def _login(self, target: CMLTarget) -> str:
         """POST /authenticate; returns the JWT. The password goes only into the request body."""
@@ -284,9 +306,10 @@ class CMLClient:
             raise CMLError(f"login rejected (HTTP {status})", login_failed=True)
         if status >= 300:
             raise CMLError(f"login failed (HTTP {status})")
-        if not isinstance(body, str) or not body:
+        token = _decode(body)
+        if not isinstance(token, str) or not token:
             raise CMLError("unexpected response shape: login token")
-        return body
+        return token
 
     async def _ensure_token(
         self, target: CMLTarget, call_auth: _CallAuth, failed_token: str | None
@@ -319,7 +342,7 @@ class CMLClient:
         path: str,
         call_auth: _CallAuth,
         params: dict[str, str] | None = None,
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, bytes]:
         """GET with the cached token; on a 401, log in again (once) and retry once."""
         token = await self._ensure_token(target, call_auth, None)
         status, body = await self._request(target, "GET", path, token=token, params=params)
@@ -331,15 +354,16 @@ class CMLClient:
         return status, body
 
     @staticmethod
-    def _validate(adapter: type[BaseModel] | TypeAdapter[T], status: int, body: Any) -> Any:
+    def _validate(adapter: type[BaseModel] | TypeAdapter[T], status: int, body: bytes) -> Any:
+        """Parse a body straight from bytes: only the fields the model declares are built."""
         if status >= 300:
             raise CMLError(f"HTTP {status}")
         try:
             if isinstance(adapter, TypeAdapter):
-                return adapter.validate_python(body)
+                return adapter.validate_json(body)
             if adapter is LicensingStatus:
-                return LicensingStatus.from_response(body)
-            return adapter.model_validate(body)
+                return LicensingStatus.from_response(_decode(body))
+            return adapter.model_validate_json(body)
         except ValidationError as exc:
             raise _shape_error(exc) from None
 
@@ -352,7 +376,23 @@ class CMLClient:
         params: dict[str, str] | None = None,
     ) -> Any:
         status, body = await self._get_authed(target, path, call_auth, params)
-        return self._validate(adapter, status, body)
+        if status >= 300 or path not in _REUSED_PATHS:
+            return self._validate(adapter, status, body)
+        key = (target.worker_id, path)
+        last = self._last_parsed.get(key)
+        if last is not None and last[0] == body:
+            return last[1]  # the same bytes as last time: the same (immutable) model
+        parsed = self._validate(adapter, status, body)
+        self._last_parsed[key] = (body, parsed)
+        return parsed
+
+    def forget(self, worker_ids: Collection[str]) -> None:
+        """Drop what is remembered of workers that are gone (parsed bodies, tokens)."""
+        gone = set(worker_ids)
+        for key in [k for k in self._last_parsed if k[0] in gone]:
+            del self._last_parsed[key]
+        for key in [k for k in self._auth if k[0] in gone]:
+            del self._auth[key]
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -364,25 +404,43 @@ class CMLClient:
         want_licensing: bool,
         want_users: bool,
         known_lab_ids: Collection[str] | None = None,
+        want_stats: bool = True,
+        want_system_information: bool = True,
+        want_health: bool = True,
+        want_lab_ids: bool = True,
     ) -> CMLCycleResult:
-        """One collection cycle for one worker. Never raises for a worker's failure.
+        """One round of reads for one worker. Never raises for a worker's failure.
+
+        The first call proves the API answers: `/system_information` (no login needed) when it
+        is wanted, else `/system_stats` (after a login if no token is cached). When it fails
+        with no HTTP answer at all, no other call is made. When `/system_stats` fails with an
+        HTTP answer, `/system_information` is asked too, to tell "CML is up but stats are
+        broken" from "CML is not there". The other calls then run concurrently.
 
         Lab details are read when `want_labs`, or when the id list differs from `known_lab_ids`
-        (a lab was added or removed since the details were last read).
+        (a lab was added or removed since the details were last read); both need the ids.
         """
         result = CMLCycleResult()
-        try:
+        want_lab_ids = want_lab_ids or want_labs
+
+        async def information() -> None:
             status, body = await self._request(target, "GET", "/system_information")
             result.system_information = self._validate(SystemInformation, status, body)
-        except CMLError as exc:
-            log.debug("CML %s unreachable: %s", target.worker_id, exc.message)
-            result.errors["system_information"] = exc.message
+
+        if want_system_information:
+            try:
+                await information()
+            except CMLError as exc:
+                log.debug("CML %s unreachable: %s", target.worker_id, exc.message)
+                result.errors["system_information"] = exc.message
+                return result
+            result.reachable = True
+        authed = want_stats or want_health or want_lab_ids or want_licensing or want_users
+        if not authed:
             return result
-        result.reachable = True
 
         call_auth = _CallAuth()
-        auth = self._worker_auth(target)
-        if auth.token is None:
+        if self._worker_auth(target).token is None:
             # Log in once up front so that the concurrent calls below do not race to do it.
             try:
                 await self._ensure_token(target, call_auth, None)
@@ -390,6 +448,8 @@ class CMLClient:
                 log.debug("CML %s login: %s", target.worker_id, exc.message)
                 result.errors["login"] = exc.message
                 result.login_failed = exc.login_failed
+                if not result.reachable and not exc.transport:
+                    await self._probe_information(target, result, information)
                 return result
 
         async def run(key: str, coro: Any) -> None:
@@ -422,14 +482,43 @@ class CMLClient:
         async def users() -> None:
             result.users = await self._fetch(target, "/users", UserList, call_auth)
 
-        calls = [run("system_health", health()), run("system_stats", stats())]
-        calls.append(run("lab_ids", labs()))
+        if not result.reachable and want_stats:
+            # /system_stats is the liveness check of this round.
+            try:
+                await stats()
+            except CMLError as exc:
+                log.debug("CML %s system_stats: %s", target.worker_id, exc.message)
+                result.errors["system_stats"] = exc.message
+                result.login_failed = exc.login_failed
+                if not exc.transport:
+                    await self._probe_information(target, result, information)
+                return result
+            result.reachable = True
+            want_stats = False
+
+        calls = []
+        if want_stats:
+            calls.append(run("system_stats", stats()))
+        if want_health:
+            calls.append(run("system_health", health()))
+        if want_lab_ids:
+            calls.append(run("lab_ids", labs()))
         if want_licensing:
             calls.append(run("licensing", licensing()))
         if want_users:
             calls.append(run("users", users()))
         await asyncio.gather(*calls)
         return result
+
+    @staticmethod
+    async def _probe_information(target: CMLTarget, result: CMLCycleResult, call: Any) -> None:
+        """After an HTTP failure: does CML answer at all? (`reachable` says so.)"""
+        try:
+            await call()
+        except CMLError as exc:
+            result.errors.setdefault("system_information", exc.message)
+            return
+        result.reachable = True
 
     async def _fetch_labs(
         self, target: CMLTarget, result: CMLCycleResult, call_auth: _CallAuth

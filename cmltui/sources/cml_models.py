@@ -14,9 +14,12 @@ object it keeps for display (`as_public_dict()`), at any depth, before storing i
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+
+from cmltui.domain.sanitize import finite_number, finite_percent
 
 
 def _assume_utc(value: datetime | None) -> datetime | None:
@@ -88,6 +91,10 @@ class SystemHealth(CMLModel):
 
 
 # --- /system_stats (SystemStats) ---------------------------------------------------------------
+#
+# Read every cycle, so only the fields that `cml_system_info` and the gauges use are declared:
+# the rest of the body (per-compute load averages, CPU models, orphans, controller disk) is
+# skipped by the JSON parser instead of being built and then thrown away.
 
 
 class CpuStats(CMLModel):
@@ -122,22 +129,17 @@ class ComputeHostStats(CMLModel):
 
 
 class CpuHealthStats(CMLModel):
-    """Per-compute CPU figures (CpuHealthStats)."""
+    """Per-compute CPU figures (CpuHealthStats): the two a monitor shows."""
 
     count: int | None = None
     percent: float | None = None
-    model: str | None = None
-    predicted: int | None = None
-    load: list[float] | None = None
 
 
 class DomInfo(CMLModel):
     """Node counts of one compute (DomInfo)."""
 
     total_nodes: int | None = None
-    total_orphans: int | None = None
     running_nodes: int | None = None
-    running_orphans: int | None = None
     allocated_cpus: int | None = None
     allocated_memory: int | None = None
 
@@ -159,10 +161,7 @@ class ComputeHostWithStats(CMLModel):
     stats: ComputeHostStatsWithDomInfo | None = None
 
 
-class ControllerDiskStats(CMLModel):
-    """Controller disk usage (ControllerDiskStats)."""
-
-    disk: DiskStats | None = None
+_NODE_KEYS = ("total_nodes", "running_nodes", "allocated_cpus", "allocated_memory")
 
 
 class SystemStats(CMLModel):
@@ -170,7 +169,56 @@ class SystemStats(CMLModel):
 
     all: ComputeHostStats
     computes: dict[str, ComputeHostWithStats] = Field(default_factory=dict)
-    controller: ControllerDiskStats | None = None
+
+    @cached_property
+    def normalised(self) -> dict[str, Any]:
+        """The fields a monitor shows (`cml_system_info`), node counts summed over computes.
+
+        Every number is finite or None (a 0 stays 0); percentages are clamped to [0, 100].
+        Built once per parsed body: an unchanged body reuses the same model, and so this dict.
+        """
+        node_sums: dict[str, int] = {}
+        per_compute: dict[str, Any] = {}
+        for compute_id, compute in self.computes.items():
+            stats = compute.stats or ComputeHostStatsWithDomInfo()
+            dominfo = stats.dominfo or DomInfo()
+            for key in _NODE_KEYS:
+                count = finite_number(getattr(dominfo, key))
+                if count is not None:
+                    node_sums[key] = node_sums.get(key, 0) + int(count)
+            per_compute[compute_id] = {
+                "hostname": compute.hostname,
+                "is_controller": compute.is_controller is True,
+                **_resource_fields(stats.cpu, stats.memory, stats.disk),
+                "running_nodes": _int_or_none(dominfo.running_nodes),
+                "total_nodes": _int_or_none(dominfo.total_nodes),
+            }
+        totals = self.all
+        return {
+            **_resource_fields(totals.cpu, totals.memory, totals.disk),
+            **{key: node_sums.get(key) for key in _NODE_KEYS},
+            "computes": per_compute,
+        }
+
+
+def _resource_fields(
+    cpu: CpuStats | CpuHealthStats | None, memory: MemoryStats | None, disk: DiskStats | None
+) -> dict[str, Any]:
+    return {
+        "cpu_count": _int_or_none(cpu.count) if cpu else None,
+        "cpu_percent": finite_percent(cpu.percent) if cpu else None,
+        "memory_total": finite_number(memory.total) if memory else None,
+        "memory_used": finite_number(memory.used) if memory else None,
+        "memory_free": finite_number(memory.free) if memory else None,
+        "disk_total": finite_number(disk.total) if disk else None,
+        "disk_used": finite_number(disk.used) if disk else None,
+        "disk_free": finite_number(disk.free) if disk else None,
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    number = finite_number(value)
+    return None if number is None else int(number)
 
 
 # --- /labs, /labs/{id} (LabResponse) -----------------------------------------------------------
