@@ -4,6 +4,12 @@ Each cycle lists the fleet from EC2 (batched), asks every running worker's CML A
 bounded), falls back to CloudWatch only where CML stats are missing or stale, updates the shared
 registry, and maps every worker through `map_worker_to_dto` into a `FleetSnapshot` stamped with
 the time the cycle started.
+
+What is read how often (README, "What is read how often"): every cycle, `/system_stats` of each
+running worker and the EC2 listing; health, system information, the lab ids, lab details,
+licensing, users and the EC2 status checks on their own cadences (`[intervals]`). A slow fact is
+read at once when something suggests it changed: the stats call fails or its node counts change,
+the worker's state changes, an action completes or a resume (`read_soon`).
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Mapping
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from cmltui.api.events import FleetSnapshot
 from cmltui.clock import Clock
@@ -27,7 +34,7 @@ from cmltui.domain.tags import NAME_TAG, history_from_tags
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
-from cmltui.sources.aws import AwsSource, RegionListing
+from cmltui.sources.aws import AwsError, AwsSource, RegionListing
 from cmltui.sources.aws_cloudwatch import CloudWatchReading
 from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
 from cmltui.sources.cml_client import CMLClient, CMLCycleResult, CMLTarget
@@ -37,13 +44,38 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL, MAX_INTERVAL = 2.0, 600.0
 
 
+#: The slow-cadence CML reads, each with the `[intervals]` key that paces it.
+SLOW_READS: dict[str, str] = {
+    "system_information": "system_information",
+    "health": "health",
+    "lab_ids": "lab_ids",
+    "labs": "activity",  # lab details (titles, owners, states)
+    "licensing": "licensing",
+    "users": "users",
+}
+
+
 @dataclass
 class _CMLSchedule:
-    """When the slower CML reads were last done for a worker."""
+    """When each slow CML read of a worker is next due, and whether all are due at once."""
 
-    labs_at: datetime | None = None
-    licensing_at: datetime | None = None
-    users_at: datetime | None = None
+    next_at: dict[str, datetime] = field(default_factory=dict)
+    read_all: bool = True  # first sight, not running, no answer, or `read_soon`
+
+    def due(self, now: datetime) -> set[str]:
+        if self.read_all:
+            return set(SLOW_READS)
+        next_at = self.next_at
+        return {read for read in SLOW_READS if read not in next_at or now >= next_at[read]}
+
+    def done(self, reads: set[str], now: datetime, every: dict[str, float], worker_id: str) -> None:
+        """Reads made: next due a cadence later. A worker's first reads are staggered."""
+        for read in reads:
+            seconds = every[read]
+            if read not in self.next_at:
+                # Spread the fleet over the cadence so one cycle does not re-read everyone.
+                seconds *= 0.5 + 0.5 * _fraction(worker_id, read)
+            self.next_at[read] = now + timedelta(seconds=seconds)
 
 
 @dataclass
@@ -52,6 +84,9 @@ class CollectorState:
 
     schedules: dict[str, _CMLSchedule] = field(default_factory=dict)
     targets: dict[str, CMLTarget] = field(default_factory=dict)
+    status_checks_next_at: datetime | None = None  # EC2 DescribeInstanceStatus
+    status_checks_soon: bool = False
+    seen_status: dict[str, WorkerStatus] = field(default_factory=dict)
 
 
 class Collector:
@@ -102,16 +137,27 @@ class Collector:
         """The CML target of a worker seen in the last cycle (used by the idle checker)."""
         return self._state.targets.get(worker_id)
 
+    def read_soon(self, worker_id: str) -> None:
+        """Read everything slow about this worker on the next cycle, off-cadence.
+
+        For whoever knows something changed: an action that completed (toggle, pause, resume),
+        a resume. The EC2 status checks are read on the next cycle too.
+        """
+        self._state.schedules.setdefault(worker_id, _CMLSchedule()).read_all = True
+        self._state.status_checks_soon = True
+
     # -- the cycle -----------------------------------------------------------------------------
 
     async def collect(self) -> FleetSnapshot:
         """One full cycle. Never runs concurrently with itself."""
         async with self._lock:
             started = self.clock.now()
-            listings = await self.aws.list_fleet()
+            status_checks = self._status_checks_due(started)
+            listings = await self.aws.list_fleet(status_checks=status_checks)
             region_errors = [listing.error for listing in listings if listing.error]
             for listing in listings:
                 self._apply_listing(listing, started)
+            await self._follow_status_changes(listings, started)
             await self._collect_cml(started)
             await self._collect_cloudwatch(started)
             next_refresh = started + timedelta(seconds=self._interval)
@@ -197,12 +243,57 @@ class Collector:
         else:
             self._state.targets.pop(worker.instance_id, None)
 
+    # -- EC2 status checks (a slower cadence) ---------------------------------------------------
+
+    def _status_checks_due(self, now: datetime) -> bool:
+        next_at = self._state.status_checks_next_at
+        return self._state.status_checks_soon or next_at is None or now >= next_at
+
+    async def _follow_status_changes(self, listings: list[RegionListing], now: datetime) -> None:
+        """Date the status checks read with the listing; read them at once on a state change."""
+        seen = self._state.seen_status
+        changed: dict[str, list[str]] = {}
+        for listing in listings:
+            if listing.error:
+                continue
+            if listing.statuses_read:
+                self._state.status_checks_next_at = now + timedelta(
+                    seconds=self.config.intervals.status_checks
+                )
+                self._state.status_checks_soon = False
+            for instance in listing.instances:
+                worker = self.registry.get(instance.instance_id)
+                if worker is None:
+                    continue
+                if listing.statuses_read:
+                    worker.ec2_status_checked_at = now
+                elif seen.get(worker.instance_id, worker.status) is not worker.status:
+                    changed.setdefault(listing.region, []).append(worker.instance_id)
+                seen[worker.instance_id] = worker.status
+        for instance_id in [i for i in seen if i not in self.registry]:
+            del seen[instance_id]
+        for region, instance_ids in changed.items():
+            try:
+                statuses = await self.aws.status_checks(region, instance_ids)
+            except AwsError as exc:
+                log.warning("status checks after a state change failed: %s", exc)
+                continue
+            for instance_id in instance_ids:
+                worker = self.registry.get(instance_id)
+                status = statuses.get(instance_id)
+                if worker is not None and status is not None:
+                    worker.ec2_system_status_check = status.system_status
+                    worker.ec2_instance_status_check = status.instance_status
+                    worker.ec2_status_checked_at = now
+
     # -- CML -----------------------------------------------------------------------------------
 
     async def _collect_cml(self, now: datetime) -> None:
         jobs = []
         for worker in self.registry:
             if not worker.is_running:
+                # Whatever it was, the first cycle in which CML answers after a start reads all.
+                self._state.schedules.setdefault(worker.instance_id, _CMLSchedule()).read_all = True
                 continue
             target = self._state.targets.get(worker.instance_id)
             if target is None:
@@ -213,30 +304,56 @@ class Collector:
         await asyncio.gather(*jobs)
 
     async def _collect_one(self, worker: CMLWorker, target: CMLTarget, now: datetime) -> None:
+        """`/system_stats`, plus whatever slow read is due; more at once when stats say so."""
         schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
-        intervals = self.config.intervals
-        want_labs = _due(schedule.labs_at, intervals.activity, now)
-        want_licensing = _due(schedule.licensing_at, intervals.licensing, now)
-        want_users = _due(schedule.users_at, intervals.users, now)
+        due = schedule.due(now)
+        if worker.cml.labs is None:
+            due |= {"lab_ids", "labs"}
+        before = _node_counts(worker.cml.system_info)
+        result = await self._fetch(worker, target, due, stats=True)
+        if result.reachable and result.system_info is not None:
+            counts = _node_counts(result.system_info)
+            if before is not None and counts != before and "labs" not in due:
+                # Nodes started or stopped: a lab changed state (or appeared) — read them now.
+                more = await self._fetch(worker, target, {"lab_ids", "labs"}, stats=False)
+                _merge(result, more)
+                due |= {"lab_ids", "labs"}
+        elif result.reachable and "health" not in due:
+            # The API answers but the stats call failed: health says what is wrong.
+            more = await self._fetch(worker, target, {"health", "lab_ids"}, stats=False)
+            _merge(result, more)
+            due |= {"health", "lab_ids"}
+        _apply_cml(worker, result, now)
+        if result.reachable:
+            made = {read for read in due if _read_answered(result, read)}
+            schedule.done(made, now, self._cadences(), worker.instance_id)
+            schedule.read_all = False
+        else:
+            schedule.read_all = True  # after an outage, everything is read at the first answer
+
+    async def _fetch(
+        self, worker: CMLWorker, target: CMLTarget, reads: set[str], *, stats: bool
+    ) -> CMLCycleResult:
         try:
             known = [lab.id for lab in worker.cml.labs] if worker.cml.labs is not None else None
-            result = await self.cml.fetch_cycle(
+            return await self.cml.fetch_cycle(
                 target,
-                want_labs=want_labs or known is None,
-                want_licensing=want_licensing,
-                want_users=want_users,
+                want_stats=stats,
+                want_system_information="system_information" in reads,
+                want_health="health" in reads,
+                want_lab_ids="lab_ids" in reads,
+                want_labs="labs" in reads,
+                want_licensing="licensing" in reads,
+                want_users="users" in reads,
                 known_lab_ids=known,
             )
         except Exception as exc:  # a bug in one worker's parsing must not blank the others
             log.exception("CML cycle failed for %s", worker.instance_id)
-            result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
-        _apply_cml(worker, result, now)
-        if result.labs is not None:
-            schedule.labs_at = now
-        if result.licensing is not None:
-            schedule.licensing_at = now
-        if result.users is not None:
-            schedule.users_at = now
+            return CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
+
+    def _cadences(self) -> dict[str, float]:
+        intervals = self.config.intervals
+        return {read: float(getattr(intervals, key)) for read, key in SLOW_READS.items()}
 
     # -- CloudWatch (a fallback that costs money) ----------------------------------------------
 
@@ -248,7 +365,7 @@ class Collector:
             if not worker.is_running:
                 continue
             fresh = (
-                worker.cml.system_stats is not None
+                worker.cml.system_info is not None
                 and worker.cml.stats_synced_at is not None
                 and now - worker.cml.stats_synced_at <= stale_after
             )
@@ -277,13 +394,18 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
     if result.system_information is not None:
         cml.version = result.system_information.version
         cml.ready = result.system_information.ready
+        cml.version_read_at = now
     if result.system_health is not None:
-        cml.system_health = result.system_health.model_dump(mode="json")
-    if result.system_stats is not None:
-        cml.system_stats = result.system_stats.model_dump(mode="json")
+        if result.system_health is not cml.health_source:
+            cml.health_source = result.system_health
+            cml.system_health = result.system_health.model_dump(mode="json")
+        cml.health_read_at = now
+    if result.system_info is not None:
+        cml.system_info = result.system_info
         cml.stats_synced_at = now
     if result.lab_ids is not None:
         cml.lab_ids = list(result.lab_ids)
+        cml.labs_read_at = now
     if result.labs is not None:
         usernames = cml.users
         cml.labs = [
@@ -298,9 +420,13 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
             for lab in result.labs
         ]
     if result.licensing is not None:
-        cml.licensing = result.licensing.as_public_dict()
+        if result.licensing is not cml.licensing_source:
+            cml.licensing_source = result.licensing
+            cml.licensing = result.licensing.as_public_dict()
+        cml.licensing_read_at = now
     if result.users is not None:
         cml.users = {user.id: user.username for user in result.users if user.id}
+        cml.users_read_at = now
     if not result.reachable:
         reach = CMLReach.NO_ANSWER
     elif result.complete:
@@ -308,12 +434,46 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
         cml.last_synced_at = now
     else:
         reach = CMLReach.PARTIAL
-    health_valid = result.system_health.valid if result.system_health is not None else None
-    cml.outcome = CMLOutcome(reach, health_valid)
+    health = cml.system_health
+    health_valid = health.get("valid") if isinstance(health, dict) else None
+    cml.outcome = CMLOutcome(reach, health_valid if isinstance(health_valid, bool) else None)
     if result.errors:
         worker.errors["cml"] = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
     else:
         worker.errors.pop("cml", None)
+
+
+def _node_counts(system_info: dict[str, Any] | None) -> tuple[object, object] | None:
+    if system_info is None:
+        return None
+    return system_info.get("running_nodes"), system_info.get("total_nodes")
+
+
+def _merge(into: CMLCycleResult, more: CMLCycleResult) -> None:
+    """Fold a follow-up round into the cycle's result."""
+    for name in ("system_information", "system_health", "lab_ids", "labs", "licensing", "users"):
+        value = getattr(more, name)
+        if value is not None:
+            setattr(into, name, value)
+    into.errors.update(more.errors)
+    into.login_failed = into.login_failed or more.login_failed
+
+
+def _read_answered(result: CMLCycleResult, read: str) -> bool:
+    value = {
+        "system_information": result.system_information,
+        "health": result.system_health,
+        "lab_ids": result.lab_ids,
+        "labs": result.labs,
+        "licensing": result.licensing,
+        "users": result.users,
+    }[read]
+    return value is not None
+
+
+def _fraction(worker_id: str, read: str) -> float:
+    """A stable number in [0, 1) per worker and read: where its cadence starts."""
+    return zlib.crc32(f"{worker_id}/{read}".encode()) / 2**32
 
 
 def _apply_cloudwatch(worker: CMLWorker, reading: CloudWatchReading | None, now: datetime) -> None:
@@ -340,8 +500,8 @@ def _note_change(worker: CMLWorker, now: datetime) -> None:
 
 def _observed(worker: CMLWorker) -> tuple[object, ...]:
     cml, cw = worker.cml, worker.cloudwatch
-    stats = cml.system_stats or {}
-    totals = stats.get("all", {}) if isinstance(stats, Mapping) else {}
+    info = cml.system_info or {}
+    totals = tuple(value for key, value in info.items() if key != "computes")
     return (
         worker.status,
         worker.public_ip,
@@ -353,7 +513,7 @@ def _observed(worker: CMLWorker) -> tuple[object, ...]:
         worker.ec2_state_detail,
         cml.version,
         cml.ready,
-        repr(totals),
+        totals,
         cml.revision,
         tuple(cml.lab_ids or ()),
         tuple(cml.labs or ()),

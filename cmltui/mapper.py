@@ -6,7 +6,6 @@ turns a DTO into a JSON-ready dict. Nothing else builds, copies or patches a DTO
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 from cmltui.api.dto import CMLWorkerDto, LabDto
 from cmltui.domain import idle
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.sanitize import finite_number, finite_percent
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
 from cmltui.domain.worker import CMLWorker, MetricReading
@@ -39,18 +39,17 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     now = ctx.now
     running = worker.status is WorkerStatus.RUNNING
     has_address = worker.status not in _NO_ADDRESS_STATES
-    stats = worker.cml.system_stats if running else None
+    system_info = worker.cml.system_info if running else None  # normalised by the CML source
     cw = worker.cloudwatch
     cml_stamp = worker.cml.stats_synced_at
-    cpu = _pick(_cml_percent(stats, "cpu"), cml_stamp, cw.cpu if running else None)
-    memory = _pick(_cml_percent(stats, "memory"), cml_stamp, cw.memory if running else None)
-    storage = _pick(_cml_percent(stats, "disk"), cml_stamp, cw.disk if running else None)
+    cpu = _pick(_cml_percent(system_info, "cpu"), cml_stamp, cw.cpu if running else None)
+    memory = _pick(_cml_percent(system_info, "memory"), cml_stamp, cw.memory if running else None)
+    storage = _pick(_cml_percent(system_info, "disk"), cml_stamp, cw.disk if running else None)
     cml_answers = running and worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.PARTIAL)
     started_at = worker.last_start_at()
     labs = worker.cml.labs if running else None
     lab_ids = worker.cml.lab_ids if running else None
     history = worker.history
-    system_info = normalise_system_stats(stats) if stats is not None else None
     licensing = worker.cml.licensing  # stored token-free and JSON-safe (CMLState)
     detection_on = idle.detection_active(worker, ctx.idle)
     return CMLWorkerDto(
@@ -77,7 +76,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         aws_tags=dict(worker.tags),
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
-        cml_version=worker.cml.version if running else None,
+        cml_version=worker.cml.version,  # kept while stopped or down, with its age
         cml_ready=worker.cml.ready if running else None,
         cml_uptime_seconds=(
             int((now - started_at).total_seconds()) if cml_answers and started_at else None
@@ -152,79 +151,17 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         recent_users=[worker.cml.users.get(uid, uid) for uid in worker.activity.recent_user_ids],
         hourly_cost=_hourly_cost(worker, ctx.prices),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
+        fact_ages_seconds=_fact_ages(worker, now),
     )
 
 
-def finite_percent(value: Any) -> float | None:
-    """A float clamped to [0, 100]; anything that is not a finite real number becomes None."""
-    number = finite_number(value)
-    return None if number is None else min(100.0, max(0.0, number))
-
-
-def finite_number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _cml_percent(system_info: Mapping[str, Any] | None, resource: str) -> float | None:
+    if system_info is None:
         return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range is not a usable number
-        return None
-    return number if math.isfinite(number) else None
-
-
-def normalise_system_stats(stats: Mapping[str, Any]) -> dict[str, Any]:
-    """Flatten CML `system_stats` into the fields a monitor shows, with node counts summed."""
-    totals = _mapping(stats.get("all"))
-    computes = _mapping(stats.get("computes"))
-    per_compute: dict[str, Any] = {}
-    node_sums: dict[str, int] = {}
-    for compute_id, compute in computes.items():
-        compute = _mapping(compute)
-        compute_stats = _mapping(compute.get("stats"))
-        dominfo = _mapping(compute_stats.get("dominfo"))
-        for key in ("total_nodes", "running_nodes", "allocated_cpus", "allocated_memory"):
-            count = finite_number(dominfo.get(key))
-            if count is not None:
-                node_sums[key] = node_sums.get(key, 0) + int(count)
-        per_compute[str(compute_id)] = {
-            "hostname": _str_or_none(compute.get("hostname")),
-            "is_controller": compute.get("is_controller") is True,
-            **_resource_fields(compute_stats),
-            "running_nodes": _int_or_none(dominfo.get("running_nodes")),
-            "total_nodes": _int_or_none(dominfo.get("total_nodes")),
-        }
-    return {
-        **_resource_fields(totals),
-        "total_nodes": node_sums.get("total_nodes"),
-        "running_nodes": node_sums.get("running_nodes"),
-        "allocated_cpus": node_sums.get("allocated_cpus"),
-        "allocated_memory": node_sums.get("allocated_memory"),
-        "computes": per_compute,
-    }
-
-
-def _resource_fields(block: Mapping[str, Any]) -> dict[str, Any]:
-    cpu = _mapping(block.get("cpu"))
-    memory = _mapping(block.get("memory"))
-    disk = _mapping(block.get("disk"))
-    return {
-        "cpu_count": _int_or_none(cpu.get("count")),
-        "cpu_percent": finite_percent(cpu.get("percent")),
-        "memory_total": finite_number(memory.get("total")),
-        "memory_used": finite_number(memory.get("used")),
-        "memory_free": finite_number(memory.get("free")),
-        "disk_total": finite_number(disk.get("total")),
-        "disk_used": finite_number(disk.get("used")),
-        "disk_free": finite_number(disk.get("free")),
-    }
-
-
-def _cml_percent(stats: Mapping[str, Any] | None, resource: str) -> float | None:
-    if stats is None:
-        return None
-    block = _mapping(_mapping(stats.get("all")).get(resource))
     if resource == "cpu":
-        return finite_percent(block.get("percent"))
-    used, total = finite_number(block.get("used")), finite_number(block.get("total"))
+        return finite_percent(system_info.get("cpu_percent"))
+    used = finite_number(system_info.get(f"{resource}_used"))
+    total = finite_number(system_info.get(f"{resource}_total"))
     if used is None or total is None or total <= 0:
         return None
     return finite_percent(used / total * 100.0)
@@ -258,23 +195,32 @@ def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
     """Age of the last good CML stats still shown while the latest cycle failed."""
     if worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.NOT_TRIED):
         return None
-    if worker.cml.system_stats is None or worker.cml.stats_synced_at is None:
+    if worker.cml.system_info is None or worker.cml.stats_synced_at is None:
         return None  # nothing old is on show (e.g. a worker still booting)
     return max(0, int((now - worker.cml.stats_synced_at).total_seconds()))
 
 
+def _fact_ages(worker: CMLWorker, now: datetime) -> dict[str, int]:
+    """Seconds since each slow-cadence fact was read, keyed by the DTO field it feeds.
+
+    These facts are read less often than every cycle (and kept while CML is down or the worker
+    stopped), so each carries its age: nothing goes stale unseen.
+    """
+    cml = worker.cml
+    read_at = {
+        "cml_version": cml.version_read_at,
+        "cml_system_health": cml.health_read_at,
+        "labs": cml.labs_read_at,
+        "cml_license_info": cml.licensing_read_at,
+        "recent_users": cml.users_read_at,
+        "ec2_system_status_check": worker.ec2_status_checked_at,
+    }
+    return {
+        name: max(0, int((now - when).total_seconds()))
+        for name, when in read_at.items()
+        if when is not None
+    }
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int_or_none(value: Any) -> int | None:
-    number = finite_number(value)
-    return None if number is None else int(number)
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}

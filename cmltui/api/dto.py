@@ -123,6 +123,9 @@ class CMLWorkerDto(BaseModel):
     recent_users: list[str]  # the same users, by name where `/users` knows them
     hourly_cost: float | None
     cml_stale_seconds: int | None
+    # Seconds since each slow-cadence fact was read, by the field it feeds: cml_version,
+    # cml_system_health, labs, cml_license_info, recent_users, ec2_system_status_check.
+    fact_ages_seconds: dict[str, int]
 
 
 def worker_dto_to_dict(dto: CMLWorkerDto) -> dict[str, Any]:

@@ -31,12 +31,25 @@ def apply_status(worker: CMLWorker, new_status: WorkerStatus, *, observed_at: da
 
 
 def clear_live_state(worker: CMLWorker) -> None:
-    """Forget what only a running instance has: addresses, endpoint, CML and CloudWatch data."""
+    """Forget what only a running instance has: addresses, endpoint, CML and CloudWatch data.
+
+    Slow-changing CML facts survive, with the time they were read (the DTO shows their age):
+    the version, the licence and the users. The collector reads them again on the first cycle
+    in which CML answers after a start.
+    """
     worker.public_ip = None
     worker.private_ip = None
     worker.https_endpoint = None
-    # Kept: when CML last answered, and who its users are (to name them while it is stopped).
-    worker.cml = CMLState(last_synced_at=worker.cml.last_synced_at, users=worker.cml.users)
+    old = worker.cml
+    worker.cml = CMLState(
+        version=old.version,
+        version_read_at=old.version_read_at,
+        licensing=old.licensing,
+        licensing_read_at=old.licensing_read_at,
+        users=old.users,
+        users_read_at=old.users_read_at,
+        last_synced_at=old.last_synced_at,
+    )
     detailed = worker.cloudwatch.detailed_monitoring_enabled
     worker.cloudwatch = CloudWatchState(detailed_monitoring_enabled=detailed)
     worker.errors.pop("cml", None)

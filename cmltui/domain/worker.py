@@ -62,7 +62,7 @@ class CMLState:
 
     version: str | None = None
     ready: bool | None = None
-    system_stats: dict[str, Any] | None = None
+    system_info: dict[str, Any] | None = None  # system_stats as the CML source normalised it
     system_health: dict[str, Any] | None = None
     licensing: dict[str, Any] | None = None  # as CML returns it, the token already stripped
     lab_ids: list[str] | None = None
@@ -71,7 +71,17 @@ class CMLState:
     outcome: CMLOutcome = field(default_factory=CMLOutcome)
     last_synced_at: datetime | None = None  # last successful sync: moves on every success
     revision: int = 0  # bumped whenever licensing or health changes (cheap change detection)
-    stats_synced_at: datetime | None = None  # when `system_stats` was read
+    stats_synced_at: datetime | None = None  # when `system_info` was read (every cycle)
+    # When each slow-cadence fact was last read: the DTO shows their ages.
+    version_read_at: datetime | None = None
+    health_read_at: datetime | None = None
+    labs_read_at: datetime | None = None  # the lab id list
+    licensing_read_at: datetime | None = None
+    users_read_at: datetime | None = None
+    # The parsed responses `system_health` and `licensing` were made from: the CML source hands
+    # back the same model for an unchanged body, so an unchanged fact is not converted again.
+    health_source: object | None = None
+    licensing_source: object | None = None
 
 
 @dataclass
@@ -123,6 +133,7 @@ class CMLWorker:
     ec2_system_status_check: str | None = None
     ec2_instance_status_check: str | None = None
     ec2_last_checked_at: datetime | None = None
+    ec2_status_checked_at: datetime | None = None  # status checks are read on a slower cadence
     ami_id: str | None = None
     ami: AmiFacts = field(default_factory=AmiFacts)
     public_ip: str | None = None

@@ -106,6 +106,7 @@ class RegionListing:
     amis: dict[str, AmiInfo] = field(default_factory=dict)
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    statuses_read: bool = False  # DescribeInstanceStatus was asked (its cadence was due)
 
 
 class AwsCallCounter:
@@ -261,10 +262,14 @@ class AwsSource:
 
     # -- fleet listing -------------------------------------------------------------------------
 
-    async def list_fleet(self) -> list[RegionListing]:
-        """Every configured region, in parallel; a failing region never hides the others."""
+    async def list_fleet(self, *, status_checks: bool = True) -> list[RegionListing]:
+        """Every configured region, in parallel; a failing region never hides the others.
+
+        `status_checks=False` skips DescribeInstanceStatus (read on a slower cadence).
+        """
         results = await asyncio.gather(
-            *(self.list_region(r) for r in self.regions), return_exceptions=True
+            *(self.list_region(r, status_checks=status_checks) for r in self.regions),
+            return_exceptions=True,
         )
         listings: list[RegionListing] = []
         for region, result in zip(self.regions, results, strict=True):
@@ -276,11 +281,30 @@ class AwsSource:
             listings.append(result)
         return listings
 
-    async def list_region(self, region: str) -> RegionListing:
-        """Instances matching the filters, their status checks and their AMIs."""
-        return await asyncio.to_thread(self._list_region_sync, region)
+    async def list_region(self, region: str, *, status_checks: bool = True) -> RegionListing:
+        """Instances matching the filters, their status checks (when asked) and their AMIs."""
+        return await asyncio.to_thread(self._list_region_sync, region, status_checks)
 
-    def _list_region_sync(self, region: str) -> RegionListing:
+    async def status_checks(
+        self, region: str, instance_ids: Sequence[str]
+    ) -> dict[str, InstanceStatus]:
+        """Status checks of some instances, off the listing's cadence (after a state change).
+
+        Raises `AwsReadError` when the call fails.
+        """
+
+        def run() -> dict[str, InstanceStatus]:
+            try:
+                return self._describe_statuses(region, set(instance_ids))
+            except (BotoCoreError, ClientError) as exc:
+                endpoint = self._endpoint_of("ec2", region)
+                raise AwsReadError(
+                    error_code(exc), f"{region}: status checks: {describe_error(exc, endpoint)}"
+                ) from exc
+
+        return await asyncio.to_thread(run)
+
+    def _list_region_sync(self, region: str, status_checks: bool = True) -> RegionListing:
         with self._region_lock(region):
             try:
                 instances = self._describe_instances(region)
@@ -292,7 +316,10 @@ class AwsSource:
             if not instances:
                 return listing
             try:
-                listing.statuses = self._describe_statuses(region, instances)
+                if status_checks:
+                    wanted = {i.instance_id for i in instances}
+                    listing.statuses = self._describe_statuses(region, wanted)
+                    listing.statuses_read = True
             except (BotoCoreError, ClientError) as exc:
                 listing.warnings.append(
                     f"{region}: status checks unavailable: {describe_error(exc)}"
@@ -321,15 +348,12 @@ class AwsSource:
             for raw in reservation.get("Instances", [])
         ]
 
-    def _describe_statuses(
-        self, region: str, instances: Sequence[Ec2Instance]
-    ) -> dict[str, InstanceStatus]:
+    def _describe_statuses(self, region: str, wanted: set[str]) -> dict[str, InstanceStatus]:
         """One bulk, paginated call for the region (never per instance), kept to our instances.
 
         Filtering by instance ids would cap a call at 100 ids and fail whole when one id has
         just vanished; the region-wide listing has neither problem.
         """
-        wanted = {i.instance_id for i in instances}
         paginator = self.client("ec2", region).get_paginator("describe_instance_status")
         pages = paginator.paginate(
             IncludeAllInstances=True, PaginationConfig={"PageSize": EC2_PAGE_SIZE}

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.worker import CMLWorker, MetricReading
+from cmltui.sources.cml_models import SystemStats
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -19,45 +22,53 @@ def stats(
     disk_used: Any = 50.0,
     disk_total: Any = 200.0,
 ) -> dict[str, Any]:
+    """A worker's `cml_system_info`, the shape the CML source normalises `system_stats` into.
+
+    The values are put in as given: the mapper must still keep what it shows in range.
+    """
+
+    def compute(hostname: str, controller: bool, cpu: Any, running: int, total: int) -> Any:
+        return {
+            "hostname": hostname,
+            "is_controller": controller,
+            "cpu_count": 48,
+            "cpu_percent": cpu,
+            "memory_total": 128.0,
+            "memory_used": 1.0,
+            "memory_free": 127.0,
+            "disk_total": 200.0,
+            "disk_used": 1.0,
+            "disk_free": 199.0,
+            "running_nodes": running,
+            "total_nodes": total,
+        }
+
     return {
-        "all": {
-            "cpu": {"count": 48, "percent": cpu},
-            "memory": {"used": mem_used, "total": mem_total, "free": 96.0},
-            "disk": {"used": disk_used, "total": disk_total, "free": 150.0},
-        },
+        "cpu_count": 48,
+        "cpu_percent": cpu,
+        "memory_total": mem_total,
+        "memory_used": mem_used,
+        "memory_free": 96.0,
+        "disk_total": disk_total,
+        "disk_used": disk_used,
+        "disk_free": 150.0,
+        "total_nodes": 15,
+        "running_nodes": 9,
+        "allocated_cpus": 16,
+        "allocated_memory": 5120,
         "computes": {
-            "c1": {
-                "hostname": "compute-1",
-                "is_controller": True,
-                "stats": {
-                    "cpu": {"count": 48, "percent": cpu},
-                    "memory": {"used": mem_used, "total": mem_total, "free": 96.0},
-                    "disk": {"used": disk_used, "total": disk_total, "free": 150.0},
-                    "dominfo": {
-                        "total_nodes": 10,
-                        "running_nodes": 7,
-                        "allocated_cpus": 12,
-                        "allocated_memory": 4096,
-                    },
-                },
-            },
-            "c2": {
-                "hostname": "compute-2",
-                "is_controller": False,
-                "stats": {
-                    "cpu": {"count": 48, "percent": 10.0},
-                    "memory": {"used": 1.0, "total": 128.0, "free": 127.0},
-                    "disk": {"used": 1.0, "total": 200.0, "free": 199.0},
-                    "dominfo": {
-                        "total_nodes": 5,
-                        "running_nodes": 2,
-                        "allocated_cpus": 4,
-                        "allocated_memory": 1024,
-                    },
-                },
-            },
+            "c1": compute("compute-1", True, cpu, 7, 10),
+            "c2": compute("compute-2", False, 10.0, 2, 5),
         },
     }
+
+
+def system_info_from_body(body: Any) -> dict[str, Any] | None:
+    """`system_stats` through the CML source, as a collection would: None if it is rejected."""
+    try:
+        return SystemStats.model_validate(body).normalised
+    except ValidationError:
+        return None
 
 
 def running_worker(instance_id: str = "i-0123456789abcdef0", **overrides: Any) -> CMLWorker:
@@ -73,7 +84,7 @@ def running_worker(instance_id: str = "i-0123456789abcdef0", **overrides: Any) -
         tags={"Name": "cml-a", "cml-worker": "1"},
         launch_time=NOW - timedelta(days=2),
     )
-    worker.cml.system_stats = stats()
+    worker.cml.system_info = stats()
     worker.cml.stats_synced_at = NOW - timedelta(seconds=5)
     worker.cml.last_synced_at = NOW - timedelta(seconds=5)
     worker.cml.outcome = CMLOutcome(CMLReach.FULL, health_valid=True)

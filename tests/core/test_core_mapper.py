@@ -27,7 +27,7 @@ def test_cml_values_win_when_cloudwatch_absent():
 
 def test_zero_is_a_real_zero_not_missing():
     worker = running_worker()
-    worker.cml.system_stats = stats(cpu=0, mem_used=0, disk_used=0)
+    worker.cml.system_info = stats(cpu=0, mem_used=0, disk_used=0)
     worker.cloudwatch.cpu = cw(55.0, age_s=600)  # older: must not replace the CML zero
     dto = map_worker_to_dto(worker, CTX)
     assert dto.cpu_utilization == 0.0
@@ -37,7 +37,7 @@ def test_zero_is_a_real_zero_not_missing():
 
 def test_none_stays_none_not_zero():
     worker = running_worker()
-    worker.cml.system_stats = stats(cpu=None, mem_used=None, disk_used=None)
+    worker.cml.system_info = stats(cpu=None, mem_used=None, disk_used=None)
     dto = map_worker_to_dto(worker, CTX)
     assert dto.cpu_utilization is None
     assert dto.memory_utilization is None
@@ -65,7 +65,7 @@ def test_none_stays_none_not_zero():
 )
 def test_cpu_clamped_or_none(raw, expected):
     worker = running_worker()
-    worker.cml.system_stats = stats(cpu=raw)
+    worker.cml.system_info = stats(cpu=raw)
     if raw == 10**400:
         # JSON can carry it; float() overflows. It must become None, not raise.
         with pytest.raises(OverflowError):
@@ -76,7 +76,7 @@ def test_cpu_clamped_or_none(raw, expected):
 @pytest.mark.parametrize("raw", ["n/a", float("nan"), float("inf"), True, None])
 def test_cloudwatch_values_sanitised_too(raw):
     worker = running_worker()
-    worker.cml.system_stats = None
+    worker.cml.system_info = None
     worker.cloudwatch.cpu = cw(raw, age_s=60)
     dto = map_worker_to_dto(worker, CTX)
     assert dto.cpu_utilization is None
@@ -85,7 +85,7 @@ def test_cloudwatch_values_sanitised_too(raw):
 
 def test_cloudwatch_is_the_fallback_when_cml_has_no_stats():
     worker = running_worker()
-    worker.cml.system_stats = None
+    worker.cml.system_info = None
     worker.cloudwatch.cpu = cw(12.5, age_s=120)
     worker.cloudwatch.memory = cw(130.0, age_s=120)
     worker.cloudwatch.disk = cw(-1, age_s=120)
@@ -115,6 +115,11 @@ def test_stopped_worker_has_no_addresses_or_metrics_but_keeps_history():
     worker = running_worker()
     worker.cloudwatch.cpu = cw(50.0, age_s=30)
     worker.history = PauseHistory(auto_pause_count=2, manual_pause_count=1, manual_resume_count=3)
+    worker.cml.version_read_at = NOW - timedelta(minutes=4)
+    worker.cml.licensing = {"registration": {"status": "COMPLETED"}}
+    worker.cml.licensing_read_at = NOW - timedelta(minutes=30)
+    worker.cml.system_health = {"valid": True}
+    worker.cml.health_read_at = NOW - timedelta(seconds=20)
     apply_status(worker, WorkerStatus.STOPPED, observed_at=NOW)
     dto = map_worker_to_dto(worker, CTX)
     assert dto.status == WorkerStatus.STOPPED
@@ -122,7 +127,11 @@ def test_stopped_worker_has_no_addresses_or_metrics_but_keeps_history():
     assert (dto.public_ip, dto.private_ip, dto.https_endpoint) == (None, None, None)
     assert dto.cpu_utilization is None and dto.memory_utilization is None
     assert dto.storage_utilization is None and dto.cloudwatch_cpu_utilization is None
-    assert dto.cml_system_info is None and dto.cml_version is None
+    assert dto.cml_system_info is None and dto.cml_system_health is None
+    # Slow-changing CML facts survive the stop, each with its age (issue 9, item 2).
+    assert dto.cml_version == "2.9.0"
+    assert dto.cml_license_info == {"registration": {"status": "COMPLETED"}}
+    assert dto.fact_ages_seconds == {"cml_version": 240, "cml_license_info": 1800}
     assert (dto.auto_pause_count, dto.manual_pause_count, dto.manual_resume_count) == (2, 1, 3)
     assert dto.hourly_cost == 0.0
 

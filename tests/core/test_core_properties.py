@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from core_factories import NOW, running_worker
+from core_factories import NOW, running_worker, system_info_from_body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,7 +39,7 @@ def _worker(cpu, mem_used, mem_total, disk_used, disk_total, cw_cpu, cw_mem, cw_
     from datetime import timedelta
 
     w = running_worker(status=status)
-    w.cml.system_stats = {
+    body = {
         "all": {
             "cpu": {"percent": cpu, "count": cpu},
             "memory": {"used": mem_used, "total": mem_total, "free": mem_total},
@@ -55,6 +55,7 @@ def _worker(cpu, mem_used, mem_total, disk_used, disk_total, cw_cpu, cw_mem, cw_
             }
         },
     }
+    w.cml.system_info = system_info_from_body(body)  # through the CML source
     stamp = None if age is None else NOW + timedelta(seconds=age)
     w.cloudwatch.cpu = MetricReading(cw_cpu, stamp)
     w.cloudwatch.memory = MetricReading(cw_mem, stamp)

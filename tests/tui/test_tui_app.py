@@ -58,7 +58,7 @@ async def test_snapshot_updates_table_gauges_and_repaints_only_changed_rows(
         assert app.table.row_text(busy.instance_id).split()[3] == "93!!"
 
         rows_before = {w: app.table.row_text(w) for w in app.table.order}
-        busy.cml.system_stats["all"]["cpu"]["percent"] = 41.0
+        busy.cml.system_info["cpu_percent"] = 41.0
         clock.advance(10)
         busy.cml.stats_synced_at = clock.now()
         await _cycle(app, pilot)
@@ -223,7 +223,7 @@ async def test_cursor_follows_the_worker_when_rows_resort(make_app, workers, clo
         app.table.move_to(labs.instance_id)
         await pilot.pause()
         assert app.table.order.index(labs.instance_id) == 1
-        labs.cml.system_stats["all"]["cpu"]["percent"] = 1.0
+        labs.cml.system_info["cpu_percent"] = 1.0
         clock.advance(10)
         await _cycle(app, pilot)
         assert app.table.order.index(labs.instance_id) > 5
@@ -281,7 +281,7 @@ async def test_freeze_holds_the_view_and_unfreezing_shows_the_latest(make_app, w
         busy = by_name(workers, "busy")
         await pilot.press("space")
         assert app.screen.has_class("-frozen")
-        busy.cml.system_stats["all"]["cpu"]["percent"] = 11.0
+        busy.cml.system_info["cpu_percent"] = 11.0
         clock.advance(10)
         await _cycle(app, pilot)
         assert "93!!" in app.table.row_text(busy.instance_id)  # held

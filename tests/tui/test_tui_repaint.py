@@ -99,7 +99,7 @@ async def test_changed_value_repaints_only_its_cell_and_shows_it(make_app, worke
         table = app.table
         labs = by_name(workers, "labs")
         assert _row_on_screen(app, "cml-labs-02")[3] == "61"
-        labs.cml.system_stats["all"]["cpu"]["percent"] = 7.0
+        labs.cml.system_info["cpu_percent"] = 7.0
         clock.advance(10)
         labs.cml.stats_synced_at = clock.now()
         await _cycle(app, pilot)
@@ -159,7 +159,7 @@ async def test_off_screen_change_shows_when_scrolled_to(make_app, workers, clock
         assert _line_of(app, last) > table.size.height - 1  # below the visible lines
         assert _row_on_screen(app, "cml-unreg-12") is None
 
-        unreg.cml.system_stats["all"]["cpu"]["percent"] = 77.0
+        unreg.cml.system_info["cpu_percent"] = 77.0
         clock.advance(10)
         unreg.cml.stats_synced_at = clock.now()
         await _cycle(app, pilot)
@@ -196,7 +196,7 @@ async def test_resorted_rows_repaint_whole_lines_in_the_new_order(make_app, work
             table.cycle_sort()
         await pilot.pause()
         eval_worker = by_name(workers, "eval")
-        eval_worker.cml.system_stats["all"]["cpu"]["percent"] = 99.0
+        eval_worker.cml.system_info["cpu_percent"] = 99.0
         clock.advance(10)
         eval_worker.cml.stats_synced_at = clock.now()
         await _cycle(app, pilot)
@@ -227,8 +227,8 @@ async def test_panel_repaints_only_the_line_that_changed(make_app, workers):
         labs_y = next(i for i, line in enumerate(lines) if line.startswith("Labs"))
         assert "31 nodes up" in lines[labs_y]
 
-        compute = busy.cml.system_stats["computes"]["c1"]["stats"]["dominfo"]
-        compute["running_nodes"] += 1
+        busy.cml.system_info["running_nodes"] += 1
+        busy.cml.system_info["computes"]["c1"]["running_nodes"] += 1
         await _cycle(app, pilot)  # the same collection time: no new sparkline point
         after = health.plain().splitlines()[labs_y]
         assert "32 nodes up" in after

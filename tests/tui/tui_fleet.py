@@ -23,6 +23,7 @@ from cmltui.domain.worker import (
     PauseHistory,
 )
 from cmltui.mapper import MapContext, map_worker_to_dto
+from cmltui.sources.cml_models import SystemStats
 
 NOW = datetime(2026, 3, 2, 14, 0, 0, tzinfo=UTC)
 SEED = 7
@@ -144,7 +145,7 @@ def _worker(
         cml=CMLState(
             version="2.9.0",
             ready=True,
-            system_stats=stats(cpu, mem, disk, nodes=nodes),
+            system_info=SystemStats.model_validate(stats(cpu, mem, disk, nodes=nodes)).normalised,
             system_health={
                 "valid": health_valid,
                 "is_licensed": license == "registered",
