@@ -61,6 +61,7 @@ class _CMLSchedule:
 
     next_at: dict[str, datetime] = field(default_factory=dict)
     read_all: bool = True  # first sight, not running, no answer, or `read_soon`
+    was_running: bool = False
 
     def due(self, now: datetime) -> set[str]:
         if self.read_all:
@@ -293,7 +294,12 @@ class Collector:
         for worker in self.registry:
             if not worker.is_running:
                 # Whatever it was, the first cycle in which CML answers after a start reads all.
-                self._state.schedules.setdefault(worker.instance_id, _CMLSchedule()).read_all = True
+                schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
+                schedule.read_all = True
+                if schedule.was_running:
+                    # A stopped CML forgets its sessions: log in afresh once it is back.
+                    self.cml.forget([worker.instance_id])
+                    schedule.was_running = False
                 continue
             target = self._state.targets.get(worker.instance_id)
             if target is None:
@@ -306,6 +312,7 @@ class Collector:
     async def _collect_one(self, worker: CMLWorker, target: CMLTarget, now: datetime) -> None:
         """`/system_stats`, plus whatever slow read is due; more at once when stats say so."""
         schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
+        schedule.was_running = True
         due = schedule.due(now)
         if worker.cml.labs is None:
             due |= {"lab_ids", "labs"}
