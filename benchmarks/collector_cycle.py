@@ -193,6 +193,15 @@ class SizeResult:
     def median(self, attr: str) -> float:
         return statistics.median(getattr(c, attr) for c in self.steady)
 
+    def mean(self, attr: str) -> float:
+        return statistics.fmean(getattr(c, attr) for c in self.steady)
+
+    def requests_per_reachable(self) -> float:
+        """CML requests per reachable worker (running, CML not in error), averaged over cycles."""
+        return statistics.fmean(
+            c.cml_requests / max(1, c.running - c.cml_errors) for c in self.steady
+        )
+
 
 class Bench:
     """One Core pointed at one simulator process, instrumented per cycle."""
@@ -315,9 +324,11 @@ async def _run_cycles(
         gc.collect()
         gc.freeze()  # what the app could do once warm: long-lived objects leave the GC's scans
         result.gc_frozen = True
+    last_wall = 0.0
     for i in range(args.cycles):
-        await asyncio.sleep(args.pause)
+        await asyncio.sleep(_gap(args, last_wall))
         sample = await bench.cycle()
+        last_wall = sample.wall
         kind = "CloudWatch" if sample.is_cloudwatch else "steady"
         log(f"[{size}] {kind} cycle {i + 1}: {sample.wall:.2f} s wall, {sample.cpu:.3f} s CPU")
         if sample.is_cloudwatch:
@@ -342,6 +353,13 @@ async def _run_cycles(
     if profile:
         result.profile_text = await _profile_cycle(args, bench, size)
     return result
+
+
+def _gap(args: argparse.Namespace, last_wall: float) -> float:
+    """Seconds to wait before the next steady cycle."""
+    if args.interval is None:
+        return float(args.pause)
+    return max(0.0, args.interval - last_wall)
 
 
 async def _profile_cycle(args: argparse.Namespace, bench: Bench, size: int) -> str:
@@ -399,12 +417,18 @@ def render(results: list[SizeResult], args: argparse.Namespace) -> str:
     out: list[str] = [
         f"Steady cycles: median of {args.cycles} (after {args.warmup} warm-up cycles, the first "
         f"cold); `intervals.cloudwatch` = {CW_INTERVAL_S:.0f} s; cycles back to back with a "
-        f"{args.pause:g} s pause. CPU is this process's (the simulator runs in another).",
+        + (
+            f"{args.pause:g} s pause."
+            if args.interval is None
+            else f"cycles starting {args.interval:g} s apart."
+        )
+        + " CPU is this process's (the simulator runs in another).",
         "",
         "| workers | running | cycle wall | AWS listing wall (moto-dominated) | rest of cycle wall "
         "| collector CPU | of which GC (full GCs) | of which boto3 listing, excl. GC "
-        "| CPU per running worker | same, excl. GC | CML requests | CML logins | open fds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU per running worker | same, excl. GC | mean CPU per running worker "
+        "| CML requests | per reachable worker (mean) | CML logins | open fds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         running = max(r.steady[0].running, 1)
@@ -415,7 +439,9 @@ def render(results: list[SizeResult], args: argparse.Namespace) -> str:
             f"| {_ms(r.median('listing_cpu_no_gc'))} "
             f"| {1000 * r.median('cpu') / running:.2f} ms "
             f"| {1000 * r.median('cpu_no_gc') / running:.2f} ms "
-            f"| {r.median('cml_requests'):.0f} | {r.median('cml_logins'):.0f} "
+            f"| {1000 * r.mean('cpu') / running:.2f} ms "
+            f"| {r.median('cml_requests'):.0f} | {r.requests_per_reachable():.2f} "
+            f"| {r.median('cml_logins'):.0f} "
             f"| {r.steady[-1].fds if r.steady[-1].fds is not None else '-'} |"
         )
     out += [
@@ -478,6 +504,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cycles", type=int, help="steady cycles per size (default 5)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up cycles (incl. the cold)")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between cycles")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        help="steady cycles start this many seconds apart (as the app's timer does), so that "
+        "slow-cadence reads come due as they would; default: back to back with --pause",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--quick",
