@@ -43,6 +43,7 @@ from cmltui.sources.aws_ec2 import (
     parse_image,
     parse_instance,
     parse_status,
+    read_only_what_cmltui_reads,
 )
 from cmltui.sources.aws_errors import (
     AwsActionError,
@@ -232,6 +233,8 @@ class AwsSource:
             made.meta.events.register(
                 "before-parameter-build", partial(self._count_call, region, service)
             )
+            if service == "ec2" and not read_only_what_cmltui_reads(made.meta.service_model):
+                log.debug("EC2 responses are parsed in full (botocore's model changed)")
             self._clients[key] = made
             return made
 

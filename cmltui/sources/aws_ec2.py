@@ -98,6 +98,64 @@ def _root_attach_time(raw: Mapping[str, Any]) -> datetime | None:
     return None
 
 
+#: The members of an EC2 `Instance` that `parse_instance` reads. EC2 cannot be asked for fewer
+#: fields, but botocore can be told to build only these (`read_only_what_cmltui_reads`): a
+#: listing then skips network interfaces, security groups, CPU and metadata options and the rest.
+INSTANCE_MEMBERS = frozenset(
+    {
+        "InstanceId",
+        "InstanceType",
+        "State",
+        "StateTransitionReason",
+        "LaunchTime",
+        "RootDeviceName",
+        "BlockDeviceMappings",
+        "ImageId",
+        "PublicIpAddress",
+        "PrivateIpAddress",
+        "PublicDnsName",
+        "PrivateDnsName",
+        "Tags",
+        "Monitoring",
+        "Placement",
+    }
+)
+#: The members of a `DescribeInstanceStatus` entry that `parse_status` reads.
+STATUS_MEMBERS = frozenset({"InstanceId", "InstanceStatus", "SystemStatus", "InstanceState"})
+
+#: (operation, path to a structure in its output, members kept). Lists are stepped through.
+_READ_ONLY: tuple[tuple[str, tuple[str, ...], frozenset[str]], ...] = (
+    ("DescribeInstances", ("Reservations",), frozenset({"Instances"})),
+    ("DescribeInstances", ("Reservations", "Instances"), INSTANCE_MEMBERS),
+    ("DescribeInstanceStatus", ("InstanceStatuses",), STATUS_MEMBERS),
+)
+
+
+def read_only_what_cmltui_reads(service_model: Any) -> bool:
+    """Make botocore build only the response members cmltui reads (per client, in place).
+
+    botocore caches each structure's members on the shape object its parser walks; replacing
+    that cache with the members we read means the rest of the XML is never turned into dicts.
+    Returns False, changing nothing further, when botocore's model does not look as expected.
+    """
+    try:
+        for operation, path, keep in _READ_ONLY:
+            shape = service_model.operation_model(operation).output_shape
+            for name in path:
+                shape = shape.members[name]
+                if shape.type_name == "list":
+                    shape = shape.member
+            kept = {name: member for name, member in shape.members.items() if name in keep}
+            if set(kept) != keep:
+                return False
+            shape.__dict__["members"] = kept
+            if shape.members is not kept:
+                return False
+    except (AttributeError, KeyError, TypeError):
+        return False
+    return True
+
+
 def parse_instance(raw: Mapping[str, Any], region: str) -> Ec2Instance:
     """Build an `Ec2Instance` from one element of a Reservation's `Instances`."""
     reason = _empty_to_none(raw.get("StateTransitionReason"))

@@ -15,7 +15,13 @@ import pytest
 from botocore.stub import Stubber
 
 from cmltui.sources.aws import AwsActionError, AwsSource, RegionListing
-from cmltui.sources.aws_ec2 import parse_transition_time
+from cmltui.sources.aws_ec2 import (
+    INSTANCE_MEMBERS,
+    STATUS_MEMBERS,
+    parse_instance,
+    parse_status,
+    parse_transition_time,
+)
 
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "secret-never-shown"}
 WORKER_TAGS = [{"Key": "cml-worker", "Value": "yes"}]
@@ -441,3 +447,58 @@ def test_rejects_a_period_that_is_not_a_multiple_of_60() -> None:
 )
 def test_parse_transition_time(reason: str | None, expected: datetime | None) -> None:
     assert parse_transition_time(reason) == expected
+
+
+class _Recording(dict):  # type: ignore[type-arg]
+    """A response element that records which members are read."""
+
+    def __init__(self, data: dict[str, Any], seen: set[str]) -> None:
+        super().__init__(data)
+        self.seen = seen
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.seen.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+
+async def test_the_listing_builds_only_the_members_the_parsers_read(moto_url: str) -> None:
+    source = make_source(moto_url)
+    (ami, _) = amis(source)
+    (instance_id,) = launch(
+        source, ami["ImageId"], tags=[*WORKER_TAGS, {"Key": "Name", "Value": "w"}]
+    )
+    ec2 = source.client("ec2", "us-east-1")
+    raw = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    # botocore built only the members cmltui reads (EC2 itself cannot be asked for fewer)
+    assert set(raw) <= INSTANCE_MEMBERS and "NetworkInterfaces" not in raw
+    assert raw["Tags"] and raw["BlockDeviceMappings"][0]["Ebs"]["AttachTime"]
+    # ... and every member the parsers read is among them
+    seen: set[str] = set()
+    parse_instance(_Recording(raw, seen), "us-east-1")
+    assert seen <= INSTANCE_MEMBERS, seen - INSTANCE_MEMBERS
+    status = ec2.describe_instance_status(InstanceIds=[instance_id])["InstanceStatuses"][0]
+    assert set(status) <= STATUS_MEMBERS
+    seen = set()
+    parse_status(_Recording(status, seen))
+    assert seen <= STATUS_MEMBERS, seen - STATUS_MEMBERS
+    listing = await source.list_region("us-east-1")
+    (found,) = [i for i in listing.instances if i.instance_id == instance_id]
+    assert found.tags["Name"] == "w" and found.root_volume_attach_time is not None
+    assert listing.statuses_read and listing.statuses[instance_id].state_name == "running"
+
+
+async def test_status_checks_can_be_skipped_and_read_on_their_own(moto_url: str) -> None:
+    source = make_source(moto_url)
+    (ami, _) = amis(source)
+    (instance_id,) = launch(source, ami["ImageId"])
+    source.calls.reset()
+    listing = await source.list_region("us-east-1", status_checks=False)
+    assert not listing.statuses_read and listing.statuses == {}
+    assert source.calls.count(operation="DescribeInstanceStatus") == 0
+    statuses = await source.status_checks("us-east-1", [instance_id])
+    assert set(statuses) == {instance_id}
+    assert source.calls.count(operation="DescribeInstanceStatus") == 1
