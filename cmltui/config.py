@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
+from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 
 APP_NAME = "cmltui"
-DEFAULT_FILTERS: list[dict[str, Any]] = [{"Name": "tag-key", "Values": ["cml-worker"]}]
 
 DEFAULT_PRICES: dict[str, float] = {
     # On-demand USD per hour, us-east-1, Linux. Override or extend in the `[prices]` table.
@@ -74,7 +74,7 @@ class AwsConfig(_Section):
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
     endpoint_url: str | None = None
     filters: list[Ec2Filter] = Field(
-        default_factory=lambda: [Ec2Filter.model_validate(f) for f in DEFAULT_FILTERS]
+        default_factory=lambda: [Ec2Filter.model_validate(f) for f in DEFAULT_DISCOVERY_FILTERS]
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=5, ge=1, le=20)

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.sources.aws_cloudwatch import (
     AGENT_METRICS,
     AGENT_NAMESPACE,
@@ -53,7 +54,6 @@ from cmltui.sources.aws_errors import (
 )
 
 __all__ = [
-    "DEFAULT_FILTERS",
     "AmiInfo",
     "AwsActionError",
     "AwsCallCounter",
@@ -69,8 +69,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Every instance carrying the tag key `cml-worker`, whatever its value.
-DEFAULT_FILTERS: tuple[dict[str, Any], ...] = ({"Name": "tag-key", "Values": ["cml-worker"]},)
 #: EC2 pages hold at most 1000 items; asking for full pages keeps a cycle at ⌈N/1000⌉ calls.
 EC2_PAGE_SIZE = 1000
 #: EC2 filters accept at most 200 values.
@@ -186,7 +184,8 @@ class AwsSource:
         self.regions = list(dict.fromkeys(regions))
         self.profile = None if credentials else profile
         self.endpoint_url = endpoint_url
-        self.filters = [dict(f) for f in (filters if filters is not None else DEFAULT_FILTERS)]
+        chosen = filters if filters is not None else DEFAULT_DISCOVERY_FILTERS
+        self.filters = [dict(f) for f in chosen]
         self._credentials = dict(credentials) if credentials else None
         self._clock = clock or SystemClock()
         self._cw_period = cloudwatch_period
@@ -417,13 +416,6 @@ class AwsSource:
             )
         self._agent_dims[region] = fresh
         return fresh
-
-    def forget_cloudwatch_dimensions(self, region: str | None = None) -> None:
-        """Drop cached CWAgent dimension sets (all regions when none is given)."""
-        if region is None:
-            self._agent_dims.clear()
-        else:
-            self._agent_dims.pop(region, None)
 
     # -- actions -------------------------------------------------------------------------------
 
