@@ -237,11 +237,17 @@ class CoreService:
 
     async def _idle_loop(self, core: Core) -> None:
         checker = core.idle_checker
+        first_round = True
         while True:
             try:
                 await checker.check_due()
             except Exception:  # the loop must outlive one bad check
                 log.exception("idle check failed")
+            if first_round:
+                # Every worker's activity was just read for the first time: collect now, so
+                # the idle figures stop being unknown within seconds, not an interval later.
+                first_round = False
+                self.refresh_now()
             await asyncio.sleep(checker.tick_seconds)
 
     # -- actions (each publishes its own minimal event) ----------------------------------------

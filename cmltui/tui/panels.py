@@ -278,6 +278,8 @@ class IdleStatusPanel(Panel):
                 why = f" (worker {dto.status.value})"
             elif not enabled or not self._config.idle.enabled:
                 why = " (detection off)"
+            elif isinstance(self.shown(wid, "last_activity_check_at"), datetime):
+                why = " (activity read; shown from the next refresh)"
             else:
                 why = " (unknown: activity not read yet)"
             _line(text, "Idle for", NONE + why, "dim")
