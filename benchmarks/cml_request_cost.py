@@ -120,7 +120,9 @@ async def measure(n: int) -> list[tuple[str, float]]:
             finally:
                 await core.close()
     parse_bytes = cpu_per_call(lambda: SystemStats.model_validate_json(body), n)
-    parse_and_normalise = cpu_per_call(lambda: SystemStats.model_validate_json(body).normalised, n)
+    parse_and_normalise = cpu_per_call(
+        lambda: SystemStats.model_validate_json(body).normalised(), n
+    )
     figures = [
         ("client, all in (fetch_cycle, stats only)", all_in),
         ("transport: aiohttp get + read, TLS, event loop", raw),

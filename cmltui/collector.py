@@ -49,7 +49,7 @@ SLOW_READS: dict[str, str] = {
     "system_information": "system_information",
     "health": "health",
     "lab_ids": "lab_ids",
-    "labs": "activity",  # lab details (titles, owners, states)
+    "labs": "lab_details",  # titles, owners, states; also when the ids or node counts change
     "licensing": "licensing",
     "users": "users",
 }

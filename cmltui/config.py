@@ -104,9 +104,10 @@ class IntervalsConfig(_Section):
     cloudwatch: float = Field(default=300.0, ge=60)
     licensing: float = Field(default=3600.0, ge=60)
     users: float = Field(default=600.0, ge=30)
-    health: float = Field(default=60.0, ge=2, le=3600)
+    health: float = Field(default=120.0, ge=2, le=3600)
     system_information: float = Field(default=300.0, ge=2, le=86400)
-    lab_ids: float = Field(default=60.0, ge=2, le=3600)
+    lab_ids: float = Field(default=120.0, ge=2, le=3600)
+    lab_details: float = Field(default=900.0, ge=10, le=86400)
     status_checks: float = Field(default=60.0, ge=2, le=3600)
 
 

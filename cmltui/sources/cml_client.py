@@ -18,7 +18,7 @@ import json
 import logging
 import ssl
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -67,7 +67,7 @@ class CMLCycleResult:
 
     system_information: SystemInformation | None = None
     system_health: SystemHealth | None = None
-    system_stats: SystemStats | None = None
+    system_info: dict[str, Any] | None = None  # /system_stats, normalised (`cml_system_info`)
     lab_ids: list[str] | None = None
     labs: list[LabResponse] | None = None
     licensing: LicensingStatus | None = None
@@ -75,11 +75,6 @@ class CMLCycleResult:
     errors: dict[str, str] = field(default_factory=dict)
     reachable: bool = False
     login_failed: bool = False
-
-    @property
-    def system_info(self) -> dict[str, Any] | None:
-        """`system_stats` normalised (`cml_system_info`), built once per distinct body."""
-        return self.system_stats.normalised if self.system_stats is not None else None
 
     @property
     def complete(self) -> bool:
@@ -374,15 +369,20 @@ class CMLClient:
         adapter: type[BaseModel] | TypeAdapter[Any],
         call_auth: _CallAuth,
         params: dict[str, str] | None = None,
+        convert: Callable[[Any], Any] | None = None,
     ) -> Any:
+        """GET and parse; `convert` turns the model into what is kept (and reused)."""
         status, body = await self._get_authed(target, path, call_auth, params)
         if status >= 300 or path not in _REUSED_PATHS:
-            return self._validate(adapter, status, body)
+            parsed = self._validate(adapter, status, body)
+            return convert(parsed) if convert else parsed
         key = (target.worker_id, path)
         last = self._last_parsed.get(key)
         if last is not None and last[0] == body:
-            return last[1]  # the same bytes as last time: the same (immutable) model
+            return last[1]  # the same bytes as last time: the same (immutable) result
         parsed = self._validate(adapter, status, body)
+        if convert is not None:
+            parsed = convert(parsed)
         self._last_parsed[key] = (body, parsed)
         return parsed
 
@@ -466,7 +466,9 @@ class CMLClient:
             )
 
         async def stats() -> None:
-            result.system_stats = await self._fetch(target, "/system_stats", SystemStats, call_auth)
+            result.system_info = await self._fetch(
+                target, "/system_stats", SystemStats, call_auth, convert=SystemStats.normalised
+            )
 
         async def labs() -> None:
             result.lab_ids = await self._fetch(

@@ -14,12 +14,10 @@ object it keeps for display (`as_public_dict()`), at any depth, before storing i
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cached_property
+from math import isfinite
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
-
-from cmltui.domain.sanitize import finite_number, finite_percent
 
 
 def _assume_utc(value: datetime | None) -> datetime | None:
@@ -170,28 +168,27 @@ class SystemStats(CMLModel):
     all: ComputeHostStats
     computes: dict[str, ComputeHostWithStats] = Field(default_factory=dict)
 
-    @cached_property
     def normalised(self) -> dict[str, Any]:
         """The fields a monitor shows (`cml_system_info`), node counts summed over computes.
 
         Every number is finite or None (a 0 stays 0); percentages are clamped to [0, 100].
-        Built once per parsed body: an unchanged body reuses the same model, and so this dict.
+        The client keeps this dict, not the model, for as long as the body does not change.
         """
         node_sums: dict[str, int] = {}
         per_compute: dict[str, Any] = {}
         for compute_id, compute in self.computes.items():
-            stats = compute.stats or ComputeHostStatsWithDomInfo()
-            dominfo = stats.dominfo or DomInfo()
+            stats = compute.stats or _NO_COMPUTE_STATS
+            dominfo = stats.dominfo or _NO_DOMINFO
             for key in _NODE_KEYS:
-                count = finite_number(getattr(dominfo, key))
+                count = getattr(dominfo, key)
                 if count is not None:
-                    node_sums[key] = node_sums.get(key, 0) + int(count)
+                    node_sums[key] = node_sums.get(key, 0) + count
             per_compute[compute_id] = {
                 "hostname": compute.hostname,
                 "is_controller": compute.is_controller is True,
                 **_resource_fields(stats.cpu, stats.memory, stats.disk),
-                "running_nodes": _int_or_none(dominfo.running_nodes),
-                "total_nodes": _int_or_none(dominfo.total_nodes),
+                "running_nodes": dominfo.running_nodes,
+                "total_nodes": dominfo.total_nodes,
             }
         totals = self.all
         return {
@@ -201,24 +198,39 @@ class SystemStats(CMLModel):
         }
 
 
+_NO_COMPUTE_STATS = ComputeHostStatsWithDomInfo()
+_NO_DOMINFO = DomInfo()
+
+
+def _finite(value: float | None) -> float | None:
+    """Validated floats only: NaN and ±inf (which JSON can carry as 1e400) become None."""
+    return value if value is None or isfinite(value) else None
+
+
+def _percent(value: float | None) -> float | None:
+    value = _finite(value)
+    return None if value is None else min(100.0, max(0.0, value))
+
+
 def _resource_fields(
     cpu: CpuStats | CpuHealthStats | None, memory: MemoryStats | None, disk: DiskStats | None
 ) -> dict[str, Any]:
+    memory = memory or _NO_MEMORY
+    disk = disk or _NO_DISK
     return {
-        "cpu_count": _int_or_none(cpu.count) if cpu else None,
-        "cpu_percent": finite_percent(cpu.percent) if cpu else None,
-        "memory_total": finite_number(memory.total) if memory else None,
-        "memory_used": finite_number(memory.used) if memory else None,
-        "memory_free": finite_number(memory.free) if memory else None,
-        "disk_total": finite_number(disk.total) if disk else None,
-        "disk_used": finite_number(disk.used) if disk else None,
-        "disk_free": finite_number(disk.free) if disk else None,
+        "cpu_count": cpu.count if cpu else None,
+        "cpu_percent": _percent(cpu.percent) if cpu else None,
+        "memory_total": _finite(memory.total),
+        "memory_used": _finite(memory.used),
+        "memory_free": _finite(memory.free),
+        "disk_total": _finite(disk.total),
+        "disk_used": _finite(disk.used),
+        "disk_free": _finite(disk.free),
     }
 
 
-def _int_or_none(value: Any) -> int | None:
-    number = finite_number(value)
-    return None if number is None else int(number)
+_NO_MEMORY = MemoryStats()
+_NO_DISK = DiskStats()
 
 
 # --- /labs, /labs/{id} (LabResponse) -----------------------------------------------------------

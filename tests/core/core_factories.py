@@ -66,7 +66,7 @@ def stats(
 def system_info_from_body(body: Any) -> dict[str, Any] | None:
     """`system_stats` through the CML source, as a collection would: None if it is rejected."""
     try:
-        return SystemStats.model_validate(body).normalised
+        return SystemStats.model_validate(body).normalised()
     except ValidationError:
         return None
 

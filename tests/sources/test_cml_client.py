@@ -58,15 +58,12 @@ async def test_full_cycle_parses_every_model(cml: FakeCML, client: CMLClient) ->
     assert health is not None and health.valid is True and health.is_licensed is True
     assert health.controller is not None and health.controller.core_connected is True
     assert [c.hostname for c in health.computes.values()] == ["cml-controller"]
-    stats = result.system_stats
-    assert stats is not None and stats.all.cpu is not None and stats.all.memory is not None
-    assert stats.all.cpu.percent == 37.5 and stats.all.memory.total == 192e9
-    compute = next(iter(stats.computes.values()))
-    assert compute.stats is not None and compute.stats.dominfo is not None
-    assert compute.stats.dominfo.running_nodes == 9
-    # normalised in the source (cml_system_info): node counts summed over the computes
-    assert result.system_info is not None and result.system_info["running_nodes"] == 9
-    assert result.system_info["cpu_percent"] == 37.5
+    # /system_stats comes normalised from the source (`cml_system_info`): node counts summed
+    info = result.system_info
+    assert info is not None and info["cpu_percent"] == 37.5 and info["memory_total"] == 192e9
+    assert info["running_nodes"] == 9
+    (compute,) = info["computes"].values()
+    assert compute["running_nodes"] == 9 and compute["hostname"] == "cml-controller"
     assert result.lab_ids == LAB_IDS
     assert result.labs is not None
     assert sorted((lab.lab_title, lab.state) for lab in result.labs) == [
@@ -240,7 +237,7 @@ async def test_a_failing_call_lands_in_errors_for_that_call_only(
     assert result.system_information is not None
     present = {
         "system_health": result.system_health,
-        "system_stats": result.system_stats,
+        "system_stats": result.system_info,
         "lab_ids": result.lab_ids,
         "licensing": result.licensing,
         "users": result.users,

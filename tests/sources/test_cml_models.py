@@ -192,3 +192,27 @@ def test_licensing_token_is_stripped_at_any_depth(build: Any) -> None:
         assert public["features"] == [{"id": "f1", "name": "node count"}]
     public["registration"]["status"] = "CHANGED"
     assert licensing.as_public_dict()["registration"]["status"] == "COMPLETED"
+
+
+def test_system_stats_are_normalised_in_the_source() -> None:
+    body = (
+        b'{"all": {"cpu": {"count": 8, "percent": 1e400}, "memory": {"used": 2, "total": 4},'
+        b' "disk": {"used": NaN, "total": 10}},'
+        b' "computes": {'
+        b'  "a": {"hostname": "c1", "is_controller": true, "stats": {"cpu": {"percent": 150},'
+        b'   "dominfo": {"running_nodes": 3, "total_nodes": 5, "total_orphans": 9}}},'
+        b'  "b": {"hostname": "c2", "stats": {"cpu": {"percent": -2, "load": [1, 2, 3]},'
+        b'   "dominfo": {"running_nodes": 0, "total_nodes": 2}}}}}'
+    )
+    info = SystemStats.model_validate_json(body).normalised()
+    assert info["cpu_count"] == 8
+    assert info["cpu_percent"] is None  # 1e400 is not a finite number: None, never 0 or 100
+    assert (info["memory_used"], info["memory_total"]) == (2.0, 4.0)
+    assert info["disk_used"] is None and info["disk_total"] == 10.0
+    assert (info["running_nodes"], info["total_nodes"]) == (3, 7)  # summed; 0 stays 0
+    assert info["allocated_cpus"] is None
+    assert info["computes"]["a"]["cpu_percent"] == 100.0 and info["computes"]["a"]["is_controller"]
+    assert (
+        info["computes"]["b"]["cpu_percent"] == 0.0 and info["computes"]["b"]["running_nodes"] == 0
+    )
+    assert json.loads(json.dumps(info, allow_nan=False)) == info

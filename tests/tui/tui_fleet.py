@@ -145,7 +145,7 @@ def _worker(
         cml=CMLState(
             version="2.9.0",
             ready=True,
-            system_info=SystemStats.model_validate(stats(cpu, mem, disk, nodes=nodes)).normalised,
+            system_info=SystemStats.model_validate(stats(cpu, mem, disk, nodes=nodes)).normalised(),
             system_health={
                 "valid": health_valid,
                 "is_licensed": license == "registered",
