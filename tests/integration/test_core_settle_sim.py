@@ -47,8 +47,8 @@ class HeldListing:
         self.listings: list[RegionListing] = []
         core.aws.list_fleet = self._held  # type: ignore[method-assign]
 
-    async def _held(self) -> list[RegionListing]:
-        self.listings = await self._real()
+    async def _held(self, **kwargs: bool) -> list[RegionListing]:
+        self.listings = await self._real(**kwargs)  # e.g. status_checks=False off its cadence
         self.listed.set()
         await self.release.wait()
         return self.listings
