@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class AuditLog:
         self.path = path or default_audit_path()
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # told after each write
 
     def record(
         self,
@@ -63,4 +65,6 @@ class AuditLog:
                     handle.write(line + "\n")
             except OSError as exc:  # the action itself stands; say so in the log file
                 log.error("cannot write audit log %s: %s", self.path, exc)
+        for listener in list(self.listeners):
+            listener(entry)
         return entry

@@ -21,7 +21,10 @@ from cmltui.collector import Collector
 from cmltui.config import Config
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.idle_checker import IdleChecker
+from cmltui.pricing import PriceBook, build_price_book
+from cmltui.savings_ledger import SavingsLedger
 from cmltui.sources.aws import AwsSource
+from cmltui.sources.aws_identity import look_up_operator
 from cmltui.sources.cml_client import CMLClient
 
 
@@ -49,6 +52,7 @@ class Core:
     idle_checker: IdleChecker
     demo: bool
     subscribers: list[Callable[[ActivityEvent], None]] = field(default_factory=list)
+    prices: PriceBook | None = None
 
     def publish(self, event: ActivityEvent) -> None:
         """The activity channel: every subscriber gets every minimal event."""
@@ -56,6 +60,8 @@ class Core:
             callback(event)
 
     async def close(self) -> None:
+        if self.prices is not None:
+            await self.prices.close()
         await self.cml.close()
 
 
@@ -104,17 +110,29 @@ def build_core(
     )
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)
+    audit = audit or AuditLog()
+    prices = build_price_book(config, aws, demo=endpoints.demo, clock=clock)
     collector = Collector(
-        config=config, aws=aws, cml=cml, registry=registry, clock=clock, targets=targets
+        config=config,
+        aws=aws,
+        cml=cml,
+        registry=registry,
+        clock=clock,
+        targets=targets,
+        prices=prices,
+        ledger=SavingsLedger(audit),
     )
     actions = Actions(
         config=config,
         registry=registry,
         aws=aws,
         clock=clock,
-        audit=audit or AuditLog(),
+        audit=audit,
         operator=operator,
     )
+    if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
+        look_up_operator(lambda: aws.client("sts", aws.regions[0]), actions.set_operator)
+
     core = Core(
         config=config,
         clock=clock,
@@ -125,6 +143,7 @@ def build_core(
         actions=actions,
         idle_checker=None,  # type: ignore[arg-type]  # set just below: it publishes via core
         demo=endpoints.demo,
+        prices=prices,
     )
     core.idle_checker = IdleChecker(
         config=config,
