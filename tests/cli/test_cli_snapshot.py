@@ -42,8 +42,19 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
     )
     assert tool.returncode == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"collected_at", "workers", "errors"}
+    assert set(data) == {"collected_at", "fleet", "workers", "errors"}
     assert len(data["workers"]) == 12 and data["errors"] == []
+    # Cost: every running worker says where its price came from; the fleet block adds it up.
+    running = [w for w in data["workers"] if w["status"] == "running"]
+    assert running and all(w["price_source"] in ("table", "config") for w in running)
+    assert all(w["hourly_cost"] == w["hourly_price"] > 0 for w in running)
+    fleet = data["fleet"]
+    assert fleet["burn_per_hour"] == pytest.approx(sum(w["hourly_cost"] for w in running), 1e-3)
+    idle = [w for w in running if w["is_idle"]]
+    assert fleet["idle_burn_per_hour"] == pytest.approx(sum(w["hourly_cost"] for w in idle), 1e-3)
+    assert fleet["projected_month"] == pytest.approx(fleet["burn_per_hour"] * 730, 0.01)
+    assert set(fleet["savings"]) >= {"saved_usd", "auto_usd", "manual_usd", "since", "basis"}
+    assert fleet["unpriced"]["running"] == 0
     names = {w["name"] for w in data["workers"]}
     assert "cml-busy-01" in names and "cml-stopped-06" in names
     busy = next(w for w in data["workers"] if w["name"] == "cml-busy-01")
