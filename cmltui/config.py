@@ -113,6 +113,7 @@ class KeysConfig(_Section):
     faster: str = "minus"
     slower: str = "plus"
     help: str = "question_mark"
+    cost: str = "dollar_sign"
     quit: str = "q"
 
 

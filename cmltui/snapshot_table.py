@@ -56,6 +56,6 @@ def render_table(snapshot: FleetSnapshot) -> str:
             f"manual ${cost.saved_manual_usd:,.2f}, other ${cost.saved_external_usd:,.2f})"
         )
     if cost.left_out():
-        lines.append(f"money {cost.left_out()}")
+        lines.append(f"totals exclude {cost.left_out()}")
     lines.extend(f"error: {error}" for error in snapshot.errors)
     return "\n".join(lines) + "\n"

@@ -63,7 +63,7 @@ class CostTotals:
         if self.unpriced_stopped:
             parts.append(f"{self.unpriced_stopped} stopped")
         regions = ", ".join(self.unpriced_regions)
-        return f"excludes {' and '.join(parts)} with no known price ({regions})"
+        return f"{' and '.join(parts)} with no known price ({regions})"
 
     def to_dict(self) -> dict[str, Any]:
         """The `fleet` block of `snapshot --format json`."""
@@ -90,7 +90,7 @@ class CostTotals:
                 "running": self.unpriced_running,
                 "stopped": self.unpriced_stopped,
                 "regions": list(self.unpriced_regions),
-                "note": self.left_out(),
+                "note": f"totals exclude {self.left_out()}" if self.unpriced else None,
             },
         }
 

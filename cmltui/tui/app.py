@@ -36,6 +36,7 @@ from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.commands import CmltuiCommands
 from cmltui.tui.confirm import ConfirmActionScreen
+from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.history import FleetHistory
@@ -82,6 +83,7 @@ KEY_IDS: tuple[str, ...] = (
     "faster",
     "slower",
     "help",
+    "cost",
     "quit",
 )
 
@@ -111,6 +113,7 @@ class CmltuiApp(App[None]):
         Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
         Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
         Binding("question_mark", "help", "Help", id="cmltui.help"),
+        Binding("dollar_sign", "cost", "Cost", id="cmltui.cost"),
         Binding("q", "quit", "Quit", id="cmltui.quit"),
     ]
 
@@ -425,6 +428,10 @@ class CmltuiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
+
+    def action_cost(self) -> None:
+        if not isinstance(self.screen, CostScreen):
+            self.push_screen(CostScreen(self.bus, self.latest, self.clock))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Under an open confirmation only its own keys (and quit) work: no second dialog."""

@@ -224,7 +224,7 @@ def test_dtos_carry_price_source_and_savings_and_totals_say_what_they_leave_out(
     assert totals.burn_per_hour == pytest.approx(3.9641 + 4.36)  # eu-north-1 left out
     assert totals.unpriced_running == 1 and totals.unpriced_stopped == 1
     assert totals.unpriced_regions == ("eu-north-1",)
-    assert totals.left_out() == "excludes 1 running and 1 stopped with no known price (eu-north-1)"
+    assert totals.left_out() == "1 running and 1 stopped with no known price (eu-north-1)"
     assert totals.saved_auto_usd == pytest.approx(23.78, abs=0.01)
     assert totals.saved_manual_usd == 0.0
     assert totals.projected_day == pytest.approx(totals.burn_per_hour * 24)
