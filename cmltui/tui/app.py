@@ -113,7 +113,8 @@ class CmltuiApp(App[None]):
         Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
         Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
         Binding("question_mark", "help", "Help", id="cmltui.help"),
-        Binding("dollar_sign", "cost", "Cost", id="cmltui.cost"),
+        # Not in the footer: at 80 columns it would push "q Quit" off (help and palette list it).
+        Binding("dollar_sign", "cost", "Cost", id="cmltui.cost", show=False),
         Binding("q", "quit", "Quit", id="cmltui.quit"),
     ]
 

@@ -232,10 +232,8 @@ class FleetHeader(Widget):
         bottom.append(
             f"{money(t.idle_burn_per_hour)}/h", "bold yellow" if t.idle_burn_per_hour else ""
         )
-        bottom.append("  day " if wide else "  ", "dim")
-        bottom.append(money_short(t.projected_day) + ("" if wide else "/d"))
-        bottom.append("  month " if wide else "  ", "dim")
-        bottom.append(money_short(t.projected_month) + ("" if wide else "/mo"))
+        if wide:
+            self._projections(bottom, t, wide)
         if t.unpriced_running:
             # Never a silent guess: say how many running workers the money leaves out.
             bottom.append(f"  +{t.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
@@ -245,4 +243,14 @@ class FleetHeader(Widget):
             bottom.append(f"  {t.stale} stale!", "bold #ff6b6b")
         if self._errors:
             bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
+        if not wide:  # narrow: the warnings above go first, the projections last
+            self._projections(bottom, t, wide)
         return top, right, bottom
+
+    @staticmethod
+    def _projections(bottom: Text, t: FleetTotals, wide: bool) -> None:
+        """The day and month at the current burn."""
+        bottom.append("  day " if wide else "  ", "dim")
+        bottom.append(money_short(t.projected_day) + ("" if wide else "/d"))
+        bottom.append("  month " if wide else " ", "dim")
+        bottom.append(money_short(t.projected_month) + ("" if wide else "/mo"))
