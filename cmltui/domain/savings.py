@@ -185,11 +185,14 @@ def savings(
     intervals: Iterable[StopInterval], price_per_hour: float | None, now: datetime
 ) -> Savings:
     """Hours stopped per kind (each hour once) and what they saved at the current price."""
+    intervals = list(intervals)
     merged = merge(intervals, now)
     hours: dict[SavingKind, float] = {}
     for item in merged:
         length = ((item.end or now) - item.start).total_seconds() / 3600.0
         hours[item.kind] = hours.get(item.kind, 0.0) + length
-    basis = tuple(dict.fromkeys(item.basis for item in merged))
+    # Every source that vouched for a counted hour, even where another said the same.
+    counted = (i for i in intervals if i.start < now and (i.end is None or i.end > i.start))
+    basis = tuple(dict.fromkeys(item.basis for item in counted)) if merged else ()
     since = merged[0].start if merged else None
     return Savings(hours=hours, price_per_hour=price_per_hour, since=since, basis=basis)

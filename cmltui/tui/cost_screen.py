@@ -99,7 +99,7 @@ def breakdown_table(title: str, rows: Sequence[tuple[str, CostTotals]], *, wide:
         pad_edge=False,
         expand=False,
     )
-    table.add_column("", no_wrap=True, max_width=NAME_WIDTH)
+    table.add_column("", no_wrap=True, min_width=16, max_width=NAME_WIDTH)
     for header in ("run", "stop", "idle"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("burn/h", justify="right", no_wrap=True)

@@ -71,6 +71,8 @@ def test_snapshot_table_fits_80_columns(tmp_path):
     assert lines[0].startswith("NAME")
     assert max(len(line) for line in lines) <= 80
     assert len([ln for ln in lines if ln.startswith("cml-")]) == 5
+    burn = next(line for line in lines if line.startswith("burn $"))
+    assert ", idle burn $" in burn and ", month $" in burn
 
 
 def test_unreachable_endpoint_is_one_line_and_non_zero(tmp_path):

@@ -76,7 +76,7 @@ def test_pause_resume_pause_then_an_external_stop(tmp_path):
     assert result.usd(SavingKind.AUTO) == pytest.approx(12.0)
     assert result.usd(SavingKind.MANUAL) == pytest.approx(8.0)
     assert result.since == T0
-    assert set(result.basis) == {Basis.AUDIT_LOG}
+    assert set(result.basis) == {Basis.AUDIT_LOG, Basis.PAUSE_TAGS}  # both named, counted once
 
     # 17:00 resumed by someone else's cmltui (tags only, not in this machine's audit log).
     clock.advance(hours=1)

@@ -37,7 +37,8 @@ async def test_pause_resume_auto_pause_savings_count_each_hour_once(fleet, tmp_p
         assert dto.status == "stopped" and dto.hourly_cost == 0.0
         assert dto.savings.manual_usd == pytest.approx(2 * price, abs=0.02)
         assert dto.savings.since == paused.paused_at
-        assert set(dto.savings.basis) == {"audit log"}  # tags and audit agree: one interval
+        # the tags and the audit log both know this stop: both are named, its hours count once
+        assert set(dto.savings.basis) == {"audit log", "pause tags"}
 
         await core.actions.resume(worker.instance_id)
         _, dto = await step(fleet, core, hours=1)
