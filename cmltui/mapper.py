@@ -274,6 +274,8 @@ def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> Savings
         worker.history,
         worker.ec2_state_transition_at,
     )
+    if not intervals:
+        return _NEVER_STOPPED  # most workers, most cycles: one shared frozen value
     result = savings(intervals, price.per_hour if price else None, ctx.now)
     return SavingsDto(
         saved_usd=_cents(result.usd()),
@@ -284,6 +286,17 @@ def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> Savings
         since=result.since,
         basis=[basis.value for basis in result.basis],
     )
+
+
+_NEVER_STOPPED = SavingsDto(
+    saved_usd=0.0,
+    auto_usd=0.0,
+    manual_usd=0.0,
+    external_usd=0.0,
+    stopped_hours=0.0,
+    since=None,
+    basis=[],
+)
 
 
 def _cents(value: float | None) -> float | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich import box
+from rich.cells import cell_len, set_cell_size
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -41,7 +42,9 @@ SECTIONS: tuple[tuple[GroupBy, str], ...] = (
 def plain(value: str, width: int = NAME_WIDTH) -> str:
     """Outside text made harmless for a cell: no control, format or bidi characters, bounded."""
     cleaned = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in value[:200])
-    return cleaned if len(cleaned) <= width else cleaned[: width - 1] + "…"
+    if cell_len(cleaned) <= width:
+        return cleaned
+    return set_cell_size(cleaned, width - 1) + "…"
 
 
 def burn_cell(burn: float, unpriced: int) -> Text:

@@ -112,3 +112,4 @@ async def test_header_and_cost_screen_say_what_the_totals_leave_out(cost_app):
 def test_owner_names_from_tags_are_made_harmless():
     assert plain("[bold]x\x1b[31m\u202eevil") == "[bold]x?[31m?evil"
     assert plain("a" * 40, 10) == "aaaaaaaaa…"
+    assert plain("界" * 10, 9) == "界界界界…"  # cut by width on screen: 8 cells + "…"
