@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 
+PRICE_WAIT_SECONDS = 15.0
+
 if TYPE_CHECKING:
     from cmltui.backend import CoreBackend
     from cmltui.demo import DemoBackend
@@ -65,6 +67,8 @@ async def _one_cycle(core: Core) -> FleetSnapshot:
     if not first.workers:
         return first
     await core.idle_checker.check_due()
+    if core.prices is not None:  # prices the first pass asked the Pricing API for
+        await core.prices.settle(PRICE_WAIT_SECONDS)
     return await core.collector.collect()
 
 

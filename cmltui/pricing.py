@@ -208,6 +208,14 @@ class PriceBook:
         if wrote and self._cache is not None:
             await asyncio.to_thread(self._cache.save)
 
+    async def settle(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) for a background read, e.g. before a one-shot snapshot."""
+        task = self._task
+        if task is None or task.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+
     async def close(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()

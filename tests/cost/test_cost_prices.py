@@ -331,3 +331,59 @@ async def test_want_reads_in_the_background_and_never_blocks_the_caller(tmp_path
     assert prices.price(*pair) == Price(4.25, "api")
     assert calls == [pair]  # once per type and region
     await prices.close()
+
+
+async def test_settle_waits_for_a_background_read_but_not_for_ever(tmp_path):
+    release = threading.Event()
+
+    def fetch(region: str, instance_type: str) -> float:
+        release.wait(5)
+        return 4.5
+
+    prices = PriceBook(fetch=fetch, clock=ManualClock(T0))
+    pair = ("ap-south-1", "c5.metal")
+    prices.want([pair])
+    await prices.settle(0.05)  # gives up on time, the read goes on
+    assert prices.price(*pair) is None
+    release.set()
+    await prices.settle(5)
+    assert prices.price(*pair) == Price(4.5, "api")
+    await prices.close()
+
+
+async def test_run_wiring_reads_through_the_aws_source_and_caches_in_the_platform_dir(
+    tmp_path, monkeypatch
+):
+    from cmltui.pricing import build_price_book, default_cache_path
+    from cmltui.sources.aws import AwsSource
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    aws = AwsSource(
+        regions=["eu-west-1"],
+        credentials={"aws_access_key_id": "testing", "aws_secret_access_key": "testing"},
+    )
+    prices = build_price_book(Config(), aws, demo=False, clock=ManualClock(T0))
+    pair = ("eu-west-1", "m5zn.metal")
+    with Stubber(aws.client("pricing", "us-east-1")) as stubber:
+        stub_price(stubber, *pair, "4.364")
+        await prices.read([pair])
+        stubber.assert_no_pending_responses()
+    assert prices.price(*pair) == Price(4.364, "api")
+    assert aws.calls.count(service="pricing", operation="GetProducts") == 1
+    assert default_cache_path().is_relative_to(tmp_path / "xdg-cache")
+    assert json.loads(default_cache_path().read_text())["prices"][0]["usd_per_hour"] == 4.364
+
+    # The demo, a custom endpoint, or `aws.pricing_api = false` never ask the API.
+    off = Config.model_validate({"aws": {"pricing_api": False}})
+    for book_ in (
+        build_price_book(Config(), aws, demo=True),
+        build_price_book(off, aws, demo=False),
+        build_price_book(
+            Config(),
+            AwsSource(regions=["eu-west-1"], endpoint_url="http://127.0.0.1:9"),
+            demo=False,
+        ),
+    ):
+        assert book_.missing([pair]) == [pair]
+        await book_.read([pair])
+        assert book_.fetches == 0 and book_.price(*pair) is None
