@@ -190,13 +190,18 @@ class PriceBook:
         if self._fetch is None:
             return
         wrote = False
-        for pair in self.missing(pairs):
+        todo = self.missing(pairs)
+        for index, pair in enumerate(todo):
             self._tried[pair] = self._clock.now()
             self.fetches += 1
             try:
                 value = await asyncio.to_thread(self._fetch, *pair)
             except Exception as exc:  # any failure leaves the fallbacks in place
                 log.warning("Pricing API: %s %s: %s", pair[0], pair[1], exc)
+                if "AccessDenied" in str(exc):  # no permission: the other pairs would fail too
+                    for later in todo[index + 1 :]:
+                        self._tried[later] = self._clock.now()
+                    break
                 continue
             if value is None or not math.isfinite(value) or value <= 0:
                 log.info("Pricing API lists no on-demand price for %s in %s", pair[1], pair[0])

@@ -387,3 +387,18 @@ async def test_run_wiring_reads_through_the_aws_source_and_caches_in_the_platfor
         assert book_.missing([pair]) == [pair]
         await book_.read([pair])
         assert book_.fetches == 0 and book_.price(*pair) is None
+
+
+async def test_access_denied_stops_asking_for_the_other_pairs_until_retry(pricing, tmp_path):
+    clock = ManualClock(T0)
+    prices = book(pricing, clock, tmp_path / "prices.json")
+    pairs = [("eu-west-1", "m5zn.metal"), ("eu-west-1", "c5.metal"), ("us-east-1", "c5.metal")]
+    with Stubber(pricing) as stubber:  # one answer queued: a second call would fail the count
+        stubber.add_client_error("get_products", "AccessDeniedException", "no pricing:*", 400)
+        await prices.read(pairs)
+        stubber.assert_no_pending_responses()
+    assert prices.fetches == 1
+    assert prices.missing(pairs) == []
+    assert prices.price("us-east-1", "c5.metal") == Price(4.08, "table")
+    clock.advance(seconds=RETRY_AFTER.total_seconds())
+    assert prices.missing(pairs) == pairs
