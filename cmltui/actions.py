@@ -64,6 +64,10 @@ class Actions:
         self._in_flight: set[str] = set()
         self.warnings: list[str] = []  # e.g. a stop whose history tags could not be written
 
+    def set_operator(self, name: str) -> None:
+        """The name recorded from now on (the STS caller, once known)."""
+        self.operator = name
+
     @property
     def read_only(self) -> bool:
         return self.config.read_only

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ class AuditLog:
         self.path = path or default_audit_path()
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # told after each write
 
     def record(
         self,
@@ -79,4 +81,6 @@ class AuditLog:
                     raise AuditUnavailable(
                         f"cannot write the audit log {self.path}: {exc}"
                     ) from exc
+        for listener in list(self.listeners):
+            listener(entry)
         return entry

@@ -22,6 +22,7 @@ from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.history import derive_external
 from cmltui.domain.intervals import Cadence
+from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.settle import merge_tags, settle_status
 from cmltui.domain.status import CMLOutcome, CMLReach
@@ -29,6 +30,7 @@ from cmltui.domain.tags import NAME_TAG, history_from_tags
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
+from cmltui.savings_ledger import SavingsLedger
 from cmltui.sources.aws import AwsSource, RegionListing
 from cmltui.sources.aws_cloudwatch import CloudWatchReading
 from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
@@ -67,8 +69,12 @@ class Collector:
         clock: Clock,
         targets: CMLTargetResolver,
         cadence: Cadence | None = None,
+        prices: PriceLookup | None = None,
+        ledger: SavingsLedger | None = None,
     ) -> None:
         self.config = config
+        self.prices = prices or config.price_table()
+        self.ledger = ledger
         self.aws = aws
         self.cml = cml
         self.registry = registry
@@ -93,7 +99,8 @@ class Collector:
             poll_interval=self.interval,
             next_refresh_at=next_refresh_at,
             boot_grace=timedelta(minutes=self.config.idle.boot_grace_minutes),
-            prices=self.config.price_table(),
+            prices=self.prices,
+            audited=self.ledger.by_worker if self.ledger is not None else {},
         )
 
     def target_for(self, worker_id: str) -> CMLTarget | None:
@@ -110,6 +117,12 @@ class Collector:
             region_errors = [listing.error for listing in listings if listing.error]
             for listing in listings:
                 self._apply_listing(listing, started)
+            # Prices the fleet uses are read in the background; this cycle shows what is known.
+            self.prices.want(
+                {(w.region, w.instance_type) for w in self.registry if w.instance_type}
+            )
+            if self.ledger is not None:
+                await self.ledger.ensure_loaded()
             await self._collect_cml(started)
             await self._collect_cloudwatch(started)
             next_refresh = started + timedelta(seconds=self.interval)

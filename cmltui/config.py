@@ -13,41 +13,22 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
+from cmltui.domain.prices import BUNDLED_PRICES, TABLE_REGION, ConfiguredPrices, StaticPrices
 from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 
 APP_NAME = "cmltui"
 
-DEFAULT_PRICES: dict[str, float] = {
-    # On-demand USD per hour, us-east-1, Linux. Override or extend in the `[prices]` table.
-    "m5zn.metal": 3.9641,
-    "m5zn.12xlarge": 3.9641,
-    "m5zn.6xlarge": 1.982,
-    "c5.metal": 4.08,
-    "c5.24xlarge": 4.08,
-    "c5.18xlarge": 3.06,
-    "c5.9xlarge": 1.53,
-    "c5n.metal": 3.888,
-    "c5n.18xlarge": 3.888,
-    "m5.metal": 4.608,
-    "m5.24xlarge": 4.608,
-    "m5.12xlarge": 2.304,
-    "m5.8xlarge": 1.536,
-    "m5.4xlarge": 0.768,
-    "m5.2xlarge": 0.384,
-    "m6i.metal": 6.144,
-    "m7i.metal-24xl": 4.8384,
-    "c6i.metal": 5.44,
-    "r5.metal": 6.048,
-    "z1d.metal": 4.464,
-    "i3.metal": 4.992,
-}
+DEFAULT_PRICES: dict[str, float] = dict(BUNDLED_PRICES[TABLE_REGION])
+"""The bundled us-east-1 table (kept here for older callers; see `cmltui.domain.prices`)."""
+
+PositivePrice = Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)]
 
 
 class _Section(BaseModel):
@@ -78,6 +59,7 @@ class AwsConfig(_Section):
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=5, ge=1, le=20)
+    pricing_api: bool = True  # read prices per region from the AWS Pricing API
 
 
 class CmlConfig(_Section):
@@ -132,6 +114,7 @@ class KeysConfig(_Section):
     faster: str = "minus"
     slower: str = "plus"
     help: str = "question_mark"
+    cost: str = "dollar_sign"
     quit: str = "q"
 
 
@@ -143,7 +126,8 @@ class Config(_Section):
     intervals: IntervalsConfig = Field(default_factory=IntervalsConfig)
     idle: IdleConfig = Field(default_factory=IdleConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
-    prices: dict[str, float] = Field(default_factory=dict)
+    # `"type" = 4.0` prices a type in every region; `[prices."eu-west-1"]` in one region.
+    prices: dict[str, PositivePrice | dict[str, PositivePrice]] = Field(default_factory=dict)
     keys: KeysConfig = Field(default_factory=KeysConfig)
 
     @field_validator("log_level", mode="before")
@@ -161,8 +145,12 @@ class Config(_Section):
             check_interval=timedelta(seconds=self.intervals.activity),
         )
 
-    def price_table(self) -> dict[str, float]:
-        return {**DEFAULT_PRICES, **self.prices}
+    def configured_prices(self) -> ConfiguredPrices:
+        return ConfiguredPrices.from_config(self.prices)
+
+    def price_table(self) -> StaticPrices:
+        """Config over the bundled table, without AWS (the Pricing API is in `cmltui.pricing`)."""
+        return StaticPrices(self.configured_prices())
 
 
 class ConfigError(Exception):

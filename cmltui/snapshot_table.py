@@ -21,6 +21,13 @@ def _idle(dto: CMLWorkerDto) -> str:
     return ("IDLE " if dto.is_idle else "") + text
 
 
+def _cost(dto: CMLWorkerDto) -> str:
+    """Burn now; "?" when a running worker's region has no known price."""
+    if dto.hourly_cost is None:
+        return "?" if dto.status.value == "running" else "-"
+    return f"{dto.hourly_cost:.2f}"
+
+
 def render_table(snapshot: FleetSnapshot) -> str:
     header = f"{'NAME':<18} {'STATUS':<8} {'SERVICE':<11} {'CPU':>4} {'MEM':>4} {'DISK':>4} "
     header += f"{'LABS':>5} {'IDLE':<10} {'$/H':>5}"
@@ -28,7 +35,7 @@ def render_table(snapshot: FleetSnapshot) -> str:
     for dto in snapshot.workers:
         labs = "-" if dto.active_labs_count is None else f"{dto.active_labs_count}/"
         labs += "-" if dto.cml_labs_count is None else str(dto.cml_labs_count)
-        cost = "-" if dto.hourly_cost is None else f"{dto.hourly_cost:.2f}"
+        cost = _cost(dto)
         lines.append(
             f"{dto.name[:18]:<18} {dto.status.value[:8]:<8} {dto.service_status.value:<11} "
             f"{_pct(dto.cpu_utilization):>4} {_pct(dto.memory_utilization):>4} "
@@ -36,15 +43,24 @@ def render_table(snapshot: FleetSnapshot) -> str:
         )
         for source, error in dto.errors.items():
             lines.append(f"  ! {source}: {error}"[:80])
-    running = sum(1 for d in snapshot.workers if d.status.value == "running")
-    burn = sum(d.hourly_cost or 0.0 for d in snapshot.workers)
+    cost = snapshot.cost()
     states = [d.idle_state for d in snapshot.workers]
     lines.append(
-        f"{len(snapshot.workers)} workers, {running} running: idle {states.count('idle')}, "
+        f"{cost.workers} workers, {cost.running} running: idle {states.count('idle')}, "
         f"busy {states.count('active')}, ? {states.count('unknown')} (not read yet)"
     )
+    lines.append(f"collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}")
     lines.append(
-        f"burn ${burn:.2f}/h, collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}"
+        f"burn ${cost.burn_per_hour:.2f}/h, idle burn ${cost.idle_burn_per_hour:.2f}/h, "
+        f"day ${cost.projected_day:,.0f}, month ${cost.projected_month:,.0f}"
     )
+    if cost.saved_usd:
+        since = f" since {cost.saved_since:%Y-%m-%d %H:%M}" if cost.saved_since else ""
+        lines.append(
+            f"saved ${cost.saved_usd:,.2f}{since} (auto ${cost.saved_auto_usd:,.2f}, "
+            f"manual ${cost.saved_manual_usd:,.2f}, other ${cost.saved_external_usd:,.2f})"
+        )
+    if cost.left_out():
+        lines.append(f"totals exclude {cost.left_out()}")
     lines.extend(f"error: {error}" for error in snapshot.errors)
     return "\n".join(lines) + "\n"

@@ -39,6 +39,7 @@ from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.commands import CmltuiCommands
 from cmltui.tui.confirm import ConfirmActionScreen
+from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.history import FleetHistory
@@ -85,6 +86,7 @@ KEY_IDS: tuple[str, ...] = (
     "faster",
     "slower",
     "help",
+    "cost",
     "quit",
 )
 
@@ -114,6 +116,8 @@ class CmltuiApp(App[None]):
         Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
         Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
         Binding("question_mark", "help", "Help", id="cmltui.help"),
+        # Not in the footer: at 80 columns it would push "q Quit" off (help and palette list it).
+        Binding("dollar_sign", "cost", "Cost", id="cmltui.cost", show=False),
         Binding("q", "quit", "Quit", id="cmltui.quit"),
     ]
 
@@ -397,6 +401,10 @@ class CmltuiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
+
+    def action_cost(self) -> None:
+        if not isinstance(self.screen, CostScreen):
+            self.push_screen(CostScreen(self.bus, self.latest, self.clock))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Under an open confirmation only its own keys (and quit) work: no second dialog."""

@@ -7,7 +7,6 @@ Enter and Escape cancel; only `y` or the Yes button confirm.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -57,19 +56,17 @@ def _fit(value: str, width: int) -> str:
     return set_cell_size(value, width)
 
 
-def running_rate(dto: CMLWorkerDto, prices: Mapping[str, float]) -> float | None:
-    """$/h while running: a stopped worker's DTO costs 0 now, but resuming costs the type's."""
-    if dto.instance_type and dto.instance_type in prices:
-        return prices[dto.instance_type]
-    return dto.hourly_cost if dto.status.value == "running" else None
+def running_rate(dto: CMLWorkerDto) -> float | None:
+    """$/h while running: a stopped worker's DTO costs 0 now, but resuming costs its price."""
+    return dto.hourly_price
 
 
-def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[str, float]) -> Text:
+def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
     """What the dialog says about the worker (plain text for tests via `.plain`)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     _row(text, "Worker", dto.name, "bold")
     _row(text, "Instance", f"{dto.id} · {dto.aws_region}")
-    rate = running_rate(dto, prices)
+    rate = running_rate(dto)
     cost = f"{money(rate)}/h" if rate is not None else "price unknown"
     _row(text, "Type", f"{dto.instance_type or NONE} · {cost}")
     if kind == "pause":
@@ -131,14 +128,11 @@ class ConfirmActionScreen(ModalScreen[bool]):
     ConfirmActionScreen Button { margin: 0 2; min-width: 14; }
     """
 
-    def __init__(
-        self, dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[str, float]
-    ) -> None:
+    def __init__(self, dto: CMLWorkerDto, kind: Kind, now: datetime) -> None:
         super().__init__()
         self.dto = dto
         self.kind: Kind = kind
         self._now = now
-        self._prices = prices
 
     @property
     def question(self) -> str:
@@ -149,7 +143,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
             box.border_title = f"Confirm {self.kind}"
             box.border_subtitle = "default: No"
             yield Static(self.question, id="question")
-            yield Static(dialog_body(self.dto, self.kind, self._now, self._prices), id="details")
+            yield Static(dialog_body(self.dto, self.kind, self._now), id="details")
             with Horizontal():
                 yield Button(f"Yes, {self.kind}", id="yes", variant="error")
                 yield Button("No", id="no", variant="primary")

@@ -23,6 +23,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("slower", "double the refresh interval (max 600 s)"),
     ("faster", "halve the refresh interval (min 2 s)"),
     ("help", "this help"),
+    ("cost", "cost: burn, idle burn and savings by owner, type and region"),
     ("quit", "quit"),
 )
 
@@ -32,6 +33,7 @@ _PRETTY = {
     "plus": "+",
     "minus": "-",
     "space": "space",
+    "dollar_sign": "$",
 }
 
 

@@ -30,10 +30,12 @@ from cmltui.domain.tags import idle_detection_tag
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import (
     NONE,
+    UNPRICED,
     duration,
     gauge_bar,
     level,
     local_time,
+    money,
     percent,
     sparkline,
 )
@@ -378,8 +380,38 @@ class PausePanel(Panel):
             f" · resumes {self._value(dto, 'auto_resume_count')}"
             f"/{self._value(dto, 'manual_resume_count')}",
         )
+        _line(text, "Price", price_text(dto))
+        _line(text, "Saved", saved_text(dto, now))
         text.rstrip()
         return text
+
+
+def price_text(dto: CMLWorkerDto) -> Text:
+    """ "$3.96/h (api)", or "? no known price in eu-north-1" (never another region's rate)."""
+    if dto.hourly_price is None:
+        where = dto.aws_region if dto.instance_type else "no instance type"
+        return Text(f"{UNPRICED} no known price ({where})", "#ff6b6b")
+    text = Text(f"{money(dto.hourly_price)}/h")
+    text.append(f" ({dto.price_source})", "dim")
+    return text
+
+
+def saved_text(dto: CMLWorkerDto, now: datetime) -> Text:
+    """ "$15.86 since Mar 02 10:00 · auto $3.96 · manual $11.90 (audit log, pause tags)"."""
+    s = dto.savings
+    if s.stopped_hours <= 0:
+        return Text("nothing yet (never stopped while watched)", "dim")
+    if s.saved_usd is None:
+        return Text(f"{UNPRICED} {duration(s.stopped_hours * 3600)} stopped, no known price", "dim")
+    text = Text(money(s.saved_usd), "bold green")
+    if s.since is not None:
+        text.append(f" since {local_time(s.since, now=now)}")
+    for label, value in (("auto", s.auto_usd), ("manual", s.manual_usd), ("other", s.external_usd)):
+        if value:
+            text.append(f" · {label} {money(value)}")
+    if s.basis:
+        text.append(f" ({', '.join(s.basis)})", "dim")
+    return text
 
 
 class HealthPanel(Panel):
