@@ -101,6 +101,8 @@ def build_core(
         verify_tls=config.cml.verify_tls,
         ca_bundle=ca_bundle,
         keepalive_timeout=max(120.0, 3 * config.intervals.collector),
+        max_response_bytes=config.cml.max_response_bytes,
+        max_json_depth=config.cml.max_json_depth,
     )
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)
@@ -115,6 +117,8 @@ def build_core(
         audit=audit or AuditLog(),
         operator=operator,
     )
+    if actions.audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
+        actions.warnings.append(actions.audit.problem)
     core = Core(
         config=config,
         clock=clock,
