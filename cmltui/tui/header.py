@@ -23,6 +23,7 @@ from cmltui.domain.enums import WorkerStatus
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time, money
 from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.safe import shown
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,9 @@ class FleetHeader(Widget):
             if on:
                 top.append(" ")
                 top.append(f"[{marker}]", style)
-        top.append(f"  profile {ctx.profile or 'default'}", "")
-        top.append(f" · {','.join(ctx.regions) or '—'}", "")
+        # Profile and regions come from the config or the environment: made visible.
+        top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
+        top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
         right = stamp_text(self._updated_at, self._interval)
         t = self._totals
         bottom = Text(no_wrap=True, overflow="ellipsis")
