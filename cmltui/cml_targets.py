@@ -79,7 +79,7 @@ class CMLTargetResolver:
         """Why this URL must not get the password (None when it may)."""
         try:
             parts = urlsplit(base_url)
-            host = (parts.hostname or "").lower()
+            host = (parts.hostname or "").lower().rstrip(".")
             parts.port  # noqa: B018  # raises ValueError for a malformed port
         except ValueError:
             return f"{URL_TAG_NOT_TRUSTED}: malformed URL"
