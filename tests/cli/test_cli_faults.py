@@ -177,7 +177,12 @@ def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
-def test_q_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpoint):
+@pytest.mark.parametrize(
+    ("how", "code"),
+    [("q", 0), (signal.SIGTERM, 143), (signal.SIGINT, 130)],
+    ids=["q", "term", "int"],
+)
+def test_dashboard_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpoint, how, code):
     master, slave = pty.openpty()
     env = aws_env(tmp_path, hung_endpoint, TERM="xterm-256color", COLUMNS="120", LINES="40")
     proc = subprocess.Popen(
@@ -196,13 +201,16 @@ def test_q_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpoint):
         time.sleep(1.5)  # the first collection is now stuck on the hung endpoint
         assert proc.poll() is None
         began = time.monotonic()
-        os.write(master, b"q")
+        if how == "q":
+            os.write(master, b"q")
+        else:
+            proc.send_signal(how)
         while proc.poll() is None and time.monotonic() - began < 10:
             _read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
         took = time.monotonic() - began
         assert proc.poll() is not None, "still running 10 s after q"
-        assert took < 2.0, f"{took:.2f}s to exit after q"
-        assert proc.returncode == 0
+        assert took < 2.0, f"{took:.2f}s to exit after {how}"
+        assert proc.returncode == code
     finally:
         os.close(master)
         if proc.poll() is None:
