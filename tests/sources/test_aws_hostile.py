@@ -16,7 +16,7 @@ GARBAGE = "<html>\x1b]0;pwned\x07\x1b[2J" + "raw body " * 2500 + "</html>"
 
 
 class _Garbage(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+    def do_POST(self) -> None:
         body = GARBAGE.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")

@@ -119,7 +119,9 @@ async def test_endless_body_is_cut_at_the_cap(certs, serve):
 async def test_declared_length_over_the_cap_is_refused_unread(certs, serve):
     async def huge(request: web.Request, tail: str) -> web.StreamResponse | None:
         if tail == "system_stats":
-            return web.Response(body=b"[" + b"0," * 400_000 + b"0]", content_type="application/json")
+            return web.Response(
+                body=b"[" + b"0," * 400_000 + b"0]", content_type="application/json"
+            )
         return None
 
     url = await serve(Loopback(huge))

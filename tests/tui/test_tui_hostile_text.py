@@ -36,9 +36,7 @@ def terminal_stream(app: CmltuiApp) -> str:
         legacy_windows=False,
         safe_box=False,
     )
-    update = app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens
-    )
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     return update.render_segments(console)
 
 
