@@ -9,9 +9,18 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from cmltui import paths
+from cmltui.domain.sanitize import visible
 from cmltui.domain.secrets import scrub_text
 
 _NOISY = ("werkzeug", "botocore", "boto3", "urllib3", "moto", "aiohttp.access")
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log lines are read in terminals (`tail -f`, stderr): outside text in them is made
+    visible line by line, so an escape sequence in a CML answer cannot act on that terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(visible(line) for line in super().format(record).split("\n"))
 
 
 class RedactSecrets(logging.Filter):
@@ -55,7 +64,7 @@ def configure_logging(level: str, *, stderr_fallback: bool = False) -> LoggingSe
         problem = f"cannot write log file {path}: {reason}; {where}"
         handler = logging.StreamHandler(sys.stderr) if stderr_fallback else logging.NullHandler()
         path = None  # type: ignore[assignment]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for existing in list(root.handlers):

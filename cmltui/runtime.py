@@ -103,6 +103,7 @@ def build_core(
         keepalive_timeout=max(120.0, 3 * config.intervals.collector),
         max_response_bytes=config.cml.max_response_bytes,
         max_json_depth=config.cml.max_json_depth,
+        worker_deadline=config.cml.worker_deadline,
     )
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)

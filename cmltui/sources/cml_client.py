@@ -221,6 +221,7 @@ class CMLClient:
         keepalive_timeout: float = 120.0,
         max_response_bytes: int = 4 * 1024 * 1024,
         max_json_depth: int = 32,
+        worker_deadline: float = 10.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -231,6 +232,7 @@ class CMLClient:
         self.keepalive_timeout = keepalive_timeout
         self.max_response_bytes = max_response_bytes
         self.max_json_depth = max_json_depth
+        self.worker_deadline = worker_deadline
         self._worker_limits: dict[str, asyncio.Semaphore] = {}
         # Built now, so that a missing or broken CA bundle is a configuration error at start-up.
         self._ssl_context: ssl.SSLContext | bool = (
@@ -566,11 +568,16 @@ class CMLClient:
     async def fetch_telemetry(self, target: CMLTarget) -> list[TelemetryEventResponse]:
         """All telemetry events of a worker (the idle checker's only source).
 
-        Raises `CMLError` with a short, secret-free message when the call fails.
+        Raises `CMLError` with a short, secret-free message when the call fails, or when it
+        has not finished within the worker deadline (a slow drip is bounded too).
         """
         if target.refusal is not None:
             raise CMLError(target.refusal)
-        events: list[TelemetryEventResponse] = await self._fetch(
-            target, "/telemetry/events", TelemetryEventList, _CallAuth()
-        )
+        try:
+            async with asyncio.timeout(self.worker_deadline):
+                events: list[TelemetryEventResponse] = await self._fetch(
+                    target, "/telemetry/events", TelemetryEventList, _CallAuth()
+                )
+        except TimeoutError:
+            raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
         return events

@@ -85,3 +85,23 @@ def test_format_table_rows_are_aligned_and_inert():
     for line in lines:
         assert cell_len(line) <= 4 * 80
         assert not any(unicodedata.category(c) == "Cc" for c in line)
+
+
+def test_log_lines_are_visible_and_secret_free(tmp_path, monkeypatch, capsys):
+    import logging
+
+    from cmltui.logging_setup import configure_logging
+
+    (tmp_path / "state").write_text("not a directory")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    setup = configure_logging("INFO", stderr_fallback=True)
+    try:
+        assert setup.path is None and "logging to stderr" in (setup.problem or "")
+        logging.getLogger("cmltui.test").warning(
+            "lab %s password=hunter2", "\x1b]0;title\x07\x1b[2J"
+        )
+    finally:
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert "␛]0;title␇␛[2J" in err and "\x1b" not in err and "hunter2" not in err

@@ -16,7 +16,13 @@ import pytest
 from aiohttp import web
 from conftest import API, LAB_IDS, PASSWORD, USERNAME, Certs, FakeCML, _bodies
 
-from cmltui.sources.cml_client import CMLClient, CMLCycleResult, CMLTarget, json_depth
+from cmltui.sources.cml_client import (
+    CMLClient,
+    CMLCycleResult,
+    CMLError,
+    CMLTarget,
+    json_depth,
+)
 
 Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse | None]]
 
@@ -245,3 +251,28 @@ async def test_error_texts_from_cml_stay_short(certs, serve, cml: FakeCML):
     finally:
         await client_.close()
     assert result.errors["system_stats"] == "HTTP 500"
+
+
+async def test_telemetry_read_is_bounded_by_the_worker_deadline(certs, serve):
+    async def drip(request: web.Request, tail: str) -> web.StreamResponse | None:
+        if tail != "telemetry/events":
+            return None
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        try:
+            for char in json.dumps(_bodies(False)[tail]):
+                await response.write(char.encode())
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass
+        return response
+
+    url = await serve(Loopback(drip))
+    cml = client(certs, request_timeout=2.0, worker_deadline=1.0)
+    began = time.monotonic()
+    try:
+        with pytest.raises(CMLError, match="no answer within the 1 s deadline"):
+            await cml.fetch_telemetry(target(url))
+    finally:
+        await cml.close()
+    assert time.monotonic() - began < 4
