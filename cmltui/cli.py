@@ -132,8 +132,13 @@ def _main(command: str, args: argparse.Namespace) -> int:
 
     # Commands without a full-screen UI may log to stderr when the log file is unusable.
     setup = configure_logging(config.log_level, stderr_fallback=command in ("snapshot", "simulate"))
-    if setup.problem:
-        say(setup.problem)
+    problems = [setup.problem]
+    if command in ("run", "demo"):
+        from cmltui.audit import AuditLog
+
+        problems.append(AuditLog().problem)  # the dashboard repeats it; actions are refused
+    if any(problems):
+        say("; ".join(p for p in problems if p))  # one line, before the screen is taken over
     from cmltui import commands
 
     try:

@@ -93,14 +93,10 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
 
 def _run_tui(backend: CoreBackend | DemoBackend, config: Config) -> int:
     """Run the dashboard and close the backend on the same loop, however the app ends."""
-    from cmltui.audit import AuditLog
-    from cmltui.cli import EXIT_SIGINT, EXIT_SIGTERM, say
+    from cmltui.cli import EXIT_SIGINT, EXIT_SIGTERM
     from cmltui.clock import SystemClock
     from cmltui.tui.app import CmltuiApp
 
-    problem = AuditLog().problem
-    if problem:
-        say(problem)  # before the screen is taken over; the dashboard repeats it
     app = CmltuiApp(backend, config, SystemClock())
 
     async def main() -> None:

@@ -216,3 +216,34 @@ def test_dashboard_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpo
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_dashboard_reports_an_unusable_state_directory_in_one_line(tmp_path):
+    (tmp_path / "state").write_text("a file where the state directory should be")
+    master, slave = pty.openpty()
+    env = clean_env(tmp_path, TERM="xterm-256color", COLUMNS="120", LINES="40")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cmltui", "demo", "--workers", "2"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
+    os.close(slave)
+    try:
+        screen = _read_until(master, b"actions are refused", timeout=60)
+        screen += _read_until(master, b"Workers", timeout=60)
+        before_ui = screen.split(b"\x1b[?1049h", 1)[0].decode(errors="replace")
+        lines = [line for line in before_ui.splitlines() if line.strip()]
+        assert len(lines) == 1, before_ui
+        assert "cannot write log file" in lines[0] and "actions are refused" in lines[0]
+        os.write(master, b"q")
+        proc.wait(timeout=15)
+        assert proc.returncode == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
