@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import ssl
@@ -158,6 +159,17 @@ class KeysConfig(_Section):
     help: str = "question_mark"
     quit: str = "q"
 
+    @field_validator("*")
+    @classmethod
+    def _key_names(cls, value: str) -> str:
+        """Textual key names (`q`, `ctrl+p`, `question_mark`, `f1`), comma-separated."""
+        if not _KEY_NAMES.fullmatch(value):
+            raise ValueError("not a key name (letters, digits, _ + - joined by commas)")
+        return value
+
+
+_KEY_NAMES = re.compile(r"[A-Za-z0-9_+\-]{1,32}(,[A-Za-z0-9_+\-]{1,32}){0,7}")
+
 
 class Config(_Section):
     read_only: bool = False
@@ -274,9 +286,15 @@ def load_config(
             _set_dotted(data, key, value)
             origins[key] = f"option {FLAG_NAMES.get(key, key)}"
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_one_line(str(path), origins, exc)) from None
+    if env.get("AWS_CA_BUNDLE"):  # botocore would fail every call later, with a long message
+        try:
+            check_ca_bundle(env["AWS_CA_BUNDLE"])
+        except ValueError as exc:
+            raise ConfigError(f"environment variable AWS_CA_BUNDLE: {exc}") from None
+    return config
 
 
 def resolve_password(

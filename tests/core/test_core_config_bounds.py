@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -158,3 +159,19 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_bad_aws_ca_bundle_is_one_line(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match=r"^environment variable AWS_CA_BUNDLE: CA bundle"):
+        load_config(str(empty), env={"AWS_CA_BUNDLE": str(tmp_path / "nope.pem")})
+
+
+@pytest.mark.parametrize("key", ["[/]", "[@click=app.quit]", "q\x1b", "", "a" * 40])
+def test_key_names_are_key_names(tmp_path, key):
+    path = tmp_path / "k.toml"
+    path.write_text(f"[keys]\nquit = {json.dumps(key)}\n")
+    with pytest.raises(ConfigError, match=r"keys\.quit: not a key name"):
+        load_config(str(path), env={})
+    assert load_config(str(_file(tmp_path, '[keys]\nquit = "ctrl+q,q"\n')), env={})
