@@ -270,6 +270,7 @@ class CMLClient:
                 headers={"Accept": "application/json"},
             )
             self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._worker_limits = {}  # semaphores belong to the loop of the session
         return self._session
 
     async def close(self) -> None:
