@@ -51,7 +51,7 @@ from cmltui.tui.panels import (
     PausePanel,
     SparklinesPanel,
 )
-from cmltui.tui.safe import plain, shown
+from cmltui.tui.safe import PlainInput, plain, shown
 from cmltui.tui.table import WorkerTable
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class CmltuiApp(App[None]):
                         yield Static("Labs", classes="section-title")
                         yield LabsPanel(self.bus, self.clock, id="labs")
             yield ActivityLog(self.bus, self.clock, id="log")
-        yield Input(placeholder="filter: name, id, status, type, region, owner…", id="filter")
+        yield PlainInput(placeholder="filter: name, id, status, type, region, owner…", id="filter")
         yield Static(id="too-small")
         yield Footer()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
+from textual.widgets import Input
 
 from cmltui.domain.sanitize import visible
 
@@ -43,3 +44,14 @@ def fit_cells(value: object, width: int) -> str:
     if cell_len(text) > width:
         return set_cell_size(text, max(0, width - 1)) + ("…" if width else "")
     return set_cell_size(text, width)
+
+
+class PlainInput(Input):
+    """An `Input` whose typed or pasted text has its control characters made visible.
+
+    Every edit (keys, paste) goes through `replace`, so an escape sequence pasted into the
+    filter box is shown as `␛…` and never reaches the terminal.
+    """
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        super().replace(visible(text), start, end)

@@ -13,6 +13,8 @@ from dataclasses import replace
 
 from hostile_corpus import CORPUS, control_problems
 from rich.console import Console
+from textual import events
+from textual.widgets import Input
 from tui_backend import ScriptedBackend
 from tui_fleet import build_workers, snapshot
 
@@ -100,6 +102,19 @@ async def test_every_text_path_survives_the_corpus(clock):
             await pilot.pause()
             assert_inert(app, f"filter {text!r}")
         app.table.set_filter("")
+        await pilot.pause()
+
+        # Typed or pasted into the filter box itself.
+        await pilot.press("slash")
+        await pilot.pause()
+        box = app.query_one("#filter", Input)
+        for text in CORPUS[:12]:
+            box.post_message(events.Paste(text))
+            await pilot.pause()
+            assert_inert(app, f"pasted into the filter {text!r}")
+            box.value = ""
+        for key in ("ctrl+u", "escape"):
+            await pilot.press(key)
         await pilot.pause()
 
         # The confirmation dialog, then an action that fails with a hostile AWS message.
