@@ -382,7 +382,9 @@ class WorkerTable(ScrollView, can_focus=True):
 
         Every cell passes here, so outside text (names, tags, the filter) is made visible here.
         """
-        text = visible(text, max(4 * width, 64))
+        if len(text) > _FIT_MAX:  # a 5,000-character name: keep its head and its tail
+            text = text[: _FIT_MAX - 16] + text[-16:]
+        text = visible(text)
         if cell_len(text) > width:
             tail = text[-keep_tail:] if keep_tail else ""
             if tail and width > 2 * keep_tail + 4:  # wide characters take two cells each
@@ -470,6 +472,9 @@ class WorkerTable(ScrollView, can_focus=True):
         strip = Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
         self._strips[worker_id] = (cache_key, strip)
         return strip
+
+
+_FIT_MAX = 256
 
 
 @lru_cache(maxsize=256)
