@@ -321,7 +321,7 @@ class CMLClient:
                     allow_redirects=False,
                 ) as response:
                     status = response.status
-                    body = await self._read_capped(response) if status < 300 else b""
+                    body = await self._read_capped(response)  # error bodies too: keep-alive
             except CMLError:
                 raise
             except Exception as exc:  # one worker's failure must never escape as a crash
