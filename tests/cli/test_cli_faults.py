@@ -240,7 +240,9 @@ def test_dashboard_reports_an_unusable_state_directory_in_one_line(tmp_path):
         assert len(lines) == 1, before_ui
         assert "cannot write log file" in lines[0] and "actions are refused" in lines[0]
         os.write(master, b"q")
-        proc.wait(timeout=15)
+        began = time.monotonic()
+        while proc.poll() is None and time.monotonic() - began < 15:
+            _read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
         assert proc.returncode == 0
     finally:
         os.close(master)
