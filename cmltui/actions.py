@@ -301,7 +301,7 @@ class Actions:
     ) -> None:
         """The durable line before the AWS call; if it cannot be written, nothing is sent."""
         try:
-            self._audit(worker, action, "intent", at, detail=detail, durable=True)
+            self._audit(worker, action, "intent", at, detail=detail, required=True)
         except AuditUnavailable as exc:
             raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
 
@@ -345,7 +345,7 @@ class Actions:
         *,
         error: str | None = None,
         detail: dict[str, object] | None = None,
-        durable: bool = False,
+        required: bool = False,
     ) -> None:
         self.audit.record(
             at=at,
@@ -357,7 +357,7 @@ class Actions:
             result=result,
             error=error,
             detail=dict(detail) if detail else None,
-            durable=durable,
+            required=required,
         )
 
 

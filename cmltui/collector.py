@@ -24,6 +24,7 @@ from cmltui.domain.history import derive_external
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.sanitize import error_text
 from cmltui.domain.settle import merge_tags, settle_status
 from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.tags import NAME_TAG, history_from_tags
@@ -232,15 +233,24 @@ class Collector:
         want_labs = _due(schedule.labs_at, intervals.activity, now)
         want_licensing = _due(schedule.licensing_at, intervals.licensing, now)
         want_users = _due(schedule.users_at, intervals.users, now)
+        deadline = self.config.cml.worker_deadline
+        result = CMLCycleResult()
         try:
             known = [lab.id for lab in worker.cml.labs] if worker.cml.labs is not None else None
-            result = await self.cml.fetch_cycle(
-                target,
-                want_labs=want_labs or known is None,
-                want_licensing=want_licensing,
-                want_users=want_users,
-                known_lab_ids=known,
-            )
+            # One deadline for all of this worker's calls: at the deadline the snapshot goes
+            # out with what had arrived; the late parts keep their last values, marked stale.
+            async with asyncio.timeout(deadline):
+                await self.cml.fetch_cycle(
+                    target,
+                    want_labs=want_labs or known is None,
+                    want_licensing=want_licensing,
+                    want_users=want_users,
+                    known_lab_ids=known,
+                    result=result,
+                )
+        except TimeoutError:
+            log.info("CML %s: cut short at the %g s deadline", worker.instance_id, deadline)
+            result.cut_short(deadline)
         except Exception as exc:  # a bug in one worker's parsing must not blank the others
             log.exception("CML cycle failed for %s", worker.instance_id)
             result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
@@ -325,7 +335,11 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
     health_valid = result.system_health.valid if result.system_health is not None else None
     cml.outcome = CMLOutcome(reach, health_valid)
     if result.errors:
-        worker.errors["cml"] = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        full = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        shown = error_text(full)
+        if shown != full:
+            log.info("CML %s errors: %s", worker.instance_id, full)
+        worker.errors["cml"] = shown
     else:
         worker.errors.pop("cml", None)
 
@@ -384,5 +398,4 @@ def _due(last: datetime | None, every_seconds: float, now: datetime) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+    return error_text(str(exc) or type(exc).__name__)

@@ -114,6 +114,9 @@ def build_core(
         verify_tls=config.cml.verify_tls,
         ca_bundle=ca_bundle,
         keepalive_timeout=max(120.0, 3 * config.intervals.collector),
+        max_response_bytes=config.cml.max_response_bytes,
+        max_json_depth=config.cml.max_json_depth,
+        worker_deadline=config.cml.worker_deadline,
     )
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)
@@ -141,6 +144,8 @@ def build_core(
     if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
         look_up_operator(lambda: aws.client("sts", aws.regions[0]), actions.set_operator)
 
+    if actions.audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
+        actions.warnings.append(actions.audit.problem)
     core = Core(
         config=config,
         clock=clock,

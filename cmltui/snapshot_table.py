@@ -1,9 +1,19 @@
-"""`cmltui snapshot --format table`: a plain table readable at 80 columns."""
+"""`cmltui snapshot --format table`: a plain table readable at 80 columns.
+
+Names, states and errors come from AWS and CML, so every cell is made visible (no control,
+bidi or line-breaking character reaches the terminal, a newline never starts a row) and padded
+by terminal cell width, so wide and zero-width characters keep the columns straight.
+"""
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
+
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
+from cmltui.domain.sanitize import visible
+
+WIDTH = 80
 
 
 def _pct(value: float | None) -> str:
@@ -28,6 +38,21 @@ def _cost(dto: CMLWorkerDto) -> str:
     return f"{dto.hourly_cost:.2f}"
 
 
+def cell(value: object, width: int, align: str = "<") -> str:
+    """`value` made visible, cut (with …) or padded to exactly `width` terminal cells."""
+    text = visible(str(value), 4 * width + 8)
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if align == ">" else text + pad
+
+
+def line(text: str, width: int = WIDTH) -> str:
+    """A free-text line (errors, totals) made visible and cut to `width` cells."""
+    text = visible(text, 4 * width)
+    return set_cell_size(text, width - 1) + "…" if cell_len(text) > width else text
+
+
 def render_table(snapshot: FleetSnapshot) -> str:
     header = f"{'NAME':<18} {'STATUS':<8} {'SERVICE':<11} {'CPU':>4} {'MEM':>4} {'DISK':>4} "
     header += f"{'LABS':>5} {'IDLE':<10} {'$/H':>5}"
@@ -37,12 +62,22 @@ def render_table(snapshot: FleetSnapshot) -> str:
         labs += "-" if dto.cml_labs_count is None else str(dto.cml_labs_count)
         cost = _cost(dto)
         lines.append(
-            f"{dto.name[:18]:<18} {dto.status.value[:8]:<8} {dto.service_status.value:<11} "
-            f"{_pct(dto.cpu_utilization):>4} {_pct(dto.memory_utilization):>4} "
-            f"{_pct(dto.storage_utilization):>4} {labs:>5} {_idle(dto)[:10]:<10} {cost:>5}"
+            " ".join(
+                (
+                    cell(dto.name, 18),
+                    cell(dto.status.value, 8),
+                    cell(dto.service_status.value, 11),
+                    cell(_pct(dto.cpu_utilization), 4, ">"),
+                    cell(_pct(dto.memory_utilization), 4, ">"),
+                    cell(_pct(dto.storage_utilization), 4, ">"),
+                    cell(labs, 5, ">"),
+                    cell(_idle(dto), 10),
+                    cell(cost, 5, ">"),
+                )
+            )
         )
         for source, error in dto.errors.items():
-            lines.append(f"  ! {source}: {error}"[:80])
+            lines.append(line(f"  ! {source}: {error}"))
     cost = snapshot.cost()
     states = [d.idle_state for d in snapshot.workers]
     lines.append(
@@ -61,6 +96,6 @@ def render_table(snapshot: FleetSnapshot) -> str:
             f"manual ${cost.saved_manual_usd:,.2f}, other ${cost.saved_external_usd:,.2f})"
         )
     if cost.left_out():
-        lines.append(f"totals exclude {cost.left_out()}")
-    lines.extend(f"error: {error}" for error in snapshot.errors)
+        lines.append(line(f"totals exclude {cost.left_out()}"))
+    lines.extend(line(f"error: {error}", 4 * WIDTH) for error in snapshot.errors)
     return "\n".join(lines) + "\n"

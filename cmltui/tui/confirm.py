@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +19,7 @@ from textual.widgets import Button, Static
 
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.tui.fmt import NONE, duration, local_time, money
+from cmltui.tui.safe import fit_cells, plain, shown
 
 Kind = Literal["pause", "resume"]
 MAX_LABS = 6
@@ -46,14 +46,12 @@ def people(dto: CMLWorkerDto) -> list[str]:
 
 def _row(text: Text, label: str, value: str, style: str = "") -> None:
     text.append(f"{label:<{LABEL}}", "dim")
-    text.append(value, style)
+    text.append(shown(value), style)  # names, owners and users come from AWS and CML
     text.append("\n")
 
 
 def _fit(value: str, width: int) -> str:
-    if cell_len(value) > width:
-        value = set_cell_size(value, width - 1) + "…"
-    return set_cell_size(value, width)
+    return fit_cells(value, width)
 
 
 def running_rate(dto: CMLWorkerDto) -> float | None:
@@ -142,7 +140,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
         with Vertical() as box:
             box.border_title = f"Confirm {self.kind}"
             box.border_subtitle = "default: No"
-            yield Static(self.question, id="question")
+            yield Static(plain(self.question, limit=200), id="question")
             yield Static(dialog_body(self.dto, self.kind, self._now), id="details")
             with Horizontal():
                 yield Button(f"Yes, {self.kind}", id="yes", variant="error")

@@ -21,10 +21,10 @@ from cmltui.api.backend import BackendContext, SourceStatus
 from cmltui.api.cost import cost_totals
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.enums import WorkerStatus
-from cmltui.domain.sanitize import clean_line
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import UNPRICED, local_time, money, money_short
 from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.safe import shown
 
 
 @dataclass(frozen=True)
@@ -219,8 +219,9 @@ class FleetHeader(Widget):
             if on:
                 top.append(" ")
                 top.append(f"[{marker}]", style)
-        top.append(f"  profile {ctx.profile or 'default'}", "")
-        top.append(f" · {','.join(ctx.regions) or '—'}", "")
+        # Profile and regions come from the config or the environment: made visible.
+        top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
+        top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
         status = self._status
         if status is not None and status.state != "ok":
             top.append(f"  {status.state}", "bold yellow")
@@ -228,7 +229,7 @@ class FleetHeader(Widget):
                 top.append(f" at {local_time(status.retry_at, seconds=True)}", "yellow")
             if status.detail:
                 top.append(": ", "yellow")
-                top.append(clean_line(status.detail), "yellow")
+                top.append(shown(status.detail, limit=300), "yellow")
         right = stamp_text(self._updated_at, self._interval)
         t = self._totals
         wide = (self.size.width or 80) >= WIDE_HEADER

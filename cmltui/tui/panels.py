@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.events import Resize
@@ -42,16 +41,18 @@ from cmltui.tui.fmt import (
 from cmltui.tui.history import FleetHistory
 from cmltui.tui.overlay import IDLE_FIELDS, IN_FLIGHT_FIELD, PAUSE_FIELDS, Overlay
 from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.safe import fit_cells, made_visible, shown
 
 LABEL = 12
 
 
 def _line(text: Text, label: str, value: str | Text, style: str = "") -> None:
+    """One labelled line; the value may hold outside text, so it is made visible here."""
     text.append(f"{label:<{LABEL}}", "dim")
     if isinstance(value, Text):
-        text.append_text(value)
+        text.append_text(made_visible(value))
     else:
-        text.append(value, style)
+        text.append(shown(value), style)
     text.append("\n")
 
 
@@ -484,13 +485,10 @@ class LabsPanel(Panel):
         text.append(f"{'TITLE':<{title_width}} {'OWNER':<10} {'STATE':<9} NODES\n", "bold")
         for lab in sorted(dto.labs, key=lambda lab: (lab.state != "STARTED", lab.title.lower())):
             style = "green" if lab.state == "STARTED" else "dim"
-            title = lab.title
-            if cell_len(title) > title_width:
-                title = set_cell_size(title, title_width - 1) + "…"
-            owner = (lab.owner or NONE)[:10]
             nodes = NONE if lab.node_count is None else str(lab.node_count)
-            text.append(f"{title:<{title_width}} {owner:<10} ")
-            text.append(f"{lab.state[:9]:<9}", style)
+            # Lab titles, owners and states come from CML: visible, and padded by cell width.
+            text.append(f"{fit_cells(lab.title, title_width)} {fit_cells(lab.owner or NONE, 10)} ")
+            text.append(fit_cells(lab.state, 9), style)
             text.append(f" {nodes:>5}\n")
         text.rstrip()
         return text
