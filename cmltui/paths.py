@@ -43,3 +43,8 @@ def log_file() -> Path:
 def cache_dir() -> Path:
     """Throw-away data (for example the simulator's generated certificates)."""
     return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def price_cache_file() -> Path:
+    """On-demand prices read from the AWS Pricing API, kept for a week."""
+    return cache_dir() / "prices.json"

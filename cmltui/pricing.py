@@ -21,8 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
+from cmltui import paths
 from cmltui.clock import Clock, SystemClock, ensure_utc
 from cmltui.config import Config
 from cmltui.domain.prices import BUNDLED_PRICES, ConfiguredPrices, Price
@@ -43,13 +42,8 @@ Fetch = Callable[[str, str], float | None]
 """(region, instance type) -> USD per hour, None when AWS lists no such product; may raise."""
 
 
-def price_cache_dir() -> Path:
-    """The platform cache directory (to be folded into `cmltui.paths`)."""
-    return Path(platformdirs.user_cache_dir("cmltui"))
-
-
 def default_cache_path() -> Path:
-    return price_cache_dir() / "prices.json"
+    return paths.price_cache_file()
 
 
 @dataclass(frozen=True)
