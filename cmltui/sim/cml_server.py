@@ -24,6 +24,8 @@ from typing import Any
 from aiohttp import web
 
 from cmltui.clock import Clock
+from cmltui.sim.cml_lab_api import LabApi
+from cmltui.sim.cml_labs import LabError
 from cmltui.sim.cml_model import CmlModel
 from cmltui.sim.fleet import Fault
 from cmltui.sim.tls import TlsMaterial
@@ -42,7 +44,8 @@ class CmlEndpoint:
     username: str
     password: str
     port: int = 0
-    serving: bool = False  # the instance runs and CML has booted
+    serving: bool = False  # the instance runs and CML's web server accepts connections
+    ready: bool = True  # CML's services are up (`ready: false` while they start)
     fault: Fault | None = None
     fault_params: dict[str, float] = field(default_factory=dict)
     request_count: int = 0
@@ -115,9 +118,16 @@ class CmlServer:
         r.add_get(f"{API}/labs", self._authed(self._labs))
         r.add_get(f"{API}/labs/{{lab_id}}", self._authed(self._lab))
         r.add_get(f"{API}/labs/{{lab_id}}/topology", self._authed(self._topology))
-        r.add_get(f"{API}/licensing", self._authed(lambda ep, rq: ep.model.licensing_body()))
+        r.add_get(
+            f"{API}/licensing",
+            self._authed(lambda ep, rq: ep.model.licensing_body(self.clock.now())),
+        )
         r.add_get(f"{API}/users", self._authed(lambda ep, rq: ep.model.users_body()))
-        r.add_get(f"{API}/telemetry/events", self._authed(lambda ep, rq: ep.model.telemetry_body()))
+        r.add_get(
+            f"{API}/telemetry/events",
+            self._authed(lambda ep, rq: ep.model.telemetry_body(self.clock.now())),
+        )
+        r.add_routes(LabApi(self.clock).routes(self._authed))
         self._runner = web.AppRunner(
             app,
             access_log=None,
@@ -211,9 +221,16 @@ class CmlServer:
             return _error(500, "Internal Server Error (simulated fault)")
         if fault is Fault.UNAUTHORIZED:
             return _error(401, "Not authenticated (simulated fault)")
+        if not ep.ready and request.path != f"{API}/system_information":
+            return _error(503, "CML is starting: its services are not ready yet.")
         response = await handler(request)
         is_login = request.path == f"{API}/authenticate"
-        if fault in (Fault.MALFORMED_JSON, Fault.WRONG_SHAPE) and not is_login:
+        is_json = (
+            isinstance(response, web.Response)
+            and response.content_type == "application/json"
+            and response.text is not None
+        )
+        if fault in (Fault.MALFORMED_JSON, Fault.WRONG_SHAPE) and is_json and not is_login:
             assert isinstance(response, web.Response) and response.text is not None
             if fault is Fault.MALFORMED_JSON:
                 return web.Response(
@@ -267,7 +284,12 @@ class CmlServer:
             denied = self._check_auth(ep, request)
             if denied is not None:
                 return denied
-            result = body(ep, request)
+            try:
+                result = body(ep, request)
+                if asyncio.iscoroutine(result):
+                    result = await result
+            except LabError as exc:
+                return _error(exc.status, str(exc))
             if isinstance(result, web.Response):
                 return result
             return web.json_response(result)
@@ -304,7 +326,7 @@ class CmlServer:
     async def _system_information(self, request: web.Request) -> web.Response:
         ep = self._endpoint(request)
         assert ep is not None
-        return web.json_response(ep.model.system_information())
+        return web.json_response(ep.model.system_information(ready=ep.ready))
 
     def _labs(self, ep: CmlEndpoint, request: web.Request) -> Any:
         show_all = request.query.get("show_all", "false").lower() in ("true", "1", "yes")
@@ -312,11 +334,15 @@ class CmlServer:
 
     def _lab(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])
-        return _error(404, "Lab not found.") if lab is None else ep.model.lab_body(lab)
+        if lab is None:
+            return _error(404, f"Lab not found: {request.match_info['lab_id']}")
+        return ep.model.lab_body(lab)
 
     def _topology(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])
-        return _error(404, "Lab not found.") if lab is None else ep.model.topology_body(lab)
+        if lab is None:
+            return _error(404, f"Lab not found: {request.match_info['lab_id']}")
+        return ep.model.topology_body(lab)
 
 
 async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:
