@@ -80,6 +80,7 @@ class LabApi:
             web.get(f"{API}/node_definitions/{{def_id}}", wrap(self.node_definition)),
             web.get(f"{API}/system/compute_hosts", wrap(self.compute_hosts)),
             web.get(f"{API}/system/notices", wrap(self.notices)),
+            web.get(f"{API}/system/maintenance_mode", wrap(self.maintenance_mode)),
             web.delete(f"{API}/logout", wrap(self.logout)),
         ]
 
@@ -233,6 +234,10 @@ class LabApi:
 
     def notices(self, ep: CmlEndpoint, request: web.Request) -> Any:
         return ep.model.notices_body()
+
+    def maintenance_mode(self, ep: CmlEndpoint, request: web.Request) -> Any:
+        """virl2-client reads this beside the notices; the simulator is never in maintenance."""
+        return {"maintenance_mode": False, "notice": None, "resolved_notice": None}
 
     def logout(self, ep: CmlEndpoint, request: web.Request) -> Any:
         if _flag(request, "clear_all_sessions"):

@@ -144,6 +144,7 @@ class LabBook:
     # ----- events -----------------------------------------------------------------------------
 
     def record(self, event: SimEvent, now: datetime) -> None:
+        self.release(now)
         if event.timestamp <= now:
             self.events.append(event)
         elif len(self.pending) < PENDING_CAP:
@@ -223,6 +224,7 @@ class LabBook:
 
     def stop_nodes(self, lab: SimLab, nodes: list[SimNode], user: SimUser, now: datetime) -> None:
         stopping = [n for n in nodes if n.is_running()]
+        self.release(now)  # what already happened stays in the history
         self._drop_pending({n.id for n in stopping})
         for node in stopping:
             node.queued_at = node.started_at = node.booted_at = None

@@ -509,7 +509,8 @@ class CmlModel:
         return out
 
     def notices_body(self) -> list[dict[str, Any]]:
-        """SystemNotice objects: one maintenance notice, as operators often post."""
+        """SystemNotice objects: one notice, as operators often post. No `activated`: the
+        OpenAPI allows it, but virl2-client 2.10 rejects notices that carry it."""
         return [
             {
                 "id": self.notice_id,
@@ -519,7 +520,6 @@ class CmlModel:
                 "enabled": True,
                 "acknowledged": {},
                 "groups": [],
-                "activated": iso(self.t0),
             }
         ]
 
