@@ -88,3 +88,32 @@ async def get_json(
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with session.get(f"{url}{API}{path}", headers=headers, ssl=ctx) as r:
         return r.status, await r.json()
+
+
+def make_core(fleet: Any, tmp_path: Path, **config_updates: Any) -> Any:
+    """The real core over `fleet`, built as tests/integration/sim_core.py builds it."""
+    import sys
+
+    integration = str(Path(__file__).resolve().parents[1] / "integration")
+    if integration not in sys.path:
+        sys.path.insert(0, integration)
+    from sim_core import make_core as integration_make_core
+
+    return integration_make_core(fleet, tmp_path, **config_updates)
+
+
+async def run_while_clock_moves(
+    fleet: Any, fn: Any, *args: Any, step_s: float = 0.5, pause_s: float = 0.01
+) -> Any:
+    """Run blocking `fn` (a client script) in a thread while the fleet's ManualClock moves on.
+
+    Each `pause_s` of wall time moves the simulated clock by `step_s`, so a script that polls
+    for convergence sees nodes boot within a second or two of wall time.
+    """
+    import asyncio
+
+    task = asyncio.create_task(asyncio.to_thread(fn, *args))
+    while not task.done():
+        fleet.clock.advance(step_s)
+        await asyncio.sleep(pause_s)
+    return await task
