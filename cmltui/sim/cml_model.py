@@ -110,7 +110,7 @@ class CmlModel:
     def __post_init__(self) -> None:
         rng = random.Random(f"cmltui-cml:{self.seed}:{self.spec.index}")
         self.product_uuid = _uuid4(rng)
-        self.notice_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"cmltui-notice:{self.product_uuid}"))
+        self.notice_id = _uuid4(random.Random(f"cmltui-notice:{self.seed}:{self.spec.index}"))
         cpus, mem_gib = INSTANCE_TYPES.get(self.spec.instance_type, (16, 64))
         n = self.spec.compute_count
         for i in range(n):

@@ -144,6 +144,17 @@ class CmlServer:
             await self._runner.cleanup()
             self._runner = None
 
+    def operations(self) -> set[tuple[str, str]]:
+        """(METHOD, OpenAPI path) of every operation served, e.g. ("GET", "/labs/{lab_id}")."""
+        if self._runner is None:
+            return set()
+        out = set()
+        for route in self._runner.app.router.routes():
+            path = route.resource.canonical if route.resource is not None else ""
+            if route.method != "HEAD" and path.startswith(API):
+                out.add((route.method, path.removeprefix(API)))
+        return out
+
     def add(self, ep: CmlEndpoint) -> None:
         """Register `ep`, giving it a free loopback port that stays its own."""
         while not ep.port or ep.port in self._by_port:

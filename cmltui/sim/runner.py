@@ -163,6 +163,11 @@ class SimulatedFleet:
     def aws(self) -> SimAws:
         return self._aws
 
+    @property
+    def cml_operations(self) -> set[tuple[str, str]]:
+        """(METHOD, OpenAPI path) of every CML operation the simulator serves."""
+        return self._cml.operations() if self._cml is not None else set()
+
     def worker(self, name_or_instance_id: str) -> SimWorker:
         try:
             return self._by_key[name_or_instance_id]

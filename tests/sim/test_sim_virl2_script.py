@@ -135,7 +135,12 @@ async def test_a_virl2_script_runs_and_makes_the_worker_active(fleet, tmp_path) 
 
         # 1-2: log in, create the lab from YAML.
         client = await run_while_clock_moves(
-            fleet, log_in, worker.cml_url, fleet.cml_username, fleet.cml_password, str(fleet.ca_file)
+            fleet,
+            log_in,
+            worker.cml_url,
+            fleet.cml_username,
+            fleet.cml_password,
+            str(fleet.ca_file),
         )
         lab, nodes, link_count, details = await run_while_clock_moves(fleet, create_lab, client)
         lab_id = lab.id
