@@ -19,7 +19,11 @@ from cmltui.sim.cml_topology import (
     MAX_TITLE,
     NODE_DEFINITIONS,
     TopologyError,
+    create_interfaces,
+    create_link,
+    create_node,
     export_yaml,
+    interface_body,
     link_body,
     node_body,
     parse_topology_text,
@@ -69,6 +73,9 @@ class LabApi:
             web.get(f"{lab}/lab_element_state", wrap(self.element_state)),
             web.get(f"{lab}/simulation_stats", wrap(self.simulation_stats)),
             web.get(f"{lab}/nodes", wrap(self.nodes)),
+            web.post(f"{lab}/nodes", wrap(self.add_node)),
+            web.post(f"{lab}/interfaces", wrap(self.add_interfaces)),
+            web.post(f"{lab}/links", wrap(self.add_link)),
             web.get(node, wrap(self.node)),
             web.get(f"{node}/state", wrap(self.node_state)),
             web.put(f"{node}/state/start", wrap(self.start_node)),
@@ -171,6 +178,66 @@ class LabApi:
 
     def simulation_stats(self, ep: CmlEndpoint, request: web.Request) -> Any:
         return ep.model.simulation_stats_body(self._lab(ep, request), self.clock.now())
+
+    @staticmethod
+    async def _object(request: web.Request, what: str) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            raise LabError(400, "Request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise LabError(400, f"Request body: a {what} object is required.")
+        return body
+
+    async def add_node(self, ep: CmlEndpoint, request: web.Request) -> Any:
+        lab = self._lab(ep, request)
+        body = await self._object(request, "NodeCreate")
+        book = ep.model.book
+        try:
+            node = create_node(
+                book.topology(lab),
+                body,
+                book.api_rng,
+                book.compute_ids,
+                _flag(request, "populate_interfaces"),
+            )
+        except TopologyError as exc:
+            raise LabError(400, f"Invalid node: {exc}") from None
+        if book.lab_state(lab) == "STOPPED":
+            node.rest_state = "STOPPED"
+        lab.modified = self.clock.now()
+        return {"id": node.id}
+
+    async def add_interfaces(self, ep: CmlEndpoint, request: web.Request) -> Any:
+        lab = self._lab(ep, request)
+        body = await self._object(request, "InterfaceCreate")
+        node_id = body.get("node")
+        node = ep.model.book.node(lab, node_id if isinstance(node_id, str) else "")
+        try:
+            made = create_interfaces(node, body.get("slot"), ep.model.book.api_rng)
+        except TopologyError as exc:
+            raise LabError(400, f"Invalid interface: {exc}") from None
+        state = "STARTED" if node.is_running() else node.rest_state
+        linked = {
+            i.id for lk in ep.model.book.topology(lab).links for i in (lk.iface_a, lk.iface_b)
+        }
+        bodies = [interface_body(i, lab.id, state, i.id in linked) for i in made]
+        return bodies[0] if len(bodies) == 1 else bodies
+
+    async def add_link(self, ep: CmlEndpoint, request: web.Request) -> Any:
+        lab = self._lab(ep, request)
+        body = await self._object(request, "LinkCreate")
+        try:
+            link = create_link(
+                ep.model.book.topology(lab),
+                body.get("src_int"),
+                body.get("dst_int"),
+                ep.model.book.api_rng,
+            )
+        except TopologyError as exc:
+            raise LabError(400, f"Invalid link: {exc}") from None
+        lab.modified = self.clock.now()
+        return {"id": link.id}
 
     # ----- nodes and links --------------------------------------------------------------------
 

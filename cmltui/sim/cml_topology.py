@@ -473,6 +473,94 @@ def node_ids_by_uuid(topo: Topology) -> dict[str, SimNode]:
     return {n.id: n for n in topo.nodes}
 
 
+def create_node(
+    topo: Topology,
+    body: dict[str, Any],
+    rng: random.Random,
+    computes: list[str],
+    populate_interfaces: bool,
+) -> SimNode:
+    """A node from a NodeCreate body, with the definition's default interfaces if asked."""
+    if len(topo.nodes) >= MAX_NODES:
+        raise TopologyError(f"nodes: more than {MAX_NODES}")
+    def_id = _text(body.get("node_definition"), "node_definition", 250, required=True)
+    definition = NODE_DEFINITIONS.get(def_id)
+    if definition is None:
+        raise TopologyError(f"node_definition: unknown node definition {def_id!r}")
+    config = body.get("configuration")
+    if isinstance(config, list):
+        config = "\n".join(
+            str(part.get("content") or "") for part in config if isinstance(part, dict)
+        )
+    tags = body.get("tags") or []
+    if not isinstance(tags, list) or len(tags) > 64:
+        raise TopologyError("tags: a list of at most 64 tags is required")
+    node = SimNode(
+        new_uuid(rng),
+        _text(body.get("label"), "label", MAX_LABEL, required=True),
+        definition,
+        x=_int(body.get("x"), "x", -15000, 15000),
+        y=_int(body.get("y"), "y", -15000, 15000),
+        compute_id=computes[len(topo.nodes) % len(computes)],
+        configuration=_text(config, "configuration", MAX_CONFIG) or None,
+        tags=[_text(t, "tags[]", 64, required=True) for t in tags],
+    )
+    if populate_interfaces:
+        for _ in range(min(4, len(definition.interfaces))):
+            add_interface(node, rng)
+    topo.nodes.append(node)
+    return node
+
+
+def create_interfaces(node: SimNode, slot: Any, rng: random.Random) -> list[SimInterface]:
+    """InterfaceCreate: the next interface, or every missing one up to and including `slot`."""
+    wanted = len(node.interfaces) if slot is None else _int(slot, "slot", 0, MAX_INTERFACES - 1)
+    if wanted >= MAX_INTERFACES:
+        raise TopologyError(f"slot: a node has at most {MAX_INTERFACES} interfaces")
+    made = [add_interface(node, rng) for _ in range(len(node.interfaces), wanted + 1)]
+    return made or [next(i for i in node.interfaces if i.slot == wanted)]
+
+
+def create_link(topo: Topology, src: Any, dst: Any, rng: random.Random) -> SimLink:
+    """LinkCreate: join two free physical interfaces of this lab."""
+    if len(topo.links) >= MAX_LINKS:
+        raise TopologyError(f"links: more than {MAX_LINKS}")
+    by_id = {i.id: i for i in topo.interfaces()}
+    used = {i.id for lk in topo.links for i in (lk.iface_a, lk.iface_b)}
+    ends = []
+    for key, value in (("src_int", src), ("dst_int", dst)):
+        iface = by_id.get(value) if isinstance(value, str) else None
+        if iface is None:
+            raise TopologyError(f"{key}: no interface {str(value)[:64]!r} in this lab")
+        if iface.id in used or iface.type != "physical":
+            raise TopologyError(f"{key}: interface {iface.label!r} cannot take a link")
+        ends.append(iface)
+    if ends[0].id == ends[1].id:
+        raise TopologyError("dst_int: a link needs two different interfaces")
+    nodes = node_ids_by_uuid(topo)
+    a, b = nodes[ends[0].node_id], nodes[ends[1].node_id]
+    link = SimLink(
+        new_uuid(rng), f"{a.label}-{ends[0].label}<->{b.label}-{ends[1].label}"[:128], *ends
+    )
+    topo.links.append(link)
+    return link
+
+
+def interface_body(iface: SimInterface, lab_id: str, state: str, connected: bool) -> dict[str, Any]:
+    """An InterfaceResponse (CML 2.9 OpenAPI)."""
+    return {
+        "id": iface.id,
+        "lab_id": lab_id,
+        "node": iface.node_id,
+        "label": iface.label,
+        "slot": iface.slot,
+        "type": iface.type,
+        "mac_address": iface.mac,
+        "is_connected": connected,
+        "state": state,
+    }
+
+
 # ----- export ---------------------------------------------------------------------------------
 
 

@@ -362,6 +362,53 @@ async def test_every_served_operation_conforms(fleet: SimulatedFleet) -> None:
             "POST", "/labs", body={"title": "Empty", "description": "made by a test", "notes": ""}
         )
         assert created["state"] == "DEFINED_ON_CORE" and created["node_count"] == 0
+        # ...and build it element by element, as virl2-client's create_node/create_link do.
+        empty = {"lab_id": created["id"]}
+        r1 = await c.call(
+            "POST",
+            "/labs/{lab_id}/nodes",
+            ids=empty,
+            query={"populate_interfaces": "true"},
+            body={"label": "r1", "node_definition": "iosv", "x": 0, "y": 0, "tags": ["core"]},
+        )
+        r2 = await c.call(
+            "POST",
+            "/labs/{lab_id}/nodes",
+            ids=empty,
+            body={"label": "r2", "node_definition": "alpine", "x": 80, "y": 0},
+        )
+        await c.call(
+            "POST",
+            "/labs/{lab_id}/nodes",
+            ids=empty,
+            body={"label": "bad", "node_definition": "no-such-def", "x": 0, "y": 0},
+            expect=400,
+        )
+        one = await c.call("POST", "/labs/{lab_id}/interfaces", ids=empty, body={"node": r2["id"]})
+        assert one["slot"] == 0 and one["is_connected"] is False
+        three = await c.call(
+            "POST", "/labs/{lab_id}/interfaces", ids=empty, body={"node": r2["id"], "slot": 3}
+        )
+        assert [i["slot"] for i in three] == [1, 2, 3]
+        topo_nodes = (await c.call("GET", "/labs/{lab_id}/topology", ids=empty))["nodes"]
+        r1_ifaces = next(n for n in topo_nodes if n["id"] == r1["id"])["interfaces"]
+        assert len(r1_ifaces) == 4  # populated: the definition's default count
+        link = await c.call(
+            "POST",
+            "/labs/{lab_id}/links",
+            ids=empty,
+            body={"src_int": r1_ifaces[0]["id"], "dst_int": one["id"]},
+        )
+        await c.call(
+            "POST",
+            "/labs/{lab_id}/links",
+            ids=empty,
+            body={"src_int": r1_ifaces[0]["id"], "dst_int": three[0]["id"]},
+            expect=400,  # that interface is taken
+        )
+        built = await c.call("GET", "/labs/{lab_id}", ids=empty)
+        assert (built["node_count"], built["link_count"]) == (2, 1)
+        assert await c.call("GET", "/labs/{lab_id}/links", ids=empty) == [link["id"]]
         imported = await c.call("POST", "/import", query={"title": "Imported"}, raw=IMPORTED)
         new = {"lab_id": imported["id"]}
         assert (await c.call("GET", "/labs/{lab_id}", ids=new))["lab_title"] == "Imported"

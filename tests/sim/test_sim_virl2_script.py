@@ -203,3 +203,39 @@ async def test_a_virl2_script_runs_and_makes_the_worker_active(fleet, tmp_path) 
         assert all(lab_.title != "Branch office" for lab_ in after.labs)
     finally:
         await core.close()
+
+
+def build_by_hand(client: Any) -> tuple[dict[str, str], list[tuple[str, str]], str]:
+    lab = client.create_lab("Built by hand")
+    r1 = lab.create_node("r1", "iosv", 0, 0, populate_interfaces=True)
+    r2 = lab.create_node("r2", "csr1000v", 120, 0)  # no interfaces yet: one is created
+    sw = lab.create_node("sw", "unmanaged_switch", 60, 80, populate_interfaces=True)
+    lab.connect_two_nodes(r1, sw)
+    lab.connect_two_nodes(r2, sw)
+    lab.start(wait=True)
+    states = {n.label: n.state for n in lab.nodes()}
+    ends = sorted(
+        (link.interface_a.node.label, link.interface_b.node.label) for link in lab.links()
+    )
+    yaml_text = lab.download()
+    lab.stop()
+    lab.wipe()
+    lab.remove()
+    return states, ends, yaml_text
+
+
+async def test_a_lab_built_node_by_node_runs(fleet) -> None:
+    pytest.importorskip("virl2_client")
+    import yaml
+
+    worker = fleet.worker("cml-unreg-12")
+    client = await run_while_clock_moves(
+        fleet, log_in, worker.cml_url, fleet.cml_username, fleet.cml_password, str(fleet.ca_file)
+    )
+    states, ends, yaml_text = await run_while_clock_moves(fleet, build_by_hand, client)
+    assert states == {"r1": "BOOTED", "r2": "BOOTED", "sw": "BOOTED"}
+    assert ends == [("r1", "sw"), ("r2", "sw")]
+    exported = yaml.safe_load(yaml_text)
+    assert [n["label"] for n in exported["nodes"]] == ["r1", "r2", "sw"]
+    assert len(exported["links"]) == 2
+    assert await run_while_clock_moves(fleet, client.logout) is True
