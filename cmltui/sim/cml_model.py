@@ -103,6 +103,10 @@ class CmlModel:
     def labs(self) -> list[SimLab]:
         return self.book.labs
 
+    @labs.setter
+    def labs(self, labs: list[SimLab]) -> None:
+        self.book.labs = labs
+
     @property
     def events(self) -> Any:
         return self.book.events

@@ -99,6 +99,9 @@ class CmlServer:
         self._secret = secret
         self._keepalive = keepalive_timeout
         self._by_port: dict[int, CmlEndpoint] = {}
+        # A bound, not listening socket per port whose worker is down: it keeps the port ours
+        # (another process cannot take it as an ephemeral port) and connections are refused.
+        self._reserved: dict[int, socket.socket] = {}
         self._runner: web.AppRunner | None = None
         self._token_seq = 0
 
@@ -139,7 +142,10 @@ class CmlServer:
 
     async def stop(self) -> None:
         for ep in list(self._by_port.values()):
-            self.close_listener(ep)
+            self.close_listener(ep, keep_port=False)
+        for sock in self._reserved.values():
+            sock.close()
+        self._reserved.clear()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -156,22 +162,40 @@ class CmlServer:
         return out
 
     def add(self, ep: CmlEndpoint) -> None:
-        """Register `ep`, giving it a free loopback port that stays its own."""
+        """Register `ep`, giving it a free loopback port that stays its own (held open)."""
+        if ep.port and ep.port not in self._by_port:
+            self._reserve(ep.port)
         while not ep.port or ep.port in self._by_port:
-            # The kernel may hand a just-released port out again: never share one.
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                probe.bind((self.host, 0))
-                ep.port = probe.getsockname()[1]
+            sock = self._bound(0)
+            ep.port = sock.getsockname()[1]
+            self._reserved[ep.port] = sock
         self._by_port[ep.port] = ep
+
+    def _bound(self, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _reserve(self, port: int) -> None:
+        if port not in self._reserved:
+            with contextlib.suppress(OSError):  # taken meanwhile: the next listen retries
+                self._reserved[port] = self._bound(port)
 
     # ----- listeners ----------------------------------------------------------------------------
 
-    def close_listener(self, ep: CmlEndpoint) -> None:
+    def close_listener(self, ep: CmlEndpoint, keep_port: bool = True) -> None:
         """Stop listening now and cut the worker's open connections (synchronous on purpose)."""
         if ep._server is not None:
             ep._server.close()
             ep._server = None
             ep._server_tls = ""
+            if keep_port and self._runner is not None:
+                self._reserve(ep.port)
         for task in list(ep._hanging):
             task.cancel()
         if self._runner is None or self._runner.server is None:
@@ -197,9 +221,14 @@ class CmlServer:
             return
         ctx: ssl.SSLContext = self.tls.server if wanted == "trusted" else self.tls.untrusted
         loop = asyncio.get_running_loop()
-        ep._server = await loop.create_server(
-            self._runner.server, self.host, ep.port, ssl=ctx, reuse_address=True, backlog=128
-        )
+        sock = self._reserved.pop(ep.port, None) or self._bound(ep.port)
+        try:
+            ep._server = await loop.create_server(
+                self._runner.server, sock=sock, ssl=ctx, backlog=128
+            )
+        except BaseException:
+            sock.close()
+            raise
         ep._server_tls = wanted
 
     # ----- request handling ---------------------------------------------------------------------
