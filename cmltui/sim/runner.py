@@ -256,23 +256,31 @@ class SimulatedFleet:
     def _create_instances(
         self, workers: list[SimWorker], amis: dict[tuple[str, str], str], t0: datetime
     ) -> None:
-        for worker in workers:
-            spec = worker.spec
-            worker.instance_id = self._aws.run_instance(
-                worker.region,
-                amis[(worker.region, spec.ami_key)],
-                spec.instance_type,
-                self._tags(worker, t0),
-                t0 - timedelta(seconds=spec.launched_ago_s),
-                t0 - timedelta(seconds=spec.created_ago_s),
-            )
-            worker.ec2_state = "running"
-            worker.boot_at = t0 - timedelta(seconds=spec.launched_ago_s - self.boot_delay_s)
-            worker.ready_at = worker.boot_at + timedelta(seconds=self.ready_delay_s)
-            if spec.initial_state == "stopped":
-                stopped = t0 - timedelta(seconds=spec.stopped_ago_s or 0)
-                self._aws.stop_instance(worker.region, worker.instance_id, stopped)
-                worker.ec2_state = "stopped"
+        with contextlib.ExitStack() as stack:
+            for region in {w.region for w in workers}:
+                stack.enter_context(self._aws.quick_creation(region))
+            for worker in workers:
+                self._create_instance(worker, amis, t0)
+
+    def _create_instance(
+        self, worker: SimWorker, amis: dict[tuple[str, str], str], t0: datetime
+    ) -> None:
+        spec = worker.spec
+        worker.instance_id = self._aws.run_instance(
+            worker.region,
+            amis[(worker.region, spec.ami_key)],
+            spec.instance_type,
+            self._tags(worker, t0),
+            t0 - timedelta(seconds=spec.launched_ago_s),
+            t0 - timedelta(seconds=spec.created_ago_s),
+        )
+        worker.ec2_state = "running"
+        worker.boot_at = t0 - timedelta(seconds=spec.launched_ago_s - self.boot_delay_s)
+        worker.ready_at = worker.boot_at + timedelta(seconds=self.ready_delay_s)
+        if spec.initial_state == "stopped":
+            stopped = t0 - timedelta(seconds=spec.stopped_ago_s or 0)
+            self._aws.stop_instance(worker.region, worker.instance_id, stopped)
+            worker.ec2_state = "stopped"
 
     def _tags(self, worker: SimWorker, t0: datetime) -> dict[str, str]:
         spec = worker.spec
