@@ -26,6 +26,7 @@ from cmltui.sim.cml_topology import (
 
 HISTORY_CAP = 200
 PENDING_CAP = 4000
+MAX_LABS = 500  # per controller: what clients can create is bounded
 
 
 @dataclass
@@ -176,6 +177,8 @@ class LabBook:
     def create_lab(
         self, user: SimUser, now: datetime, title: str, description: str, notes: str
     ) -> SimLab:
+        if len(self.labs) >= MAX_LABS:
+            raise LabError(400, f"This controller holds {MAX_LABS} labs: delete some first.")
         lab = SimLab(
             id=new_uuid(self.api_rng),
             title=title or f"Lab at {now:%a %H:%M %p}",

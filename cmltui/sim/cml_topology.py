@@ -459,7 +459,8 @@ def import_topology(
             iface = iface_ids.get((n_ref, i_ref))
             if iface is None:
                 raise TopologyError(f"{where}.{i_key}: no interface {i_ref!r} on node {n_ref!r}")
-            if iface.id in used or iface.type != "physical":
+            taken = iface.id in used or any(iface is end for end in ends)
+            if taken or iface.type != "physical":
                 raise TopologyError(f"{where}.{i_key}: interface {i_ref!r} cannot take this link")
             ends.append(iface)
         used.update(i.id for i in ends)

@@ -119,6 +119,12 @@ def test_pasted_exports_connect_cmltui_and_virl2_client(simulate, tmp_path: Path
 
     out = _run_with_exports(exports, VIRL2_SCRIPT, tmp_path)
     assert "LOGOUT True" in out
+
+    # Start-up progress went to stderr, one line per phase (stderr is not a terminal here).
+    simulate.send_signal(signal.SIGINT)
+    _, err = simulate.communicate(timeout=15)
+    for phase in ("creating instances", "seeding CloudWatch", "starting CML endpoints"):
+        assert f"cmltui: {phase}: " in err
     assert any(
         line.startswith("LABS ") and line.endswith("DEFINED_ON_CORE") for line in out.splitlines()
     )
