@@ -107,9 +107,19 @@ def _run_tui(service: CoreService, config: Config) -> int:
 def _simulate(args: argparse.Namespace, config: Config) -> int:
     from cmltui.sim.runner import SimulatedFleet, simulate_info_text
 
+    live = sys.stderr.isatty()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        """One line per phase; on a terminal it counts up in place."""
+        if live:
+            print(f"\rcmltui: {phase}: {done}/{total}\x1b[K", end="", file=sys.stderr)
+        if done >= total:
+            print(("" if live else f"cmltui: {phase}: {done}/{total}"), file=sys.stderr)
+        sys.stderr.flush()
+
     async def serve() -> None:
         fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
-        await fleet.start()
+        await fleet.start(progress)
         try:
             print(simulate_info_text(fleet), flush=True)
             await asyncio.Event().wait()

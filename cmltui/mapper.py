@@ -71,6 +71,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
             started_at=started_at,
             now=now,
             boot_grace=ctx.boot_grace,
+            cml_ready=worker.cml.ready if cml_answers else None,
         ),
         ami_id=worker.ami_id,
         ami_name=worker.ami.name,
@@ -83,7 +84,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
         cml_version=worker.cml.version if running else None,
-        cml_ready=worker.cml.ready if running else None,
+        cml_ready=worker.cml.ready if cml_answers else None,  # not a stale answer
         cml_uptime_seconds=(
             int((now - started_at).total_seconds()) if cml_answers and started_at else None
         ),
