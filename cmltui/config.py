@@ -134,8 +134,29 @@ class KeysConfig(_Section):
     quit: str = "q"
 
 
+class SourceConfig(_Section):
+    """Where the fleet comes from: AWS directly (default), or a CML Cloud Manager (`ccm`)."""
+
+    kind: Literal["aws", "ccm"] = "aws"
+    url: str | None = None
+    token_env: str | None = "CMLTUI_CCM_TOKEN"
+    token_command: str | None = None
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    regions: list[str] | None = None  # Cloud Manager regions to list; default: aws.regions
+    request_timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http://)")
+        return value.rstrip("/") if value else value
+
+
 class Config(_Section):
     read_only: bool = False
+    source: SourceConfig = Field(default_factory=SourceConfig)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     aws: AwsConfig = Field(default_factory=AwsConfig)
     cml: CmlConfig = Field(default_factory=CmlConfig)
@@ -184,6 +205,9 @@ ENV_KEYS: dict[str, str] = {
     "CMLTUI_CML_CA_BUNDLE": "cml.ca_bundle",
     "CMLTUI_CML_VERIFY_TLS": "cml.verify_tls",
     "CMLTUI_AUTO_PAUSE": "idle.auto_pause",
+    "CMLTUI_SOURCE": "source.kind",
+    "CMLTUI_CCM_URL": "source.url",
+    "CMLTUI_CCM_CA_BUNDLE": "source.ca_bundle",
 }
 _LIST_KEYS = {"aws.regions"}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from cmltui.api.events import (
@@ -39,6 +40,24 @@ class BackendContext:
     read_only: bool = False
     tls_verified: bool = True
     demo: bool = False
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """Where the data comes from and whether it is flowing, for the header.
+
+    `state` is one word a UI can style (`starting`, `ok`, `retrying`, `reconnecting`,
+    `error`); `detail` is plain outside-derived text, shown as data.
+    """
+
+    label: str
+    state: str = "starting"
+    detail: str | None = None
+    retry_at: datetime | None = None
+
+
+SnapshotCallback = Callable[[FleetSnapshot], None]
+StatusCallback = Callable[[SourceStatus], None]
 
 
 class Backend(Protocol):
