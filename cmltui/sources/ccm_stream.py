@@ -237,4 +237,6 @@ def _client_error_text(exc: aiohttp.ClientError) -> str:
         return "TLS certificate not trusted"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return "connection refused or unreachable"
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+        return "stream dropped"
     return type(exc).__name__
