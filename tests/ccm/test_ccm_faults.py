@@ -135,7 +135,7 @@ async def test_a_malformed_frame_is_ignored_and_the_stream_goes_on(sim, tmp_path
         sim.malformed_frame()
         sim.malformed_frame()
         worker = sim.model.by_name("cml-busy-01")
-        answer, events = sim.model.set_idle_detection(worker, False, "bob", sim.clock.now())
+        _answer, events = sim.model.set_idle_detection(worker, False, "bob", sim.clock.now())
         sim.emit(events)
         await wait_for(lambda: backend.applied is not None and "malformed JSON" in caplog.text)
         await wait_for(lambda: sim.sent.get("worker.idle_detection.toggled") == 1)

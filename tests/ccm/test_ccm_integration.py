@@ -169,7 +169,7 @@ async def test_a_second_action_on_the_same_worker_is_refused_while_one_is_in_fli
 
 
 async def test_a_stale_snapshot_never_undoes_a_toggle_until_settle_time_has_passed(live, sim):
-    backend, recorder = live
+    backend, _recorder = live
     clock = sim.clock
     assert isinstance(clock, ManualClock)
     worker = sim.model.by_name("cml-busy-01")
@@ -189,7 +189,7 @@ async def test_a_stale_snapshot_never_undoes_a_toggle_until_settle_time_has_pass
 
 
 async def test_metrics_events_update_the_next_fleet_snapshot(live, sim):
-    backend, recorder = live
+    backend, _recorder = live
     clock = sim.clock
     assert isinstance(clock, ManualClock)
     clock.advance(600)
@@ -203,7 +203,7 @@ async def test_metrics_events_update_the_next_fleet_snapshot(live, sim):
 async def test_unknown_event_types_are_logged_once_and_ignored(live, sim, caplog):
     from cmltui.sim.ccm_model import Outgoing
 
-    backend, recorder = live
+    _backend, recorder = live
     caplog.set_level(logging.INFO, logger="cmltui.ccm_backend")
     for _ in range(3):
         sim.broadcast(Outgoing("worker.something.new", {"worker_id": "x"}))
