@@ -225,13 +225,16 @@ class CcmBackend:
                 self._store(payload, now, region, count=False)
         return self._fleet_snapshot(errors=tuple(errors))
 
+    async def collect(self) -> FleetSnapshot:
+        """For a dashboard that polls: the fleet as assembled so far (starts the stream)."""
+        await self.start()
+        await self.wait_initial_set(self.timing.initial_set_timeout)
+        return self._fleet_snapshot()
+
     async def wait_initial_set(self, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._initial_done.wait(), timeout)
         return self._initial_done.is_set()
-
-    def dto_payload_ids(self) -> list[str]:
-        return list(self._entries)
 
     # --- actions ------------------------------------------------------------------------------
 

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "ccm_sim", False) or (
+        config.source.kind == "ccm"
+        and command in ("run", "snapshot")
+        and not getattr(args, "demo", False)
+    ):
+        from cmltui import ccm_commands
+
+        return ccm_commands.dispatch(command, args, config)
     handlers = {"run": _run, "demo": _demo, "snapshot": _snapshot, "simulate": _simulate}
     return handlers[command](args, config)
 

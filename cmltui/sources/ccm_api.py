@@ -97,7 +97,7 @@ def _result(status: int, raw: bytes) -> Any:
     except ValueError:
         body = None
     if status == 401:
-        raise CcmAuthError("token rejected")
+        raise CcmAuthError("token rejected (set $CMLTUI_CCM_TOKEN or source.token_command)")
     if status in (400, 403, 404, 409, 422):
         raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body)}")
     if status >= 300:
