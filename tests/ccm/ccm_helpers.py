@@ -22,8 +22,9 @@ FAST = StreamTiming(
 )
 
 
-def ccm_config(sim: CcmSimulator, **source: Any) -> Config:
+def ccm_config(sim: CcmSimulator, *, read_only: bool = False, **source: Any) -> Config:
     data: dict[str, Any] = {
+        "read_only": read_only,
         "source": {
             "kind": "ccm",
             "url": sim.url,

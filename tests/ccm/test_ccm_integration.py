@@ -139,7 +139,7 @@ def _status(recorder: Recorder, name: str) -> str | None:
 
 
 async def test_read_only_and_in_flight_guard(sim, tmp_path):
-    config = ccm_config(sim).model_copy(update={"read_only": True})
+    config = ccm_config(sim, read_only=True)
     backend = make_backend(sim, tmp_path, config=config)
     await backend.start()
     try:
