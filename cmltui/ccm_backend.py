@@ -507,10 +507,9 @@ class CcmBackend:
             held[name] = _Held(value, at)
         waiter = self._waiters.get((activity.worker_id, activity.type))
         if waiter is not None and not waiter.done():
-            waiter.set_result(activity)  # the action's caller gets it (and shows it)
-            return
-        for callback in list(self._activity_subs):
-            callback(activity)
+            waiter.set_result(activity)  # the action's caller gets the server's own event
+        for callback in list(self._activity_subs):  # and so does every subscriber (the app
+            callback(activity)  # shows an event once even when it is reported twice)
 
     def _settle_held(self, worker_id: str, payload: Mapping[str, Any], received: datetime) -> None:
         held = self._held.get(worker_id)
