@@ -135,7 +135,15 @@ class CcmModel:
             else None,
             "cml_labs_count": labs,
             "cml_system_info": {"cpu_count": 96, "running_nodes": labs * 4} if labs else None,
-            "cml_system_health": {"valid": worker.spec.health_valid} if running else None,
+            "cml_system_health": {
+                "valid": worker.spec.health_valid,
+                "is_licensed": worker.spec.license != "unregistered",
+                "is_enterprise": False,
+                "computes": {},
+                "controller": {"is_healthy": worker.spec.health_valid},
+            }
+            if running
+            else None,
             "cml_last_synced_at": _iso(now) if running else None,
             "ec2_instance_state_detail": worker.status,
             "ec2_system_status_check": "ok" if running else None,
