@@ -5,8 +5,9 @@ It serves the routes cmltui uses, shaped as upstream's controllers serve them:
 `POST .../workers/{id}/stop|start`, and the event stream `GET /api/events/stream`: a `connected`
 frame, then one `worker.snapshot` per worker broadcast to every client (as upstream does), then
 events, with a `heartbeat` only after `heartbeat_s` of silence. Faults can be injected: drop the
-streams, `auth.session.expired`, `system.sse.shutdown`, 401 on the next connects, a malformed
-frame. Accepts `Authorization: Bearer <token>`; `rotate_token()` makes the old one invalid.
+streams, `auth.session.expired`, `system.sse.shutdown`, 401 on the next connects, 503 for a
+while, a malformed frame. Accepts `Authorization: Bearer <token>`; `rotate_token()` makes the
+old one invalid.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class CcmSimulator:
         self.port = 0
         self.ca_file = Path()
         self.reject_connects = 0  # fault: answer this many stream requests with 401
+        self.unavailable_until = 0.0  # fault: streams answer 503 until this monotonic time
         self.stream_requests = 0
         self.connects = 0
         self.sent: dict[str, int] = {}  # event type -> frames written to clients
@@ -155,6 +157,11 @@ class CcmSimulator:
     def malformed_frame(self) -> None:
         for client in list(self._clients):
             client.queue.put_nowait(b'event: worker.snapshot\ndata: {"type": "worker.snap\n\n')
+
+    def unavailable_for(self, seconds: float) -> None:
+        """Drop the streams and answer new ones 503 for a while (a restart behind a proxy)."""
+        self.unavailable_until = time.monotonic() + seconds
+        self.drop_streams()
 
     def rotate_token(self) -> str:
         """A new token; the old one is rejected from now on (an expired JWT)."""
@@ -258,6 +265,8 @@ class CcmSimulator:
         if self.reject_connects > 0:
             self.reject_connects -= 1
             raise _problem(401, "Unauthorized", "Not authenticated")
+        if time.monotonic() < self.unavailable_until:
+            raise web.HTTPServiceUnavailable(text="restarting")
         if not self._authorized(request):
             raise _problem(401, "Unauthorized", "Not authenticated")
         response = web.StreamResponse(
