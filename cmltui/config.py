@@ -19,6 +19,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cmltui.domain.idle import IdleSettings
+from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
 
 APP_NAME = "cmltui"
 DEFAULT_FILTERS: list[dict[str, Any]] = [{"Name": "tag-key", "Values": ["cml-worker"]}]
@@ -92,7 +93,7 @@ class CmlConfig(_Section):
 
 
 class IntervalsConfig(_Section):
-    collector: float = Field(default=10.0, ge=2, le=600)
+    collector: float = Field(default=10.0, ge=MIN_INTERVAL, le=MAX_INTERVAL)
     activity: float = Field(default=300.0, ge=10)
     cloudwatch: float = Field(default=300.0, ge=60)
     licensing: float = Field(default=3600.0, ge=60)

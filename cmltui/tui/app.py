@@ -1,10 +1,10 @@
 """`CmltuiApp`: the dashboard over a `Backend` (SPEC §1, §5).
 
-The app owns the two channels and the collector loop. Collection runs as one Textual worker on
-a timer, one cycle at a time; `R` asks it for a cycle now. Snapshots go out on the snapshot
-channel, activity events (from the backend's callback and from the app's own actions) on the
-activity channel. Freezing holds both channels back; collection goes on, and unfreezing shows
-the latest snapshot. Nothing that goes wrong in a cycle or an action crashes the app.
+The app runs no collection: the backend (the core service) owns the schedules and calls back
+with snapshots, activity events and its source status, from any thread. The app puts them on
+its two channels; `R` asks the backend for a cycle now. Freezing holds both channels back;
+collection goes on, and unfreezing shows the latest snapshot. Nothing that goes wrong in a
+cycle or an action crashes the app.
 """
 
 from __future__ import annotations
@@ -18,20 +18,23 @@ import sys
 import termios
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
+from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.widgets import Footer, Input, Static
 
-from cmltui.api.backend import Backend
+from cmltui.api.backend import Backend, SourceStatus
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
 from cmltui.clock import Clock
 from cmltui.config import Config
+from cmltui.domain.intervals import step_interval
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.commands import CmltuiCommands
@@ -54,11 +57,11 @@ from cmltui.tui.table import WorkerTable
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 MIN_WIDTH = 60
 MIN_HEIGHT = 16
 WIDE_WIDTH = 120
-MIN_INTERVAL = 2.0
-MAX_INTERVAL = 600.0
 TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 TERMINAL_GONE_GRACE_SECONDS = 5.0
@@ -120,14 +123,13 @@ class CmltuiApp(App[None]):
         config: Config,
         clock: Clock,
         *,
-        run_collector: bool = True,
+        start_backend: bool = True,
     ) -> None:
         super().__init__()
         self.backend = backend
         self.config = config
         self.clock = clock
-        self.run_collector = run_collector
-        self.interval = float(config.intervals.collector)
+        self.start_backend = start_backend
         self.bus = Bus(self)
         self.history = FleetHistory(config.ui.history_points)
         self.latest: FleetSnapshot | None = None
@@ -135,22 +137,21 @@ class CmltuiApp(App[None]):
         self.cycles_started = 0
         self.cycles_failed = 0
         self._held: list[SnapshotArrived | ActivityArrived] = []
-        self._cycle_lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._refresh_requested = False
+        self._loop_thread: int | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._forced_exit: threading.Timer | None = None
         self._recent_events: deque[ActivityEvent] = deque(maxlen=64)
         self._last_errors: tuple[str, ...] = ()
         self._retired: list[FleetSnapshot] = []
         self.operator = OperatorActions(self)
+        self.source_status: SourceStatus | None = None
 
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         settle = timedelta(seconds=self.config.idle.settle_seconds)
         with Vertical(id="body"):
-            yield FleetHeader(self.bus, self.backend.context, self.interval, id="header")
+            yield FleetHeader(self.bus, self.backend.context, self.backend.interval, id="header")
             yield Static(
                 "FROZEN · the view is paused, collection goes on · press space to resume",
                 id="frozen",
@@ -186,19 +187,31 @@ class CmltuiApp(App[None]):
         yield Static(id="too-small")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._event_loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self.set_keymap({f"cmltui.{name}": getattr(self.config.keys, name) for name in KEY_IDS})
         self.query_one("#log", ActivityLog).border_title = "Activity"
         self.query_one("#detail").border_title = "No worker selected"
         self.table.focus()
-        self.backend.subscribe_activity(self._activity_from_backend)
+        self.backend.subscribe_snapshots(self._from_backend(self._snapshot_collected))
+        self.backend.subscribe_activity(self._from_backend(self.publish_activity))
+        self.backend.subscribe_status(self._from_backend(self._status_changed))
         if not self.is_headless:
             self._watch_terminal()
-        if self.run_collector:
-            self.run_worker(
-                self._collector_loop(), name="collector", group="collector", exit_on_error=False
-            )
+        if self.start_backend:
+            await self.backend.start()
+
+    def _from_backend(self, receive: Callable[[T], None]) -> Callable[[T], None]:
+        """The backend may call from any thread: hop onto the app's loop when it does."""
+
+        def deliver(item: T) -> None:
+            if threading.get_ident() == self._loop_thread:
+                receive(item)
+            elif self._event_loop is not None:
+                self._event_loop.call_soon_threadsafe(receive, item)
+
+        return deliver
 
     # --- the terminal going away --------------------------------------------------------------
 
@@ -267,43 +280,18 @@ class CmltuiApp(App[None]):
         dto = self.dto(message.worker_id) if message.worker_id else None
         detail.border_title = f"{dto.name} · {dto.id}" if dto else "No worker selected"
 
-    # --- the collector ----------------------------------------------------------------------
+    # --- the source ---------------------------------------------------------------------------
 
-    async def _collector_loop(self) -> None:
-        """One cycle at a time; the next starts an interval after the previous started."""
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            await self.run_cycle()
-            while True:
-                self._wake.clear()
-                remaining = started + self.interval - loop.time()
-                if self._refresh_requested or remaining <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(self._wake.wait(), remaining)
-                except TimeoutError:
-                    break
-            self._refresh_requested = False
-
-    async def run_cycle(self) -> None:
-        """Run one collector cycle unless one is already running; never raises."""
-        if self._cycle_lock.locked():
-            self._refresh_requested = True
-            return
-        async with self._cycle_lock:
-            self.cycles_started += 1
-            try:
-                snapshot = await self.backend.collect()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.cycles_failed += 1
-                log.warning("collection cycle failed: %s", exc, exc_info=True)
-                self.note(f"collection failed: {exc}", style="bold #ff6b6b")
-                self.notify(f"Collection failed: {exc}", severity="error", timeout=8)
-                return
-            self._snapshot_collected(snapshot)
+    def _status_changed(self, status: SourceStatus) -> None:
+        """The source's state: shown in the header; trouble also in the log and a toast."""
+        previous, self.source_status = self.source_status, status
+        self.query_one(FleetHeader).set_source_status(status)
+        if status.state in ("retrying", "error") and (
+            previous is None or (previous.state, previous.detail) != (status.state, status.detail)
+        ):
+            detail = status.detail or status.state
+            self.note(f"source: {detail}", style="#ff6b6b")
+            self.notify(Text(detail), title="Collection failed", severity="error", timeout=8)
 
     def _snapshot_collected(self, snapshot: FleetSnapshot) -> None:
         self.history.record(snapshot.workers, snapshot.collected_at)
@@ -322,12 +310,6 @@ class CmltuiApp(App[None]):
         self.operator.show_new_warnings()  # e.g. an auto-pause whose history tags failed
 
     # --- the activity channel ---------------------------------------------------------------
-
-    def _activity_from_backend(self, event: ActivityEvent) -> None:
-        """The backend's callback: may be called from any thread."""
-        if self._event_loop is None:
-            return
-        self._event_loop.call_soon_threadsafe(self.publish_activity, event)
 
     def publish_activity(self, event: ActivityEvent) -> None:
         """Put one activity event on the activity channel (once, even if reported twice)."""
@@ -354,15 +336,8 @@ class CmltuiApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        if self._cycle_lock.locked():
-            self._refresh_requested = True
-            self.notify("A collection is already running; another follows it.", timeout=3)
-            return
-        if self.run_collector:
-            self._refresh_requested = True
-            self._wake.set()
-        else:
-            self.run_worker(self.run_cycle(), group="cycle", exit_on_error=False)
+        self.backend.refresh_now()
+        self.notify("Refreshing now.", timeout=2)
 
     def action_freeze(self) -> None:
         self.frozen = not self.frozen
@@ -407,20 +382,17 @@ class CmltuiApp(App[None]):
         self.screen.remove_class("-filtering")
         self.table.focus()
 
-    def _set_interval(self, seconds: float) -> None:
-        self.interval = max(MIN_INTERVAL, min(MAX_INTERVAL, seconds))
-        self.query_one(FleetHeader).set_interval(self.interval)
-        setter = getattr(self.backend, "set_interval", None)
-        if callable(setter):
-            setter(self.interval)
-        self._wake.set()
-        self.notify(f"Refresh every {self.interval:g} s", timeout=2)
+    def _step_interval(self, direction: int) -> None:
+        """`+`/`-` move along the ladder of round intervals; the core keeps the value."""
+        applied = self.backend.set_interval(step_interval(self.backend.interval, direction))
+        self.query_one(FleetHeader).set_interval(applied)
+        self.notify(f"Refresh every {applied:g} s", timeout=2)
 
     def action_faster(self) -> None:
-        self._set_interval(self.interval / 2)
+        self._step_interval(-1)
 
     def action_slower(self) -> None:
-        self._set_interval(self.interval * 2)
+        self._step_interval(+1)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

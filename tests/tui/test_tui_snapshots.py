@@ -23,7 +23,7 @@ def _loaded(select: str | None = None) -> Callable[..., Awaitable[None]]:
 
     async def run_before(pilot) -> None:
         app: CmltuiApp = pilot.app
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         if select is not None:
             worker_id = next(d.id for d in app.latest.workers if f"-{select}-" in d.name)
