@@ -41,6 +41,8 @@ from cmltui.api.events import (
 from cmltui.audit import AuditLog
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
+from cmltui.domain.intervals import clamp_interval
+from cmltui.domain.settle import PendingWrite
 from cmltui.mapper import CCM_HELD_FIELDS, CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
 from cmltui.sources.ccm_api import CcmApi, CcmAuthError, CcmError, CcmRefused, ssl_context
 from cmltui.sources.ccm_auth import TokenProvider
@@ -48,7 +50,6 @@ from cmltui.sources.ccm_stream import CcmStream, StreamEvent, StreamState
 
 log = logging.getLogger(__name__)
 
-MIN_INTERVAL, MAX_INTERVAL = 2.0, 600.0
 SNAPSHOT = "worker.snapshot"
 METRICS = "worker.metrics.updated"
 METRIC_FIELDS = (
@@ -93,12 +94,6 @@ class _Entry:
     region: str
 
 
-@dataclass(frozen=True)
-class _Held:
-    value: Any  # in payload form (ISO string for times)
-    at: datetime
-
-
 class CcmBackend:
     def __init__(
         self,
@@ -133,10 +128,10 @@ class CcmBackend:
         self.status = SourceStatus(self.label, "starting")
         self.applied: dict[str, int] = {}  # snapshots applied per worker (tests read it)
         self.published = 0
-        self._interval = float(config.intervals.collector)
+        self._interval = clamp_interval(config.intervals.collector)
         self._settle = timedelta(seconds=config.idle.settle_seconds)
         self._entries: dict[str, _Entry] = {}
-        self._held: dict[str, dict[str, _Held]] = {}
+        self._held: dict[str, dict[str, PendingWrite[Any]]] = {}  # payload form
         self._seen_this_connection: set[str] = set()
         self._initial_done = asyncio.Event()
         self._connected = False
@@ -160,7 +155,7 @@ class CcmBackend:
         return self._interval
 
     def set_interval(self, seconds: float) -> float:
-        self._interval = max(MIN_INTERVAL, min(MAX_INTERVAL, float(seconds)))
+        self._interval = clamp_interval(seconds)
         self._wake.set()
         return self._interval
 
@@ -201,10 +196,11 @@ class CcmBackend:
 
     async def close(self) -> None:
         for task in [*self._tasks, self._initial_task]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            while task is not None and not task.done():
+                task.cancel()  # again if a cancel was swallowed by a race
+                await asyncio.wait([task], timeout=0.5)
+            if task is not None and not task.cancelled() and task.exception() is not None:
+                log.warning("Cloud Manager task ended with %s", type(task.exception()).__name__)
         self._tasks, self._initial_task = [], None
         if self._session is not None:
             await self._session.close()
@@ -225,15 +221,10 @@ class CcmBackend:
                 self._store(payload, now, region, count=False)
         return self._fleet_snapshot(errors=tuple(errors))
 
-    async def collect(self) -> FleetSnapshot:
-        """For a dashboard that polls: the fleet as assembled so far (starts the stream)."""
-        await self.start()
-        await self.wait_initial_set(self.timing.initial_set_timeout)
-        return self._fleet_snapshot()
-
     async def wait_initial_set(self, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._initial_done.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._initial_done.wait()
         return self._initial_done.is_set()
 
     # --- actions ------------------------------------------------------------------------------
@@ -370,7 +361,8 @@ class CcmBackend:
                 raise ActionFailed(str(exc)) from None
             self.audit.record(at=self.clock.now(), result="ok", detail=detail, **audit)
             try:
-                return await asyncio.wait_for(waiter, self.timing.action_event_timeout)
+                async with asyncio.timeout(self.timing.action_event_timeout):
+                    return await waiter
             except TimeoutError:
                 log.info("%s of %s: no event from Cloud Manager in time", action, worker_id)
                 return None
@@ -504,7 +496,7 @@ class CcmBackend:
         at = event_time(activity) or self.clock.now()
         held = self._held.setdefault(activity.worker_id, {})
         for name, value in _held_values(event.data).items():
-            held[name] = _Held(value, at)
+            held[name] = PendingWrite(value, at)
         waiter = self._waiters.get((activity.worker_id, activity.type))
         if waiter is not None and not waiter.done():
             waiter.set_result(activity)  # the action's caller gets the server's own event
@@ -516,7 +508,7 @@ class CcmBackend:
         if not held:
             return
         for name, item in list(held.items()):
-            if _same(payload.get(name), item.value) or received > item.at + self._settle:
+            if _same(payload.get(name), item.value) or item.outlived_by(received, self._settle):
                 del held[name]
         if not held:
             del self._held[worker_id]
@@ -526,7 +518,8 @@ class CcmBackend:
     async def _publisher(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                async with asyncio.timeout(self._interval):  # not wait_for: on 3.11 it can
+                    await self._wake.wait()  # swallow a cancel that races a wake-up
             self._wake.clear()
             if not self._connected or not self._initial_done.is_set():
                 continue  # the table keeps its last data; the status says why
@@ -543,6 +536,7 @@ class CcmBackend:
         return snapshot
 
     def _fleet_snapshot(self, errors: tuple[str, ...] = ()) -> FleetSnapshot:
+        problems = list(errors)
         now = self.clock.now()
         next_at = now + timedelta(seconds=self._interval)
         prices = self.config.price_table()
@@ -565,7 +559,7 @@ class CcmBackend:
                 )
         dtos.sort(key=lambda dto: (dto.name, dto.id))
         return FleetSnapshot(
-            collected_at=now, next_refresh_at=next_at, workers=tuple(dtos), errors=errors
+            collected_at=now, next_refresh_at=next_at, workers=tuple(dtos), errors=tuple(problems)
         )
 
     def _name(self, worker_id: str) -> str:

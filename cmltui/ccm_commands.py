@@ -1,12 +1,13 @@
-"""The subcommands on a CML Cloud Manager: `run`/`snapshot --ccm URL`, `demo`/`simulate --ccm`."""
+"""`demo --ccm` and `simulate --ccm`: the simulated CML Cloud Manager, with or without the UI.
+
+(`run --ccm URL` and `snapshot --ccm URL` go through `commands`, which builds a `CcmBackend`.)
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-from typing import Any
 
 from cmltui.config import Config
 
@@ -14,38 +15,8 @@ SIM_TOKEN_ENV = "CMLTUI_CCM_TOKEN"
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
-    handlers = {"run": _run, "demo": _demo, "snapshot": _snapshot, "simulate": _simulate}
+    handlers = {"demo": _demo, "simulate": _simulate}
     return handlers[command](args, config)
-
-
-def _snapshot(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.ccm_backend import CcmBackend
-    from cmltui.snapshot_table import render_table
-
-    async def once() -> Any:
-        backend = CcmBackend(config)
-        try:
-            return await backend.snapshot_once()
-        finally:
-            await backend.close()
-
-    snapshot = asyncio.run(once())
-    if not snapshot.workers and snapshot.errors:
-        print(f"cmltui: {snapshot.errors[0]}", file=sys.stderr)
-        return 1
-    if args.format == "json":
-        json.dump(snapshot.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        sys.stdout.write(render_table(snapshot))
-    return 0
-
-
-def _run(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.ccm_backend import CcmBackend
-    from cmltui.commands import _run_tui
-
-    return _run_tui(CcmBackend(config), config)  # type: ignore[arg-type]
 
 
 def sim_config(config: Config, url: str, ca_file: str) -> Config:

@@ -12,15 +12,12 @@ from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 
 if TYPE_CHECKING:
+    from cmltui.ccm_backend import CcmBackend
     from cmltui.service import CoreService
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
-    if getattr(args, "ccm_sim", False) or (
-        config.source.kind == "ccm"
-        and command in ("run", "snapshot")
-        and not getattr(args, "demo", False)
-    ):
+    if getattr(args, "ccm_sim", False):
         from cmltui import ccm_commands
 
         return ccm_commands.dispatch(command, args, config)
@@ -47,8 +44,17 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _service(args: argparse.Namespace, config: Config) -> CoreService:
-    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet."""
+def _service(args: argparse.Namespace, config: Config) -> CoreService | CcmBackend:
+    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet;
+    or a CML Cloud Manager's stream when `[source] kind = "ccm"` (or `--ccm URL`)."""
+    if (
+        config.source.kind == "ccm"
+        and args.command in ("run", None, "snapshot")
+        and not getattr(args, "demo", False)
+    ):
+        from cmltui.ccm_backend import CcmBackend
+
+        return CcmBackend(config)
     if args.command == "demo" or getattr(args, "demo", False):
         from cmltui.demo import demo_service
 
@@ -74,7 +80,7 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     return _run_tui(_service(args, config), config)
 
 
-def _run_tui(service: CoreService, config: Config) -> int:
+def _run_tui(service: CoreService | CcmBackend, config: Config) -> int:
     """Run the dashboard and close the service on the same loop, however the app ends."""
     from cmltui.clock import SystemClock
     from cmltui.tui.app import CmltuiApp

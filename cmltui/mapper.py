@@ -222,6 +222,13 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     enabled = data.get("is_idle_detection_enabled")
     last_activity = ccm_time(data.get("last_activity_at"))
     poll = finite_number(data.get("poll_interval"))
+    target_pause = ccm_time(data.get("target_pause_at"))
+    # Cloud Manager's target pause time is its reference time plus its own timeout.
+    is_idle = (
+        ctx.now >= target_pause
+        if running and enabled is True and target_pause is not None
+        else None
+    )
     return CMLWorkerDto(
         id=worker_id,
         name=_text(data.get("name")) or worker_id,
@@ -274,7 +281,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         last_activity_at=last_activity,
         last_activity_check_at=ccm_time(data.get("last_activity_check_at")),
         next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-        target_pause_at=ccm_time(data.get("target_pause_at")),
+        target_pause_at=target_pause,
         is_idle_detection_enabled=enabled if isinstance(enabled, bool) else False,
         auto_pause_count=_count(data.get("auto_pause_count")),
         manual_pause_count=_count(data.get("manual_pause_count")),
@@ -287,7 +294,18 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         collected_at=ctx.received_at,
         errors={},
         resumed_by=None,
-        is_idle=None,
+        is_idle=is_idle,
+        idle_state=(
+            None
+            if not running
+            else "off"
+            if enabled is not True
+            else "unknown"
+            if is_idle is None
+            else "idle"
+            if is_idle
+            else "active"
+        ),
         idle_minutes=(
             _round(max(0.0, (ctx.now - last_activity).total_seconds() / 60.0))
             if running and enabled is True and last_activity is not None

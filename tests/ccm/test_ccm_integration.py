@@ -29,6 +29,7 @@ IDLE_FIELDS = {
     "target_pause_at",
     "idle_minutes",
     "is_idle",
+    "idle_state",
 }
 
 
