@@ -122,6 +122,7 @@ class CcmBackend:
             read_only=config.read_only,
             tls_verified=source.verify_tls,
             demo=False,
+            source=self.label,
         )
         self.warnings: list[str] = []
         self.tokens = TokenProvider(source, os.environ if env is None else env)

@@ -203,9 +203,14 @@ class FleetHeader(Widget):
             if on:
                 top.append(" ")
                 top.append(f"[{marker}]", style)
-        top.append(f"  profile {ctx.profile or 'default'}", "")
-        top.append(f" · {','.join(ctx.regions) or '—'}", "")
+        if ctx.source:
+            top.append(f"  {clean_line(ctx.source)}", "")
+        else:
+            top.append(f"  profile {ctx.profile or 'default'}", "")
+            top.append(f" · {','.join(ctx.regions) or '—'}", "")
         status = self._status
+        if ctx.source and status is not None and status.state == "ok":
+            top.append("  connected", "bold green")  # a stream's state is always shown
         if status is not None and status.state != "ok":
             top.append(f"  {status.state}", "bold yellow")
             if status.retry_at is not None:
