@@ -50,6 +50,7 @@ from cmltui.sources.ccm_stream import CcmStream, StreamEvent, StreamState
 
 log = logging.getLogger(__name__)
 
+MAX_WORKERS = 20_000  # a misbehaving server cannot grow the fleet without bound
 SNAPSHOT = "worker.snapshot"
 METRICS = "worker.metrics.updated"
 METRIC_FIELDS = (
@@ -120,7 +121,7 @@ class CcmBackend:
             profile=None,
             regions=self.regions,
             read_only=config.read_only,
-            tls_verified=source.verify_tls,
+            tls_verified=source.verify_tls and self.url.startswith("https://"),
             demo=False,
             source=self.label,
         )
@@ -468,8 +469,15 @@ class CcmBackend:
     ) -> None:
         payload.pop("license_token", None)  # never kept, even if a caller forgot
         payload.pop("_reason", None)
-        worker_id = str(payload.get("id"))
+        worker_id = str(payload.get("id"))[:128]
         old = self._entries.get(worker_id)
+        if old is None and len(self._entries) >= MAX_WORKERS:
+            if "too many" not in self._unknown_types:
+                self._unknown_types.add("too many")
+                log.warning(
+                    "Cloud Manager sent more than %d workers; the rest are ignored", MAX_WORKERS
+                )
+            return
         if old is not None and old.payload == payload:
             return  # the same snapshot again (another client connected): nothing to apply
         if old is not None and received < old.received_at:

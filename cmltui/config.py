@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
@@ -151,8 +158,18 @@ class SourceConfig(_Section):
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http://)")
+            raise ValueError("must start with https://")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _token_only_over_tls(self) -> SourceConfig:
+        """The bearer token goes in clear over http://: only when TLS checks are opted out."""
+        if self.url and self.url.startswith("http://") and self.verify_tls:
+            raise ValueError(
+                "source.url: http:// would send the token in clear; use https:// "
+                "(or opt out with source.verify_tls = false)"
+            )
+        return self
 
 
 class Config(_Section):

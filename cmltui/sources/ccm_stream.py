@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from cmltui.config import ConfigError
 from cmltui.domain.sanitize import public_json
 from cmltui.sources.ccm_auth import TokenProvider
 from cmltui.sources.ccm_sse import MAX_LINE_BYTES, SseDecoder, SseFrame
@@ -118,6 +119,8 @@ class CcmStream:
                 delay, detail = self._backoff(), f"no data for {self.silence:g} s"
             except aiohttp.ClientError as exc:
                 delay, detail = self._backoff(), _client_error_text(exc)
+            except ConfigError as exc:  # the token command failed: say so, try again later
+                delay, detail = self._backoff(), str(exc)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never let one bad read end the source

@@ -103,3 +103,43 @@ async def test_simulate_ccm_prints_how_to_connect_and_serves_the_stream(tmp_path
     finally:
         proc.terminate()
         await proc.wait()
+
+
+def test_ccm_without_a_url_names_the_key(tmp_path):
+    result = cmltui("snapshot", env=clean_env(tmp_path, CMLTUI_SOURCE="ccm"))
+    assert result.returncode == 2, result.stderr
+    assert "source.url" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plain_http_is_refused_unless_tls_checks_are_opted_out(tmp_path):
+    result = cmltui("snapshot", "--ccm", "http://127.0.0.1:9", env=clean_env(tmp_path))
+    assert result.returncode == 2
+    assert "in clear" in result.stderr and result.stderr.count("\n") == 1
+    config = tmp_path / "cfg.toml"
+    config.write_text("[source]\nverify_tls = false\n")
+    result = cmltui(
+        "--config",
+        str(config),
+        "snapshot",
+        "--ccm",
+        "http://127.0.0.1:9",
+        env=clean_env(tmp_path, CMLTUI_CCM_TOKEN="t"),
+    )
+    assert result.returncode == 1  # accepted, and unreachable: one line, no traceback
+    assert "unreachable" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_failing_token_command_is_one_line_without_its_output(tmp_path):
+    config = tmp_path / "cfg.toml"
+    config.write_text('[source]\ntoken_command = "sh -c \\"echo SECRET-OUT; exit 3\\""\n')
+    result = cmltui(
+        "--config",
+        str(config),
+        "snapshot",
+        "--ccm",
+        "https://127.0.0.1:9",
+        env=clean_env(tmp_path),
+    )
+    assert result.returncode == 2
+    assert "source.token_command failed" in result.stderr
+    assert "SECRET-OUT" not in result.stderr + result.stdout
