@@ -21,8 +21,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from cmltui.domain.idle import IdleSettings
@@ -146,30 +146,28 @@ class SourceConfig(_Section):
     """Where the fleet comes from: AWS directly (default), or a CML Cloud Manager (`ccm`)."""
 
     kind: Literal["aws", "ccm"] = "aws"
+    verify_tls: bool = True  # before `url`, whose check reads it
     url: str | None = None
     token_env: str | None = "CMLTUI_CCM_TOKEN"
     token_command: str | None = None
-    verify_tls: bool = True
     ca_bundle: str | None = None
     regions: list[str] | None = None  # Cloud Manager regions to list; default: aws.regions
     request_timeout: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https://")
-        return value.rstrip("/") if value else value
-
-    @model_validator(mode="after")
-    def _token_only_over_tls(self) -> SourceConfig:
+    def _https_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         """The bearer token goes in clear over http://: only when TLS checks are opted out."""
-        if self.url and self.url.startswith("http://") and self.verify_tls:
+        if value is None:
+            return value
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        if value.startswith("http://") and info.data.get("verify_tls", True):
             raise ValueError(
-                "source.url: http:// would send the token in clear; use https:// "
+                "http:// would send the token in clear; use https:// "
                 "(or opt out with source.verify_tls = false)"
             )
-        return self
+        return value.rstrip("/")
 
 
 class Config(_Section):
