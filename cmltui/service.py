@@ -40,6 +40,7 @@ CoreOpener = Callable[[Cadence, Progress], Awaitable[Core]]
 """Builds the core (and starts whatever it talks to), reporting progress in words."""
 
 RETRY_CAP_SECONDS = 300.0
+PRICE_WAIT_SECONDS = 15.0  # `snapshot` waits this long for Pricing API reads it started
 
 
 class CoreService:
@@ -231,17 +232,25 @@ class CoreService:
         if not first.workers:
             return first
         await core.idle_checker.check_due()
+        if core.prices is not None:  # prices the first pass asked the Pricing API for
+            await core.prices.settle(PRICE_WAIT_SECONDS)
         return await core.collector.collect()
 
     # -- the idle checker schedule -------------------------------------------------------------
 
     async def _idle_loop(self, core: Core) -> None:
         checker = core.idle_checker
+        first_round = True
         while True:
             try:
                 await checker.check_due()
             except Exception:  # the loop must outlive one bad check
                 log.exception("idle check failed")
+            if first_round:
+                # Every worker's activity was just read for the first time: collect now, so
+                # the idle figures stop being unknown within seconds, not an interval later.
+                first_round = False
+                self.refresh_now()
             await asyncio.sleep(checker.tick_seconds)
 
     # -- actions (each publishes its own minimal event) ----------------------------------------

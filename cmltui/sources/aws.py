@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.sources.aws_cloudwatch import (
     AGENT_METRICS,
     AGENT_NAMESPACE,
@@ -51,9 +52,9 @@ from cmltui.sources.aws_errors import (
     describe_error,
     error_code,
 )
+from cmltui.sources.offloop import run_off_loop
 
 __all__ = [
-    "DEFAULT_FILTERS",
     "AmiInfo",
     "AwsActionError",
     "AwsCallCounter",
@@ -69,8 +70,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Every instance carrying the tag key `cml-worker`, whatever its value.
-DEFAULT_FILTERS: tuple[dict[str, Any], ...] = ({"Name": "tag-key", "Values": ["cml-worker"]},)
 #: EC2 pages hold at most 1000 items; asking for full pages keeps a cycle at ⌈N/1000⌉ calls.
 EC2_PAGE_SIZE = 1000
 #: EC2 filters accept at most 200 values.
@@ -176,8 +175,8 @@ class AwsSource:
         cloudwatch_lookback: float = 900.0,
         cloudwatch_dimensions_ttl: float = 3600.0,
         max_pool_connections: int = 10,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
+        connect_timeout: float = 4.0,
+        read_timeout: float = 15.0,
     ) -> None:
         if cloudwatch_period <= 0 or cloudwatch_period % 60:
             raise ValueError("cloudwatch_period must be a positive multiple of 60 seconds")
@@ -186,7 +185,8 @@ class AwsSource:
         self.regions = list(dict.fromkeys(regions))
         self.profile = None if credentials else profile
         self.endpoint_url = endpoint_url
-        self.filters = [dict(f) for f in (filters if filters is not None else DEFAULT_FILTERS)]
+        chosen = filters if filters is not None else DEFAULT_DISCOVERY_FILTERS
+        self.filters = [dict(f) for f in chosen]
         self._credentials = dict(credentials) if credentials else None
         self._clock = clock or SystemClock()
         self._cw_period = cloudwatch_period
@@ -278,7 +278,7 @@ class AwsSource:
 
     async def list_region(self, region: str) -> RegionListing:
         """Instances matching the filters, their status checks and their AMIs."""
-        return await asyncio.to_thread(self._list_region_sync, region)
+        return await run_off_loop(self._list_region_sync, region)
 
     def _list_region_sync(self, region: str) -> RegionListing:
         with self._region_lock(region):
@@ -371,7 +371,7 @@ class AwsSource:
         """Newest CPU, memory and disk per instance; raises `AwsReadError` on failure."""
         if not instance_ids:
             return {}
-        return await asyncio.to_thread(self._cloudwatch_sync, region, list(instance_ids))
+        return await run_off_loop(self._cloudwatch_sync, region, list(instance_ids))
 
     def _cloudwatch_sync(
         self, region: str, instance_ids: list[str]
@@ -417,13 +417,6 @@ class AwsSource:
             )
         self._agent_dims[region] = fresh
         return fresh
-
-    def forget_cloudwatch_dimensions(self, region: str | None = None) -> None:
-        """Drop cached CWAgent dimension sets (all regions when none is given)."""
-        if region is None:
-            self._agent_dims.clear()
-        else:
-            self._agent_dims.pop(region, None)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -489,7 +482,7 @@ class AwsSource:
                     error_code(exc), f"{operation} {who} ({region}): {reason}"
                 ) from exc
 
-        return await asyncio.to_thread(run)
+        return await run_off_loop(run)
 
 
 def _current_states(response: dict[str, Any], key: str, instance_ids: list[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from cmltui.mapper import CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
 from cmltui.sim.ccm_model import CcmModel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-CTX = CcmMapContext(now=T0, received_at=T0, prices={"m5zn.metal": 4.0})
+CTX = CcmMapContext(now=T0, received_at=T0)
 
 
 def _payload(**changes):
@@ -84,11 +84,14 @@ def test_held_values_win_over_the_payload():
     assert dto.is_idle_detection_enabled is False
 
 
-def test_a_stopped_worker_costs_nothing_and_shows_no_idle_minutes():
+def test_prices_come_from_the_same_lookup_as_on_aws():
     model = CcmModel(12, 0, T0)
-    dto = map_ccm_snapshot_to_dto(model.snapshot(model.by_name("cml-stopped-06"), T0), CTX)
-    assert dto.status.value == "stopped" and dto.idle_minutes is None
-    assert dto.hourly_cost in (0.0, None)
+    running = map_ccm_snapshot_to_dto(model.snapshot(model.by_name("cml-busy-01"), T0), CTX)
+    assert running.hourly_cost is not None and running.hourly_cost > 1
+    assert running.price_source == "table"
+    stopped = map_ccm_snapshot_to_dto(model.snapshot(model.by_name("cml-stopped-06"), T0), CTX)
+    assert stopped.status.value == "stopped" and stopped.idle_minutes is None
+    assert stopped.hourly_cost == 0.0
 
 
 @given(st.dictionaries(st.sampled_from(sorted(_payload())), st.from_type(object) | st.text()))
