@@ -38,7 +38,7 @@ from cmltui.api.events import (
     WorkerResumed,
     event_time,
 )
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, AuditUnavailable
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
 from cmltui.domain.intervals import clamp_interval
@@ -339,6 +339,12 @@ class CcmBackend:
         }
         detail = {**detail, "via": self.label}
         try:
+            try:  # the durable intent line first: if it cannot be written, nothing is sent
+                self.audit.record(
+                    at=self.clock.now(), result="intent", detail=detail, required=True, **audit
+                )
+            except AuditUnavailable as exc:
+                raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
             try:
                 await api.action(entry.region, worker_id, route)
             except CcmRefused as exc:

@@ -64,6 +64,7 @@ class CcmSimulator:
         self.ca_file = Path()
         self.reject_connects = 0  # fault: answer this many stream requests with 401
         self.unavailable_until = 0.0  # fault: streams answer 503 until this monotonic time
+        self.skip_initial: set[str] = set()  # fault: worker ids left out of the initial set
         self.stream_requests = 0
         self.connects = 0
         self.sent: dict[str, int] = {}  # event type -> frames written to clients
@@ -284,7 +285,11 @@ class CcmSimulator:
         client.queue.put_nowait(f"event: connected\ndata: {json.dumps(hello)}\n\n".encode())
         now = self.clock.now()  # initial snapshots go to every client, as upstream's relay does
         self.emit(
-            [self.model.snapshot_event(w, now, "initial") for w in self.model.workers.values()]
+            [
+                self.model.snapshot_event(w, now, "initial")
+                for w in self.model.workers.values()
+                if w.id not in self.skip_initial
+            ]
         )
         try:
             while True:

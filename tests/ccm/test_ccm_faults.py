@@ -208,3 +208,23 @@ async def test_license_token_reaches_no_output(sim, tmp_path, caplog):
         assert all("license_token" not in worker_dto_to_dict(d) for d in published.workers)
     finally:
         await backend.close()
+
+
+async def test_the_worker_list_completes_the_initial_set_and_drops_removed_workers(sim, tmp_path):
+    missing = sim.model.by_name("cml-labs-02")
+    sim.skip_initial = {missing.id}  # the stream forgets one worker; the list has it
+    backend = make_backend(sim, tmp_path)
+    statuses: list[SourceStatus] = []
+    try:
+        await _started(backend, statuses)
+        names = {d.name for d in backend.publish().workers}
+        assert len(names) == 12 and "cml-labs-02" in names
+        assert missing.id not in backend.applied  # it came from the list, not the stream
+        gone = sim.model.by_name("cml-unreg-12")
+        sim.drop_streams()
+        del sim.model.workers[gone.id]  # removed from Cloud Manager while we were away
+        await wait_for(lambda: sim.connects == 2)
+        await wait_for(lambda: "cml-unreg-12" not in {d.name for d in backend.publish().workers})
+        assert len(backend.publish().workers) == 11
+    finally:
+        await backend.close()

@@ -107,7 +107,11 @@ async def test_toggle_comes_back_as_the_servers_event_and_changes_only_idle_fiel
         if name != "cml-busy-01":
             assert {k for k in old[name] if old[name][k] != new[name][k]} <= {"next_refresh_at"}
     audit = [json.loads(x) for x in (backend.audit.path).read_text().splitlines()]
-    assert audit[-1]["action"] == "toggle_idle_detection" and audit[-1]["result"] == "ok"
+    assert [(a["action"], a["result"]) for a in audit[-2:]] == [
+        ("toggle_idle_detection", "intent"),
+        ("toggle_idle_detection", "ok"),
+    ]
+    assert audit[-1]["operator"] == "tester" and audit[-1]["detail"]["via"] == f"ccm {sim.url}"
 
 
 async def test_pause_and_resume_round_trip(live, sim):
@@ -214,3 +218,18 @@ async def test_unknown_event_types_are_logged_once_and_ignored(live, sim, caplog
     assert caplog.text.count("worker.something.new") == 1
     assert "worker.terminated" not in caplog.text
     assert recorder.states()[-1] == "ok"
+
+
+async def test_nothing_is_sent_when_the_audit_log_cannot_be_written(sim, tmp_path):
+    backend = make_backend(sim, tmp_path)
+    backend.audit.path = tmp_path / "not-a-dir" / "audit.jsonl"
+    (tmp_path / "not-a-dir").write_text("a file where the folder should be")
+    await backend.start()
+    try:
+        assert await backend.wait_initial_set(5)
+        worker = sim.model.by_name("cml-busy-01")
+        with pytest.raises(ActionRefused, match="not sent"):
+            await backend.pause(worker.id)
+        assert worker.status == "running" and "worker.paused" not in sim.sent
+    finally:
+        await backend.close()
