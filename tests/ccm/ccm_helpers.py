@@ -16,8 +16,8 @@ FAST = StreamTiming(
     backoff_min=0.05,
     backoff_max=0.4,
     shutdown_delay=0.1,
-    silence=1.5,
-    initial_set_timeout=3.0,
+    silence=5.0,
+    initial_set_timeout=2.0,
     action_event_timeout=3.0,
 )
 

@@ -219,7 +219,8 @@ async def test_the_worker_list_completes_the_initial_set_and_drops_removed_worke
         await _started(backend, statuses)
         names = {d.name for d in backend.publish().workers}
         assert len(names) == 12 and "cml-labs-02" in names
-        assert missing.id not in backend.applied  # it came from the list, not the stream
+        assert sim.sent["worker.snapshot"] == 11  # the stream sent the others only
+        assert backend.applied[missing.id] == 1  # applied once, from the list
         gone = sim.model.by_name("cml-unreg-12")
         sim.drop_streams()
         del sim.model.workers[gone.id]  # removed from Cloud Manager while we were away
