@@ -422,6 +422,17 @@ class CcmBackend:
         self._initial_task = asyncio.create_task(self._complete_initial_set())
 
     async def _complete_initial_set(self) -> None:
+        try:
+            await self._fill_from_list()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. a failing token command: the stream's snapshots still count
+            log.exception("Cloud Manager worker list could not complete the initial set")
+        self._initial_done.set()
+        self._wake.set()
+
+    async def _fill_from_list(self) -> None:
+        """Wait for every listed worker's snapshot; take the list's own for any that is late."""
         api = self._open_api()
         listed: dict[str, tuple[dict[str, Any], str]] = {}
         errors = 0
@@ -446,8 +457,6 @@ class CcmBackend:
             for worker_id in set(self._entries) - set(listed) - self._seen_this_connection:
                 del self._entries[worker_id]
                 self._held.pop(worker_id, None)
-        self._initial_done.set()
-        self._wake.set()
 
     async def _on_event(self, event: StreamEvent) -> None:
         if event.type == SNAPSHOT:
