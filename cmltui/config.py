@@ -254,13 +254,14 @@ ENV_KEYS: dict[str, str] = {
     "CMLTUI_LOG_LEVEL": "log_level",
     "CMLTUI_CML_USERNAME": "cml.username",
     "CMLTUI_CML_CA_BUNDLE": "cml.ca_bundle",
+    "CMLTUI_CML_ALLOWED_HOSTS": "cml.allowed_hosts",
     "CMLTUI_CML_VERIFY_TLS": "cml.verify_tls",
     "CMLTUI_AUTO_PAUSE": "idle.auto_pause",
     "CMLTUI_SOURCE": "source.kind",
     "CMLTUI_CCM_URL": "source.url",
     "CMLTUI_CCM_CA_BUNDLE": "source.ca_bundle",
 }
-_LIST_KEYS = {"aws.regions"}
+_LIST_KEYS = {"aws.regions", "cml.allowed_hosts"}
 # The standard AWS variables give the default region only when no region list is configured.
 DEFAULT_REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # Command-line options and the config keys they set, so an error names the option.

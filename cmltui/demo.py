@@ -63,7 +63,9 @@ def demo_service(
 
         progress(f"starting the simulated fleet ({workers} workers)…")
         fleet = SimulatedFleet(workers=workers, seed=seed, clock=clock)
-        await fleet.start()
+        await fleet.start(
+            lambda phase, done, total: progress(f"simulated fleet: {phase} {done}/{total}")
+        )
         try:
             core = build_core(
                 demo_config(config, fleet.region),

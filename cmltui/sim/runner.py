@@ -470,6 +470,10 @@ def simulate_exports(fleet: SimulatedFleet) -> list[tuple[str, str]]:
         ("CMLTUI_CML_USERNAME", fleet.cml_username),
         ("CMLTUI_CML_PASSWORD", fleet.cml_password),
         ("CMLTUI_CML_CA_BUNDLE", str(fleet.ca_file)),
+        # The workers' `cmltui:cml-url` tags name the simulator's loopback host, which is not
+        # an instance address: cmltui trusts such a tag (and sends it a password) only when
+        # the host is allowed explicitly.
+        ("CMLTUI_CML_ALLOWED_HOSTS", fleet.host),
         # virl2-client's own variables: a script needs only ClientLibrary(url).
         ("VIRL2_USER", fleet.cml_username),
         ("VIRL2_PASS", fleet.cml_password),
@@ -521,6 +525,7 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
         f'  username = "{fleet.cml_username}"',
         '  password_env = "CMLTUI_CML_PASSWORD"',
         f'  ca_bundle = "{fleet.ca_file}"',
+        f'  allowed_hosts = ["{fleet.host}"]   # the URL tags point at the simulator',
         "",
     ]
     return "\n".join(lines)
