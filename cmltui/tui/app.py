@@ -296,6 +296,9 @@ class CmltuiApp(App[None]):
         """The source's state: shown in the header; trouble also in the log and a toast."""
         previous, self.source_status = self.source_status, status
         self.query_one(FleetHeader).set_source_status(status)
+        flowing = status.state in ("ok", "starting")
+        stale_since = None if flowing or self.latest is None else self.latest.collected_at
+        self.table.set_stale(stale_since)  # the rows stay, marked, until data flows again
         if status.state in ("retrying", "error") and (
             previous is None or (previous.state, previous.detail) != (status.state, status.detail)
         ):

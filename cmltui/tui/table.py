@@ -12,7 +12,7 @@ when rows re-sort or others are filtered out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -32,6 +32,7 @@ from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.sanitize import visible
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import SEPARATOR, SORTS, Cell, Column, cells, fit_columns, matches, sort_ids
+from cmltui.tui.fmt import local_time
 from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
 from cmltui.tui.safe import plain
 
@@ -119,6 +120,7 @@ class WorkerTable(ScrollView, can_focus=True):
         self.cursor_id: str | None = None
         self.sort_index = 0
         self.filter_text = ""
+        self.stale_since: datetime | None = None  # the source stopped flowing after this data
         self._title = ""
         self.lines_refreshed = 0  # rows repainted by the last update (for tests and benchmarks)
         self.regions_refreshed: list[Region] = []  # what the last diff repainted (for tests)
@@ -349,12 +351,21 @@ class WorkerTable(ScrollView, can_focus=True):
         self._painted.clear()
         return True
 
+    def set_stale(self, since: datetime | None) -> None:
+        """Mark the rows as the last data of a source that is not flowing (None: it flows)."""
+        if since != self.stale_since:
+            self.stale_since = since
+            self.set_class(since is not None, "-stale")
+            self._update_title()
+
     def _update_title(self) -> None:
         _, _, descending = SORTS[self.sort_index % len(SORTS)]
         parts = [f"Workers {len(self._order)}/{len(self._dtos)}"]
         parts.append(f"sort {self.sort_key}{'▼' if descending else '▲'}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
+        if self.stale_since is not None:
+            parts.append(f"STALE: last data {local_time(self.stale_since, seconds=True)}")
         title = " · ".join(parts)
         if self._title != title:
             # The filter is typed by the operator: plain text, never markup.
