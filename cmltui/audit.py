@@ -7,32 +7,67 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
-from cmltui.logging_setup import redact
+from cmltui import paths
+from cmltui.domain.sanitize import error_text
 
 log = logging.getLogger(__name__)
 
 
-class AuditUnavailable(OSError):
-    """An audit line that had to be on disk before an action could not be written."""
-
-
 def default_audit_path() -> Path:
-    return Path(platformdirs.user_state_dir("cmltui")) / "audit.jsonl"
+    return paths.audit_log_file()
+
+
+class AuditUnavailable(Exception):
+    """The audit log cannot be written; an action that needs a record must not go ahead."""
 
 
 class AuditLog:
-    """Appends records durably (one write per line) and keeps the recent ones for the UI."""
+    """Appends records durably (one write per line) and keeps the recent ones for the UI.
+
+    `problem` says, in one line, why the log cannot be written (None when it can); `usable` is
+    its short form. Actions consult it before sending anything to AWS.
+    """
 
     def __init__(self, path: Path | None = None, keep: int = 200) -> None:
         self.path = path or default_audit_path()
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # told after each write
+        self.problem: str | None = None
+        self.check()
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+    def check(self) -> str | None:
+        """Try to open the log for appending (creating its directory); remember the outcome."""
+        with self._lock:
+            try:
+                self._append("")
+            except OSError as exc:
+                self.problem = self._describe(exc)
+            else:
+                self.problem = None
+        return self.problem
+
+    def _describe(self, exc: OSError) -> str:
+        reason = exc.strerror or type(exc).__name__
+        return f"audit log {self.path} cannot be written ({reason}): actions are refused"
+
+    def _append(self, text: str, *, sync: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            if text:
+                handle.write(text)
+                handle.flush()
+                if sync:
+                    os.fsync(handle.fileno())
 
     def record(
         self,
@@ -46,11 +81,10 @@ class AuditLog:
         result: str,
         error: str | None = None,
         detail: dict[str, Any] | None = None,
-        durable: bool = False,
+        required: bool = False,
     ) -> dict[str, Any]:
-        """Append one line. `durable` lines (an action's intent) are flushed to disk before
-        this returns, and a failure raises `AuditUnavailable` so that nothing is sent unaudited.
-        """
+        """Append one line. With `required` (an intent line written before an AWS call), a line
+        that cannot be written raises `AuditUnavailable` instead of only being logged."""
         entry: dict[str, Any] = {
             "time": at.isoformat(),
             "operator": operator,
@@ -59,24 +93,22 @@ class AuditLog:
             "instance_id": worker_id,
             "region": region,
             "result": result,
-            "error": redact(error) if error else None,
+            "error": error_text(error, 1000) if error else None,
         }
         if detail:
             entry["detail"] = detail
         line = json.dumps(entry, sort_keys=True)
         with self._lock:
-            self.recent.append(entry)
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
-                    if durable:
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                self._append(line + "\n", sync=required)
             except OSError as exc:
+                self.problem = self._describe(exc)
                 log.error("cannot write audit log %s: %s", self.path, exc)
-                if durable:
-                    raise AuditUnavailable(
-                        f"cannot write the audit log {self.path}: {exc}"
-                    ) from exc
+                if required:
+                    raise AuditUnavailable(self.problem) from None
+            else:
+                self.problem = None
+            self.recent.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
         return entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,19 @@ from cmltui.config import Config, ConfigError, load_config
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+EXIT_SIGINT = 128 + signal.SIGINT  # 130
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+
+
+def say(message: str) -> None:
+    """One line on stderr; outside text in it is made visible and capped."""
+    from cmltui.domain.sanitize import visible
+
+    print(f"cmltui: {visible(message, 1000)}", file=sys.stderr, flush=True)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(EXIT_SIGTERM)
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -66,22 +80,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="live TUI on AWS (the default)")
     _add_global_options(run, suppress=True)
+    _add_ccm_url(run)
 
     demo = commands.add_parser("demo", help="live TUI on the embedded simulated fleet")
     _add_global_options(demo, suppress=True)
     _add_fleet_options(demo)
+    _add_ccm_flag(demo, "run the dashboard against a simulated CML Cloud Manager")
 
     snapshot = commands.add_parser("snapshot", help="collect once and print")
     _add_global_options(snapshot, suppress=True)
     snapshot.add_argument("--demo", action="store_true", help="use the simulated fleet")
     _add_fleet_options(snapshot)
     snapshot.add_argument("--format", choices=("json", "table"), default="table")
+    _add_ccm_url(snapshot)
 
     simulate = commands.add_parser("simulate", help="run the simulators alone")
     _add_global_options(simulate, suppress=True)
     _add_fleet_options(simulate)
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    _add_ccm_flag(simulate, "serve a simulated CML Cloud Manager (its API and event stream)")
     return parser
+
+
+def _add_ccm_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ccm",
+        metavar="URL",
+        dest="ccm_url",
+        default=None,
+        help="read the fleet from a CML Cloud Manager at URL (token: $CMLTUI_CCM_TOKEN)",
+    )
+
+
+def _add_ccm_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--ccm", action="store_true", dest="ccm_sim", help=text)
 
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> Config:
@@ -92,6 +124,8 @@ def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None
         "intervals.collector": args.interval,
         "read_only": True if args.read_only else None,
         "log_level": args.log_level,
+        "source.kind": "ccm" if getattr(args, "ccm_url", None) else None,
+        "source.url": getattr(args, "ccm_url", None),
     }
     return load_config(args.config, flags=flags, env=os.environ if env is None else env)
 
@@ -100,23 +134,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "run"
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)  # exit through the normal clean-up, as 143
+    try:
+        return _main(command, args)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+
+
+def _main(command: str, args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except ConfigError as exc:
-        print(f"cmltui: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_USAGE
     from cmltui.logging_setup import configure_logging
 
-    configure_logging(config.log_level)
+    # Commands without a full-screen UI may log to stderr when the log file is unusable.
+    setup = configure_logging(config.log_level, stderr_fallback=command in ("snapshot", "simulate"))
+    problems = [setup.problem]
+    if command in ("run", "demo"):
+        from cmltui.audit import AuditLog
+
+        problems.append(AuditLog().problem)  # the dashboard repeats it; actions are refused
+    if any(problems):
+        say("; ".join(p for p in problems if p))  # one line, before the screen is taken over
     from cmltui import commands
 
     try:
         return commands.dispatch(command, args, config)
     except ConfigError as exc:
-        print(f"cmltui: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
 
 
 def _positive_int(text: str) -> int:

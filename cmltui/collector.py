@@ -29,13 +29,16 @@ from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.history import derive_external
 from cmltui.domain.intervals import Cadence
+from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.sanitize import error_text
 from cmltui.domain.settle import merge_tags, settle_status
 from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.tags import NAME_TAG, history_from_tags
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
+from cmltui.savings_ledger import SavingsLedger
 from cmltui.sources.aws import AwsError, AwsSource, RegionListing
 from cmltui.sources.aws_cloudwatch import CloudWatchReading
 from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
@@ -103,8 +106,12 @@ class Collector:
         clock: Clock,
         targets: CMLTargetResolver,
         cadence: Cadence | None = None,
+        prices: PriceLookup | None = None,
+        ledger: SavingsLedger | None = None,
     ) -> None:
         self.config = config
+        self.prices = prices or config.price_table()
+        self.ledger = ledger
         self.aws = aws
         self.cml = cml
         self.registry = registry
@@ -129,7 +136,8 @@ class Collector:
             poll_interval=self.interval,
             next_refresh_at=next_refresh_at,
             boot_grace=timedelta(minutes=self.config.idle.boot_grace_minutes),
-            prices=self.config.price_table(),
+            prices=self.prices,
+            audited=self.ledger.by_worker if self.ledger is not None else {},
         )
 
     def target_for(self, worker_id: str) -> CMLTarget | None:
@@ -157,6 +165,12 @@ class Collector:
             for listing in listings:
                 self._apply_listing(listing, started)
             await self._follow_status_changes(listings, started)
+            # Prices the fleet uses are read in the background; this cycle shows what is known.
+            self.prices.want(
+                {(w.region, w.instance_type) for w in self.registry if w.instance_type}
+            )
+            if self.ledger is not None:
+                await self.ledger.ensure_loaded()
             await self._collect_cml(started)
             await self._collect_cloudwatch(started)
             next_refresh = started + timedelta(seconds=self.interval)
@@ -318,19 +332,29 @@ class Collector:
         if worker.cml.labs is None:
             due |= {"lab_ids", "labs"}
         before = _node_counts(worker.cml.system_info)
-        result = await self._fetch(worker, target, due, stats=True)
-        if result.reachable and result.system_info is not None:
-            counts = _node_counts(result.system_info)
-            if before is not None and counts != before and "labs" not in due:
-                # Nodes started or stopped: a lab changed state (or appeared) — read them now.
-                more = await self._fetch(worker, target, {"lab_ids", "labs"}, stats=False)
-                _merge(result, more)
-                due |= {"lab_ids", "labs"}
-        elif result.reachable and "health" not in due:
-            # The API answers but the stats call failed: health says what is wrong.
-            more = await self._fetch(worker, target, {"health", "lab_ids"}, stats=False)
-            _merge(result, more)
-            due |= {"health", "lab_ids"}
+        deadline = self.config.cml.worker_deadline
+        result = CMLCycleResult()
+        try:
+            # One deadline for all of this worker's calls: at the deadline the snapshot goes
+            # out with what had arrived; the late parts keep their last values, marked stale.
+            async with asyncio.timeout(deadline):
+                await self._fetch(worker, target, due, stats=True, result=result)
+                if result.reachable and result.system_info is not None:
+                    counts = _node_counts(result.system_info)
+                    if before is not None and counts != before and "labs" not in due:
+                        # Nodes started or stopped: a lab changed state (or appeared): read now.
+                        due |= {"lab_ids", "labs"}
+                        await self._fetch(worker, target, {"lab_ids", "labs"}, result=result)
+                elif result.reachable and "health" not in due:
+                    # The API answers but the stats call failed: health says what is wrong.
+                    due |= {"health", "lab_ids"}
+                    await self._fetch(worker, target, {"health", "lab_ids"}, result=result)
+        except TimeoutError:
+            log.info("CML %s: cut short at the %g s deadline", worker.instance_id, deadline)
+            result.cut_short(deadline)
+        except Exception as exc:  # a bug in one worker's parsing must not blank the others
+            log.exception("CML cycle failed for %s", worker.instance_id)
+            result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
         _apply_cml(worker, result, now)
         if result.reachable:
             made = {read for read in due if _read_answered(result, read)}
@@ -340,24 +364,28 @@ class Collector:
             schedule.read_all = True  # after an outage, everything is read at the first answer
 
     async def _fetch(
-        self, worker: CMLWorker, target: CMLTarget, reads: set[str], *, stats: bool
-    ) -> CMLCycleResult:
-        try:
-            known = [lab.id for lab in worker.cml.labs] if worker.cml.labs is not None else None
-            return await self.cml.fetch_cycle(
-                target,
-                want_stats=stats,
-                want_system_information="system_information" in reads,
-                want_health="health" in reads,
-                want_lab_ids="lab_ids" in reads,
-                want_labs="labs" in reads,
-                want_licensing="licensing" in reads,
-                want_users="users" in reads,
-                known_lab_ids=known,
-            )
-        except Exception as exc:  # a bug in one worker's parsing must not blank the others
-            log.exception("CML cycle failed for %s", worker.instance_id)
-            return CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
+        self,
+        worker: CMLWorker,
+        target: CMLTarget,
+        reads: set[str],
+        *,
+        result: CMLCycleResult,
+        stats: bool = False,
+    ) -> None:
+        """One round of reads into `result` (a second round adds to the first)."""
+        known = [lab.id for lab in worker.cml.labs] if worker.cml.labs is not None else None
+        await self.cml.fetch_cycle(
+            target,
+            want_stats=stats,
+            want_system_information="system_information" in reads,
+            want_health="health" in reads,
+            want_lab_ids="lab_ids" in reads,
+            want_labs="labs" in reads,
+            want_licensing="licensing" in reads,
+            want_users="users" in reads,
+            known_lab_ids=known,
+            result=result,
+        )
 
     def _cadences(self) -> dict[str, float]:
         intervals = self.config.intervals
@@ -446,7 +474,11 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
     health_valid = health.get("valid") if isinstance(health, dict) else None
     cml.outcome = CMLOutcome(reach, health_valid if isinstance(health_valid, bool) else None)
     if result.errors:
-        worker.errors["cml"] = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        full = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        shown = error_text(full)
+        if shown != full:
+            log.info("CML %s errors: %s", worker.instance_id, full)
+        worker.errors["cml"] = shown
     else:
         worker.errors.pop("cml", None)
 
@@ -538,5 +570,4 @@ def _due(last: datetime | None, every_seconds: float, now: datetime) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+    return error_text(str(exc) or type(exc).__name__)

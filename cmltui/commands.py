@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 
 from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 
 if TYPE_CHECKING:
+    from cmltui.ccm_backend import CcmBackend
     from cmltui.service import CoreService
 
 
+log = logging.getLogger(__name__)
+
+CLOSE_GRACE_SECONDS = 1.0
+
+
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "ccm_sim", False):
+        from cmltui import ccm_commands
+
+        return ccm_commands.dispatch(command, args, config)
     handlers = {"run": _run, "demo": _demo, "snapshot": _snapshot, "simulate": _simulate}
     return handlers[command](args, config)
 
@@ -29,7 +42,9 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
         and snapshot.errors
         and len(snapshot.errors) >= len(config.aws.regions if not args.demo else [1])
     ):
-        print(f"cmltui: {snapshot.errors[0]}", file=sys.stderr)
+        from cmltui.cli import say
+
+        say("; ".join(snapshot.errors))  # every failing region, each named in its message
         return 1
     if args.format == "json":
         json.dump(snapshot.to_dict(), sys.stdout, indent=2)
@@ -39,8 +54,17 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _service(args: argparse.Namespace, config: Config) -> CoreService:
-    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet."""
+def _service(args: argparse.Namespace, config: Config) -> CoreService | CcmBackend:
+    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet;
+    or a CML Cloud Manager's stream when `[source] kind = "ccm"` (or `--ccm URL`)."""
+    if (
+        config.source.kind == "ccm"
+        and args.command in ("run", None, "snapshot")
+        and not getattr(args, "demo", False)
+    ):
+        from cmltui.ccm_backend import CcmBackend
+
+        return CcmBackend(config)
     if args.command == "demo" or getattr(args, "demo", False):
         from cmltui.demo import demo_service
 
@@ -66,18 +90,29 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     return _run_tui(_service(args, config), config)
 
 
-def _run_tui(service: CoreService, config: Config) -> int:
+def _run_tui(service: CoreService | CcmBackend, config: Config) -> int:
     """Run the dashboard and close the service on the same loop, however the app ends."""
+    from cmltui.cli import EXIT_SIGINT, EXIT_SIGTERM
     from cmltui.clock import SystemClock
     from cmltui.tui.app import CmltuiApp
 
     app = CmltuiApp(service, config, SystemClock())
 
     async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum, code in ((signal.SIGTERM, EXIT_SIGTERM), (signal.SIGINT, EXIT_SIGINT)):
+            # The app's own exit restores the terminal; the code says which signal ended it.
+            loop.add_signal_handler(signum, partial(app.exit, return_code=code))
         try:
             await app.run_async()
         finally:
-            await service.close()
+            try:
+                # Closing waits for nothing that may hang: in-flight AWS calls are abandoned
+                # (daemon threads) and CML requests are cancelled with their session.
+                async with asyncio.timeout(CLOSE_GRACE_SECONDS):
+                    await service.close()
+            except TimeoutError:
+                log.warning("service close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
 
     asyncio.run(main())
     return app.return_code or 0
@@ -86,9 +121,19 @@ def _run_tui(service: CoreService, config: Config) -> int:
 def _simulate(args: argparse.Namespace, config: Config) -> int:
     from cmltui.sim.runner import SimulatedFleet, simulate_info_text
 
+    live = sys.stderr.isatty()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        """One line per phase; on a terminal it counts up in place."""
+        if live:
+            print(f"\rcmltui: {phase}: {done}/{total}\x1b[K", end="", file=sys.stderr)
+        if done >= total:
+            print(("" if live else f"cmltui: {phase}: {done}/{total}"), file=sys.stderr)
+        sys.stderr.flush()
+
     async def serve() -> None:
         fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
-        await fleet.start()
+        await fleet.start(progress)
         try:
             print(simulate_info_text(fleet), flush=True)
             await asyncio.Event().wait()

@@ -2,13 +2,17 @@
 
 One `aiohttp.ClientSession` serves every worker, so connections stay alive between cycles and a
 cycle does not pay a TLS handshake per worker. A semaphore bounds the requests in flight across
-all workers, and every request has its own timeout, so a hung worker never holds a cycle longer
-than the timeout. Failures never raise out of `fetch_cycle`: each call's failure becomes a short,
-secret-free string in `CMLCycleResult.errors`. The client does not schedule; the collector says
-which calls a cycle makes (`/system_stats` every cycle, the rest on slower cadences).
+all workers, and a per-worker one keeps a slow worker from holding more than its share of it.
+A request's timeout covers connecting and each read, never the wait for a pooled connection;
+the real bound is the caller's per-worker deadline (see `fetch_cycle`). Every body is capped in
+size and JSON nesting depth. Failures never raise out of `fetch_cycle`: each call's failure
+becomes a short, secret-free string in `CMLCycleResult.errors`, and marks that call only. The
+client does not schedule; the collector says which optional calls (labs, licensing, users) a
+cycle makes.
 
-Bodies are parsed straight from bytes by pydantic (only the declared fields are built), and a
-body identical to the one last seen for the same worker and path reuses the model parsed then.
+The collector says which calls a round makes (`/system_stats` every cycle, the rest on slower
+cadences). A body identical to the one last seen for the same worker and path reuses what was
+parsed from it: no decoding, no validation, no new objects.
 """
 
 from __future__ import annotations
@@ -48,6 +52,36 @@ LAB_DETAIL_CONCURRENCY = 8
 T = TypeVar("T")
 
 
+_REUSED_PATHS = frozenset(
+    {"/system_information", "/system_health", "/system_stats", "/labs", "/licensing", "/users"}
+)
+"""Paths whose last body and result are kept per worker, so an unchanged body is not reparsed."""
+
+
+def _finished(result: CMLCycleResult, key: str) -> None:
+    """Done with a call, unless it is being cancelled (then the deadline's report names it)."""
+    task = asyncio.current_task()
+    if task is None or not task.cancelling():
+        result.pending.discard(key)
+
+
+def json_depth(value: Any, stop_after: int) -> int:
+    """Nesting depth of a decoded JSON value; stops counting once past `stop_after`."""
+    depth = 0
+    level: list[Any] = [value]
+    while level and depth <= stop_after:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+    return depth
+
+
 @dataclass(frozen=True)
 class CMLTarget:
     """One CML worker to talk to. The password never appears in the repr."""
@@ -56,6 +90,8 @@ class CMLTarget:
     base_url: str
     username: str
     password: str = field(repr=False)
+    refusal: str | None = None
+    """Set when the URL is not trusted with credentials: the worker is then not contacted."""
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + API_PREFIX + path
@@ -75,6 +111,14 @@ class CMLCycleResult:
     errors: dict[str, str] = field(default_factory=dict)
     reachable: bool = False
     login_failed: bool = False
+    pending: set[str] = field(default_factory=set)
+    """Calls started and not finished: what a deadline cut short."""
+
+    def cut_short(self, deadline: float) -> None:
+        """The worker's deadline passed: every unfinished call is an error of its own."""
+        for key in sorted(self.pending):
+            self.errors[key] = f"no answer within the {deadline:g} s deadline"
+        self.pending.clear()
 
     @property
     def complete(self) -> bool:
@@ -132,24 +176,9 @@ class _CallAuth:
     failure: CMLError | None = None
 
 
-_REUSED_PATHS = frozenset(
-    {"/system_information", "/system_health", "/system_stats", "/labs", "/licensing", "/users"}
-)
-"""Paths whose last body and model are kept per worker, so an unchanged body is not reparsed."""
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise CMLError("malformed JSON") from None
-
-
 def _shape_error(exc: ValidationError) -> CMLError:
     """First error location only: pydantic messages may echo input values."""
     errors = exc.errors(include_input=False, include_url=False)
-    if errors and errors[0]["type"] == "json_invalid":
-        return CMLError("malformed JSON")
     loc = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
     return CMLError(f"unexpected response shape: {loc or '(root)'}")
 
@@ -192,6 +221,16 @@ def classify_exception(exc: BaseException) -> str:
     return f"error: {type(exc).__name__}"
 
 
+async def _probe_information(result: CMLCycleResult, call: Callable[[], Any]) -> None:
+    """After an HTTP failure: does CML answer at all? (`reachable` says so.)"""
+    try:
+        await call()
+    except CMLError as exc:
+        result.errors.setdefault("system_information", exc.message)
+        return
+    result.reachable = True
+
+
 class CMLClient:
     """Talks to many CML workers through one pooled session; safe to share across tasks."""
 
@@ -203,6 +242,9 @@ class CMLClient:
         verify_tls: bool = True,
         ca_bundle: str | None = None,
         keepalive_timeout: float = 120.0,
+        max_response_bytes: int = 4 * 1024 * 1024,
+        max_json_depth: int = 32,
+        worker_deadline: float = 10.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -211,6 +253,10 @@ class CMLClient:
         self.verify_tls = verify_tls
         self.ca_bundle = ca_bundle
         self.keepalive_timeout = keepalive_timeout
+        self.max_response_bytes = max_response_bytes
+        self.max_json_depth = max_json_depth
+        self.worker_deadline = worker_deadline
+        self._worker_limits: dict[str, asyncio.Semaphore] = {}
         # Built now, so that a missing or broken CA bundle is a configuration error at start-up.
         self._ssl_context: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=ca_bundle) if verify_tls else False
@@ -236,10 +282,19 @@ class CMLClient:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.request_timeout),
+                # No `total`: it would count the wait for a pooled connection, and a slow but
+                # answering worker would look dead. Connecting and every read are bounded; the
+                # caller's per-worker deadline bounds the whole.
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=None,
+                    sock_connect=self.request_timeout,
+                    sock_read=self.request_timeout,
+                ),
                 headers={"Accept": "application/json"},
             )
             self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._worker_limits = {}  # semaphores belong to the loop of the session
         return self._session
 
     async def close(self) -> None:
@@ -267,11 +322,18 @@ class CMLClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
-        """One HTTP request: returns (status, body); raises CMLError on a transport failure."""
+        """One HTTP request: returns (status, body); raises CMLError on failure."""
         session = self._get_session()
         assert self._semaphore is not None
+        if target.refusal is not None:
+            raise CMLError(target.refusal)
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        async with self._semaphore:
+        worker_limit = self._worker_limits.get(target.worker_id)
+        if worker_limit is None:
+            worker_limit = self._worker_limits[target.worker_id] = asyncio.Semaphore(
+                CONNECTIONS_PER_WORKER
+            )
+        async with worker_limit, self._semaphore:
             self.stats.count_request(target.worker_id)
             try:
                 async with session.request(
@@ -283,10 +345,38 @@ class CMLClient:
                     allow_redirects=False,
                 ) as response:
                     status = response.status
-                    body = await response.read()
+                    body = await self._read_capped(response)  # error bodies too: keep-alive
+            except CMLError:
+                raise
             except Exception as exc:  # one worker's failure must never escape as a crash
                 raise CMLError(classify_exception(exc), transport=True) from None
         return status, body
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refused as soon as it passes `max_response_bytes` (endless bodies end)."""
+        limit = self.max_response_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise CMLError(f"response too large (over {limit} bytes)")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise CMLError(f"response too large (over {limit} bytes)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, body: bytes) -> Any:
+        """JSON, refused when malformed or nested deeper than `max_json_depth`."""
+        try:
+            value = json.loads(body)
+        except RecursionError:
+            raise CMLError("response nested too deeply") from None
+        except ValueError:
+            raise CMLError("malformed JSON") from None
+        if json_depth(value, self.max_json_depth) > self.max_json_depth:
+            raise CMLError(f"response nested too deeply (over {self.max_json_depth} levels)")
+        return value
 
     async def _login(self, target: CMLTarget) -> str:
         """POST /authenticate; returns the JWT. The password goes only into the request body."""
@@ -301,7 +391,7 @@ class CMLClient:
             raise CMLError(f"login rejected (HTTP {status})", login_failed=True)
         if status >= 300:
             raise CMLError(f"login failed (HTTP {status})")
-        token = _decode(body)
+        token = self._decode(body)
         if not isinstance(token, str) or not token:
             raise CMLError("unexpected response shape: login token")
         return token
@@ -348,17 +438,16 @@ class CMLClient:
                 raise CMLError("unauthorized (HTTP 401)")
         return status, body
 
-    @staticmethod
-    def _validate(adapter: type[BaseModel] | TypeAdapter[T], status: int, body: bytes) -> Any:
-        """Parse a body straight from bytes: only the fields the model declares are built."""
+    def _validate(self, adapter: type[BaseModel] | TypeAdapter[T], status: int, body: bytes) -> Any:
         if status >= 300:
             raise CMLError(f"HTTP {status}")
+        body = self._decode(body)  # bounded depth first: then the models
         try:
             if isinstance(adapter, TypeAdapter):
-                return adapter.validate_json(body)
+                return adapter.validate_python(body)
             if adapter is LicensingStatus:
-                return LicensingStatus.from_response(_decode(body))
-            return adapter.model_validate_json(body)
+                return LicensingStatus.from_response(body)
+            return adapter.model_validate(body)
         except ValidationError as exc:
             raise _shape_error(exc) from None
 
@@ -387,7 +476,7 @@ class CMLClient:
         return parsed
 
     def forget(self, worker_ids: Collection[str]) -> None:
-        """Drop what is remembered of workers that are gone (parsed bodies, tokens)."""
+        """Drop what is remembered of workers (parsed bodies, tokens), e.g. after a stop."""
         gone = set(worker_ids)
         for key in [k for k in self._last_parsed if k[0] in gone]:
             del self._last_parsed[key]
@@ -404,6 +493,7 @@ class CMLClient:
         want_licensing: bool,
         want_users: bool,
         known_lab_ids: Collection[str] | None = None,
+        result: CMLCycleResult | None = None,
         want_stats: bool = True,
         want_system_information: bool = True,
         want_health: bool = True,
@@ -418,14 +508,23 @@ class CMLClient:
         broken" from "CML is not there". The other calls then run concurrently.
 
         Lab details are read when `want_labs`, or when the id list differs from `known_lab_ids`
-        (a lab was added or removed since the details were last read); both need the ids.
+        (a lab was added or removed since the details were last read); both need the ids. A
+        caller that cuts the round short at a deadline passes its own `result` and keeps what
+        had arrived by then.
         """
-        result = CMLCycleResult()
+        result = CMLCycleResult() if result is None else result
+        if target.refusal is not None:
+            result.errors["url"] = target.refusal
+            return result
         want_lab_ids = want_lab_ids or want_labs
 
         async def information() -> None:
-            status, body = await self._request(target, "GET", "/system_information")
-            result.system_information = self._validate(SystemInformation, status, body)
+            result.pending.add("system_information")
+            try:
+                status, body = await self._request(target, "GET", "/system_information")
+                result.system_information = self._validate(SystemInformation, status, body)
+            finally:  # a cancelled call (the deadline) stays pending, so `cut_short` names it
+                _finished(result, "system_information")
 
         if want_system_information:
             try:
@@ -435,13 +534,13 @@ class CMLClient:
                 result.errors["system_information"] = exc.message
                 return result
             result.reachable = True
-        authed = want_stats or want_health or want_lab_ids or want_licensing or want_users
-        if not authed:
+        if not (want_stats or want_health or want_lab_ids or want_licensing or want_users):
             return result
 
         call_auth = _CallAuth()
         if self._worker_auth(target).token is None:
             # Log in once up front so that the concurrent calls below do not race to do it.
+            result.pending.add("login")
             try:
                 await self._ensure_token(target, call_auth, None)
             except CMLError as exc:
@@ -449,16 +548,24 @@ class CMLClient:
                 result.errors["login"] = exc.message
                 result.login_failed = exc.login_failed
                 if not result.reachable and not exc.transport:
-                    await self._probe_information(target, result, information)
+                    await _probe_information(result, information)
                 return result
+            finally:
+                _finished(result, "login")
 
         async def run(key: str, coro: Any) -> None:
+            result.pending.add(key)
             try:
                 await coro
             except CMLError as exc:
                 log.debug("CML %s %s: %s", target.worker_id, key, exc.message)
                 result.errors[key] = exc.message
                 result.login_failed = result.login_failed or exc.login_failed
+            except Exception as exc:  # a body that breaks parsing marks this call only
+                log.warning("CML %s %s: %r", target.worker_id, key, exc)
+                result.errors[key] = f"unusable response ({type(exc).__name__})"
+            finally:
+                _finished(result, key)
 
         async def health() -> None:
             result.system_health = await self._fetch(
@@ -486,6 +593,7 @@ class CMLClient:
 
         if not result.reachable and want_stats:
             # /system_stats is the liveness check of this round.
+            result.pending.add("system_stats")
             try:
                 await stats()
             except CMLError as exc:
@@ -493,8 +601,15 @@ class CMLClient:
                 result.errors["system_stats"] = exc.message
                 result.login_failed = exc.login_failed
                 if not exc.transport:
-                    await self._probe_information(target, result, information)
+                    await _probe_information(result, information)
                 return result
+            except Exception as exc:  # a body that breaks parsing marks this call only
+                log.warning("CML %s system_stats: %r", target.worker_id, exc)
+                result.errors["system_stats"] = f"unusable response ({type(exc).__name__})"
+                await _probe_information(result, information)
+                return result
+            finally:
+                _finished(result, "system_stats")
             result.reachable = True
             want_stats = False
 
@@ -511,16 +626,6 @@ class CMLClient:
             calls.append(run("users", users()))
         await asyncio.gather(*calls)
         return result
-
-    @staticmethod
-    async def _probe_information(target: CMLTarget, result: CMLCycleResult, call: Any) -> None:
-        """After an HTTP failure: does CML answer at all? (`reachable` says so.)"""
-        try:
-            await call()
-        except CMLError as exc:
-            result.errors.setdefault("system_information", exc.message)
-            return
-        result.reachable = True
 
     async def _fetch_labs(
         self, target: CMLTarget, result: CMLCycleResult, call_auth: _CallAuth
@@ -558,9 +663,16 @@ class CMLClient:
     async def fetch_telemetry(self, target: CMLTarget) -> list[TelemetryEventResponse]:
         """All telemetry events of a worker (the idle checker's only source).
 
-        Raises `CMLError` with a short, secret-free message when the call fails.
+        Raises `CMLError` with a short, secret-free message when the call fails, or when it
+        has not finished within the worker deadline (a slow drip is bounded too).
         """
-        events: list[TelemetryEventResponse] = await self._fetch(
-            target, "/telemetry/events", TelemetryEventList, _CallAuth()
-        )
+        if target.refusal is not None:
+            raise CMLError(target.refusal)
+        try:
+            async with asyncio.timeout(self.worker_deadline):
+                events: list[TelemetryEventResponse] = await self._fetch(
+                    target, "/telemetry/events", TelemetryEventList, _CallAuth()
+                )
+        except TimeoutError:
+            raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
         return events

@@ -18,6 +18,7 @@ from cmltui.api.events import (
 from cmltui.clock import Clock
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time
+from cmltui.tui.safe import shown
 
 MAX_LINES = 500
 
@@ -72,5 +73,5 @@ class ActivityLog(RichLog):
         stamp = local_time(when or self._clock.now(), seconds=True)
         text = Text(no_wrap=True)
         text.append(stamp + " ", "dim")
-        text.append(line, style)
+        text.append(shown(line), style)  # names and errors come from outside
         self.write(text)

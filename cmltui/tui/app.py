@@ -27,6 +27,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Input, Static
 
 from cmltui.api.backend import Backend, SourceStatus
@@ -39,6 +40,7 @@ from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.commands import CmltuiCommands
 from cmltui.tui.confirm import ConfirmActionScreen
+from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.history import FleetHistory
@@ -53,6 +55,7 @@ from cmltui.tui.panels import (
     PausePanel,
     SparklinesPanel,
 )
+from cmltui.tui.safe import PlainInput, plain, shown
 from cmltui.tui.table import WorkerTable
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ MIN_HEIGHT = 16
 WIDE_WIDTH = 120
 TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
 TERMINAL_GONE_GRACE_SECONDS = 5.0
 
 
@@ -85,6 +89,7 @@ KEY_IDS: tuple[str, ...] = (
     "faster",
     "slower",
     "help",
+    "cost",
     "quit",
 )
 
@@ -114,6 +119,8 @@ class CmltuiApp(App[None]):
         Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
         Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
         Binding("question_mark", "help", "Help", id="cmltui.help"),
+        # Not in the footer: at 80 columns it would push "q Quit" off (help and palette list it).
+        Binding("dollar_sign", "cost", "Cost", id="cmltui.cost", show=False),
         Binding("q", "quit", "Quit", id="cmltui.quit"),
     ]
 
@@ -183,7 +190,7 @@ class CmltuiApp(App[None]):
                         yield Static("Labs", classes="section-title")
                         yield LabsPanel(self.bus, self.clock, id="labs")
             yield ActivityLog(self.bus, self.clock, id="log")
-        yield Input(placeholder="filter: name, id, status, type, region, owner…", id="filter")
+        yield PlainInput(placeholder="filter: name, id, status, type, region, owner…", id="filter")
         yield Static(id="too-small")
         yield Footer()
 
@@ -232,7 +239,7 @@ class CmltuiApp(App[None]):
             self._forced_exit = threading.Timer(TERMINAL_GONE_GRACE_SECONDS, _leave_now)
             self._forced_exit.daemon = True
             self._forced_exit.start()
-        self.exit(return_code=TERMINAL_GONE_EXIT)
+        self.exit(return_code=EXIT_SIGTERM if why == "SIGTERM" else TERMINAL_GONE_EXIT)
 
     def _check_tty(self) -> None:
         """A hung-up terminal fails tcgetattr with EIO (a live one, controlling or not, never).
@@ -278,7 +285,10 @@ class CmltuiApp(App[None]):
             panel.select(message.worker_id)
         detail = self.query_one("#detail")
         dto = self.dto(message.worker_id) if message.worker_id else None
-        detail.border_title = f"{dto.name} · {dto.id}" if dto else "No worker selected"
+        # The name is an EC2 tag: plain text, never markup (a `[/]` or `[@click]` is data).
+        detail.border_title = (
+            plain(f"{dto.name} · {dto.id}", limit=200) if dto else "No worker selected"
+        )
 
     # --- the source ---------------------------------------------------------------------------
 
@@ -286,6 +296,9 @@ class CmltuiApp(App[None]):
         """The source's state: shown in the header; trouble also in the log and a toast."""
         previous, self.source_status = self.source_status, status
         self.query_one(FleetHeader).set_source_status(status)
+        flowing = status.state in ("ok", "starting")
+        stale_since = None if flowing or self.latest is None else self.latest.collected_at
+        self.table.set_stale(stale_since)  # the rows stay, marked, until data flows again
         if status.state in ("retrying", "error") and (
             previous is None or (previous.state, previous.detail) != (status.state, status.detail)
         ):
@@ -326,6 +339,24 @@ class CmltuiApp(App[None]):
             self.bus.snapshots.publish(message)
         else:
             self.bus.activity.publish(message)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast is plain text: messages carry names and errors from outside."""
+        super().notify(
+            shown(message),
+            title=shown(title, limit=100),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def note(self, line: str, *, style: str = "") -> None:
         try:
@@ -397,6 +428,10 @@ class CmltuiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
+
+    def action_cost(self) -> None:
+        if not isinstance(self.screen, CostScreen):
+            self.push_screen(CostScreen(self.bus, self.latest, self.clock))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Under an open confirmation only its own keys (and quit) work: no second dialog."""

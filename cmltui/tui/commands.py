@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("Toggle idle detection", "For the selected worker (writes its EC2 tag)", "toggle_idle"),
     ("Pause worker", "Stop the selected worker's instance (asks first)", "pause"),
     ("Resume worker", "Start the selected worker's instance (asks first)", "resume"),
+    ("Cost breakdown", "Burn, idle burn and savings by owner, type and region", "cost"),
     ("Help", "Keys and cues", "help"),
 )
 

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cmltui.config import KeysConfig, ThresholdsConfig
+from cmltui.tui.safe import plain
 
 KEY_HELP: tuple[tuple[str, str], ...] = (
     ("toggle_idle", "toggle idle detection for the selected worker"),
@@ -23,6 +24,7 @@ KEY_HELP: tuple[tuple[str, str], ...] = (
     ("slower", "double the refresh interval (max 600 s)"),
     ("faster", "halve the refresh interval (min 2 s)"),
     ("help", "this help"),
+    ("cost", "cost: burn, idle burn and savings by owner, type and region"),
     ("quit", "quit"),
 )
 
@@ -32,6 +34,7 @@ _PRETTY = {
     "plus": "+",
     "minus": "-",
     "space": "space",
+    "dollar_sign": "$",
 }
 
 
@@ -44,7 +47,8 @@ def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for name, words in KEY_HELP:
-        table.add_row(pretty_key(getattr(keys, name)), words)
+        # Key names come from the config: plain text, never markup.
+        table.add_row(plain(pretty_key(getattr(keys, name)), limit=40), words)
     table.add_row("↑ ↓ PgUp PgDn", "move the cursor")
     table.add_row("ctrl+p", "command palette")
     table.add_row("", "")

@@ -79,8 +79,7 @@ class OperatorActions:
         if shown != _ALLOWED[kind]:
             self._refuse(f"{dto.name} is {shown}; {_ONLY[kind]}")
             return
-        prices = self.app.config.price_table()
-        screen = ConfirmActionScreen(dto, kind, self.app.clock.now(), prices)
+        screen = ConfirmActionScreen(dto, kind, self.app.clock.now())
         self.app.push_screen(screen, lambda yes: self._answered(kind, dto, bool(yes)))
 
     # --- flow ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ when rows re-sort or others are filtered out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -29,9 +29,12 @@ from textual.strip import Strip
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.sanitize import visible
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import SEPARATOR, SORTS, Cell, Column, cells, fit_columns, matches, sort_ids
+from cmltui.tui.fmt import local_time
 from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
+from cmltui.tui.safe import plain
 
 CURSOR_MARK = ">"
 NAME_TAIL = 3
@@ -117,6 +120,8 @@ class WorkerTable(ScrollView, can_focus=True):
         self.cursor_id: str | None = None
         self.sort_index = 0
         self.filter_text = ""
+        self.stale_since: datetime | None = None  # the source stopped flowing after this data
+        self._title = ""
         self.lines_refreshed = 0  # rows repainted by the last update (for tests and benchmarks)
         self.regions_refreshed: list[Region] = []  # what the last diff repainted (for tests)
 
@@ -346,15 +351,26 @@ class WorkerTable(ScrollView, can_focus=True):
         self._painted.clear()
         return True
 
+    def set_stale(self, since: datetime | None) -> None:
+        """Mark the rows as the last data of a source that is not flowing (None: it flows)."""
+        if since != self.stale_since:
+            self.stale_since = since
+            self.set_class(since is not None, "-stale")
+            self._update_title()
+
     def _update_title(self) -> None:
         _, _, descending = SORTS[self.sort_index % len(SORTS)]
         parts = [f"Workers {len(self._order)}/{len(self._dtos)}"]
         parts.append(f"sort {self.sort_key}{'▼' if descending else '▲'}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
+        if self.stale_since is not None:
+            parts.append(f"STALE: last data {local_time(self.stale_since, seconds=True)}")
         title = " · ".join(parts)
-        if self.border_title != title:
-            self.border_title = title
+        if self._title != title:
+            # The filter is typed by the operator: plain text, never markup.
+            self._title = title
+            self.border_title = plain(title, limit=200)
 
     def _row_cells(self, worker_id: str) -> tuple[Cell, ...]:
         """The shown columns' cells, built once per DTO (snapshots bring new DTO objects)."""
@@ -381,11 +397,18 @@ class WorkerTable(ScrollView, can_focus=True):
 
     @staticmethod
     def _fit(text: str, width: int, align: str, keep_tail: int = 0) -> str:
-        """Pad or cut to `width`; names keep their tail (the number tells workers apart)."""
+        """Pad or cut to `width` cells; names keep their tail (the number tells workers apart).
+
+        Every cell passes here, so outside text (names, tags, the filter) is made visible here.
+        """
+        if len(text) > _FIT_MAX:  # a 5,000-character name: keep its head and its tail
+            text = text[: _FIT_MAX - 16] + text[-16:]
+        text = visible(text)
         if cell_len(text) > width:
-            if keep_tail and width > keep_tail + 4:
-                head = set_cell_size(text, width - keep_tail - 1)
-                return head + "…" + text[-keep_tail:]
+            tail = text[-keep_tail:] if keep_tail else ""
+            if tail and width > 2 * keep_tail + 4:  # wide characters take two cells each
+                head = set_cell_size(text, width - cell_len(tail) - 1)
+                return head + "…" + tail
             return set_cell_size(text, width - 1) + "…"
         pad = " " * (width - cell_len(text))
         return pad + text if align == "right" else text + pad
@@ -468,6 +491,9 @@ class WorkerTable(ScrollView, can_focus=True):
         strip = Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
         self._strips[worker_id] = (cache_key, strip)
         return strip
+
+
+_FIT_MAX = 256
 
 
 @lru_cache(maxsize=256)
