@@ -49,6 +49,7 @@ from cmltui.config import Config  # noqa: E402
 from cmltui.domain.enums import WorkerStatus  # noqa: E402
 from cmltui.domain.status import CMLOutcome, CMLReach  # noqa: E402
 from cmltui.domain.worker import CMLWorker, MetricReading  # noqa: E402
+from cmltui.sources.cml_models import SystemStats  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
 
 SIZE = (160, 48)
@@ -94,11 +95,11 @@ def change_cpu(workers: list[CMLWorker], share: float, rng: random.Random) -> in
     for worker in chosen:
         old = worker.cloudwatch.cpu.value if worker.cloudwatch.cpu else 50.0
         new = (old + rng.uniform(5, 40)) % 100
-        s = worker.cml.system_stats
+        s = worker.cml.system_info
         assert s is not None
-        mem = 100 * s["all"]["memory"]["used"] / s["all"]["memory"]["total"]
-        disk = 100 * s["all"]["disk"]["used"] / s["all"]["disk"]["total"]
-        worker.cml.system_stats = stats(new, mem, disk)
+        mem = 100 * s["memory_used"] / s["memory_total"]
+        disk = 100 * s["disk_used"] / s["disk_total"]
+        worker.cml.system_info = SystemStats.model_validate(stats(new, mem, disk)).normalised()
         taken = worker.cloudwatch.cpu.timestamp if worker.cloudwatch.cpu else NOW
         worker.cloudwatch.cpu = MetricReading(new, taken)
     return len(chosen)

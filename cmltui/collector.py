@@ -358,7 +358,12 @@ class Collector:
         _apply_cml(worker, result, now)
         if result.reachable:
             made = {read for read in due if _read_answered(result, read)}
+            info = result.system_information
+            if info is not None and info.ready is False:
+                made.discard("system_information")  # still starting: ask again next cycle
             schedule.done(made, now, self._cadences(), worker.instance_id)
+            for read in due - made:
+                schedule.next_at[read] = now  # not answered: due again on the next cycle
             schedule.read_all = False
         else:
             schedule.read_all = True  # after an outage, everything is read at the first answer

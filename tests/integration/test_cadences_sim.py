@@ -143,6 +143,16 @@ async def test_licence_survives_a_pause_and_is_read_on_the_first_cycle_after_res
         fleet.clock.advance(fleet.boot_delay_s)
         fleet.step()
         await fleet.sync()
+        waking = by_name(await core.collector.collect())[name]
+        # CML answers but its services are still starting (ready: false, logins refused)
+        assert (waking.service_status, waking.cml_ready) == ("starting", False)
+        assert waking.license_status == "registered"  # the old licence, with its age
+        assert waking.fact_ages_seconds["cml_license_info"] > 0
+        assert requests.take()[worker.instance_id] == 2  # system_information, a login try
+
+        fleet.clock.advance(fleet.ready_delay_s)
+        fleet.step()
+        await fleet.sync()
         answered = by_name(await core.collector.collect())[name]
         assert answered.service_status == "available"
         # the first cycle in which CML answers reads every slow fact again, not an hour later

@@ -163,7 +163,7 @@ async def test_deep_licensing_marks_only_licensing(certs, serve, depth):
     assert set(result.errors) == {"licensing"}
     assert "nested too deeply" in result.errors["licensing"]
     assert result.system_health is not None and result.system_health.valid
-    assert result.system_stats is not None and result.labs is not None
+    assert result.system_info is not None and result.labs is not None
 
 
 def test_json_depth_counts_levels():
@@ -219,7 +219,7 @@ async def test_deadline_keeps_what_arrived_and_names_what_did_not(certs, serve):
         await cml.close()
     result.cut_short(1.0)
     assert time.monotonic() - began < 5
-    assert result.system_health is not None and result.system_stats is not None
+    assert result.system_health is not None and result.system_info is not None
     assert result.labs is None
     late = "no answer within the 1 s deadline"
     assert result.errors == {"lab_ids": late, "labs": late}
