@@ -101,4 +101,3 @@ def finite_percent(value: Any) -> float | None:
     """A float clamped to [0, 100]; anything that is not a finite real number becomes None."""
     number = finite_number(value)
     return None if number is None else min(100.0, max(0.0, number))
-
