@@ -16,9 +16,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from cmltui import keymap
 from cmltui.domain.idle import IdleSettings
+from cmltui.keymap import ActionSpec
 
 APP_NAME = "cmltui"
 DEFAULT_FILTERS: list[dict[str, Any]] = [{"Name": "tag-key", "Values": ["cml-worker"]}]
@@ -118,20 +129,40 @@ class ThresholdsConfig(_Section):
 class UiConfig(_Section):
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     history_points: int = Field(default=60, ge=5, le=1000)
+    theme: str | None = None
+    """A Textual theme name; the dashboard saves the one chosen in the palette here."""
 
 
-class KeysConfig(_Section):
-    toggle_idle: str = "i"
-    pause: str = "p"
-    resume: str = "r"
-    refresh: str = "R"
-    filter: str = "slash"
-    sort: str = "s"
-    freeze: str = "space"
-    faster: str = "minus"
-    slower: str = "plus"
-    help: str = "question_mark"
-    quit: str = "q"
+def _keys_field(spec: ActionSpec) -> Any:
+    return (str, Field(default=spec.keys, description=spec.description))
+
+
+class _KeysBase(_Section):
+    """`[keys]`: one entry per action of `cmltui.keymap.ACTIONS`; no key serves two actions."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        if not keymap.split_keys(value):
+            raise PydanticCustomError("no_key", "no key given")
+        return keymap.normalise(value)
+
+    @model_validator(mode="after")
+    def _no_collisions(self) -> _KeysBase:
+        for key, first, second in keymap.collisions(self.model_dump()):
+            raise PydanticCustomError(
+                "key_collision",
+                "'{key}' is the key of both {first} and {second}",
+                {"key": keymap.pretty(key), "first": first, "second": second},
+            )
+        return self
+
+
+KeysConfig = create_model(  # type: ignore[call-overload]
+    "KeysConfig",
+    __base__=_KeysBase,
+    **{spec.id: _keys_field(spec) for spec in keymap.ACTIONS},
+)
 
 
 class Config(_Section):
@@ -143,7 +174,7 @@ class Config(_Section):
     idle: IdleConfig = Field(default_factory=IdleConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
     prices: dict[str, float] = Field(default_factory=dict)
-    keys: KeysConfig = Field(default_factory=KeysConfig)
+    keys: KeysConfig = Field(default_factory=KeysConfig)  # type: ignore[valid-type]
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -18,15 +18,19 @@ import sys
 import termios
 import threading
 from collections import deque
+from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from typing import ClassVar
 
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from cmltui import keymap
 from cmltui.api.backend import Backend
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
@@ -34,7 +38,6 @@ from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
-from cmltui.tui.commands import CmltuiCommands
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
@@ -71,21 +74,7 @@ def _leave_now() -> None:
     os._exit(TERMINAL_GONE_EXIT)
 
 
-KEY_IDS: tuple[str, ...] = (
-    "toggle_idle",
-    "pause",
-    "resume",
-    "refresh",
-    "filter",
-    "sort",
-    "freeze",
-    "faster",
-    "slower",
-    "help",
-    "quit",
-)
-
-BLOCKED_UNDER_CONFIRM = frozenset(KEY_IDS) - {"quit"}
+NOT_UNDER_CONFIRM = frozenset(spec.action for spec in keymap.ACTIONS) - {"quit"}
 
 
 class CmltuiApp(App[None]):
@@ -93,7 +82,6 @@ class CmltuiApp(App[None]):
 
     TITLE = "cmltui"
     CSS_PATH = "app.tcss"
-    COMMANDS: ClassVar = App.COMMANDS | {CmltuiCommands}
     HORIZONTAL_BREAKPOINTS: ClassVar = [
         (0, "-too-narrow"),
         (MIN_WIDTH, "-compact"),
@@ -101,17 +89,15 @@ class CmltuiApp(App[None]):
     ]
     VERTICAL_BREAKPOINTS: ClassVar = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
     BINDINGS: ClassVar = [
-        Binding("i", "toggle_idle", "Idle", id="cmltui.toggle_idle"),
-        Binding("p", "pause", "Pause", id="cmltui.pause"),
-        Binding("r", "resume", "Resume", id="cmltui.resume"),
-        Binding("R", "refresh", "Refresh", id="cmltui.refresh"),
-        Binding("slash", "filter", "Filter", id="cmltui.filter"),
-        Binding("s", "sort", "Sort", id="cmltui.sort"),
-        Binding("space", "freeze", "Freeze", id="cmltui.freeze"),
-        Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
-        Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
-        Binding("question_mark", "help", "Help", id="cmltui.help"),
-        Binding("q", "quit", "Quit", id="cmltui.quit"),
+        Binding(
+            spec.keys,
+            spec.action,
+            spec.label or spec.description,
+            show=bool(spec.label),
+            priority=spec.priority,
+            id=keymap.BINDING_PREFIX + spec.id,
+        )
+        for spec in keymap.ACTIONS
     ]
 
     def __init__(
@@ -188,7 +174,12 @@ class CmltuiApp(App[None]):
 
     def on_mount(self) -> None:
         self._event_loop = asyncio.get_running_loop()
-        self.set_keymap({f"cmltui.{name}": getattr(self.config.keys, name) for name in KEY_IDS})
+        self.set_keymap(
+            {
+                keymap.BINDING_PREFIX + spec.id: getattr(self.config.keys, spec.id)
+                for spec in keymap.ACTIONS
+            }
+        )
         self.query_one("#log", ActivityLog).border_title = "Activity"
         self.query_one("#detail").border_title = "No worker selected"
         self.table.focus()
@@ -426,11 +417,16 @@ class CmltuiApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
 
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own entries (theme, quit, keys…), then every action of the one table."""
+        yield from super().get_system_commands(screen)
+        for spec in keymap.palette_entries():
+            run = partial(self.call_next, self.run_action, spec.action)
+            yield SystemCommand(spec.palette, spec.description, run)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Under an open confirmation only its own keys (and quit) work: no second dialog."""
-        return not (
-            action in BLOCKED_UNDER_CONFIRM and isinstance(self.screen, ConfirmActionScreen)
-        )
+        return not (action in NOT_UNDER_CONFIRM and isinstance(self.screen, ConfirmActionScreen))
 
     def action_toggle_idle(self) -> None:
         self.operator.toggle_idle()

@@ -10,41 +10,17 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cmltui import keymap
 from cmltui.config import KeysConfig, ThresholdsConfig
-
-KEY_HELP: tuple[tuple[str, str], ...] = (
-    ("toggle_idle", "toggle idle detection for the selected worker"),
-    ("pause", "pause the selected worker (asks first)"),
-    ("resume", "resume the selected worker (asks first)"),
-    ("refresh", "refresh now (runs a collection cycle)"),
-    ("filter", "filter workers (Enter keeps it, Esc clears)"),
-    ("sort", "cycle the sort column"),
-    ("freeze", "freeze the view; collection goes on"),
-    ("slower", "double the refresh interval (max 600 s)"),
-    ("faster", "halve the refresh interval (min 2 s)"),
-    ("help", "this help"),
-    ("quit", "quit"),
-)
-
-_PRETTY = {
-    "slash": "/",
-    "question_mark": "?",
-    "plus": "+",
-    "minus": "-",
-    "space": "space",
-}
-
-
-def pretty_key(key: str) -> str:
-    return ",".join(_PRETTY.get(part.strip(), part.strip()) for part in key.split(","))
 
 
 def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
+    """Every action of the one table, with the keys the config gave it, then the cues."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for name, words in KEY_HELP:
-        table.add_row(pretty_key(getattr(keys, name)), words)
+    for spec in keymap.ACTIONS:
+        table.add_row(keymap.pretty(getattr(keys, spec.id)), spec.description)
     table.add_row("↑ ↓ PgUp PgDn", "move the cursor")
     table.add_row("ctrl+p", "command palette")
     table.add_row("", "")

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.command import CommandPalette
 from tui_fleet import by_name
 
 from cmltui.api.backend import ActionFailed, ActionRefused, BackendContext
 from cmltui.config import Config, KeysConfig
 from cmltui.tui.app import CmltuiApp
-from cmltui.tui.commands import COMMANDS
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.help import help_table
 from cmltui.tui.panels import PausePanel
@@ -251,23 +249,6 @@ async def test_remapped_pause_key(make_app, workers):
         await pilot.press("P", "y")
         await _settle(app, pilot)
         assert backend.calls == [("pause", busy)]
-
-
-async def test_command_palette_lists_the_three_actions_and_runs_pause(make_app, workers):
-    actions = {action for _title, _help, action in COMMANDS}
-    assert {"toggle_idle", "pause", "resume", "refresh", "filter", "help"} <= actions
-    app, _ = make_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"pause worker")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, ConfirmActionScreen)
-        assert app.screen.kind == "pause"
 
 
 def test_help_lists_pause_and_resume_keys():
