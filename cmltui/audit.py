@@ -8,7 +8,7 @@ import threading
 from collections import deque
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 
@@ -17,8 +17,50 @@ from cmltui.logging_setup import redact
 log = logging.getLogger(__name__)
 
 
-def default_audit_path() -> Path:
-    return Path(platformdirs.user_state_dir("cmltui")) / "audit.jsonl"
+DEMO_SUBDIR = "demo"
+
+
+def user_dir(kind: Literal["state", "log"], *, demo: bool = False) -> Path:
+    """The platform state or log directory; the demo gets its own `demo` folder inside it, so
+    it never writes the operator's real audit log or log file. (The one place for these paths
+    until `cmltui/paths.py` takes them over.)"""
+    base = platformdirs.user_state_dir("cmltui") if kind == "state" else None
+    base = base or platformdirs.user_log_dir("cmltui")
+    return Path(base) / DEMO_SUBDIR if demo else Path(base)
+
+
+def default_audit_path(*, demo: bool = False) -> Path:
+    return user_dir("state", demo=demo) / "audit.jsonl"
+
+
+READ_TAIL_BYTES = 1_000_000
+MAX_LINE = 8_000
+
+
+def read_entries(path: Path, worker_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The last `limit` audit entries of one worker, oldest first (reads the file's tail only).
+
+    A line that is too long, broken or not an object is skipped: the file is data.
+    """
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - READ_TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return []
+    found: list[dict[str, Any]] = []
+    for raw in data.splitlines():
+        if len(raw) > MAX_LINE or worker_id.encode() not in raw:
+            continue
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("instance_id") == worker_id:
+            found.append(entry)
+    return found[-limit:]
 
 
 class AuditLog:

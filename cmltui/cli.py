@@ -107,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from cmltui.logging_setup import configure_logging
 
-    configure_logging(config.log_level)
+    configure_logging(
+        config.log_level, demo=command == "demo" or bool(getattr(args, "demo", False))
+    )
     from cmltui import commands
 
     try:

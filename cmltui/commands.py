@@ -72,21 +72,25 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     from cmltui.backend import CoreBackend
     from cmltui.runtime import Endpoints, build_core
 
-    return _run_tui(CoreBackend(build_core(config, Endpoints())), config)
+    return _run_tui(CoreBackend(build_core(config, Endpoints())), config, args)
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
     from cmltui.demo import DemoBackend
 
-    return _run_tui(DemoBackend(config, workers=args.workers, seed=args.seed), config)
+    return _run_tui(DemoBackend(config, workers=args.workers, seed=args.seed), config, args)
 
 
-def _run_tui(backend: CoreBackend | DemoBackend, config: Config) -> int:
+def _run_tui(backend: CoreBackend | DemoBackend, config: Config, args: argparse.Namespace) -> int:
     """Run the dashboard and close the backend on the same loop, however the app ends."""
+    import os
+
     from cmltui.clock import SystemClock
+    from cmltui.config import resolve_config_path
     from cmltui.tui.app import CmltuiApp
 
-    app = CmltuiApp(backend, config, SystemClock())
+    settings_path, _named = resolve_config_path(args.config, os.environ)
+    app = CmltuiApp(backend, config, SystemClock(), settings_path=settings_path)
 
     async def main() -> None:
         try:

@@ -131,6 +131,16 @@ class UiConfig(_Section):
     history_points: int = Field(default=60, ge=5, le=1000)
     theme: str | None = None
     """A Textual theme name; the dashboard saves the one chosen in the palette here."""
+    ssh: str = "ssh -p 1122 sysadmin@{host}"
+    """The worker's ssh command line (detail screen, copy menu); `{host}` is its address."""
+
+    @field_validator("ssh")
+    @classmethod
+    def _has_host(cls, value: str) -> str:
+        if "{host}" not in value:
+            raise ValueError("must contain {host}")
+        value.format(host="h")  # no other placeholders
+        return value
 
 
 def _keys_field(spec: ActionSpec) -> Any:
@@ -335,3 +345,22 @@ def _one_line(path: str, origins: Mapping[str, str], exc: ValidationError) -> st
     more = len(exc.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{source}: {key}: {message}{suffix}"
+
+
+def save_ui_theme(path: Path, theme: str) -> None:
+    """Write `[ui] theme` into the config file, keeping its comments and other keys (tomlkit)."""
+    import tomlkit
+
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else None
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if document is None:
+        document = tomlkit.document()
+    ui = document.get("ui")
+    if ui is None:
+        ui = tomlkit.table()
+        document["ui"] = ui
+    ui["theme"] = theme
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")

@@ -7,8 +7,6 @@ import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-import platformdirs
-
 _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_.]+"), r"\1***"),
     (
@@ -38,13 +36,15 @@ def redact(text: str) -> str:
     return text
 
 
-def log_file_path() -> Path:
-    return Path(platformdirs.user_log_dir("cmltui")) / "cmltui.log"
+def log_file_path(*, demo: bool = False) -> Path:
+    from cmltui.audit import user_dir
+
+    return user_dir("log", demo=demo) / "cmltui.log"
 
 
-def configure_logging(level: str) -> Path:
+def configure_logging(level: str, *, demo: bool = False) -> Path:
     """Send everything to a rotating file; nothing goes to stderr except what the CLI prints."""
-    path = log_file_path()
+    path = log_file_path(demo=demo)
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

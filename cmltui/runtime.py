@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cmltui.actions import Actions
 from cmltui.api.events import ActivityEvent
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, default_audit_path
 from cmltui.clock import Clock, SystemClock
 from cmltui.cml_targets import CMLTargetResolver
 from cmltui.collector import Collector
@@ -112,7 +112,7 @@ def build_core(
         registry=registry,
         aws=aws,
         clock=clock,
-        audit=audit or AuditLog(),
+        audit=audit or AuditLog(default_audit_path(demo=endpoints.demo)),
         operator=operator,
     )
     core = Core(

@@ -2,7 +2,8 @@
 
 The dialog names what the operator is about to affect (worker, instance, type, cost, the running
 labs and the people seen on it) so that a stop is never a surprise. Focus starts on **No**:
-Enter and Escape cancel; only `y` or the Yes button confirm.
+Enter, `n` and Escape cancel; only `y` or a click on Yes confirm. Yes cannot take the focus, so
+Tab then Enter cannot confirm by accident.
 """
 
 from __future__ import annotations
@@ -108,6 +109,13 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[st
     return text
 
 
+def yes_button(label: str) -> Button:
+    """A Yes that a click presses but the focus never reaches (Tab, arrows)."""
+    button = Button(label, id="yes", variant="error")
+    button.can_focus = False
+    return button
+
+
 class ConfirmActionScreen(ModalScreen[bool]):
     """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
 
@@ -115,6 +123,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
     BINDINGS: ClassVar = [
         Binding("y", "answer(True)", "Yes", show=True),
         Binding("n,escape", "answer(False)", "No", show=True),
+        Binding("enter", "answer(False)", "No", show=False, priority=True),
         Binding("left", "app.focus_previous", show=False),
         Binding("right", "app.focus_next", show=False),
     ]
@@ -151,7 +160,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
             yield Static(self.question, id="question")
             yield Static(dialog_body(self.dto, self.kind, self._now, self._prices), id="details")
             with Horizontal():
-                yield Button(f"Yes, {self.kind}", id="yes", variant="error")
+                yield yes_button(f"Yes, {self.kind}")
                 yield Button("No", id="no", variant="primary")
             yield Static("y: yes · n, Esc or Enter: no", id="hint")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +16,11 @@ from cmltui import keymap
 from cmltui.config import KeysConfig, ThresholdsConfig
 
 
-def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
+def help_table(
+    keys: KeysConfig,
+    thresholds: ThresholdsConfig,
+    files: Sequence[tuple[str, str]] = (),
+) -> Table:
     """Every action of the one table, with the keys the config gave it, then the cues."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
@@ -34,6 +40,12 @@ def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
     table.add_row("stopping…", "an action is under way; a snapshot will confirm it")
     table.add_row("(unconfirmed)", "changed here; waiting for AWS to agree")
     table.add_row("IDLE 1h05m", "idle past the timeout")
+    table.add_row("*", "a marked worker (P pauses the marked ones)")
+    if files:
+        table.add_row("", "")
+        table.add_row(Text("Files", style="bold"), "")
+        for what, where in files:
+            table.add_row(what, Text(where))
     return table
 
 
@@ -50,16 +62,22 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen Static { width: 100%; height: auto; }
     """
 
-    def __init__(self, keys: KeysConfig, thresholds: ThresholdsConfig) -> None:
+    def __init__(
+        self,
+        keys: KeysConfig,
+        thresholds: ThresholdsConfig,
+        files: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__()
         self._keys = keys
         self._thresholds = thresholds
+        self._files = files
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "cmltui help"
             scroll.border_subtitle = "esc to close"
-            yield Static(help_table(self._keys, self._thresholds))
+            yield Static(help_table(self._keys, self._thresholds, self._files))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

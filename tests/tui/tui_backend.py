@@ -13,6 +13,7 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.audit import AuditLog
 from cmltui.clock import Clock
 
 
@@ -39,6 +40,8 @@ class ScriptedBackend:
         self.action_error: Exception | None = None  # raised by the next pause/resume
         self.warnings: list[str] = []  # as the core's Actions.warnings
         self.warn_next: list[str] = []  # appended to `warnings` by the next pause/resume
+        self.audit: AuditLog | None = None  # where pause_many writes its audit lines
+        self.stop_instances_calls: list[tuple[str, tuple[str, ...]]] = []  # (region, ids)
 
     async def collect(self) -> FleetSnapshot:
         self.in_flight += 1
@@ -99,6 +102,45 @@ class ScriptedBackend:
             manual_resume_count=1,
             was_auto_paused=False,
         )
+
+    async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
+        """As the core's bulk pause: one StopInstances per region, one audit line per worker."""
+        self.calls.append(("pause_many", *worker_ids))
+        if self.action_error is not None:
+            error, self.action_error = self.action_error, None
+            raise error
+        snapshot = self.produce()
+        regions: dict[str, list[str]] = {}
+        for dto in snapshot.workers:
+            if dto.id in worker_ids:
+                regions.setdefault(dto.aws_region, []).append(dto.id)
+        events = []
+        for region, ids in sorted(regions.items()):
+            self.stop_instances_calls.append((region, tuple(ids)))
+            for worker_id in ids:
+                if self.audit is not None:
+                    self.audit.record(
+                        at=self.clock.now(),
+                        operator="tester",
+                        action="pause",
+                        worker_id=worker_id,
+                        worker_name=None,
+                        region=region,
+                        result="ok",
+                        detail={"bulk": True},
+                    )
+                events.append(
+                    WorkerPaused(
+                        worker_id=worker_id,
+                        pause_reason="manual",
+                        paused_by="tester",
+                        paused_at=self.clock.now(),
+                        auto_pause_count=0,
+                        manual_pause_count=1,
+                        idle_duration_minutes=None,
+                    )
+                )
+        return events
 
     def subscribe_activity(self, callback: ActivityCallback) -> None:
         self.callbacks.append(callback)

@@ -1,0 +1,350 @@
+"""Operator reach (issue 10): dialogs that only `y` confirms, bulk pause, marks, detail, open,
+copy, the conventions people know (ctrl+c, Esc, g/G, sort and clicks) and the interval ladder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from textual.widgets import Input, Static
+from tui_fleet import by_name
+
+from cmltui.api.backend import BackendContext
+from cmltui.audit import AuditLog
+from cmltui.tui import reach
+from cmltui.tui.app import CmltuiApp
+from cmltui.tui.bulk import BulkPauseScreen
+from cmltui.tui.confirm import ConfirmActionScreen, running_rate
+from cmltui.tui.detail import WorkerDetailScreen
+from cmltui.tui.fmt import money
+from cmltui.tui.reach import CopyMenu
+
+SIZE = (160, 48)
+
+
+async def _ready(app: CmltuiApp, pilot, workers, role: str | None = None) -> str | None:
+    await app.run_cycle()
+    await pilot.pause()
+    if role is None:
+        return None
+    worker_id = by_name(workers, role).instance_id
+    app.table.move_to(worker_id)
+    await pilot.pause()
+    return worker_id
+
+
+async def _settle(app: CmltuiApp, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# --- confirmation: only y is yes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "keys", [("tab", "enter"), ("enter",), ("n",), ("escape",), ("tab", "tab", "enter")]
+)
+async def test_pause_dialog_is_not_confirmed_by_anything_but_y(make_app, workers, keys):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers, "idle")
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmActionScreen)
+        await pilot.press(*keys)
+        await _settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmActionScreen)
+        assert backend.calls == []
+
+
+async def test_pause_dialog_y_pauses_and_yes_cannot_take_the_focus(make_app, workers):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        idle = await _ready(app, pilot, workers, "idle")
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "no"
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert backend.calls == [("pause", idle)]
+
+
+async def test_click_on_yes_confirms(make_app, workers):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        idle = await _ready(app, pilot, workers, "idle")
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await _settle(app, pilot)
+        assert backend.calls == [("pause", idle)]
+
+
+# --- marks and the bulk pause -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", [("tab", "enter"), ("enter",), ("n",), ("escape",)])
+async def test_bulk_pause_defaults_to_no(make_app, workers, keys):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        await pilot.press("P")
+        await pilot.pause()
+        assert isinstance(app.screen, BulkPauseScreen)
+        await pilot.press(*keys)
+        await _settle(app, pilot)
+        assert backend.calls == []
+
+
+async def test_pause_all_idle_lists_each_worker_with_its_burn(make_app, workers):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BulkPauseScreen)
+        assert [d.name for d in screen.dtos] == ["cml-idle-03"]  # the fleet's one idle worker
+        body = str(screen.query_one("#workers", Static).render())
+        rate = money(running_rate(screen.dtos[0], app.config.price_table()))
+        assert "cml-idle-03" in body and f"{rate}/h" in body and "Total burn stopped" in body
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert backend.calls == [("pause_many", by_name(workers, "idle").instance_id)]
+        assert app.table.shown_status(by_name(workers, "idle").instance_id) == "stopping…"
+
+
+async def test_bulk_pause_of_marked_workers_one_stop_per_region_one_audit_line_each(
+    make_app, workers, tmp_path
+):
+    app, backend = make_app()
+    audit_path = tmp_path / "audit.jsonl"
+    backend.audit = AuditLog(audit_path)
+    async with app.run_test(size=SIZE) as pilot:
+        marked = []
+        await _ready(app, pilot, workers)
+        for role, key in (("idle", "space"), ("snooze", "v"), ("busy", "space")):
+            app.table.move_to(by_name(workers, role).instance_id)
+            await pilot.press(key)
+            marked.append(by_name(workers, role).instance_id)
+        assert app.table.marked == set(marked)
+        assert "3 marked" in app.table.border_title
+        await pilot.press("P")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BulkPauseScreen)
+        assert {d.id for d in screen.dtos} == set(marked)
+        assert "Pause 3 marked workers?" in screen.question
+        await pilot.press("y")
+        await _settle(app, pilot)
+        assert not app.table.marked  # marks are cleared once the pause is sent
+    assert len([c for c in backend.calls if c[0] == "pause_many"]) == 1
+    assert set(backend.calls[0][1:]) == set(marked)
+    regions = {region: set(ids) for region, ids in backend.stop_instances_calls}
+    expected = {w.region for w in workers if w.instance_id in marked}
+    assert len(expected) == 2  # the fixture puts these three in two regions
+    assert len(backend.stop_instances_calls) == 2 and set(regions) == expected
+    assert set().union(*regions.values()) == set(marked)
+    lines = [json.loads(line) for line in audit_path.read_text().splitlines()]
+    assert sorted(line["instance_id"] for line in lines) == sorted(marked)
+
+
+async def test_read_only_refuses_the_bulk_pause(make_app, workers):
+    context = BackendContext(profile="ro", regions=("us-east-1",), read_only=True)
+    app, backend = make_app(context=context)
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        await pilot.press("P")
+        await _settle(app, pilot)
+        assert not isinstance(app.screen, BulkPauseScreen)
+        assert backend.calls == []
+        assert ("warning", "read-only mode: pause not sent") in [
+            (n.severity, n.message) for n in app._notifications
+        ]
+
+
+async def test_escape_clears_the_filter_then_the_marks(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers, "busy")
+        await pilot.press("space")
+        await pilot.press("slash", *"cml-b", "enter")
+        assert app.table.filter_text == "cml-b" and app.table.marked
+        await pilot.press("escape")
+        assert app.table.filter_text == "" and app.table.marked
+        await pilot.press("escape")
+        assert not app.table.marked
+
+
+# --- the detail screen, open and copy -----------------------------------------------------------
+
+
+async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, workers, tmp_path):
+    app, _ = make_app()
+    app.audit_path = tmp_path / "audit.jsonl"
+    busy = by_name(workers, "busy")
+    AuditLog(app.audit_path).record(
+        at=busy.collected_at,
+        operator="alice",
+        action="toggle_idle_detection",
+        worker_id=busy.instance_id,
+        worker_name=busy.name,
+        region=busy.region,
+        result="ok",
+    )
+    AuditLog(app.audit_path).record(
+        at=busy.collected_at,
+        operator="bob",
+        action="pause",
+        worker_id="i-someone-else",
+        worker_name="other",
+        region="us-east-1",
+        result="ok",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers, "busy")
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WorkerDetailScreen)
+        dto = app.dto(busy.instance_id)
+
+        def text(widget_id: str) -> str:
+            return str(screen.query_one(widget_id, Static).render())
+
+        assert dto.https_endpoint in text("#addresses") and dto.public_ip in text("#addresses")
+        assert f"ssh -p 1122 sysadmin@{dto.public_ip}" in text("#addresses")
+        assert busy.instance_id in text("#identity") and "m5zn.metal" in text("#identity")
+        assert "toggle_idle_detection" in text("#audit") and "alice" in text("#audit")
+        assert "i-someone-else" not in text("#audit") and "bob" not in text("#audit")
+        assert "busy lab 1" in text("#labs")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WorkerDetailScreen)
+
+
+async def test_detail_screen_wraps_full_errors(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(app, pilot, workers, "down")
+        await pilot.press("enter")
+        await pilot.pause()
+        errors = app.screen.query_one("#errors", Static)
+        dto = app.dto(by_name(workers, "down").instance_id)
+        message = next(iter(dto.errors.values()))
+        assert message in str(errors.render()).replace("\n", "")
+        assert errors.size.width < len(message) or errors.size.height >= 2
+
+
+def test_open_shows_the_url_without_a_display_and_opens_with_one():
+    assert not reach.has_display({"SSH_CONNECTION": "1 2 3 4", "DISPLAY": ":0"})
+    assert reach.has_display({"DISPLAY": ":0"}) or reach.sys.platform in ("darwin", "win32")
+
+
+async def test_o_opens_the_cml_ui_or_prints_the_url(make_app, workers, monkeypatch):
+    app, _ = make_app()
+    opened: list[str] = []
+    monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
+    async with app.run_test(size=SIZE) as pilot:
+        busy = await _ready(app, pilot, workers, "busy")
+        url = app.dto(busy).https_endpoint
+        monkeypatch.setenv("DISPLAY", ":0")
+        monkeypatch.delenv("SSH_CONNECTION", raising=False)
+        monkeypatch.delenv("SSH_TTY", raising=False)
+        await pilot.press("o")
+        assert opened == [url]
+        monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5555 10.0.0.2 22")
+        await pilot.press("o")
+        await pilot.pause()
+        assert opened == [url]  # not opened on a machine nobody looks at
+        assert any(url in n.message for n in app._notifications)
+
+
+async def test_y_offers_a_menu_and_copies_the_choice(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        busy = await _ready(app, pilot, workers, "busy")
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, CopyMenu)
+        whats = [what for what, _ in app.screen.choices]
+        assert whats[:4] == ["instance id", "CML URL", "public IP", "private IP"]
+        await pilot.press("2")
+        await pilot.pause()
+        assert app.clipboard == app.dto(busy).https_endpoint
+        await pilot.press("y", "enter")
+        await pilot.pause()
+        assert app.clipboard == busy
+
+
+# --- conventions ------------------------------------------------------------------------------
+
+
+async def test_ctrl_c_quits(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_ctrl_c_quits_from_the_filter_input(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash")
+        assert app.query_one("#filter", Input).has_focus
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert not app.is_running
+
+
+async def test_g_and_shift_g_and_reverse_sort(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        order = app.table.order
+        await pilot.press("G")
+        assert app.table.cursor_id == order[-1]
+        await pilot.press("g")
+        assert app.table.cursor_id == order[0]
+        await pilot.press("S")
+        assert app.table.order == order[::-1]
+        assert "sort name▼" in app.table.border_title
+
+
+async def test_header_click_sorts_and_again_reverses(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        x, _width = app.table.column_span("cpu")
+        await pilot.click("#table", offset=(x + 1, 1))  # the border is row 0, titles row 1
+        assert app.table.sort_key == "cpu" and app.table.sort_descending
+        first = app.table.order
+        await pilot.click("#table", offset=(x + 1, 1))
+        assert app.table.sort_key == "cpu" and not app.table.sort_descending
+        assert app.table.order != first
+
+
+async def test_row_click_selects_that_row(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        order = app.table.order
+        await pilot.click("#table", offset=(5, 2 + 3))  # border, titles, then rows 0..3
+        assert app.table.cursor_id == order[3]
+
+
+async def test_interval_follows_the_ladder(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        seen = []
+        for _ in range(8):
+            await pilot.press("plus")
+            seen.append(app.interval)
+        assert seen == [15, 30, 60, 120, 300, 600, 600, 600]
+        seen = []
+        for _ in range(10):
+            await pilot.press("minus")
+            seen.append(app.interval)
+        assert seen == [300, 120, 60, 30, 15, 10, 5, 2, 2, 2]
