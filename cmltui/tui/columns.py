@@ -179,16 +179,17 @@ def _num(value: float | int | None) -> float:
 
 
 SORTS: tuple[tuple[str, SortKey, bool], ...] = (
-    # (column key, key function, descending first): every column sorts.
+    # (column key, key function, descending first): every column sorts; `s` cycles in this
+    # order (the usual questions first).
     ("name", lambda d: d.name.lower(), False),
     ("status", lambda d: (_STATUS_ORDER[d.status], d.name.lower()), False),
-    ("service", lambda d: d.service_status.value, False),
     ("cpu", lambda d: _num(d.cpu_utilization), True),
     ("memory", lambda d: _num(d.memory_utilization), True),
+    ("disk", lambda d: _num(d.disk_utilization), True),
     ("idle", lambda d: _num(d.idle_minutes), True),
     ("cost", lambda d: _num(d.hourly_cost), True),
-    ("disk", lambda d: _num(d.disk_utilization), True),
     ("labs", lambda d: _num(d.active_labs_count), True),
+    ("service", lambda d: d.service_status.value, False),
     ("license", lambda d: d.license_status.value if d.license_status else "", False),
     ("type", lambda d: d.instance_type or "", False),
     ("region", lambda d: d.aws_region, False),

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
+from cmltui import keymap
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.audit import read_entries
 from cmltui.tui.bus import SnapshotArrived
@@ -105,7 +105,7 @@ def addresses_text(dto: CMLWorkerDto, ssh_template: str) -> Text:
     _row(text, "Public DNS", getattr(dto, "public_dns", None))
     _row(text, "Private DNS", getattr(dto, "private_dns", None))
     _row(text, "ssh", ssh_command(dto, ssh_template))
-    text.append("o opens the CML web UI · y copies", "dim")
+    text.append("o opens the CML web UI · y copies\n", "dim")
     return text
 
 
@@ -160,7 +160,7 @@ def history_text(dto: CMLWorkerDto, now: datetime) -> Text:
     return text
 
 
-def audit_text(entries: Iterable[Mapping[str, Any]], path: Path | None) -> Text:
+def audit_text(entries: Iterable[Mapping[str, Any]]) -> Text:
     text = Text()
     _title(text, "Audit (this worker)")
     count = 0
@@ -176,8 +176,7 @@ def audit_text(entries: Iterable[Mapping[str, Any]], path: Path | None) -> Text:
         text.append("\n")
     if not count:
         text.append("no entries\n", "dim")
-    if path is not None:
-        text.append(f"from {visible(path)}", "dim")
+    text.append("(where the audit log is: ? help)", "dim")
     return text
 
 
@@ -219,16 +218,28 @@ class HistoryPlot(PlotextPlot):
 class WorkerDetailScreen(Screen[None]):
     """The detail of one worker; it follows the snapshots while open."""
 
-    BINDINGS: ClassVar = [Binding("escape", "back", "Back", priority=True)]
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", "Back", priority=True),
+        # In the footer here (not on the table's, which must fit 80 columns); same ids, so a
+        # `[keys]` remap moves them too.
+        *(
+            Binding(
+                keymap.BY_ID[name].keys,
+                f"app.{keymap.BY_ID[name].action}",
+                label,
+                id=keymap.BINDING_PREFIX + name,
+            )
+            for name, label in (("open_url", "Open"), ("clipboard", "Copy"))
+        ),
+    ]
     DEFAULT_CSS = """
-    WorkerDetailScreen #detail-body { height: 1fr; }
-    WorkerDetailScreen #detail-columns { height: auto; }
-    WorkerDetailScreen #detail-columns > Vertical { width: 1fr; height: auto; padding: 0 1; }
+    WorkerDetailScreen #worker-body { height: 1fr; }
+    WorkerDetailScreen #worker-columns { height: auto; }
+    WorkerDetailScreen .worker-column { width: 1fr; height: auto; padding: 0 1; }
     WorkerDetailScreen Static { width: 100%; height: auto; }
-    WorkerDetailScreen #detail-title {
+    WorkerDetailScreen #worker-title {
         height: 1; background: $primary; color: $text; text-style: bold; padding: 0 1;
     }
-    WorkerDetailScreen.-narrow #detail-columns { layout: vertical; }
     """
     NARROW = 120
 
@@ -241,14 +252,14 @@ class WorkerDetailScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="detail-title")
-        with VerticalScroll(id="detail-body"), Horizontal(id="detail-columns"):
-            with Vertical(id="detail-left"):
+        yield Static(id="worker-title")
+        with VerticalScroll(id="worker-body"), Horizontal(id="worker-columns"):
+            with Container(id="worker-left", classes="worker-column"):
                 yield Static(id="identity")
                 yield Static(id="addresses")
                 yield Static(id="errors")
                 yield Static(id="cml")
-            with Vertical(id="detail-right"):
+            with Container(id="worker-right", classes="worker-column"):
                 yield HistoryPlot(id="plot")
                 yield Static(id="history")
                 yield Static(id="labs")
@@ -257,11 +268,16 @@ class WorkerDetailScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.cmltui.bus.snapshots.subscribe(self, self._on_snapshot)
-        self.query_one("#detail-body").focus()
+        self.query_one("#worker-body").focus()
         self._show()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < self.NARROW, "-narrow")
+        narrow = self.size.width < self.NARROW
+        self.set_class(narrow, "-narrow")
+        self.query_one("#worker-columns").styles.layout = "vertical" if narrow else "horizontal"
+        footer = self.query_one(Footer)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
 
     def _on_snapshot(self, _message: SnapshotArrived) -> None:
         self._show()
@@ -269,7 +285,7 @@ class WorkerDetailScreen(Screen[None]):
     def _show(self) -> None:
         app = self.cmltui
         dto = app.dto(self.worker_id)
-        title = self.query_one("#detail-title", Static)
+        title = self.query_one("#worker-title", Static)
         if dto is None:
             title.update(Text(f"{self.worker_id} is no longer listed · Esc: back"))
             return
@@ -281,7 +297,7 @@ class WorkerDetailScreen(Screen[None]):
         self.query_one("#cml", Static).update(cml_text(dto, now))
         self.query_one("#history", Static).update(history_text(dto, now))
         self.query_one("#labs", Static).update(labs_text(dto))
-        audit = audit_text(read_entries(app.audit_path, dto.id), app.audit_path)
+        audit = audit_text(read_entries(app.audit_path, dto.id))
         self.query_one("#audit", Static).update(audit)
         series = {metric: app.history.series(dto.id, metric) for metric, _l, _m in METRICS}
         self.query_one(HistoryPlot).show(series, app.interval)

@@ -42,9 +42,9 @@ def test_collision_within_a_key_list_and_with_character_spelling(tmp_path):
 
 
 def test_swapping_two_keys_is_fine_and_characters_become_key_names(tmp_path):
-    path = _write(tmp_path, '[keys]\npause = "r"\nresume = "p"\nfilter = "f,/"\n')
+    path = _write(tmp_path, '[keys]\npause = "r"\nresume = "p"\nfilter = "ctrl+f,/"\n')
     keys = load_config(path, env={}).keys
-    assert (keys.pause, keys.resume, keys.filter) == ("r", "p", "f,slash")
+    assert (keys.pause, keys.resume, keys.filter) == ("r", "p", "ctrl+f,slash")
 
 
 def test_unknown_action_in_keys_is_named(tmp_path):
