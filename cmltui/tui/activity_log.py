@@ -29,7 +29,7 @@ from cmltui.tui.fmt import local_time
 MAX_LINES = 500
 ROUND_QUIET_SECONDS = 1.0
 """A check round ends when no check event has come for this long (or another line comes)."""
-MARKS = {"error": "✗ ", "warning": "! ", "action": "● ", "routine": "· "}
+MARKS = {"error": "× ", "warning": "! ", "action": "● ", "routine": "· "}
 STYLES = {"error": "bold #ff6b6b", "warning": "yellow", "action": "bold", "routine": "dim"}
 
 

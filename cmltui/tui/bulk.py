@@ -35,8 +35,10 @@ def bulk_body(dtos: Sequence[CMLWorkerDto], prices: Mapping[str, float]) -> Text
         name = visible(dto.name)
         text.append(f"{name[:NAME_WIDTH]:<{NAME_WIDTH}} ", "bold")
         text.append(f"{visible(dto.aws_region):<12} ", "dim")
-        idle = f"idle {coarse_age(dto.idle_minutes * 60)}" if dto.idle_minutes else "busy"
-        text.append(f"{idle:<10} ", "yellow" if dto.is_idle else "")
+        if dto.is_idle and dto.idle_minutes is not None:
+            text.append(f"{'IDLE ' + coarse_age(dto.idle_minutes * 60):<10} ", "bold yellow")
+        else:
+            text.append(f"{'active':<10} ")
         text.append(f"{money(rate) + '/h' if rate is not None else NONE:>9}")
         labs = sum(1 for lab in dto.labs or () if lab.state == "STARTED")
         if labs:

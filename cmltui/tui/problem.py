@@ -53,7 +53,7 @@ def problem_text(errors: Sequence[str], context: BackendContext, retry_note: str
     where = f"profile {context.profile or '(default)'} · regions {', '.join(context.regions)}"
     text.append(visible(where) + "\n\n", "dim")
     for error in errors[:MAX_ERRORS]:
-        text.append("  ✗ ", "bold #ff6b6b")
+        text.append("  × ", "bold #ff6b6b")
         text.append(visible(error, 500) + "\n")
     if len(errors) > MAX_ERRORS:
         text.append(f"  … and {len(errors) - MAX_ERRORS} more\n", "dim")

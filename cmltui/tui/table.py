@@ -95,9 +95,13 @@ class WorkerTable(ScrollView, can_focus=True):
     WorkerTable > .worker-table--header { text-style: bold; color: $text-accent; }
     WorkerTable > .worker-table--cursor {
         background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
         text-style: bold;
     }
-    WorkerTable:focus > .worker-table--cursor { background: $block-cursor-background; }
+    WorkerTable:focus > .worker-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
     WorkerTable > .worker-table--inactive { color: $text-disabled; }
     """
 

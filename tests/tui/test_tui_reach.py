@@ -7,17 +7,24 @@ import json
 
 import pytest
 from textual.widgets import Input, Static
-from tui_fleet import by_name
+from tui_backend import ScriptedBackend
+from tui_fleet import by_name, snapshot
 
 from cmltui.api.backend import BackendContext
-from cmltui.audit import AuditLog
+from cmltui.api.events import ActivityUpdated, FleetSnapshot
+from cmltui.audit import AuditLog, default_audit_path
+from cmltui.config import Config, load_config
+from cmltui.logging_setup import log_file_path
 from cmltui.tui import reach
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.bulk import BulkPauseScreen
+from cmltui.tui.columns import fit_columns
 from cmltui.tui.confirm import ConfirmActionScreen, running_rate
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.fmt import money
+from cmltui.tui.problem import fixes_for
 from cmltui.tui.reach import CopyMenu
+from cmltui.tui.table import WorkerTable
 
 SIZE = (160, 48)
 
@@ -348,3 +355,178 @@ async def test_interval_follows_the_ladder(make_app, workers):
             await pilot.press("minus")
             seen.append(app.interval)
         assert seen == [300, 120, 60, 30, 15, 10, 5, 2, 2, 2]
+
+
+# --- layout: columns by priority, the detail pane, the activity log ---------------------------
+
+
+@pytest.mark.parametrize("width", [78, 100, 117])
+def test_idle_and_cost_outlast_the_other_columns_down_to_80(width):
+    keys = [column.key for column, _ in fit_columns(width)]
+    assert {"name", "status", "idle", "cost"} <= set(keys)
+
+
+def test_names_are_cut_at_the_end_unless_that_makes_them_alike():
+    assert WorkerTable._fit("cml-nearpause-05", 12, "left") == "cml-nearpau…"
+    assert WorkerTable._fit("cml-nearpause-05", 12, "left", 3) == "cml-near…-05"
+
+
+async def test_names_keep_their_suffix_when_cut_names_would_look_alike(make_app, workers):
+    for number, worker in enumerate(workers, start=1):
+        worker.tags["Name"] = f"cml-shared-training-pool-{number:02d}"  # cut at the end: alike
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(app, pilot, workers)
+        names = [app.table.row_text(worker_id).split()[0] for worker_id in app.table.order]
+        assert len(set(names)) == len(names)
+        assert all("…" in name and name[-2:].isdigit() for name in names)
+
+
+async def test_detail_pane_gives_way_below_140_columns_and_d_brings_it_back(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(app, pilot, workers, "busy")
+        detail = app.query_one("#detail")
+        assert not detail.display
+        await pilot.press("d")
+        await pilot.pause()
+        assert detail.display and detail.region.height > 0
+        await pilot.press("d")
+        await pilot.pause()
+        assert not detail.display
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers, "busy")
+        assert app.query_one("#detail").display
+        await pilot.press("d")
+        await pilot.pause()
+        assert not app.query_one("#detail").display
+
+
+async def test_a_shows_the_activity_log_at_80x24_focused_and_scrollable(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(app, pilot, workers)
+        log = app.activity_log
+        assert log.region.height == 0 or not log.display or log.styles.display == "none"
+        for n in range(60):
+            app.note(f"line {n}")
+        await pilot.press("a")
+        await pilot.pause()
+        assert log.display and log.region.height > 10 and log.has_focus
+        log.scroll_home(animate=False)
+        await pilot.press("down")
+        await pilot.pause()
+        assert log.scroll_offset.y >= 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.table.has_focus and not app.main_screen.has_class("-log-full")
+
+
+async def test_check_rounds_are_one_line_and_actions_stand_out(make_app, workers, clock):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        log = app.activity_log
+        before = len(log.lines)
+        for worker in workers:
+            backend.emit(
+                ActivityUpdated(
+                    worker_id=worker.instance_id,
+                    last_activity_at=clock.now(),
+                    last_activity_check_at=clock.now(),
+                    next_idle_check_at=None,
+                    target_pause_at=None,
+                )
+            )
+        await pilot.pause()
+        await pilot.press("p")  # a pause: the round is written first, then the pause
+        await pilot.pause()
+        await pilot.press("y")
+        await _settle(app, pilot)
+        await pilot.pause(0.1)
+        texts = [line.text for line in log.lines[before:]]
+        assert len(texts) == 2, texts
+        assert "activity checked on 12 workers" in texts[0]
+        assert "pause" in texts[1] and "●" in texts[1]
+
+
+# --- filter, theme, files, the error panel ----------------------------------------------------
+
+
+async def test_filter_by_a_field_prefix(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers)
+        await pilot.press("slash", *"bob", "enter")
+        plain = set(app.table.order)
+        await pilot.press("escape", "slash", *"owner:bob", "enter")
+        owners = set(app.table.order)
+        assert by_name(workers, "busy").instance_id in owners - plain
+        assert "owner:bob" in app.table.border_title
+
+
+async def test_theme_is_saved_and_restored(make_app, tmp_path):
+    settings = tmp_path / "config.toml"
+    settings.write_text("# mine\n[ui]\nhistory_points = 30\n")
+    app, _ = make_app()
+    app.settings_path = settings
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = "textual-light"
+        await pilot.pause()
+    saved = settings.read_text()
+    assert "# mine" in saved and 'theme = "textual-light"' in saved and "history_points" in saved
+    config = load_config(str(settings), env={})
+    assert config.ui.theme == "textual-light"
+    app, _ = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-light"
+
+
+def test_demo_keeps_its_own_audit_log_and_log_file():
+    real, demo = default_audit_path(), default_audit_path(demo=True)
+    assert real != demo and demo.parent.name == "demo" and demo.parent.parent == real.parent
+    assert log_file_path(demo=True).parent.name == "demo"
+    assert log_file_path(demo=True) != log_file_path()
+
+
+async def test_help_says_where_the_demo_writes(make_app):
+    context = BackendContext(profile=None, regions=("us-east-1",), demo=True)
+    app, _ = make_app(context=context)
+    async with app.run_test(size=SIZE):
+        files = dict(app.file_locations())
+        assert files["audit log (demo's own)"].endswith("demo/audit.jsonl")
+        assert "demo" in files["log file (demo's own)"]
+
+
+async def test_no_workers_and_region_errors_show_the_error_panel_until_data_comes(clock, workers):
+    errors = ("us-east-1: access denied (UnauthorizedOperation)",)
+    failing = True
+    config = Config()
+
+    def produce() -> FleetSnapshot:
+        if failing:
+            return FleetSnapshot(collected_at=clock.now(), workers=(), errors=errors)
+        return snapshot(workers, clock.now(), config)
+
+    backend = ScriptedBackend(produce, clock)
+    app = CmltuiApp(backend, config, clock, run_collector=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.run_cycle()
+        await pilot.pause()
+        panel = str(app.query_one("#problem", Static).render())
+        assert app.main_screen.has_class("-problem") and not app.table.display
+        assert "access denied" in panel and "ec2:DescribeInstances" in panel
+        assert "Still trying" in panel
+        failing = False
+        await app.run_cycle()
+        await pilot.pause()
+        assert not app.main_screen.has_class("-problem") and app.table.display
+        assert len(app.table.order) == 12
+
+
+def test_fixes_name_the_way_out_for_each_failure():
+    assert "--profile" in fixes_for(["eu-west-1: no AWS credentials found"])[0]
+    assert "endpoint_url" in fixes_for(["us-east-1: cannot reach endpoint https://x"])[0]
+    assert "--region" in fixes_for(["ap-east-1: region not enabled for this account (X)"])[0]
