@@ -8,7 +8,7 @@ table is sorted by CPU (descending) and filtered on "running" (keeps 90% of the 
 
 Each round: change the CPU of a given share of the workers (running ones), advance the manual
 clock 10 s and map the whole fleet (outside the timed window), let the app go idle, then time
-`app.run_cycle()` (backend -> history -> both channels -> every widget) until the frame is
+`app.backend.collect()` (backend -> history -> both channels -> every widget) until the frame is
 rendered. "Rendered" is detected by wrapping `app._display` on the instance: it is what the
 screen's update timer calls with the compositor's `CompositorUpdate` once the dirty regions are
 painted. Headless Textual skips turning that into terminal bytes, so the wrapper does it
@@ -196,13 +196,13 @@ async def measure(
     rng = random.Random(5)
     current: list[FleetSnapshot] = [snapshot(workers, clock.now(), config)]
     backend = ScriptedBackend(lambda: current[0], clock)
-    app = CmltuiApp(backend, config, clock, run_collector=False)
+    app = CmltuiApp(backend, config, clock, start_backend=False)
     probe = FrameProbe()
     parts = PartTimer()
     results: list[Round] = []
     async with app.run_test(size=SIZE) as pilot:
         probe.install(app)
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         table = app.table
         while table.sort_key != SORT_KEY:
@@ -222,7 +222,7 @@ async def measure(
             if profile and index >= 3:
                 profile.enable()
             started, cpu = time.perf_counter(), time.process_time()
-            await app.run_cycle()
+            await app.backend.collect()
             await asyncio.wait_for(probe.event.wait(), 5)
             first = probe.frames[0][0]
             cpu_used = time.process_time() - cpu

@@ -1,26 +1,33 @@
-"""Operator actions (SPEC §2.5): toggle idle detection, pause, resume.
+"""Operator actions (SPEC §2.5): toggle idle detection, pause, resume, and pause of many.
 
-Each action checks its preconditions by status, calls AWS, records the audit log and returns its
-minimal activity event. None builds a snapshot. Read-only mode blocks every AWS write, even when
-an action is invoked from code.
+Each action checks the one precondition rule (`cmltui.domain.rules`), re-reads the instance's
+state right before a stop or start, writes a durable audit "intent" line, calls AWS, records
+what it wrote in the registry (so a stale listing cannot undo it), audits the result and
+returns its minimal activity event. None builds a snapshot. Read-only mode blocks every AWS
+write, even when an action is invoked from code; an audit log that cannot be written blocks
+it too.
 """
 
 from __future__ import annotations
 
 import getpass
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.api.events import IdleDetectionToggled, WorkerPaused, WorkerResumed
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, AuditUnavailable
 from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.domain import idle
 from cmltui.domain.enums import SYSTEM_ACTOR, PauseReason, WorkerStatus
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.rules import ActionKind, action_refusal
+from cmltui.domain.settle import START_CONFIRMS, STOP_CONFIRMS, PendingWrite
 from cmltui.domain.tags import (
     IDLE_DETECTION_TAG,
     IDLE_DISABLED,
@@ -33,6 +40,8 @@ from cmltui.sources.aws import AwsSource
 from cmltui.sources.aws_errors import AwsActionError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class Actions:
@@ -70,21 +79,21 @@ class Actions:
         """Write the opposite of the value shown (never read-then-invert)."""
         worker = self._worker(worker_id)
         action = "toggle_idle_detection"
-        if worker.status is WorkerStatus.TERMINATED:
-            raise ActionRefused(f"{worker.name} is terminated")
         new_value = not shown_enabled
-        async with self._guard(worker, action):
+        with self._guard([worker], action):
             now = self.clock.now()
             tag_value = IDLE_ENABLED if new_value else IDLE_DISABLED
+            detail = {"is_enabled": new_value}
+            self._intent(worker, action, now, detail)
             await self._aws_write(
-                worker,
+                [worker],
                 action,
                 self.aws.create_tags(
                     worker.region, worker.instance_id, {IDLE_DETECTION_TAG: tag_value}
                 ),
             )
-            worker.tags[IDLE_DETECTION_TAG] = tag_value
-            self._audit(worker, action, "ok", now, detail={"is_enabled": new_value})
+            worker.write_tags({IDLE_DETECTION_TAG: tag_value}, now)
+            self._audit(worker, action, "ok", now, detail=detail)
             return IdleDetectionToggled(
                 worker_id=worker.instance_id,
                 is_enabled=new_value,
@@ -97,62 +106,106 @@ class Actions:
     async def pause(
         self, worker_id: str, *, reason: PauseReason = PauseReason.MANUAL, by: str | None = None
     ) -> WorkerPaused:
-        worker = self._worker(worker_id)
+        paused = await self._pause([self._worker(worker_id)], reason=reason, by=by, bulk=False)
+        return paused[0]
+
+    async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
+        """Pause several running workers after one confirmation: one StopInstances per region.
+
+        Workers that may not be paused (not running any more, in flight) are skipped with a
+        warning; the others go ahead.
+        """
+        workers: list[CMLWorker] = []
+        for worker_id in dict.fromkeys(worker_ids):
+            worker = self._worker(worker_id)
+            why = self._refusal(worker, "pause")
+            if why is not None:
+                self.warnings.append(f"not paused: {why}")
+                continue
+            workers.append(worker)
+        if not workers:
+            raise ActionRefused("no worker in the selection can be paused")
+        by_region: dict[str, list[CMLWorker]] = {}
+        for worker in workers:
+            by_region.setdefault(worker.region, []).append(worker)
+        events: list[WorkerPaused] = []
+        for group in by_region.values():
+            try:
+                events += await self._pause(group, reason=PauseReason.MANUAL, by=None, bulk=True)
+            except (ActionRefused, ActionFailed) as exc:
+                self.warnings.append(str(exc))
+        if not events:
+            raise ActionFailed("no worker was paused: " + "; ".join(self.warnings[-3:]))
+        return events
+
+    async def _pause(
+        self,
+        workers: list[CMLWorker],
+        *,
+        reason: PauseReason,
+        by: str | None,
+        bulk: bool,
+    ) -> list[WorkerPaused]:
+        """Stop the workers (all of one region) in one call, then write each one's history."""
         action = "auto_pause" if reason is PauseReason.IDLE_TIMEOUT else "pause"
-        if worker.status in (WorkerStatus.STOPPING, WorkerStatus.STOPPED):
-            raise ActionRefused(f"{worker.name} is already {worker.status.value}")
-        if worker.status is not WorkerStatus.RUNNING:
-            raise ActionRefused(
-                f"{worker.name} is {worker.status.value}; only a running worker can be paused",
-            )
         actor = by or (SYSTEM_ACTOR if reason is PauseReason.IDLE_TIMEOUT else self.operator)
-        async with self._guard(worker, action):
+        with self._guard(workers, "pause"):
+            workers = await self._still_as_shown(workers, action, WorkerStatus.RUNNING, bulk)
             now = self.clock.now()
-            idle_minutes = idle.idle_minutes(worker, now)
+            idle_minutes = {w.instance_id: idle.idle_minutes(w, now) for w in workers}
+            detail = {"reason": reason.value, "by": actor}
+            for worker in workers:
+                self._intent(worker, action, now, detail)
             await self._aws_write(
-                worker, action, self.aws.stop_instance(worker.region, worker.instance_id)
+                workers,
+                action,
+                self.aws.stop_instances(workers[0].region, [w.instance_id for w in workers]),
             )
-            history = worker.history
-            history = replace(
-                history,
-                last_paused_at=now,
-                last_paused_by=actor,
-                pause_reason=reason,
-                auto_pause_count=history.auto_pause_count + (reason is PauseReason.IDLE_TIMEOUT),
-                manual_pause_count=history.manual_pause_count + (reason is PauseReason.MANUAL),
-            )
-            worker.history = history
-            worker.stop_initiated_at = now
-            await self._record(
-                worker, action, pause_tags(history), now, {"reason": reason.value, "by": actor}
-            )
-            return WorkerPaused(
-                worker_id=worker.instance_id,
-                pause_reason=reason.value,
-                paused_by=actor,
-                paused_at=now,
-                auto_pause_count=history.auto_pause_count,
-                manual_pause_count=history.manual_pause_count,
-                idle_duration_minutes=None if idle_minutes is None else round(idle_minutes, 1),
-            )
+            events = []
+            for worker in workers:
+                history = replace(
+                    worker.history,
+                    last_paused_at=now,
+                    last_paused_by=actor,
+                    pause_reason=reason,
+                    auto_pause_count=worker.history.auto_pause_count
+                    + (reason is PauseReason.IDLE_TIMEOUT),
+                    manual_pause_count=worker.history.manual_pause_count
+                    + (reason is PauseReason.MANUAL),
+                )
+                worker.history = history
+                worker.stop_initiated_at = now
+                worker.status = WorkerStatus.STOPPING
+                worker.pending_status = PendingWrite(WorkerStatus.STOPPING, now, STOP_CONFIRMS)
+                await self._record(worker, action, pause_tags(history), now, detail)
+                minutes = idle_minutes[worker.instance_id]
+                events.append(
+                    WorkerPaused(
+                        worker_id=worker.instance_id,
+                        pause_reason=reason.value,
+                        paused_by=actor,
+                        paused_at=now,
+                        auto_pause_count=history.auto_pause_count,
+                        manual_pause_count=history.manual_pause_count,
+                        idle_duration_minutes=None if minutes is None else round(minutes, 1),
+                    )
+                )
+            return events
 
     # -- resume --------------------------------------------------------------------------------
 
     async def resume(self, worker_id: str, *, by: str | None = None) -> WorkerResumed:
         worker = self._worker(worker_id)
         action = "resume"
-        if worker.status in (WorkerStatus.PENDING, WorkerStatus.RUNNING):
-            raise ActionRefused(f"{worker.name} is already {worker.status.value}")
-        if worker.status is not WorkerStatus.STOPPED:
-            raise ActionRefused(
-                f"{worker.name} is {worker.status.value}; only a stopped worker can be resumed",
-            )
         actor = by or self.operator
-        async with self._guard(worker, action):
+        with self._guard([worker], action):
+            await self._still_as_shown([worker], action, WorkerStatus.STOPPED, bulk=False)
             now = self.clock.now()
             was_auto_paused = worker.history.pause_reason is PauseReason.IDLE_TIMEOUT
+            detail = {"by": actor}
+            self._intent(worker, action, now, detail)
             await self._aws_write(
-                worker, action, self.aws.start_instance(worker.region, worker.instance_id)
+                [worker], action, self.aws.start_instance(worker.region, worker.instance_id)
             )
             history = replace(
                 worker.history,
@@ -162,7 +215,9 @@ class Actions:
             )
             worker.history = history
             worker.start_initiated_at = now
-            await self._record(worker, action, resume_tags(history), now, {"by": actor})
+            worker.status = WorkerStatus.PENDING
+            worker.pending_status = PendingWrite(WorkerStatus.PENDING, now, START_CONFIRMS)
+            await self._record(worker, action, resume_tags(history), now, detail)
             return WorkerResumed(
                 worker_id=worker.instance_id,
                 resume_reason="manual",
@@ -181,20 +236,79 @@ class Actions:
             raise ActionRefused(f"unknown worker {worker_id}")
         return worker
 
-    def _guard(self, worker: CMLWorker, action: str) -> _InFlight:
-        if self.read_only:
-            self._audit(worker, action, "refused", self.clock.now(), error="read-only mode")
-            raise ActionRefused(f"read-only mode: {action.replace('_', ' ')} not sent")
-        if worker.instance_id in self._in_flight:
-            raise ActionRefused(f"{worker.name}: an action is already in flight")
-        return _InFlight(self._in_flight, worker.instance_id)
+    def _refusal(self, worker: CMLWorker, kind: ActionKind) -> str | None:
+        return action_refusal(
+            kind,
+            name=worker.name,
+            status=worker.status,
+            read_only=self.read_only,
+            in_flight=worker.instance_id in self._in_flight,
+        )
 
-    async def _aws_write(self, worker: CMLWorker, action: str, call: Awaitable[object]) -> None:
+    @contextmanager
+    def _guard(self, workers: list[CMLWorker], kind: ActionKind) -> Iterator[None]:
+        """Refuse by the one precondition rule, else mark the workers busy for the action."""
+        for worker in workers:
+            why = self._refusal(worker, kind)
+            if why is not None:
+                if self.read_only:
+                    self._audit(worker, kind, "refused", self.clock.now(), error="read-only mode")
+                raise ActionRefused(why)
+        ids = {w.instance_id for w in workers}
+        self._in_flight |= ids
         try:
-            await call
+            yield
+        finally:
+            self._in_flight -= ids
+
+    async def _still_as_shown(
+        self, workers: list[CMLWorker], action: str, expected: WorkerStatus, bulk: bool
+    ) -> list[CMLWorker]:
+        """Re-read the instances' state with one DescribeInstances right before sending.
+
+        A worker stopped or started by someone else while the dialog was open is not acted on,
+        so an external stop is never recorded as this operator's pause.
+        """
+        region = workers[0].region
+        try:
+            states = await self.aws.instance_states(region, [w.instance_id for w in workers])
         except AwsActionError as exc:
-            self._audit(worker, action, "failed", self.clock.now(), error=str(exc))
-            raise ActionFailed(f"{worker.name}: {action.replace('_', ' ')} failed: {exc}") from exc
+            raise ActionFailed(f"{action} not sent: could not re-read the state: {exc}") from exc
+        unchanged = []
+        for worker in workers:
+            now_is = WorkerStatus.from_ec2(states.get(worker.instance_id))
+            if now_is is expected:
+                unchanged.append(worker)
+                continue
+            message = (
+                f"{worker.name} is now {now_is.value} (changed since it was shown as "
+                f"{expected.value}); {action.replace('_', ' ')} not sent"
+            )
+            self._audit(worker, action, "refused", self.clock.now(), error=message)
+            if not bulk:
+                raise ActionRefused(message)
+            self.warnings.append(message)
+        if not unchanged:
+            raise ActionRefused(f"{action.replace('_', ' ')} not sent: every state changed")
+        return unchanged
+
+    def _intent(
+        self, worker: CMLWorker, action: str, at: datetime, detail: dict[str, object]
+    ) -> None:
+        """The durable line before the AWS call; if it cannot be written, nothing is sent."""
+        try:
+            self._audit(worker, action, "intent", at, detail=detail, durable=True)
+        except AuditUnavailable as exc:
+            raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
+
+    async def _aws_write(self, workers: list[CMLWorker], action: str, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except AwsActionError as exc:
+            for worker in workers:
+                self._audit(worker, action, "failed", self.clock.now(), error=str(exc))
+            names = ", ".join(w.name for w in workers)
+            raise ActionFailed(f"{names}: {action.replace('_', ' ')} failed: {exc}") from exc
 
     async def _record(
         self,
@@ -215,7 +329,7 @@ class Actions:
                 worker, action, "ok, history tags not written", at, error=str(exc), detail=detail
             )
             return
-        worker.tags.update(tags)
+        worker.write_tags(tags, at)
         self._audit(worker, action, "ok", at, detail=detail)
 
     def _audit(
@@ -227,6 +341,7 @@ class Actions:
         *,
         error: str | None = None,
         detail: dict[str, object] | None = None,
+        durable: bool = False,
     ) -> None:
         self.audit.record(
             at=at,
@@ -238,20 +353,8 @@ class Actions:
             result=result,
             error=error,
             detail=dict(detail) if detail else None,
+            durable=durable,
         )
-
-
-class _InFlight:
-    """Marks a worker busy for the length of one action; a second press is refused."""
-
-    def __init__(self, busy: set[str], worker_id: str) -> None:
-        self._busy, self._id = busy, worker_id
-
-    async def __aenter__(self) -> None:
-        self._busy.add(self._id)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._busy.discard(self._id)
 
 
 def _local_user() -> str:

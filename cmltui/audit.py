@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import deque
 from datetime import datetime
@@ -15,6 +16,12 @@ import platformdirs
 from cmltui.logging_setup import redact
 
 log = logging.getLogger(__name__)
+
+
+class AuditUnavailable(OSError):
+    """An audit line that had to be on disk before an action could not be written."""
+
+
 
 
 DEMO_SUBDIR = "demo"
@@ -83,7 +90,11 @@ class AuditLog:
         result: str,
         error: str | None = None,
         detail: dict[str, Any] | None = None,
+        durable: bool = False,
     ) -> dict[str, Any]:
+        """Append one line. `durable` lines (an action's intent) are flushed to disk before
+        this returns, and a failure raises `AuditUnavailable` so that nothing is sent unaudited.
+        """
         entry: dict[str, Any] = {
             "time": at.isoformat(),
             "operator": operator,
@@ -103,6 +114,13 @@ class AuditLog:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 with self.path.open("a", encoding="utf-8") as handle:
                     handle.write(line + "\n")
-            except OSError as exc:  # the action itself stands; say so in the log file
+                    if durable:
+                        handle.flush()
+                        os.fsync(handle.fileno())
+            except OSError as exc:
                 log.error("cannot write audit log %s: %s", self.path, exc)
+                if durable:
+                    raise AuditUnavailable(
+                        f"cannot write the audit log {self.path}: {exc}"
+                    ) from exc
         return entry

@@ -35,10 +35,6 @@ class CMLTargetResolver:
             username = override.username or config.username
             self._overrides.append((override, _Credentials(username, password)))
 
-    @property
-    def has_password(self) -> bool:
-        return bool(self._default.password)
-
     def base_url(self, instance: Ec2Instance) -> str | None:
         """The `cmltui:cml-url` tag, else https:// plus the configured address."""
         tagged = instance.tags.get(CML_URL_TAG)

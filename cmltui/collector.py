@@ -21,7 +21,9 @@ from cmltui.cml_targets import CMLTargetResolver
 from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.history import derive_external
+from cmltui.domain.intervals import Cadence
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.settle import merge_tags, settle_status
 from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.tags import NAME_TAG, history_from_tags
 from cmltui.domain.transitions import apply_status
@@ -33,8 +35,6 @@ from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
 from cmltui.sources.cml_client import CMLClient, CMLCycleResult, CMLTarget
 
 log = logging.getLogger(__name__)
-
-MIN_INTERVAL, MAX_INTERVAL = 2.0, 600.0
 
 
 @dataclass
@@ -66,6 +66,7 @@ class Collector:
         registry: WorkerRegistry,
         clock: Clock,
         targets: CMLTargetResolver,
+        cadence: Cadence | None = None,
     ) -> None:
         self.config = config
         self.aws = aws
@@ -74,7 +75,7 @@ class Collector:
         self.clock = clock
         self._targets = targets
         self._state = CollectorState()
-        self._interval = float(config.intervals.collector)
+        self.cadence = cadence or Cadence(config.intervals.collector)
         self._lock = asyncio.Lock()
         self.cycles = 0
 
@@ -82,17 +83,14 @@ class Collector:
 
     @property
     def interval(self) -> float:
-        return self._interval
-
-    @interval.setter
-    def interval(self, seconds: float) -> None:
-        self._interval = min(MAX_INTERVAL, max(MIN_INTERVAL, float(seconds)))
+        """The collection interval, read from the one `Cadence` the service also holds."""
+        return self.cadence.seconds
 
     def map_context(self, now: datetime, next_refresh_at: datetime | None = None) -> MapContext:
         return MapContext(
             now=now,
             idle=self.config.idle_settings(),
-            poll_interval=self._interval,
+            poll_interval=self.interval,
             next_refresh_at=next_refresh_at,
             boot_grace=timedelta(minutes=self.config.idle.boot_grace_minutes),
             prices=self.config.price_table(),
@@ -114,7 +112,7 @@ class Collector:
                 self._apply_listing(listing, started)
             await self._collect_cml(started)
             await self._collect_cloudwatch(started)
-            next_refresh = started + timedelta(seconds=self._interval)
+            next_refresh = started + timedelta(seconds=self.interval)
             ctx = self.map_context(started, next_refresh)
             dtos = []
             for worker in sorted(self.registry, key=lambda w: (w.name.lower(), w.instance_id)):
@@ -163,9 +161,10 @@ class Collector:
         listing: RegionListing,
         now: datetime,
     ) -> None:
-        worker.name = instance.tags.get(NAME_TAG) or instance.instance_id
+        settle = timedelta(seconds=self.config.idle.settle_seconds)
+        worker.tags = merge_tags(dict(instance.tags), worker.pending_tags, now, settle)
+        worker.name = worker.tags.get(NAME_TAG) or instance.instance_id
         worker.instance_type = instance.instance_type
-        worker.tags = dict(instance.tags)
         worker.launch_time = instance.launch_time
         worker.created_at = instance.root_volume_attach_time or instance.launch_time
         worker.ami_id = instance.image_id
@@ -180,7 +179,9 @@ class Collector:
         worker.cloudwatch.detailed_monitoring_enabled = (
             instance.monitoring_state == "enabled" if instance.monitoring_state else None
         )
-        new_status = WorkerStatus.from_ec2(instance.state)
+        new_status, worker.pending_status = settle_status(
+            WorkerStatus.from_ec2(instance.state), worker.pending_status, now, settle
+        )
         apply_status(worker, new_status, observed_at=now)
         if new_status is WorkerStatus.TERMINATED:
             worker.terminated_at = worker.terminated_at or instance.state_transition_time or now
@@ -188,7 +189,7 @@ class Collector:
             worker.public_ip = instance.public_ip
             worker.private_ip = instance.private_ip
             worker.https_endpoint = self._targets.base_url(instance)
-        worker.history = derive_external(worker, history_from_tags(instance.tags))
+        worker.history = derive_external(worker, history_from_tags(worker.tags))
         worker.errors.pop("ec2", None)
         if worker.is_running and worker.https_endpoint:
             self._state.targets[worker.instance_id] = self._targets.target(
@@ -242,7 +243,7 @@ class Collector:
 
     async def _collect_cloudwatch(self, now: datetime) -> None:
         period = self.config.intervals.cloudwatch
-        stale_after = timedelta(seconds=max(2 * self._interval, 30))
+        stale_after = timedelta(seconds=max(2 * self.interval, 30))
         by_region: dict[str, list[CMLWorker]] = {}
         for worker in self.registry:
             if not worker.is_running:

@@ -12,9 +12,7 @@ from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 
 if TYPE_CHECKING:
-    from cmltui.backend import CoreBackend
-    from cmltui.demo import DemoBackend
-    from cmltui.runtime import Core
+    from cmltui.service import CoreService
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
@@ -41,48 +39,35 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _service(args: argparse.Namespace, config: Config) -> CoreService:
+    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet."""
+    if args.command == "demo" or getattr(args, "demo", False):
+        from cmltui.demo import demo_service
+
+        return demo_service(config, workers=args.workers, seed=args.seed)
+    from cmltui.service import aws_service
+
+    return aws_service(config)
+
+
 async def _collect_once(args: argparse.Namespace, config: Config) -> FleetSnapshot:
-    from cmltui.runtime import Endpoints, build_core
-
-    if args.demo:
-        from cmltui.demo import demo_core
-
-        async with demo_core(config, workers=args.workers, seed=args.seed) as (core, _fleet):
-            return await _one_cycle(core)
-    core = build_core(config, Endpoints())
+    service = _service(args, config)
     try:
-        return await _one_cycle(core)
+        return await service.snapshot_once()
     finally:
-        await core.close()
-
-
-async def _one_cycle(core: Core) -> FleetSnapshot:
-    """Collect, read telemetry once (so idle figures are real), then collect the snapshot.
-
-    The first pass finds the workers and their CML endpoints; the idle checker needs both.
-    """
-    first = await core.collector.collect()
-    if not first.workers:
-        return first
-    await core.idle_checker.check_due()
-    return await core.collector.collect()
+        await service.close()
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.backend import CoreBackend
-    from cmltui.runtime import Endpoints, build_core
-
-    return _run_tui(CoreBackend(build_core(config, Endpoints())), config, args)
+    return _run_tui(_service(args, config), config, args)
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.demo import DemoBackend
-
-    return _run_tui(DemoBackend(config, workers=args.workers, seed=args.seed), config, args)
+    return _run_tui(_service(args, config), config, args)
 
 
-def _run_tui(backend: CoreBackend | DemoBackend, config: Config, args: argparse.Namespace) -> int:
-    """Run the dashboard and close the backend on the same loop, however the app ends."""
+def _run_tui(service: CoreService, config: Config, args: argparse.Namespace) -> int:
+    """Run the dashboard and close the service on the same loop, however the app ends."""
     import os
 
     from cmltui.clock import SystemClock
@@ -90,13 +75,13 @@ def _run_tui(backend: CoreBackend | DemoBackend, config: Config, args: argparse.
     from cmltui.tui.app import CmltuiApp
 
     settings_path, _named = resolve_config_path(args.config, os.environ)
-    app = CmltuiApp(backend, config, SystemClock(), settings_path=settings_path)
+    app = CmltuiApp(service, config, SystemClock(), settings_path=settings_path)
 
     async def main() -> None:
         try:
             await app.run_async()
         finally:
-            await backend.close()
+            await service.close()
 
     asyncio.run(main())
     return app.return_code or 0

@@ -29,10 +29,11 @@ from pydantic_core import PydanticCustomError
 
 from cmltui import keymap
 from cmltui.domain.idle import IdleSettings
+from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
+from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.keymap import ActionSpec
 
 APP_NAME = "cmltui"
-DEFAULT_FILTERS: list[dict[str, Any]] = [{"Name": "tag-key", "Values": ["cml-worker"]}]
 
 DEFAULT_PRICES: dict[str, float] = {
     # On-demand USD per hour, us-east-1, Linux. Override or extend in the `[prices]` table.
@@ -84,7 +85,7 @@ class AwsConfig(_Section):
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
     endpoint_url: str | None = None
     filters: list[Ec2Filter] = Field(
-        default_factory=lambda: [Ec2Filter.model_validate(f) for f in DEFAULT_FILTERS]
+        default_factory=lambda: [Ec2Filter.model_validate(f) for f in DEFAULT_DISCOVERY_FILTERS]
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=5, ge=1, le=20)
@@ -103,7 +104,7 @@ class CmlConfig(_Section):
 
 
 class IntervalsConfig(_Section):
-    collector: float = Field(default=10.0, ge=2, le=600)
+    collector: float = Field(default=10.0, ge=MIN_INTERVAL, le=MAX_INTERVAL)
     activity: float = Field(default=300.0, ge=10)
     cloudwatch: float = Field(default=300.0, ge=60)
     licensing: float = Field(default=3600.0, ge=60)

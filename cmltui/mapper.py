@@ -125,6 +125,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         errors=dict(worker.errors),
         resumed_by=history.last_resumed_by,
         is_idle=idle.is_idle(worker, ctx.idle, now),
+        idle_state=idle.idle_state(worker, ctx.idle, now),
         idle_minutes=(
             _round(idle.idle_minutes(worker, now))
             if detection_on and idle.activity_known(worker)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from cmltui.clock import Clock, SystemClock
 from cmltui.cml_targets import CMLTargetResolver
 from cmltui.collector import Collector
 from cmltui.config import Config
+from cmltui.domain.intervals import Cadence
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.idle_checker import IdleChecker
 from cmltui.sources.aws import AwsSource
@@ -49,6 +50,7 @@ class Core:
     idle_checker: IdleChecker
     demo: bool
     subscribers: list[Callable[[ActivityEvent], None]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def publish(self, event: ActivityEvent) -> None:
         """The activity channel: every subscriber gets every minimal event."""
@@ -56,7 +58,11 @@ class Core:
             callback(event)
 
     async def close(self) -> None:
+        """Close the clients, then whatever the core was opened with (the demo's fleet)."""
         await self.cml.close()
+        for close in reversed(self.closers):
+            await close()
+        self.closers.clear()
 
 
 def tune_gc() -> None:
@@ -76,6 +82,7 @@ def build_core(
     *,
     audit: AuditLog | None = None,
     operator: str | None = None,
+    cadence: Cadence | None = None,
 ) -> Core:
     clock = clock or SystemClock()
     tune_gc()
@@ -105,7 +112,13 @@ def build_core(
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)
     collector = Collector(
-        config=config, aws=aws, cml=cml, registry=registry, clock=clock, targets=targets
+        config=config,
+        aws=aws,
+        cml=cml,
+        registry=registry,
+        clock=clock,
+        targets=targets,
+        cadence=cadence,
     )
     actions = Actions(
         config=config,

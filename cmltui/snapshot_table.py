@@ -11,9 +11,12 @@ def _pct(value: float | None) -> str:
 
 
 def _idle(dto: CMLWorkerDto) -> str:
-    if dto.is_idle is None:
-        return "off" if not dto.is_idle_detection_enabled else "-"
-    minutes = dto.idle_minutes or 0.0
+    """`?` while unknown (telemetry not read), `off`, or the idle time: never a guess."""
+    if dto.idle_state is None:
+        return "-"
+    if dto.idle_state in ("off", "unknown") or dto.idle_minutes is None:
+        return {"off": "off"}.get(dto.idle_state, "?")
+    minutes = dto.idle_minutes
     text = f"{minutes / 60:.1f}h" if minutes >= 90 else f"{minutes:.0f}m"
     return ("IDLE " if dto.is_idle else "") + text
 
@@ -35,9 +38,13 @@ def render_table(snapshot: FleetSnapshot) -> str:
             lines.append(f"  ! {source}: {error}"[:80])
     running = sum(1 for d in snapshot.workers if d.status.value == "running")
     burn = sum(d.hourly_cost or 0.0 for d in snapshot.workers)
+    states = [d.idle_state for d in snapshot.workers]
     lines.append(
-        f"{len(snapshot.workers)} workers, {running} running, burn ${burn:.2f}/h, "
-        f"collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}"
+        f"{len(snapshot.workers)} workers, {running} running: idle {states.count('idle')}, "
+        f"busy {states.count('active')}, ? {states.count('unknown')} (not read yet)"
+    )
+    lines.append(
+        f"burn ${burn:.2f}/h, collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}"
     )
     lines.extend(f"error: {error}" for error in snapshot.errors)
     return "\n".join(lines) + "\n"

@@ -72,10 +72,10 @@ def _make_app(shot: Shot) -> tuple[App[None], Callable[[Pilot], Awaitable[None]]
         return states, show_states
     config = Config()
     backend = ScriptedBackend(lambda: snapshot(workers, clock.now(), config), clock, DEMO)
-    app = CmltuiApp(backend, config, clock, run_collector=False)
+    app = CmltuiApp(backend, config, clock, start_backend=False)
 
     async def prepare(pilot: Pilot) -> None:
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         if shot.select:
             app.table.move_to(by_name(workers, shot.select).instance_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from cmltui.api.events import (
@@ -41,16 +42,62 @@ class BackendContext:
     demo: bool = False
 
 
+@dataclass(frozen=True)
+class SourceStatus:
+    """Where the data comes from and whether it is flowing, for the header.
+
+    `state` is one word a UI can style (`starting`, `ok`, `retrying`, `reconnecting`,
+    `error`); `detail` is plain outside-derived text, shown as data.
+    """
+
+    label: str
+    state: str = "starting"
+    detail: str | None = None
+    retry_at: datetime | None = None
+
+
+SnapshotCallback = Callable[[FleetSnapshot], None]
+StatusCallback = Callable[[SourceStatus], None]
+
+
 class Backend(Protocol):
-    """One collector cycle on demand, the three actions, and the activity feed."""
+    """A running source of the two channels, the three actions and the interval.
+
+    `start()` begins the schedules and returns at once; snapshots and activity events then
+    arrive through the subscriptions, possibly from another thread.
+    """
 
     context: BackendContext
-    warnings: list[str]
-    """Messages actions left behind (e.g. history tags not written); shown once each."""
 
-    async def collect(self) -> FleetSnapshot:
-        """Run one collector cycle and return its snapshot."""
+    @property
+    def warnings(self) -> list[str]:
+        """Messages actions left behind (e.g. history tags not written); shown once each."""
         ...
+
+    @property
+    def interval(self) -> float:
+        """The collection interval in seconds (kept in one place: the core)."""
+        ...
+
+    def set_interval(self, seconds: float) -> float:
+        """Change the interval; returns the value in effect after clamping to the bounds."""
+        ...
+
+    def subscribe_snapshots(self, callback: SnapshotCallback) -> None: ...
+
+    def subscribe_activity(self, callback: ActivityCallback) -> None: ...
+
+    def subscribe_status(self, callback: StatusCallback) -> None: ...
+
+    async def start(self) -> None:
+        """Start the schedules (collector, idle checker or stream); returns at once."""
+        ...
+
+    def refresh_now(self) -> None:
+        """Ask for a collection now (one follows the running one if there is one)."""
+        ...
+
+    async def close(self) -> None: ...
 
     async def toggle_idle_detection(
         self, worker_id: str, shown_enabled: bool
@@ -66,6 +113,6 @@ class Backend(Protocol):
         """Start the instance (the user has confirmed)."""
         ...
 
-    def subscribe_activity(self, callback: ActivityCallback) -> None:
-        """Register the app's receiver for idle-checker (and other) activity events."""
+    async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
+        """Stop several instances after one confirmation (one StopInstances per region)."""
         ...

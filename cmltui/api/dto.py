@@ -7,7 +7,7 @@ Built only by `cmltui.mapper.map_worker_to_dto`; turned into JSON only by
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 
@@ -112,7 +112,8 @@ class CMLWorkerDto(BaseModel):
     collected_at: UtcDateTime | None
     errors: dict[str, str]
     resumed_by: str | None
-    is_idle: bool | None
+    is_idle: bool | None  # None while unknown: never false for a worker not yet read
+    idle_state: Literal["idle", "active", "unknown", "off"] | None  # None: not running
     idle_minutes: float | None
     in_snooze_period: bool
     snooze_ends_at: UtcDateTime | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.tags import idle_detection_tag
@@ -78,6 +78,23 @@ def is_idle(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool | 
     if minutes is None or not detection_active(worker, settings) or not activity_known(worker):
         return None
     return minutes >= settings.timeout.total_seconds() / 60.0
+
+
+IdleState = Literal["idle", "active", "unknown", "off"]
+
+
+def idle_state(worker: CMLWorker, settings: IdleSettings, now: datetime) -> IdleState | None:
+    """Three values while detection runs (idle, active, unknown), `off` when a switch is off,
+    None when the worker is not running. Unknown until telemetry has been read: never a guess.
+    """
+    if not worker.is_running:
+        return None
+    if not detection_active(worker, settings):
+        return "off"
+    verdict = is_idle(worker, settings, now)
+    if verdict is None:
+        return "unknown"
+    return "idle" if verdict else "active"
 
 
 def snooze_ends_at(worker: CMLWorker, settings: IdleSettings) -> datetime | None:

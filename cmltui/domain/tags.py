@@ -14,6 +14,8 @@ from cmltui.domain.enums import PauseReason
 from cmltui.domain.worker import PauseHistory
 
 DISCOVERY_TAG: Final = "cml-worker"
+#: The default EC2 discovery filter: every instance carrying the tag key, whatever its value.
+DEFAULT_DISCOVERY_FILTERS: Final = ({"Name": "tag-key", "Values": [DISCOVERY_TAG]},)
 NAME_TAG: Final = "Name"
 CML_URL_TAG: Final = "cmltui:cml-url"
 CREATED_BY_TAGS: Final = ("cmltui:created-by", "created-by", "owner", "Owner")

@@ -12,6 +12,7 @@ from typing import Any
 
 from cmltui.domain.enums import PauseReason, WorkerStatus
 from cmltui.domain.sanitize import public_json
+from cmltui.domain.settle import PendingWrite
 from cmltui.domain.status import CMLOutcome
 
 _SANITISED = frozenset({"licensing", "system_health"})
@@ -139,9 +140,18 @@ class CMLWorker:
     start_initiated_at: datetime | None = None
     stop_initiated_at: datetime | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # The monitor's own writes that a stale listing must not undo (cmltui.domain.settle).
+    pending_tags: dict[str, PendingWrite[str]] = field(default_factory=dict)
+    pending_status: PendingWrite[WorkerStatus] | None = None
     collected_at: datetime | None = None
     updated_at: datetime | None = None
     observed_fingerprint: int | None = None
+
+    def write_tags(self, tags: dict[str, str], at: datetime) -> None:
+        """Record tags cmltui has just written: they stand until a listing settles them."""
+        self.tags.update(tags)
+        for key, value in tags.items():
+            self.pending_tags[key] = PendingWrite(value, at)
 
     @property
     def is_running(self) -> bool:

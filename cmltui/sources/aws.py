@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.sources.aws_cloudwatch import (
     AGENT_METRICS,
     AGENT_NAMESPACE,
@@ -53,7 +54,6 @@ from cmltui.sources.aws_errors import (
 )
 
 __all__ = [
-    "DEFAULT_FILTERS",
     "AmiInfo",
     "AwsActionError",
     "AwsCallCounter",
@@ -69,8 +69,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Every instance carrying the tag key `cml-worker`, whatever its value.
-DEFAULT_FILTERS: tuple[dict[str, Any], ...] = ({"Name": "tag-key", "Values": ["cml-worker"]},)
 #: EC2 pages hold at most 1000 items; asking for full pages keeps a cycle at ⌈N/1000⌉ calls.
 EC2_PAGE_SIZE = 1000
 #: EC2 filters accept at most 200 values.
@@ -186,7 +184,8 @@ class AwsSource:
         self.regions = list(dict.fromkeys(regions))
         self.profile = None if credentials else profile
         self.endpoint_url = endpoint_url
-        self.filters = [dict(f) for f in (filters if filters is not None else DEFAULT_FILTERS)]
+        chosen = filters if filters is not None else DEFAULT_DISCOVERY_FILTERS
+        self.filters = [dict(f) for f in chosen]
         self._credentials = dict(credentials) if credentials else None
         self._clock = clock or SystemClock()
         self._cw_period = cloudwatch_period
@@ -418,13 +417,6 @@ class AwsSource:
         self._agent_dims[region] = fresh
         return fresh
 
-    def forget_cloudwatch_dimensions(self, region: str | None = None) -> None:
-        """Drop cached CWAgent dimension sets (all regions when none is given)."""
-        if region is None:
-            self._agent_dims.clear()
-        else:
-            self._agent_dims.pop(region, None)
-
     # -- actions -------------------------------------------------------------------------------
 
     async def create_tags(self, region: str, instance_id: str, tags: dict[str, str]) -> None:
@@ -432,48 +424,71 @@ class AwsSource:
         tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
         await self._act(
             region,
-            instance_id,
+            [instance_id],
             "CreateTags",
             lambda ec2: ec2.create_tags(Resources=[instance_id], Tags=tag_list),
         )
 
     async def stop_instance(self, region: str, instance_id: str) -> str:
         """Stop one instance; returns the state EC2 reports in the response (e.g. "stopping")."""
+        return (await self.stop_instances(region, [instance_id]))[instance_id]
+
+    async def stop_instances(self, region: str, instance_ids: list[str]) -> dict[str, str]:
+        """Stop several instances of one region in one call; the state EC2 reports for each."""
         response = await self._act(
             region,
-            instance_id,
+            instance_ids,
             "StopInstances",
-            lambda ec2: ec2.stop_instances(InstanceIds=[instance_id]),
+            lambda ec2: ec2.stop_instances(InstanceIds=list(instance_ids)),
         )
-        return _current_state(response, "StoppingInstances", instance_id)
+        return _current_states(response, "StoppingInstances", instance_ids)
 
     async def start_instance(self, region: str, instance_id: str) -> str:
         """Start one instance; returns the state EC2 reports in the response (e.g. "pending")."""
         response = await self._act(
             region,
-            instance_id,
+            [instance_id],
             "StartInstances",
             lambda ec2: ec2.start_instances(InstanceIds=[instance_id]),
         )
-        return _current_state(response, "StartingInstances", instance_id)
+        return _current_states(response, "StartingInstances", [instance_id])[instance_id]
+
+    async def instance_states(self, region: str, instance_ids: list[str]) -> dict[str, str]:
+        """The current EC2 state of a few instances (one DescribeInstances), read just before
+        an action is sent so that a change made meanwhile by someone else is not overwritten."""
+
+        def describe(ec2: Any) -> dict[str, Any]:
+            return ec2.describe_instances(InstanceIds=list(instance_ids))
+
+        response = await self._act(region, instance_ids, "DescribeInstances", describe)
+        states = {i: "unknown" for i in instance_ids}
+        for reservation in response.get("Reservations", []):
+            for raw in reservation.get("Instances", []):
+                if raw.get("InstanceId") in states:
+                    states[raw["InstanceId"]] = str(raw.get("State", {}).get("Name", "unknown"))
+        return states
 
     async def _act(
-        self, region: str, instance_id: str, operation: str, call: Callable[[Any], T]
+        self, region: str, instance_ids: list[str], operation: str, call: Callable[[Any], T]
     ) -> T:
         def run() -> T:
             try:
                 return call(self.client("ec2", region))
             except (BotoCoreError, ClientError) as exc:
                 reason = describe_error(exc, self._endpoint_of("ec2", region))
+                who = ", ".join(instance_ids)
                 raise AwsActionError(
-                    error_code(exc), f"{operation} {instance_id} ({region}): {reason}"
+                    error_code(exc), f"{operation} {who} ({region}): {reason}"
                 ) from exc
 
         return await asyncio.to_thread(run)
 
 
-def _current_state(response: dict[str, Any], key: str, instance_id: str) -> str:
+def _current_states(response: dict[str, Any], key: str, instance_ids: list[str]) -> dict[str, str]:
+    states = {i: "unknown" for i in instance_ids}
     for change in response.get(key, []):
-        if change.get("InstanceId") == instance_id:
-            return str(change.get("CurrentState", {}).get("Name", "unknown"))
-    return "unknown"
+        if change.get("InstanceId") in states:
+            states[change["InstanceId"]] = str(
+                change.get("CurrentState", {}).get("Name", "unknown")
+            )
+    return states

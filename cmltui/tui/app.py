@@ -1,10 +1,10 @@
 """`CmltuiApp`: the dashboard over a `Backend` (SPEC §1, §5).
 
-The app owns the two channels and the collector loop. Collection runs as one Textual worker on
-a timer, one cycle at a time; `R` asks it for a cycle now. Snapshots go out on the snapshot
-channel, activity events (from the backend's callback and from the app's own actions) on the
-activity channel. Freezing holds both channels back; collection goes on, and unfreezing shows
-the latest snapshot. Nothing that goes wrong in a cycle or an action crashes the app.
+The app runs no collection: the backend (the core service) owns the schedules and calls back
+with snapshots, activity events and its source status, from any thread. The app puts them on
+its two channels; `R` asks the backend for a cycle now. Freezing holds both channels back;
+collection goes on, and unfreezing shows the latest snapshot. Nothing that goes wrong in a
+cycle or an action crashes the app.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import sys
 import termios
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import events
@@ -33,14 +33,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from cmltui import keymap
-from cmltui.api.backend import Backend
+from cmltui.api.backend import Backend, SourceStatus
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
 from cmltui.audit import default_audit_path
 from cmltui.clock import Clock
 from cmltui.config import Config, ConfigError, save_ui_theme
+from cmltui.domain.intervals import step_interval
 from cmltui.logging_setup import log_file_path
-from cmltui.tui import ladder, reach
+from cmltui.tui import reach
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
@@ -66,6 +67,8 @@ from cmltui.tui.reach import CopyMenu
 from cmltui.tui.table import WorkerTable
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MIN_WIDTH = 60
 MIN_HEIGHT = 16
@@ -124,7 +127,7 @@ class CmltuiApp(App[None]):
         config: Config,
         clock: Clock,
         *,
-        run_collector: bool = True,
+        start_backend: bool = True,
         settings_path: Path | None = None,
         audit_path: Path | None = None,
     ) -> None:
@@ -132,8 +135,7 @@ class CmltuiApp(App[None]):
         self.backend = backend
         self.config = config
         self.clock = clock
-        self.run_collector = run_collector
-        self.interval = float(config.intervals.collector)
+        self.start_backend = start_backend
         self.bus = Bus(self)
         self.history = FleetHistory(config.ui.history_points)
         self.latest: FleetSnapshot | None = None
@@ -141,9 +143,7 @@ class CmltuiApp(App[None]):
         self.cycles_started = 0
         self.cycles_failed = 0
         self._held: list[SnapshotArrived | ActivityArrived] = []
-        self._cycle_lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._refresh_requested = False
+        self._loop_thread: int | None = None
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self._forced_exit: threading.Timer | None = None
         self._recent_events: deque[ActivityEvent] = deque(maxlen=64)
@@ -153,13 +153,14 @@ class CmltuiApp(App[None]):
         self.settings_path = settings_path  # where a theme chosen in the palette is saved
         self.audit_path = audit_path or default_audit_path(demo=backend.context.demo)
         self.log_path = log_file_path(demo=backend.context.demo)
+        self.source_status: SourceStatus | None = None
 
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         settle = timedelta(seconds=self.config.idle.settle_seconds)
         with Vertical(id="body"):
-            yield FleetHeader(self.bus, self.backend.context, self.interval, id="header")
+            yield FleetHeader(self.bus, self.backend.context, self.backend.interval, id="header")
             yield Static(
                 "FROZEN · the view is paused, collection goes on · press space to resume",
                 id="frozen",
@@ -196,8 +197,9 @@ class CmltuiApp(App[None]):
         yield Static(id="too-small")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._event_loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self.set_keymap(
             {
                 keymap.BINDING_PREFIX + spec.id: getattr(self.config.keys, spec.id)
@@ -208,13 +210,24 @@ class CmltuiApp(App[None]):
         self.query_one("#detail").border_title = "No worker selected"
         self.table.focus()
         self._restore_theme()
-        self.backend.subscribe_activity(self._activity_from_backend)
+        self.backend.subscribe_snapshots(self._from_backend(self._snapshot_collected))
+        self.backend.subscribe_activity(self._from_backend(self.publish_activity))
+        self.backend.subscribe_status(self._from_backend(self._status_changed))
         if not self.is_headless:
             self._watch_terminal()
-        if self.run_collector:
-            self.run_worker(
-                self._collector_loop(), name="collector", group="collector", exit_on_error=False
-            )
+        if self.start_backend:
+            await self.backend.start()
+
+    def _from_backend(self, receive: Callable[[T], None]) -> Callable[[T], None]:
+        """The backend may call from any thread: hop onto the app's loop when it does."""
+
+        def deliver(item: T) -> None:
+            if threading.get_ident() == self._loop_thread:
+                receive(item)
+            elif self._event_loop is not None:
+                self._event_loop.call_soon_threadsafe(receive, item)
+
+        return deliver
 
     # --- the terminal going away --------------------------------------------------------------
 
@@ -288,43 +301,18 @@ class CmltuiApp(App[None]):
         dto = self.dto(message.worker_id) if message.worker_id else None
         detail.border_title = f"{dto.name} · {dto.id}" if dto else "No worker selected"
 
-    # --- the collector ----------------------------------------------------------------------
+    # --- the source ---------------------------------------------------------------------------
 
-    async def _collector_loop(self) -> None:
-        """One cycle at a time; the next starts an interval after the previous started."""
-        loop = asyncio.get_running_loop()
-        while True:
-            started = loop.time()
-            await self.run_cycle()
-            while True:
-                self._wake.clear()
-                remaining = started + self.interval - loop.time()
-                if self._refresh_requested or remaining <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(self._wake.wait(), remaining)
-                except TimeoutError:
-                    break
-            self._refresh_requested = False
-
-    async def run_cycle(self) -> None:
-        """Run one collector cycle unless one is already running; never raises."""
-        if self._cycle_lock.locked():
-            self._refresh_requested = True
-            return
-        async with self._cycle_lock:
-            self.cycles_started += 1
-            try:
-                snapshot = await self.backend.collect()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.cycles_failed += 1
-                log.warning("collection cycle failed: %s", exc, exc_info=True)
-                self.note(f"collection failed: {exc}", style="bold #ff6b6b")
-                self.notify(f"Collection failed: {exc}", severity="error", timeout=8)
-                return
-            self._snapshot_collected(snapshot)
+    def _status_changed(self, status: SourceStatus) -> None:
+        """The source's state: shown in the header; trouble also in the log and a toast."""
+        previous, self.source_status = self.source_status, status
+        self.query_one(FleetHeader).set_source_status(status)
+        if status.state in ("retrying", "error") and (
+            previous is None or (previous.state, previous.detail) != (status.state, status.detail)
+        ):
+            detail = status.detail or status.state
+            self.note(f"source: {detail}", style="#ff6b6b")
+            self.notify(Text(detail), title="Collection failed", severity="error", timeout=8)
 
     def _snapshot_collected(self, snapshot: FleetSnapshot) -> None:
         self.history.record(snapshot.workers, snapshot.collected_at)
@@ -348,7 +336,7 @@ class CmltuiApp(App[None]):
         failing = not snapshot.workers and bool(snapshot.errors)
         if failing:
             note = (
-                f"Still trying (every {self.interval:g} s, backing off); "
+                f"Still trying (every {self.backend.interval:g} s, backing off); "
                 f"last try {local_time(snapshot.collected_at, seconds=True)}. "
                 "q quits · ? help · a activity log"
             )
@@ -358,12 +346,6 @@ class CmltuiApp(App[None]):
         self.main_screen.set_class(failing, "-problem")
 
     # --- the activity channel ---------------------------------------------------------------
-
-    def _activity_from_backend(self, event: ActivityEvent) -> None:
-        """The backend's callback: may be called from any thread."""
-        if self._event_loop is None:
-            return
-        self._event_loop.call_soon_threadsafe(self.publish_activity, event)
 
     def publish_activity(self, event: ActivityEvent) -> None:
         """Put one activity event on the activity channel (once, even if reported twice)."""
@@ -390,15 +372,8 @@ class CmltuiApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        if self._cycle_lock.locked():
-            self._refresh_requested = True
-            self.notify("A collection is already running; another follows it.", timeout=3)
-            return
-        if self.run_collector:
-            self._refresh_requested = True
-            self._wake.set()
-        else:
-            self.run_worker(self.run_cycle(), group="cycle", exit_on_error=False)
+        self.backend.refresh_now()
+        self.notify("Refreshing now.", timeout=2)
 
     def action_freeze(self) -> None:
         self.frozen = not self.frozen
@@ -474,20 +449,17 @@ class CmltuiApp(App[None]):
         else:
             self.table.focus()
 
-    def _set_interval(self, seconds: float) -> None:
-        self.interval = seconds
-        self.query_one(FleetHeader).set_interval(self.interval)
-        setter = getattr(self.backend, "set_interval", None)
-        if callable(setter):
-            setter(self.interval)
-        self._wake.set()
-        self.notify(f"Refresh every {self.interval:g} s", timeout=2)
+    def _step_interval(self, direction: int) -> None:
+        """`+`/`-` move along the ladder of round intervals; the core keeps the value."""
+        applied = self.backend.set_interval(step_interval(self.backend.interval, direction))
+        self.query_one(FleetHeader).set_interval(applied)
+        self.notify(f"Refresh every {applied:g} s", timeout=2)
 
     def action_faster(self) -> None:
-        self._set_interval(ladder.step(self.interval, -1))
+        self._step_interval(-1)
 
     def action_slower(self) -> None:
-        self._set_interval(ladder.step(self.interval, +1))
+        self._step_interval(+1)
 
     # --- reach: the worker itself -------------------------------------------------------------
 

@@ -83,8 +83,16 @@ def fit_columns(width: int, columns: Sequence[Column] = COLUMNS) -> list[tuple[C
     return result
 
 
-def cells(dto: CMLWorkerDto, shown_status: str, thresholds: ThresholdsConfig) -> dict[str, Cell]:
-    """Every column's cell for one worker; `shown_status` may be an in-flight marker."""
+def cells(
+    dto: CMLWorkerDto,
+    shown_status: str,
+    thresholds: ThresholdsConfig,
+    *,
+    detection_enabled: bool | None = None,
+) -> dict[str, Cell]:
+    """Every column's cell for one worker; `shown_status` may be an in-flight marker and
+    `detection_enabled` the idle switch as the idle panel shows it (a toggle not yet listed).
+    """
     in_flight = shown_status != dto.status.value
     return {
         "name": Cell(dto.name, "bold" if dto.status is WorkerStatus.RUNNING else ""),
@@ -93,7 +101,9 @@ def cells(dto: CMLWorkerDto, shown_status: str, thresholds: ThresholdsConfig) ->
         "cpu": _metric_cell(dto.cpu_utilization, thresholds),
         "memory": _metric_cell(dto.memory_utilization, thresholds),
         "disk": _metric_cell(dto.disk_utilization, thresholds),
-        "idle": _idle_cell(dto),
+        "idle": _idle_cell(
+            dto, dto.is_idle_detection_enabled if detection_enabled is None else detection_enabled
+        ),
         "cost": Cell(money(dto.hourly_cost) if dto.hourly_cost else NONE),
         "labs": Cell(_labs_text(dto)),
         "license": _license_cell(dto),
@@ -133,6 +143,9 @@ def _service_cell(dto: CMLWorkerDto) -> Cell:
     return Cell(word, style)
 
 
+UNKNOWN = "?"
+
+
 def _metric_cell(value: float | None, thresholds: ThresholdsConfig) -> Cell:
     if value is None:
         return Cell(NONE, "dim")
@@ -140,16 +153,19 @@ def _metric_cell(value: float | None, thresholds: ThresholdsConfig) -> Cell:
     return Cell(f"{value:.0f}{_TABLE_CUE.get(lvl, '')}", lvl.style)
 
 
-def _idle_cell(dto: CMLWorkerDto) -> Cell:
+def _idle_cell(dto: CMLWorkerDto, detection_enabled: bool) -> Cell:
+    """Idle, active or unknown (`?`: telemetry not read yet), or `off`; never a guess."""
     if dto.status is not WorkerStatus.RUNNING:
         return Cell(NONE, "dim")
-    if not dto.is_idle_detection_enabled:
+    if not detection_enabled:
         return Cell("off", "dim")
+    if dto.idle_state == "off":  # switched on by a toggle not yet listed, or globally off
+        return Cell(UNKNOWN, "dim") if not dto.is_idle_detection_enabled else Cell("off", "dim")
     if dto.in_snooze_period:
         return Cell("snooze", "cyan")
     minutes = dto.idle_minutes
-    if minutes is None:
-        return Cell(NONE, "dim")
+    if dto.idle_state == "unknown" or minutes is None:
+        return Cell(UNKNOWN, "dim")
     if dto.is_idle:
         return Cell(f"IDLE {coarse_age(minutes * 60)}", "bold yellow")
     return Cell(duration(minutes * 60))

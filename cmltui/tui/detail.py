@@ -300,7 +300,7 @@ class WorkerDetailScreen(Screen[None]):
         audit = audit_text(read_entries(app.audit_path, dto.id))
         self.query_one("#audit", Static).update(audit)
         series = {metric: app.history.series(dto.id, metric) for metric, _l, _m in METRICS}
-        self.query_one(HistoryPlot).show(series, app.interval)
+        self.query_one(HistoryPlot).show(series, app.backend.interval)
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -17,9 +17,10 @@ from textual.events import Resize
 from textual.geometry import Region
 from textual.widget import Widget
 
-from cmltui.api.backend import BackendContext
+from cmltui.api.backend import BackendContext, SourceStatus
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.sanitize import clean_line
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time, money
 from cmltui.tui.repaint import CellList, changed_regions, lines_of
@@ -32,21 +33,25 @@ class FleetTotals:
     stopped: int = 0
     idle: int = 0
     busy: int = 0
+    unknown: int = 0  # running, detection on, telemetry not read yet
     burn_per_hour: float = 0.0
     stale: int = 0
 
 
 def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
-    """Busy = running with at least one started lab and not idle; burn = sum of hourly costs."""
-    counts = {"workers": 0, "running": 0, "stopped": 0, "idle": 0, "busy": 0, "stale": 0}
+    """Idle, busy (active) and unknown counted apart; burn = the sum of hourly costs.
+
+    A running worker whose telemetry has not been read is unknown, never busy or idle.
+    """
+    counts = dict.fromkeys(("workers", "running", "stopped", "idle", "busy", "unknown", "stale"), 0)
+    by_state = {"idle": "idle", "active": "busy", "unknown": "unknown"}
     burn = 0.0
     for dto in workers:
         counts["workers"] += 1
-        running = dto.status is WorkerStatus.RUNNING
-        counts["running"] += running
+        counts["running"] += dto.status is WorkerStatus.RUNNING
         counts["stopped"] += dto.status is WorkerStatus.STOPPED
-        counts["idle"] += running and dto.is_idle is True
-        counts["busy"] += running and dto.is_idle is not True and (dto.active_labs_count or 0) > 0
+        if dto.idle_state in by_state:
+            counts[by_state[dto.idle_state]] += 1
         counts["stale"] += dto.cml_stale_seconds is not None
         burn += dto.hourly_cost or 0.0
     return FleetTotals(burn_per_hour=burn, **counts)
@@ -126,6 +131,7 @@ class FleetHeader(Widget):
         self._totals = FleetTotals()
         self._updated_at: datetime | None = None
         self._errors: tuple[str, ...] = ()
+        self._status: SourceStatus | None = None
         self._shown: list[CellList] | None = None
         self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole header
         self.stamp = UpdateStamp(bus, interval)
@@ -146,6 +152,11 @@ class FleetHeader(Widget):
     def set_interval(self, seconds: float) -> None:
         self._interval = seconds
         self.stamp.set_interval(seconds)
+        self._update()
+
+    def set_source_status(self, status: SourceStatus) -> None:
+        """The source's state (starting, retrying …) beside the profile; nothing when ok."""
+        self._status = status
         self._update()
 
     def on_resize(self, event: Resize) -> None:
@@ -198,6 +209,14 @@ class FleetHeader(Widget):
                 top.append(f"[{marker}]", style)
         top.append(f"  profile {ctx.profile or 'default'}", "")
         top.append(f" · {','.join(ctx.regions) or '—'}", "")
+        status = self._status
+        if status is not None and status.state != "ok":
+            top.append(f"  {status.state}", "bold yellow")
+            if status.retry_at is not None:
+                top.append(f" at {local_time(status.retry_at, seconds=True)}", "yellow")
+            if status.detail:
+                top.append(": ", "yellow")
+                top.append(clean_line(status.detail), "yellow")
         right = stamp_text(self._updated_at, self._interval)
         t = self._totals
         bottom = Text(no_wrap=True, overflow="ellipsis")
@@ -207,8 +226,10 @@ class FleetHeader(Widget):
         bottom.append(str(t.stopped), "bold")
         bottom.append("  idle ", "dim")
         bottom.append(str(t.idle), "bold yellow" if t.idle else "bold")
-        bottom.append("  busy ", "dim")
+        bottom.append(" · busy ", "dim")
         bottom.append(str(t.busy), "bold")
+        bottom.append(" · ? ", "dim")
+        bottom.append(str(t.unknown), "bold")
         bottom.append("  burn ", "dim")
         bottom.append(f"{money(t.burn_per_hour)}/h", "bold")
         bottom.append(f"  of {t.workers}", "dim")

@@ -50,7 +50,8 @@ PAUSE_FIELDS: Final = frozenset(
         "manual_resume_count",
     }
 )
-ROW_FIELDS: Final = frozenset({IN_FLIGHT_FIELD})
+DETECTION_FIELD: Final = "is_idle_detection_enabled"
+ROW_FIELDS: Final = frozenset({IN_FLIGHT_FIELD, DETECTION_FIELD})
 
 _STOP_CONFIRMS: Final = frozenset({"stopping", "stopped", "shutting-down", "terminated"})
 _START_CONFIRMS: Final = frozenset({"pending", "running"})

@@ -271,12 +271,17 @@ class IdleStatusPanel(Panel):
         _line(text, "Detection", switch)
         running = dto.status is WorkerStatus.RUNNING
         active = running and enabled and self._config.idle.enabled
-        if not active or dto.idle_minutes is None:
+        known = dto.idle_state in ("idle", "active")  # telemetry read: never a guess
+        if not active or not known or dto.idle_minutes is None:
             why = ""
             if not running:
                 why = f" (worker {dto.status.value})"
             elif not enabled or not self._config.idle.enabled:
                 why = " (detection off)"
+            elif isinstance(self.shown(wid, "last_activity_check_at"), datetime):
+                why = " (activity read; shown from the next refresh)"
+            else:
+                why = " (unknown: activity not read yet)"
             _line(text, "Idle for", NONE + why, "dim")
         else:
             idle_for = duration(dto.idle_minutes * 60)
@@ -288,7 +293,7 @@ class IdleStatusPanel(Panel):
         target = self.shown(wid, "target_pause_at")
         auto = self._config.idle.auto_pause and not self._read_only
         why_not = "read-only" if self._config.idle.auto_pause else "auto-pause off"
-        if not active or not isinstance(target, datetime):
+        if not active or not known or not isinstance(target, datetime):
             _line(text, "Pause at", NONE, "dim")
         elif target <= now:
             due = local_time(target, now=now)

@@ -41,7 +41,7 @@ from cmltui.tui.columns import (
     matches,
     sort_ids,
 )
-from cmltui.tui.overlay import IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
+from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
 
 CURSOR_MARK = ">"
 MARK = "*"
@@ -136,7 +136,7 @@ class WorkerTable(ScrollView, can_focus=True):
         self._order: list[str] = []
         self._columns: list[tuple[Column, int]] = []
         self._spans: list[tuple[int, int]] = []  # (x, width) of each column on a line
-        self._cells: dict[str, tuple[CMLWorkerDto, str, tuple[Cell, ...]]] = {}
+        self._cells: dict[str, tuple[CMLWorkerDto, tuple[str, bool], tuple[Cell, ...]]] = {}
         self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
         self._painted: dict[int, object] = {}  # screen line -> the LineKey render_line painted
         self._have_data = False
@@ -160,9 +160,13 @@ class WorkerTable(ScrollView, can_focus=True):
         snapshot = message.snapshot
         self._dtos = message.workers_by_id
         self._overlay.forget_except(self._dtos)
-        for worker_id in self._overlay.patched_workers():  # only workers with in-flight markers
-            status = self._dtos[worker_id].status.value
-            self._overlay.reconcile(worker_id, {IN_FLIGHT_FIELD: status}, snapshot.collected_at)
+        for worker_id in self._overlay.patched_workers():  # only workers with standing patches
+            dto = self._dtos[worker_id]
+            listed = {
+                IN_FLIGHT_FIELD: dto.status.value,
+                DETECTION_FIELD: dto.is_idle_detection_enabled,
+            }
+            self._overlay.reconcile(worker_id, listed, snapshot.collected_at)
         if len(self._cells) > 2 * len(self._dtos) + 64:  # workers gone for good
             self._cells = {k: v for k, v in self._cells.items() if k in self._dtos}
             self._strips = {k: v for k, v in self._strips.items() if k in self._dtos}
@@ -195,9 +199,10 @@ class WorkerTable(ScrollView, can_focus=True):
         return str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
 
     def row_text(self, worker_id: str) -> str:
-        """The plain text of a worker's row (what the screen shows, without colours)."""
+        """The plain text of a worker's row (what the screen shows, without colours or the
+        cursor and mark cells, which stay blank so that `column_span` indexes it)."""
         row = self._row_cells(worker_id)
-        return " ".join(
+        return " " * LEAD + " ".join(
             self._fit(cell.text, width, column.align, self._tail(column))
             for (column, width), cell in zip(self._columns, row, strict=False)
         )
@@ -456,12 +461,16 @@ class WorkerTable(ScrollView, can_focus=True):
         """The shown columns' cells, built once per DTO (snapshots bring new DTO objects)."""
         dto = self._dtos[worker_id]
         shown = str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
+        detection = bool(
+            self._overlay.value(worker_id, DETECTION_FIELD, dto.is_idle_detection_enabled)
+        )
+        key = (shown, detection)
         cached = self._cells.get(worker_id)
-        if cached is not None and cached[0] is dto and cached[1] == shown:
+        if cached is not None and cached[0] is dto and cached[1] == key:
             return cached[2]
-        all_cells = cells(dto, shown, self._thresholds)
+        all_cells = cells(dto, shown, self._thresholds, detection_enabled=detection)
         row = tuple(all_cells[column.key] for column, _ in self._columns)
-        self._cells[worker_id] = (dto, shown, row)
+        self._cells[worker_id] = (dto, key, row)
         return row
 
     def _refresh_row(self, index: int) -> None:

@@ -48,6 +48,18 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
     assert "cml-busy-01" in names and "cml-stopped-06" in names
     busy = next(w for w in data["workers"] if w["name"] == "cml-busy-01")
     assert busy["status"] == "running" and busy["created_at"].endswith("+00:00")
+    # Idle state is three-valued: a worker whose telemetry could not be read (CML down) is
+    # unknown, never "not idle"; one read is idle or active; a stopped one has none.
+    by_name = {w["name"]: w for w in data["workers"]}
+    down = by_name["cml-down-07"]
+    assert (down["idle_state"], down["is_idle"], down["idle_minutes"]) == ("unknown", None, None)
+    assert (by_name["cml-idle-03"]["idle_state"], by_name["cml-idle-03"]["is_idle"]) == (
+        "idle",
+        True,
+    )
+    assert (busy["idle_state"], busy["is_idle"]) == ("active", False)
+    assert by_name["cml-stopped-06"]["idle_state"] is None
+    assert by_name["cml-labs-02"]["idle_state"] == "off"  # disabled by its tag
     # secrets never reach the output
     assert "cmltui-sim-password" not in result.stdout
     assert "token" not in json.dumps([sorted(w) for w in data["workers"]])

@@ -29,3 +29,13 @@ def make_core(fleet: SimulatedFleet, tmp_path, **config_updates) -> Core:
         audit=AuditLog(tmp_path / "audit.jsonl"),
         operator="tester",
     )
+
+
+def described_reply(instance_id: str, state: str) -> dict[str, object]:
+    """A DescribeInstances reply for one instance, for a Stubber: the state an action re-reads
+    right before it sends a stop or start."""
+    return {
+        "Reservations": [
+            {"Instances": [{"InstanceId": instance_id, "State": {"Code": 16, "Name": state}}]}
+        ]
+    }

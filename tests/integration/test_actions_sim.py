@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 from botocore.stub import Stubber
-from sim_core import T0, make_core
+from sim_core import T0, described_reply, make_core
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.clock import ManualClock
@@ -101,7 +101,12 @@ async def test_pause_then_resume_round_trip_and_a_new_process_reads_history(flee
         assert again.last_resumed_at == resumed.resumed_at
         assert again.paused_by == "tester"
         audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-        assert [(a["action"], a["result"]) for a in audit] == [("pause", "ok"), ("resume", "ok")]
+        assert [(a["action"], a["result"]) for a in audit] == [
+            ("pause", "intent"),  # written (and flushed) before StopInstances was sent
+            ("pause", "ok"),
+            ("resume", "intent"),
+            ("resume", "ok"),
+        ]
         assert audit[0]["instance_id"] == worker.instance_id and audit[0]["operator"] == "tester"
     finally:
         await core.close()
@@ -132,6 +137,7 @@ async def test_access_denied_is_a_clear_failure_and_changes_nothing(fleet, tmp_p
         history_before = before.history
         ec2 = core.aws.client("ec2", core.config.aws.regions[0])
         with Stubber(ec2) as stub:
+            stub.add_response("describe_instances", described_reply(worker.instance_id, "running"))
             stub.add_client_error(
                 "stop_instances",
                 "UnauthorizedOperation",
@@ -154,6 +160,7 @@ async def test_stop_stands_when_history_tags_cannot_be_written(fleet, tmp_path):
         ec2 = core.aws.client("ec2", core.config.aws.regions[0])
         real_stop = ec2.stop_instances(InstanceIds=[worker.instance_id])
         with Stubber(ec2) as stub:
+            stub.add_response("describe_instances", described_reply(worker.instance_id, "running"))
             stub.add_response(
                 "stop_instances", {"StoppingInstances": real_stop["StoppingInstances"]}
             )

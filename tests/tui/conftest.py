@@ -45,10 +45,11 @@ def make_app(
     def make(
         config: Config | None = None,
         context: BackendContext | None = None,
-        run_collector: bool = False,
     ) -> tuple[CmltuiApp, ScriptedBackend]:
         cfg = config or Config()
-        backend = ScriptedBackend(lambda: snapshot(workers, clock.now(), cfg), clock, context)
-        return CmltuiApp(backend, cfg, clock, run_collector=run_collector), backend
+        backend = ScriptedBackend(
+            lambda: snapshot(workers, clock.now(), cfg), clock, context, cfg.intervals.collector
+        )
+        return CmltuiApp(backend, cfg, clock), backend
 
     return make

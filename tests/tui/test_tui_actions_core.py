@@ -1,8 +1,8 @@
 """The dashboard's actions over the REAL core against the simulated fleet (moto + CML on loopback).
 
 What goes over the wire is counted by the core's own AWS call counter; what the screen shows is
-read from the widgets. Collection runs only when a test asks (`app.run_cycle()`), and the idle
-checker's timer is left off, so every count here is exact.
+read from the widgets. Collection runs only when a test asks (`app.backend.collect()`): the
+service is not started, so the idle checker's timer is off, so every count here is exact.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import pytest_asyncio
 from botocore.stub import Stubber
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from sim_core import T0, make_core
+from sim_core import T0, described_reply, make_core
 
-from cmltui.api.events import ActivityEvent, FleetSnapshot, IdleDetectionToggled
-from cmltui.backend import CoreBackend
+from cmltui.api.backend import BackendContext
+from cmltui.api.events import ActivityEvent, IdleDetectionToggled
 from cmltui.clock import ManualClock
+from cmltui.domain.intervals import Cadence
 from cmltui.runtime import Core
+from cmltui.service import CoreService, Progress
 from cmltui.sim import SimulatedFleet
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
@@ -31,11 +33,15 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 SIZE = (160, 48)
 
 
-class CycleOnlyBackend(CoreBackend):
-    """The real backend without the idle checker's timer: only what a test does happens."""
+def service_over(core: Core) -> CoreService:
+    """The real service over an open core, never started: only what a test does happens."""
 
-    async def collect(self) -> FleetSnapshot:
-        return await self.core.collector.collect()
+    async def opener(cadence: Cadence, progress: Progress) -> Core:
+        core.collector.cadence = cadence
+        return core
+
+    context = BackendContext(profile="demo", regions=(core.config.aws.regions[0],), demo=True)
+    return CoreService(config=core.config, context=context, opener=opener, label="test")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -66,7 +72,7 @@ def _ops(core: Core) -> dict[str, int]:
 
 async def _start(app: CmltuiApp, pilot, name: str) -> tuple[str, list[ActivityEvent]]:
     """One cycle, the cursor on `name`, and a recorder of the activity channel."""
-    await app.run_cycle()
+    await app.backend.collect()
     await pilot.pause()
     worker_id = next(d.id for d in app.latest.workers if d.name == name)
     app.table.move_to(worker_id)
@@ -83,7 +89,7 @@ async def _settle(app: CmltuiApp, pilot) -> None:
 
 
 async def test_i_sends_one_create_tags_one_event_and_no_snapshot(fleet, core):
-    app = CmltuiApp(CycleOnlyBackend(core), core.config, fleet.clock, run_collector=False)
+    app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
     async with app.run_test(size=SIZE) as pilot:
         worker_id, events = await _start(app, pilot, "cml-nearpause-05")
         idle_panel = app.query_one("#idle", IdleStatusPanel)
@@ -98,7 +104,7 @@ async def test_i_sends_one_create_tags_one_event_and_no_snapshot(fleet, core):
         assert (core.collector.cycles, app.cycles_started) == (cycles, started)
         assert "Detection   OFF (unconfirmed)" in idle_panel.plain()
         # the next snapshot reads the tag back and confirms it
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         assert "Detection   OFF (by tag)" in idle_panel.plain()
         await pilot.press("i")  # and back, for the other tests of the module
@@ -107,7 +113,7 @@ async def test_i_sends_one_create_tags_one_event_and_no_snapshot(fleet, core):
 
 
 async def test_pause_and_resume_default_to_no_then_yes_sends_one_call(fleet, core):
-    app = CmltuiApp(CycleOnlyBackend(core), core.config, fleet.clock, run_collector=False)
+    app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
     async with app.run_test(size=SIZE) as pilot:
         worker_id, events = await _start(app, pilot, "cml-idle-03")
         core.aws.calls.reset()
@@ -127,7 +133,7 @@ async def test_pause_and_resume_default_to_no_then_yes_sends_one_call(fleet, cor
         assert core.collector.cycles == cycles  # the action built no snapshot
         fleet.step()
         await fleet.sync()
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         assert app.table.shown_status(worker_id) == "stopped"
         assert "by tester (manual)" in app.query_one("#pause", PausePanel).plain()
@@ -146,13 +152,14 @@ async def test_pause_and_resume_default_to_no_then_yes_sends_one_call(fleet, cor
 
 
 async def test_access_denied_is_an_error_and_changes_nothing_on_screen(fleet, core):
-    app = CmltuiApp(CycleOnlyBackend(core), core.config, fleet.clock, run_collector=False)
+    app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
     async with app.run_test(size=SIZE) as pilot:
         worker_id, events = await _start(app, pilot, "cml-busy-01")
         pause_panel = app.query_one("#pause", PausePanel)
         row, panel = app.table.row_text(worker_id), pause_panel.plain()
         ec2 = core.aws.client("ec2", core.config.aws.regions[0])
         with Stubber(ec2) as stub:
+            stub.add_response("describe_instances", described_reply(worker_id, "running"))
             stub.add_client_error(
                 "stop_instances",
                 "UnauthorizedOperation",
@@ -171,7 +178,7 @@ async def test_access_denied_is_an_error_and_changes_nothing_on_screen(fleet, co
 
 
 async def test_a_stop_whose_history_tags_fail_stands_and_warns(fleet, core):
-    app = CmltuiApp(CycleOnlyBackend(core), core.config, fleet.clock, run_collector=False)
+    app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
     name = "cml-unreg-12"
     async with app.run_test(size=SIZE) as pilot:
         worker_id, events = await _start(app, pilot, name)
@@ -180,6 +187,7 @@ async def test_a_stop_whose_history_tags_fail_stands_and_warns(fleet, core):
         ec2.start_instances(InstanceIds=[worker_id])
         try:
             with Stubber(ec2) as stub:
+                stub.add_response("describe_instances", described_reply(worker_id, "running"))
                 stub.add_response(
                     "stop_instances", {"StoppingInstances": real["StoppingInstances"]}
                 )

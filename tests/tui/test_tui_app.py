@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from datetime import timedelta
 
@@ -10,10 +9,10 @@ from textual.widgets import Input
 from tui_fleet import NOW, by_name, snapshot
 
 from cmltui.api.events import ActivityUpdated, WorkerPaused, WorkerResumed
-from cmltui.config import Config, IntervalsConfig, KeysConfig
+from cmltui.config import Config, KeysConfig
 from cmltui.domain.enums import WorkerStatus
 from cmltui.tui.app import CmltuiApp
-from cmltui.tui.help import HelpScreen
+from cmltui.tui.header import FleetHeader
 from cmltui.tui.panels import GaugesPanel, IdleStatusPanel, PausePanel
 
 SIZE = (160, 48)
@@ -41,7 +40,7 @@ def _screen_state(app: CmltuiApp) -> tuple[object, ...]:
 
 
 async def _cycle(app: CmltuiApp, pilot) -> None:
-    await app.run_cycle()
+    await app.backend.collect()
     await pilot.pause()
 
 
@@ -91,7 +90,17 @@ async def test_toggle_flips_idle_widget_only_and_settles(make_app, workers, cloc
         await pilot.pause()
         assert backend.calls == [("toggle", idle_worker.instance_id, "True")]
         assert "Detection   OFF (unconfirmed)" in idle_panel.plain()
-        assert _screen_state(app) == before  # no gauge, sparkline or table metric moved
+        # The table's IDLE cell follows the same state as the panel, at once; nothing else
+        # (no gauge, sparkline, other cell or other row) moved.
+        x, width = app.table.column_span("idle")
+        row_before = before[0][app.table.order.index(idle_worker.instance_id)]
+        row_after = app.table.row_text(idle_worker.instance_id)
+        assert row_after[x : x + width].strip() == "off"
+        assert row_before[x : x + width].strip() != "off"
+        assert row_after[:x] + row_after[x + width :] == row_before[:x] + row_before[x + width :]
+        after = _screen_state(app)
+        assert [r for r in after[0] if r != row_after] == [r for r in before[0] if r != row_before]
+        assert after[1:] == before[1:]
         assert "idle detection OFF by tester" in "\n".join(
             str(line.text) for line in app.activity_log.lines
         )
@@ -238,40 +247,26 @@ async def test_remapped_keys_work(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
         await pilot.pause()
-        await app.workers.wait_for_complete()
-        assert backend.collects == 1
+        assert backend.refreshes == 1
         await pilot.press("R")  # the old key does nothing now
-        await app.workers.wait_for_complete()
-        assert backend.collects == 1
+        await pilot.pause()
+        assert backend.refreshes == 1
         await pilot.press("O")
         assert app.table.sort_key == "status"
         await pilot.press("z")
         assert app.frozen
 
 
-async def test_collector_never_overlaps_and_keys_work_during_a_slow_cycle(make_app):
-    config = Config(intervals=IntervalsConfig(collector=2))
-    app, backend = make_app(config=config, run_collector=True)
-    backend.gate = asyncio.Event()
+async def test_the_app_starts_the_backend_and_runs_no_collection_of_its_own(make_app):
+    app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.05)
-        assert backend.in_flight == 1
-        await pilot.press("R", "R", "R")
-        await pilot.press("s")  # handled while the cycle is in flight
+        await pilot.pause(0.1)
+        assert backend.started
+        assert backend.collects == 0  # only the backend (the core service) collects
+        await pilot.press("R", "R")
+        assert backend.refreshes == 2
+        await pilot.press("s")
         assert app.table.sort_key == "status"
-        await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
-        await pilot.press("escape")
-        assert not isinstance(app.screen, HelpScreen)
-        assert backend.collects == 1 and backend.max_in_flight == 1
-        backend.gate.set()
-        for _ in range(50):
-            if backend.collects >= 2:
-                break
-            await pilot.pause(0.02)
-        assert backend.collects == 2  # the queued refresh ran after, not alongside
-        assert backend.max_in_flight == 1
-        assert app.latest is not None
 
 
 async def test_freeze_holds_the_view_and_unfreezing_shows_the_latest(make_app, workers, clock):
@@ -297,11 +292,12 @@ async def test_failed_cycle_notifies_and_keeps_the_last_data(make_app, workers):
         await _cycle(app, pilot)
         backend.fail_next = RuntimeError("AWS said no")
         await _cycle(app, pilot)
-        assert app.cycles_failed == 1
-        assert any("AWS said no" in n.message for n in app._notifications)
-        assert len(app.table.order) == 12
-        await _cycle(app, pilot)
-        assert app.cycles_failed == 1
+        assert any("AWS said no" in str(n.message) for n in app._notifications)
+        assert (
+            "retrying: collection failed: AWS said no"
+            in app.query_one(FleetHeader).build(160).plain
+        )
+        assert len(app.table.order) == 12  # the last data stays
 
 
 async def test_interval_keys_and_filter(make_app, workers):
@@ -309,12 +305,14 @@ async def test_interval_keys_and_filter(make_app, workers):
     async with app.run_test(size=SIZE) as pilot:
         await _cycle(app, pilot)
         await pilot.press("plus")
-        assert app.interval == 15  # the next step of the ladder
+        assert app.backend.interval == 15  # the next rung of the ladder, kept by the backend
         await pilot.press("minus", "minus", "minus", "minus")
-        assert app.interval == 2
+        assert app.backend.interval == 2
         for _ in range(10):
             await pilot.press("plus")
-        assert app.interval == 600
+        assert app.backend.interval == 600
+        await pilot.press("minus", "minus", "minus", "minus", "minus", "minus")
+        assert app.backend.interval == 10  # round steps back down, never 9.375
 
         await pilot.press("slash", *"expired")
         assert app.query_one("#filter", Input).has_focus

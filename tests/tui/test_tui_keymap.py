@@ -94,7 +94,7 @@ async def test_remapped_footer_shows_the_new_key(make_app):
 async def test_palette_lists_every_palette_action_and_runs_it(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         app.table.move_to(by_name(workers, "busy").instance_id)
         titles = {command.title for command in app.get_system_commands(app.screen)}

@@ -26,7 +26,7 @@ def _messages(app: CmltuiApp) -> list[tuple[str, str]]:
 
 
 async def _ready(app: CmltuiApp, pilot, workers, role: str) -> str:
-    await app.run_cycle()
+    await app.backend.collect()
     await pilot.pause()
     worker_id = by_name(workers, role).instance_id
     app.table.move_to(worker_id)
@@ -229,7 +229,7 @@ async def test_history_tag_warning_from_the_core_is_shown_once(make_app, workers
         backend.warn_next = ["cml-busy-01: history tags not written: AccessDenied"]
         await pilot.press("p", "y")
         await _settle(app, pilot)
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         warnings = [m for s, m in _messages(app) if s == "warning"]
         assert warnings == [

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from cmltui.api.events import ActivityUpdated, IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.tui.overlay import (
+    DETECTION_FIELD,
     IDLE_FIELDS,
     IN_FLIGHT_FIELD,
     PAUSE_FIELDS,
@@ -66,7 +67,9 @@ def test_overlay_keeps_only_its_own_fields():
     pause = Overlay(PAUSE_FIELDS, SETTLE)
     assert not idle.apply(_paused())
     assert row.apply(_paused()) and pause.apply(_paused())
-    assert not row.apply(_toggle(False))
+    # The row shows the idle switch too (its IDLE cell), so a toggle patches it at once.
+    assert row.apply(_toggle(False))
+    assert row.value("w1", DETECTION_FIELD, True) is False
     assert row.value("w1", IN_FLIGHT_FIELD, "running") == STOPPING
     assert row.value("w1", "manual_pause_count", 2) == 2  # not a row field
     assert pause.value("w1", "manual_pause_count", 2) == 3

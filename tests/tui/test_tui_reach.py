@@ -30,7 +30,7 @@ SIZE = (160, 48)
 
 
 async def _ready(app: CmltuiApp, pilot, workers, role: str | None = None) -> str | None:
-    await app.run_cycle()
+    await app.backend.collect()
     await pilot.pause()
     if role is None:
         return None
@@ -348,12 +348,12 @@ async def test_interval_follows_the_ladder(make_app, workers):
         seen = []
         for _ in range(8):
             await pilot.press("plus")
-            seen.append(app.interval)
+            seen.append(app.backend.interval)
         assert seen == [15, 30, 60, 120, 300, 600, 600, 600]
         seen = []
         for _ in range(10):
             await pilot.press("minus")
-            seen.append(app.interval)
+            seen.append(app.backend.interval)
         assert seen == [300, 120, 60, 30, 15, 10, 5, 2, 2, 2]
 
 
@@ -511,16 +511,16 @@ async def test_no_workers_and_region_errors_show_the_error_panel_until_data_come
         return snapshot(workers, clock.now(), config)
 
     backend = ScriptedBackend(produce, clock)
-    app = CmltuiApp(backend, config, clock, run_collector=False)
+    app = CmltuiApp(backend, config, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         panel = str(app.query_one("#problem", Static).render())
         assert app.main_screen.has_class("-problem") and not app.table.display
         assert "access denied" in panel and "ec2:DescribeInstances" in panel
         assert "Still trying" in panel
         failing = False
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         assert not app.main_screen.has_class("-problem") and app.table.display
         assert len(app.table.order) == 12

@@ -40,7 +40,7 @@ def _line_of(app: CmltuiApp, worker_id: str) -> int:
 
 
 async def _cycle(app: CmltuiApp, pilot) -> None:
-    await app.run_cycle()
+    await app.backend.collect()
     await pilot.pause()
 
 

@@ -27,7 +27,7 @@ def _loaded(select: str | None = None) -> Callable[..., Awaitable[None]]:
 
     async def run_before(pilot) -> None:
         app: CmltuiApp = pilot.app
-        await app.run_cycle()
+        await app.backend.collect()
         await pilot.pause()
         if select is not None:
             worker_id = next(d.id for d in app.latest.workers if f"-{select}-" in d.name)
@@ -144,7 +144,7 @@ def _session(clock, workers, cycles: int = 8) -> Callable[..., Awaitable[None]]:
             stats["cpu"]["percent"] = 40.0 + 7 * step % 50
             clock.advance(10)
             busy.cml.stats_synced_at = clock.now()
-            await app.run_cycle()
+            await app.backend.collect()
             await pilot.pause()
         app.table.move_to(busy.instance_id)
         await pilot.pause()
@@ -219,7 +219,7 @@ def test_no_credentials_panel(snap_compare, clock):
         clock,
         context,
     )
-    app = CmltuiApp(backend, config, clock, run_collector=False)
+    app = CmltuiApp(backend, config, clock)
     assert snap_compare(app, terminal_size=MEDIUM, run_before=_loaded())
 
 

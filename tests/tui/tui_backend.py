@@ -1,11 +1,21 @@
-"""A scripted in-memory backend for the dashboard tests: prepared snapshots, recorded calls."""
+"""A scripted in-memory backend for the dashboard tests: prepared snapshots, recorded calls.
+
+It speaks the same `Backend` protocol as the core service: the app subscribes, and a test
+drives the channels by hand (`collect()` publishes one prepared snapshot, `emit()` one event).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 
-from cmltui.api.backend import ActivityCallback, BackendContext
+from cmltui.api.backend import (
+    ActivityCallback,
+    BackendContext,
+    SnapshotCallback,
+    SourceStatus,
+    StatusCallback,
+)
 from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
@@ -15,26 +25,34 @@ from cmltui.api.events import (
 )
 from cmltui.audit import AuditLog
 from cmltui.clock import Clock
+from cmltui.domain.intervals import Cadence
 
 
 class ScriptedBackend:
-    """`collect()` returns what `produce()` gives; a gate can hold a cycle open."""
+    """`collect()` publishes what `produce()` gives; a gate can hold an action open."""
 
     def __init__(
         self,
         produce: Callable[[], FleetSnapshot],
         clock: Clock,
         context: BackendContext | None = None,
+        interval: float = 10.0,
+        *,
+        autocollect: bool = False,
     ) -> None:
         self.produce = produce
         self.clock = clock
         self.context = context or BackendContext(profile="lab", regions=("us-east-1",))
+        self.cadence = Cadence(interval)
+        self.snapshot_callbacks: list[SnapshotCallback] = []
         self.callbacks: list[ActivityCallback] = []
+        self.status_callbacks: list[StatusCallback] = []
         self.calls: list[tuple[str, ...]] = []
-        self.gate: asyncio.Event | None = None  # when set, collect() waits for it
-        self.in_flight = 0
-        self.max_in_flight = 0
         self.collects = 0
+        self.refreshes = 0
+        self.started = False
+        self.autocollect = autocollect  # start() then collects every interval, as the core would
+        self._loop: asyncio.Task[None] | None = None
         self.fail_next: Exception | None = None
         self.action_gate: asyncio.Event | None = None  # when set, pause/resume wait for it
         self.action_error: Exception | None = None  # raised by the next pause/resume
@@ -43,29 +61,71 @@ class ScriptedBackend:
         self.audit: AuditLog | None = None  # where pause_many writes its audit lines
         self.stop_instances_calls: list[tuple[str, tuple[str, ...]]] = []  # (region, ids)
 
-    async def collect(self) -> FleetSnapshot:
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
-            self.collects += 1
-            if self.gate is not None:
-                await self.gate.wait()
-            if self.fail_next is not None:
-                error, self.fail_next = self.fail_next, None
-                raise error
-            return self.produce()
-        finally:
-            self.in_flight -= 1
+    # -- the protocol's schedule side ----------------------------------------------------------
+
+    @property
+    def interval(self) -> float:
+        return self.cadence.seconds
+
+    def set_interval(self, seconds: float) -> float:
+        return self.cadence.set(seconds)
+
+    def subscribe_snapshots(self, callback: SnapshotCallback) -> None:
+        self.snapshot_callbacks.append(callback)
+
+    def subscribe_activity(self, callback: ActivityCallback) -> None:
+        self.callbacks.append(callback)
+
+    def subscribe_status(self, callback: StatusCallback) -> None:
+        self.status_callbacks.append(callback)
+
+    async def start(self) -> None:
+        self.started = True
+        if self.autocollect:
+            self._loop = asyncio.create_task(self._collect_every_interval())
+
+    async def _collect_every_interval(self) -> None:
+        while True:
+            await self.collect()
+            await asyncio.sleep(self.interval)
+
+    def refresh_now(self) -> None:
+        self.refreshes += 1
+
+    async def close(self) -> None:
+        self.started = False
+        if self._loop is not None:
+            self._loop.cancel()
+
+    async def collect(self) -> FleetSnapshot | None:
+        """One prepared snapshot on the snapshot channel (or a failure on the status channel)."""
+        self.collects += 1
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            self.status(SourceStatus("lab", "retrying", f"collection failed: {error}"))
+            return None
+        snapshot = self.produce()
+        for callback in self.snapshot_callbacks:
+            callback(snapshot)
+        return snapshot
+
+    def status(self, status: SourceStatus) -> None:
+        for callback in self.status_callbacks:
+            callback(status)
+
+    # -- actions -------------------------------------------------------------------------------
 
     async def toggle_idle_detection(
         self, worker_id: str, shown_enabled: bool
     ) -> IdleDetectionToggled:
         self.calls.append(("toggle", worker_id, str(shown_enabled)))
-        return IdleDetectionToggled(
-            worker_id=worker_id,
-            is_enabled=not shown_enabled,
-            toggled_by="tester",
-            toggled_at=self.clock.now(),
+        return self.emit(
+            IdleDetectionToggled(
+                worker_id=worker_id,
+                is_enabled=not shown_enabled,
+                toggled_by="tester",
+                toggled_at=self.clock.now(),
+            )
         )
 
     async def _action(self, name: str, worker_id: str) -> None:
@@ -81,27 +141,7 @@ class ScriptedBackend:
 
     async def pause(self, worker_id: str) -> WorkerPaused:
         await self._action("pause", worker_id)
-        return WorkerPaused(
-            worker_id=worker_id,
-            pause_reason="manual",
-            paused_by="tester",
-            paused_at=self.clock.now(),
-            auto_pause_count=0,
-            manual_pause_count=1,
-            idle_duration_minutes=None,
-        )
-
-    async def resume(self, worker_id: str) -> WorkerResumed:
-        await self._action("resume", worker_id)
-        return WorkerResumed(
-            worker_id=worker_id,
-            resume_reason="manual",
-            resumed_by="tester",
-            resumed_at=self.clock.now(),
-            auto_resume_count=0,
-            manual_resume_count=1,
-            was_auto_paused=False,
-        )
+        return self.emit(self._paused(worker_id))
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         """As the core's bulk pause: one StopInstances per region, one audit line per worker."""
@@ -109,9 +149,8 @@ class ScriptedBackend:
         if self.action_error is not None:
             error, self.action_error = self.action_error, None
             raise error
-        snapshot = self.produce()
         regions: dict[str, list[str]] = {}
-        for dto in snapshot.workers:
+        for dto in self.produce().workers:
             if dto.id in worker_ids:
                 regions.setdefault(dto.aws_region, []).append(dto.id)
         events = []
@@ -129,23 +168,36 @@ class ScriptedBackend:
                         result="ok",
                         detail={"bulk": True},
                     )
-                events.append(
-                    WorkerPaused(
-                        worker_id=worker_id,
-                        pause_reason="manual",
-                        paused_by="tester",
-                        paused_at=self.clock.now(),
-                        auto_pause_count=0,
-                        manual_pause_count=1,
-                        idle_duration_minutes=None,
-                    )
-                )
+                events.append(self.emit(self._paused(worker_id)))
         return events
 
-    def subscribe_activity(self, callback: ActivityCallback) -> None:
-        self.callbacks.append(callback)
+    def _paused(self, worker_id: str) -> WorkerPaused:
+        return WorkerPaused(
+            worker_id=worker_id,
+            pause_reason="manual",
+            paused_by="tester",
+            paused_at=self.clock.now(),
+            auto_pause_count=0,
+            manual_pause_count=1,
+            idle_duration_minutes=None,
+        )
 
-    def emit(self, event: ActivityEvent) -> None:
-        """What the idle checker (or an action) would report."""
+    async def resume(self, worker_id: str) -> WorkerResumed:
+        await self._action("resume", worker_id)
+        return self.emit(
+            WorkerResumed(
+                worker_id=worker_id,
+                resume_reason="manual",
+                resumed_by="tester",
+                resumed_at=self.clock.now(),
+                auto_resume_count=0,
+                manual_resume_count=1,
+                was_auto_paused=False,
+            )
+        )
+
+    def emit(self, event: ActivityEvent) -> ActivityEvent:
+        """What the idle checker (or an action) would report on the activity channel."""
         for callback in self.callbacks:
             callback(event)
+        return event

@@ -22,7 +22,9 @@ def main() -> None:
     clock = ManualClock(NOW)
     workers = build_workers()
     config = Config()
-    backend = ScriptedBackend(lambda: snapshot(workers, clock.now(), config), clock)
+    backend = ScriptedBackend(
+        lambda: snapshot(workers, clock.now(), config), clock, autocollect=True
+    )
     app = CmltuiApp(backend, config, clock)
     app.run()
     marker.write_text(f"exited {app.return_code}")

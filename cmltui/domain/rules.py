@@ -1,0 +1,49 @@
+"""When an operator action may be sent (SPEC §2.5): one pure function for the TUI and the core.
+
+The dashboard asks before it opens a dialog; the core asks again before it sends anything, so
+a key press, a palette entry and a call from code all meet the same rule.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from cmltui.domain.enums import WorkerStatus
+
+ActionKind = Literal["toggle_idle_detection", "pause", "resume"]
+
+_ALLOWED: Final[dict[str, WorkerStatus]] = {
+    "pause": WorkerStatus.RUNNING,
+    "resume": WorkerStatus.STOPPED,
+}
+_ALREADY: Final[dict[str, frozenset[WorkerStatus]]] = {
+    "pause": frozenset({WorkerStatus.STOPPING, WorkerStatus.STOPPED}),
+    "resume": frozenset({WorkerStatus.PENDING, WorkerStatus.RUNNING}),
+}
+_ONLY: Final[dict[str, str]] = {
+    "pause": "only a running worker can be paused",
+    "resume": "only a stopped worker can be resumed",
+}
+
+
+def action_refusal(
+    kind: ActionKind,
+    *,
+    name: str,
+    status: WorkerStatus,
+    read_only: bool = False,
+    in_flight: bool = False,
+) -> str | None:
+    """Why `kind` may not be sent to this worker now, or None when it may."""
+    verb = kind.replace("_", " ")
+    if read_only:
+        return f"read-only mode: {verb} not sent"
+    if in_flight:
+        return f"{name}: an action is already in flight; wait for it"
+    if kind == "toggle_idle_detection":
+        return f"{name} is terminated" if status is WorkerStatus.TERMINATED else None
+    if status in _ALREADY[kind]:
+        return f"{name} is already {status.value}"
+    if status is not _ALLOWED[kind]:
+        return f"{name} is {status.value}; {_ONLY[kind]}"
+    return None
