@@ -22,8 +22,6 @@ class AuditUnavailable(OSError):
     """An audit line that had to be on disk before an action could not be written."""
 
 
-
-
 DEMO_SUBDIR = "demo"
 
 
