@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -126,22 +128,35 @@ def cml_text(dto: CMLWorkerDto, now: datetime) -> Text:
     return text
 
 
-def labs_text(dto: CMLWorkerDto) -> Text:
-    text = Text()
-    _title(text, "Labs")
+def labs_text(dto: CMLWorkerDto) -> Group:
+    """Title, owner, state, nodes: a grid whose title column gives way first."""
+    heading = Text()
+    _title(heading, "Labs")
     if dto.labs is None:
-        text.append("unknown (CML not reachable)\n", "dim")
-        return text
+        heading.append("unknown (CML not reachable)", "dim")
+        return Group(heading)
     if not dto.labs:
-        text.append("none\n", "dim")
+        heading.append("none", "dim")
+        return Group(heading)
+    grid = Table.grid(padding=(0, 1), expand=True)
+    grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=True, overflow="ellipsis", max_width=14, style="cyan")
+    grid.add_column(no_wrap=True, overflow="ellipsis", max_width=16)
+    grid.add_column(no_wrap=True, justify="right")
     for lab in sorted(dto.labs, key=lambda lab: lab.title.lower())[:MAX_LABS]:
-        text.append(f"{visible(lab.title, 60)[:30]:<31}")
-        text.append(f"{visible(lab.owner or NONE, 40)[:14]:<15}", "cyan")
-        text.append(f"{visible(lab.state, 20):<12}", "bold" if lab.state == "STARTED" else "dim")
-        text.append(f"{NONE if lab.node_count is None else lab.node_count:>4} nodes\n")
+        started = lab.state == "STARTED"
+        grid.add_row(
+            Text(visible(lab.title, 120)),
+            Text(visible(lab.owner or NONE, 60)),
+            Text(visible(lab.state, 30), "bold" if started else "dim"),
+            Text(f"{NONE if lab.node_count is None else lab.node_count} nodes"),
+        )
+    heading.rstrip()
+    parts: list[Text | Table] = [heading, grid]
     if len(dto.labs) > MAX_LABS:
-        text.append(f"… and {len(dto.labs) - MAX_LABS} more\n", "dim")
-    return text
+        parts.append(Text(f"… and {len(dto.labs) - MAX_LABS} more", "dim"))
+    parts.append(Text())
+    return Group(*parts)
 
 
 def history_text(dto: CMLWorkerDto, now: datetime) -> Text:

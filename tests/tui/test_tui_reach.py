@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from rich.console import Console
 from textual.widgets import Input, Static
 from tui_backend import ScriptedBackend
 from tui_fleet import by_name, snapshot
@@ -219,7 +220,9 @@ async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, work
         dto = app.dto(busy.instance_id)
 
         def text(widget_id: str) -> str:
-            return str(screen.query_one(widget_id, Static).render())
+            console = Console(width=120, record=True)
+            console.print(screen.query_one(widget_id, Static).content)
+            return console.export_text()
 
         assert dto.https_endpoint in text("#addresses") and dto.public_ip in text("#addresses")
         assert f"ssh -p 1122 sysadmin@{dto.public_ip}" in text("#addresses")
