@@ -19,7 +19,7 @@ import termios
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import ClassVar, TypeVar
@@ -193,7 +193,10 @@ class CmltuiApp(App[None]):
                         yield Static("Labs", classes="section-title")
                         yield LabsPanel(self.bus, self.clock, id="labs")
             yield ActivityLog(self.bus, self.clock, id="log")
-        yield Input(placeholder="filter: name, id, status, type, region, owner…", id="filter")
+        yield Input(
+            placeholder="filter the columns · or one field: owner:bob lab:… user:… tag:…",
+            id="filter",
+        )
         yield Static(id="too-small")
         yield Footer()
 
@@ -304,9 +307,15 @@ class CmltuiApp(App[None]):
     # --- the source ---------------------------------------------------------------------------
 
     def _status_changed(self, status: SourceStatus) -> None:
-        """The source's state: shown in the header; trouble also in the log and a toast."""
+        """The source's state: shown in the header; trouble also in the log and a toast.
+        A failure before any worker was listed also fills the error panel."""
         previous, self.source_status = self.source_status, status
         self.query_one(FleetHeader).set_source_status(status)
+        if status.state in ("retrying", "error") and not (self.latest and self.latest.workers):
+            errors = (list(self.latest.errors) if self.latest and self.latest.errors else []) or [
+                status.detail or status.state
+            ]
+            self._problem(errors, self.latest.collected_at if self.latest else None)
         if status.state in ("retrying", "error") and (
             previous is None or (previous.state, previous.detail) != (status.state, status.detail)
         ):
@@ -333,15 +342,21 @@ class CmltuiApp(App[None]):
 
     def _show_problem(self, snapshot: FleetSnapshot) -> None:
         """No workers and region errors: the error panel replaces the table until data comes."""
-        failing = not snapshot.workers and bool(snapshot.errors)
+        self._problem(list(snapshot.errors) if not snapshot.workers else [], snapshot.collected_at)
+
+    def _problem(self, errors: list[str], tried_at: datetime | None) -> None:
+        failing = bool(errors)
         if failing:
-            note = (
-                f"Still trying (every {self.backend.interval:g} s, backing off); "
-                f"last try {local_time(snapshot.collected_at, seconds=True)}. "
-                "q quits · ? help · a activity log"
-            )
+            status = self.source_status
+            retry = status.retry_at if status is not None else None
+            note = f"Still trying (every {self.backend.interval:g} s, backing off)"
+            if tried_at is not None:
+                note += f"; last try {local_time(tried_at, seconds=True)}"
+            if retry is not None:
+                note += f"; next {local_time(retry, seconds=True)}"
+            note += ". q quits · ? help · a activity log"
             self.query_one("#problem", Static).update(
-                problem_text(snapshot.errors, self.backend.context, note)
+                problem_text(errors, self.backend.context, note)
             )
         self.main_screen.set_class(failing, "-problem")
 

@@ -26,6 +26,7 @@ from cmltui.tui.fmt import money
 from cmltui.tui.problem import fixes_for
 from cmltui.tui.reach import CopyMenu
 from cmltui.tui.table import WorkerTable
+from cmltui.tui.textsafe import visible
 
 SIZE = (160, 48)
 
@@ -533,3 +534,26 @@ def test_fixes_name_the_way_out_for_each_failure():
     assert "--profile" in fixes_for(["eu-west-1: no AWS credentials found"])[0]
     assert "endpoint_url" in fixes_for(["us-east-1: cannot reach endpoint https://x"])[0]
     assert "--region" in fixes_for(["ap-east-1: region not enabled for this account (X)"])[0]
+
+
+async def test_a_failing_source_before_any_worker_fills_the_error_panel(make_app, workers):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        backend.fail_next = RuntimeError("Unable to locate credentials")
+        await app.backend.collect()
+        await pilot.pause()
+        panel = str(app.query_one("#problem", Static).render())
+        assert app.main_screen.has_class("-problem")
+        assert "Unable to locate credentials" in panel and "How to fix it" in panel
+        await app.backend.collect()
+        await pilot.pause()
+        assert not app.main_screen.has_class("-problem") and len(app.table.order) == 12
+
+
+def test_outside_text_in_the_new_widgets_is_shown_not_obeyed():
+    hostile = "lab\x1b[31m red\u202e evil [bold]x[/] \x07"
+    shown = visible(hostile)
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
+    assert "\\x1b" in shown and "[bold]x[/]" in shown
+    assert visible("line one\nline two") == "line one\nline two"
+    assert len(visible("x" * 10_000)) <= 4001
