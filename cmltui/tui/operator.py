@@ -145,9 +145,9 @@ class OperatorActions:
                 self.app.publish_activity(event)
             sent = len(events)
             self.app.notify(f"Pause sent: {sent} of {len(ids)} workers stopping", timeout=5)
+            self.app.table.clear_marks()  # kept after a failure, to try again
         finally:
             self.in_flight.difference_update(ids)
-            self.app.table.clear_marks()
             self.show_new_warnings()
 
     # --- flow ---------------------------------------------------------------------------------

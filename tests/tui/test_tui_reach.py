@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 from tui_backend import ScriptedBackend
 from tui_fleet import by_name, snapshot
 
-from cmltui.api.backend import BackendContext
+from cmltui.api.backend import ActionFailed, BackendContext
 from cmltui.api.events import ActivityUpdated, FleetSnapshot
 from cmltui.audit import AuditLog, default_audit_path
 from cmltui.config import Config, load_config
@@ -557,3 +557,21 @@ def test_outside_text_in_the_new_widgets_is_shown_not_obeyed():
     assert "\\x1b" in shown and "[bold]x[/]" in shown
     assert visible("line one\nline two") == "line one\nline two"
     assert len(visible("x" * 10_000)) <= 4001
+
+
+async def test_a_failed_bulk_pause_keeps_the_marks_and_says_why(make_app, workers):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ready(app, pilot, workers, "idle")
+        await pilot.press("v")
+        backend.action_error = ActionFailed(
+            "us-east-1: StopInstances failed: UnauthorizedOperation"
+        )
+        await pilot.press("P", "y")
+        await _settle(app, pilot)
+        assert app.table.marked == {by_name(workers, "idle").instance_id}
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert [n.message for n in errors] == [
+            "us-east-1: StopInstances failed: UnauthorizedOperation"
+        ]
+        assert app.operator.in_flight == set()
