@@ -14,7 +14,7 @@ from tui_fleet import by_name, snapshot
 from cmltui.api.backend import ActionFailed, BackendContext
 from cmltui.api.events import ActivityUpdated, FleetSnapshot
 from cmltui.audit import AuditLog, default_audit_path
-from cmltui.config import Config, load_config
+from cmltui.config import Config, KeysConfig, load_config
 from cmltui.logging_setup import log_file_path
 from cmltui.tui import reach
 from cmltui.tui.app import CmltuiApp
@@ -575,3 +575,27 @@ async def test_a_failed_bulk_pause_keeps_the_marks_and_says_why(make_app, worker
             "us-east-1: StopInstances failed: UnauthorizedOperation"
         ]
         assert app.operator.in_flight == set()
+
+
+async def test_detail_screen_keys_act_on_its_worker_and_follow_remaps(make_app, workers):
+    app, _ = make_app(config=Config(keys=KeysConfig(clipboard="c")))
+    async with app.run_test(size=SIZE) as pilot:
+        busy = await _ready(app, pilot, workers, "busy")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkerDetailScreen)
+        sort_before = app.table.sort_key
+        await pilot.press("s", "v", "slash")  # the table's own keys do nothing here
+        assert app.table.sort_key == sort_before and not app.table.marked
+        assert isinstance(app.screen, WorkerDetailScreen)
+        shown = {
+            b.action: app.get_key_display(b) for (_n, b, _e, _t) in app.active_bindings.values()
+        }
+        assert shown["app.clipboard"] == "c"
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, CopyMenu)
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.clipboard == busy
+        assert isinstance(app.screen, WorkerDetailScreen)
