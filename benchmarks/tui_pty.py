@@ -138,6 +138,7 @@ def app_env(info: SimInfo, home: Path) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "CMLTUI_CML_PASSWORD": info.cml_password,
         "CMLTUI_CML_CA_BUNDLE": str(info.ca_file),
+        "CMLTUI_CML_ALLOWED_HOSTS": "127.0.0.1",  # the simulator's URL tags name loopback
     }
     for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         env[name] = str(home / name.lower())

@@ -64,6 +64,10 @@ class Actions:
         self._in_flight: set[str] = set()
         self.warnings: list[str] = []  # e.g. a stop whose history tags could not be written
 
+    def set_operator(self, name: str) -> None:
+        """The name recorded from now on (the STS caller, once known)."""
+        self.operator = name
+
     @property
     def read_only(self) -> bool:
         return self.config.read_only
@@ -297,7 +301,7 @@ class Actions:
     ) -> None:
         """The durable line before the AWS call; if it cannot be written, nothing is sent."""
         try:
-            self._audit(worker, action, "intent", at, detail=detail, durable=True)
+            self._audit(worker, action, "intent", at, detail=detail, required=True)
         except AuditUnavailable as exc:
             raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
 
@@ -341,7 +345,7 @@ class Actions:
         *,
         error: str | None = None,
         detail: dict[str, object] | None = None,
-        durable: bool = False,
+        required: bool = False,
     ) -> None:
         self.audit.record(
             at=at,
@@ -353,7 +357,7 @@ class Actions:
             result=result,
             error=error,
             detail=dict(detail) if detail else None,
-            durable=durable,
+            required=required,
         )
 
 

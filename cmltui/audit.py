@@ -7,35 +7,23 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import platformdirs
-
-from cmltui.logging_setup import redact
+from cmltui import paths
+from cmltui.domain.sanitize import error_text
 
 log = logging.getLogger(__name__)
 
 
-class AuditUnavailable(OSError):
-    """An audit line that had to be on disk before an action could not be written."""
-
-
-DEMO_SUBDIR = "demo"
-
-
-def user_dir(kind: Literal["state", "log"], *, demo: bool = False) -> Path:
-    """The platform state or log directory; the demo gets its own `demo` folder inside it, so
-    it never writes the operator's real audit log or log file. (The one place for these paths
-    until `cmltui/paths.py` takes them over.)"""
-    base = platformdirs.user_state_dir("cmltui") if kind == "state" else None
-    base = base or platformdirs.user_log_dir("cmltui")
-    return Path(base) / DEMO_SUBDIR if demo else Path(base)
-
-
 def default_audit_path(*, demo: bool = False) -> Path:
-    return user_dir("state", demo=demo) / "audit.jsonl"
+    return paths.audit_log_file(demo=demo)
+
+
+class AuditUnavailable(Exception):
+    """The audit log cannot be written; an action that needs a record must not go ahead."""
 
 
 READ_TAIL_BYTES = 1_000_000
@@ -69,12 +57,47 @@ def read_entries(path: Path, worker_id: str, limit: int = 50) -> list[dict[str, 
 
 
 class AuditLog:
-    """Appends records durably (one write per line) and keeps the recent ones for the UI."""
+    """Appends records durably (one write per line) and keeps the recent ones for the UI.
+
+    `problem` says, in one line, why the log cannot be written (None when it can); `usable` is
+    its short form. Actions consult it before sending anything to AWS.
+    """
 
     def __init__(self, path: Path | None = None, keep: int = 200) -> None:
         self.path = path or default_audit_path()
         self.recent: deque[dict[str, Any]] = deque(maxlen=keep)
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []  # told after each write
+        self.problem: str | None = None
+        self.check()
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+    def check(self) -> str | None:
+        """Try to open the log for appending (creating its directory); remember the outcome."""
+        with self._lock:
+            try:
+                self._append("")
+            except OSError as exc:
+                self.problem = self._describe(exc)
+            else:
+                self.problem = None
+        return self.problem
+
+    def _describe(self, exc: OSError) -> str:
+        reason = exc.strerror or type(exc).__name__
+        return f"audit log {self.path} cannot be written ({reason}): actions are refused"
+
+    def _append(self, text: str, *, sync: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            if text:
+                handle.write(text)
+                handle.flush()
+                if sync:
+                    os.fsync(handle.fileno())
 
     def record(
         self,
@@ -88,11 +111,10 @@ class AuditLog:
         result: str,
         error: str | None = None,
         detail: dict[str, Any] | None = None,
-        durable: bool = False,
+        required: bool = False,
     ) -> dict[str, Any]:
-        """Append one line. `durable` lines (an action's intent) are flushed to disk before
-        this returns, and a failure raises `AuditUnavailable` so that nothing is sent unaudited.
-        """
+        """Append one line. With `required` (an intent line written before an AWS call), a line
+        that cannot be written raises `AuditUnavailable` instead of only being logged."""
         entry: dict[str, Any] = {
             "time": at.isoformat(),
             "operator": operator,
@@ -101,24 +123,22 @@ class AuditLog:
             "instance_id": worker_id,
             "region": region,
             "result": result,
-            "error": redact(error) if error else None,
+            "error": error_text(error, 1000) if error else None,
         }
         if detail:
             entry["detail"] = detail
         line = json.dumps(entry, sort_keys=True)
         with self._lock:
-            self.recent.append(entry)
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
-                    if durable:
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                self._append(line + "\n", sync=required)
             except OSError as exc:
+                self.problem = self._describe(exc)
                 log.error("cannot write audit log %s: %s", self.path, exc)
-                if durable:
-                    raise AuditUnavailable(
-                        f"cannot write the audit log {self.path}: {exc}"
-                    ) from exc
+                if required:
+                    raise AuditUnavailable(self.problem) from None
+            else:
+                self.problem = None
+            self.recent.append(entry)
+        for listener in list(self.listeners):
+            listener(entry)
         return entry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +14,19 @@ from cmltui.config import Config, ConfigError, load_config
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+EXIT_SIGINT = 128 + signal.SIGINT  # 130
+EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
+
+
+def say(message: str) -> None:
+    """One line on stderr; outside text in it is made visible and capped."""
+    from cmltui.domain.sanitize import visible
+
+    print(f"cmltui: {visible(message, 1000)}", file=sys.stderr, flush=True)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(EXIT_SIGTERM)
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -100,25 +114,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "run"
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)  # exit through the normal clean-up, as 143
+    try:
+        return _main(command, args)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+
+
+def _main(command: str, args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
     except ConfigError as exc:
-        print(f"cmltui: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_USAGE
     from cmltui.logging_setup import configure_logging
 
-    configure_logging(
-        config.log_level, demo=command == "demo" or bool(getattr(args, "demo", False))
+    # Commands without a full-screen UI may log to stderr when the log file is unusable.
+    demo = command == "demo" or bool(getattr(args, "demo", False))
+    setup = configure_logging(
+        config.log_level, stderr_fallback=command in ("snapshot", "simulate"), demo=demo
     )
+    problems = [setup.problem]
+    if command in ("run", "demo"):
+        from cmltui.audit import AuditLog, default_audit_path
+
+        problems.append(
+            AuditLog(default_audit_path(demo=demo)).problem
+        )  # the dashboard repeats it; actions are refused
+    if any(problems):
+        say("; ".join(p for p in problems if p))  # one line, before the screen is taken over
     from cmltui import commands
 
     try:
         return commands.dispatch(command, args, config)
     except ConfigError as exc:
-        print(f"cmltui: {exc}", file=sys.stderr)
+        say(str(exc))
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
 
 
 def _positive_int(text: str) -> int:

@@ -1,14 +1,26 @@
-"""Which URL and credentials to use for each worker's CML API (SPEC §3.2)."""
+"""Which URL and credentials to use for each worker's CML API (SPEC §3.2).
+
+Trust boundary: anyone allowed to tag an instance can set `cmltui:cml-url`. Such a URL is used
+only when its host is one of the instance's own addresses or DNS names, or matches
+`cml.allowed_hosts`; otherwise the worker gets no target password and is not contacted. A
+password is never sent over plain http:// unless `cml.allow_http_hosts` names the host.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
 
 from cmltui.config import CmlConfig, ConfigError, CredentialOverride, resolve_password
+from cmltui.domain.sanitize import visible
 from cmltui.domain.tags import CML_URL_TAG
 from cmltui.sources.aws_ec2 import Ec2Instance
 from cmltui.sources.cml_client import CMLTarget
+
+URL_TAG_NOT_TRUSTED = "URL tag not trusted"
 
 
 @dataclass(frozen=True)
@@ -17,15 +29,30 @@ class _Credentials:
     password: str
 
 
+def _tell_terminal(message: str) -> None:
+    print(f"cmltui: {message}", file=sys.stderr, flush=True)
+
+
+def host_matches(host: str, patterns: list[str]) -> bool:
+    """Case-insensitive shell-style match (`*.lab.example.com`, `10.0.0.*`)."""
+    host = host.lower().rstrip(".")
+    return any(fnmatchcase(host, pattern.lower().rstrip(".")) for pattern in patterns)
+
+
 class CMLTargetResolver:
     """Resolves passwords once (env or command), then answers per worker without I/O."""
 
     def __init__(self, config: CmlConfig, env: Mapping[str, str]) -> None:
         self._config = config
-        self._default = _Credentials(config.username, resolve_password(config, env) or "")
+        timeout = config.password_command_timeout
+
+        def resolve(source: CmlConfig | CredentialOverride) -> str | None:
+            return resolve_password(source, env, timeout=timeout, waiting=_tell_terminal)
+
+        self._default = _Credentials(config.username, resolve(config) or "")
         self._overrides: list[tuple[CredentialOverride, _Credentials]] = []
         for override in config.overrides:
-            password = resolve_password(override, env)
+            password = resolve(override)
             if password is None and not (override.password_env or override.password_command):
                 password = self._default.password
             if password is None:
@@ -39,7 +66,7 @@ class CMLTargetResolver:
         """The `cmltui:cml-url` tag, else https:// plus the configured address."""
         tagged = instance.tags.get(CML_URL_TAG)
         if tagged:
-            return tagged.rstrip("/")
+            return tagged.strip().rstrip("/")
         address = {
             "public": instance.public_ip,
             "private": instance.private_ip,
@@ -48,7 +75,50 @@ class CMLTargetResolver:
         }[self._config.address]
         return f"https://{address}" if address else None
 
+    def refusal(self, instance: Ec2Instance, base_url: str) -> str | None:
+        """Why this URL must not get the password (None when it may)."""
+        try:
+            parts = urlsplit(base_url)
+            host = (parts.hostname or "").lower().rstrip(".")
+            parts.port  # noqa: B018  # raises ValueError for a malformed port
+        except ValueError:
+            return f"{URL_TAG_NOT_TRUSTED}: malformed URL"
+        if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
+            return f"{URL_TAG_NOT_TRUSTED}: not an http(s) URL with a host"
+        if instance.tags.get(CML_URL_TAG):
+            own = {
+                a.lower().rstrip(".")
+                for a in (
+                    instance.public_ip,
+                    instance.private_ip,
+                    instance.public_dns,
+                    instance.private_dns,
+                )
+                if a
+            }
+            if host not in own and not host_matches(host, self._config.allowed_hosts):
+                return (
+                    f"{URL_TAG_NOT_TRUSTED}: host {visible(host, 80)} is not this instance's "
+                    "address and not in cml.allowed_hosts"
+                )
+        if parts.scheme == "http" and not host_matches(host, self._config.allow_http_hosts):
+            return (
+                f"http:// refused for login to {visible(host, 80)} "
+                "(use https, or name the host in cml.allow_http_hosts)"
+            )
+        return None
+
     def target(self, instance: Ec2Instance, base_url: str) -> CMLTarget:
+        refusal = self.refusal(instance, base_url)
+        if refusal is not None:
+            # No password at all: the client cannot send what it does not hold.
+            return CMLTarget(
+                worker_id=instance.instance_id,
+                base_url=base_url,
+                username="",
+                password="",
+                refusal=refusal,
+            )
         creds = self._default
         for override, override_creds in self._overrides:
             value = instance.tags.get(override.tag)

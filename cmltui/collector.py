@@ -22,13 +22,16 @@ from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.history import derive_external
 from cmltui.domain.intervals import Cadence
+from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.sanitize import error_text
 from cmltui.domain.settle import merge_tags, settle_status
 from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.tags import NAME_TAG, history_from_tags
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
+from cmltui.savings_ledger import SavingsLedger
 from cmltui.sources.aws import AwsSource, RegionListing
 from cmltui.sources.aws_cloudwatch import CloudWatchReading
 from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
@@ -67,8 +70,12 @@ class Collector:
         clock: Clock,
         targets: CMLTargetResolver,
         cadence: Cadence | None = None,
+        prices: PriceLookup | None = None,
+        ledger: SavingsLedger | None = None,
     ) -> None:
         self.config = config
+        self.prices = prices or config.price_table()
+        self.ledger = ledger
         self.aws = aws
         self.cml = cml
         self.registry = registry
@@ -93,7 +100,8 @@ class Collector:
             poll_interval=self.interval,
             next_refresh_at=next_refresh_at,
             boot_grace=timedelta(minutes=self.config.idle.boot_grace_minutes),
-            prices=self.config.price_table(),
+            prices=self.prices,
+            audited=self.ledger.by_worker if self.ledger is not None else {},
         )
 
     def target_for(self, worker_id: str) -> CMLTarget | None:
@@ -110,6 +118,12 @@ class Collector:
             region_errors = [listing.error for listing in listings if listing.error]
             for listing in listings:
                 self._apply_listing(listing, started)
+            # Prices the fleet uses are read in the background; this cycle shows what is known.
+            self.prices.want(
+                {(w.region, w.instance_type) for w in self.registry if w.instance_type}
+            )
+            if self.ledger is not None:
+                await self.ledger.ensure_loaded()
             await self._collect_cml(started)
             await self._collect_cloudwatch(started)
             next_refresh = started + timedelta(seconds=self.interval)
@@ -219,15 +233,24 @@ class Collector:
         want_labs = _due(schedule.labs_at, intervals.activity, now)
         want_licensing = _due(schedule.licensing_at, intervals.licensing, now)
         want_users = _due(schedule.users_at, intervals.users, now)
+        deadline = self.config.cml.worker_deadline
+        result = CMLCycleResult()
         try:
             known = [lab.id for lab in worker.cml.labs] if worker.cml.labs is not None else None
-            result = await self.cml.fetch_cycle(
-                target,
-                want_labs=want_labs or known is None,
-                want_licensing=want_licensing,
-                want_users=want_users,
-                known_lab_ids=known,
-            )
+            # One deadline for all of this worker's calls: at the deadline the snapshot goes
+            # out with what had arrived; the late parts keep their last values, marked stale.
+            async with asyncio.timeout(deadline):
+                await self.cml.fetch_cycle(
+                    target,
+                    want_labs=want_labs or known is None,
+                    want_licensing=want_licensing,
+                    want_users=want_users,
+                    known_lab_ids=known,
+                    result=result,
+                )
+        except TimeoutError:
+            log.info("CML %s: cut short at the %g s deadline", worker.instance_id, deadline)
+            result.cut_short(deadline)
         except Exception as exc:  # a bug in one worker's parsing must not blank the others
             log.exception("CML cycle failed for %s", worker.instance_id)
             result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
@@ -312,7 +335,11 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
     health_valid = result.system_health.valid if result.system_health is not None else None
     cml.outcome = CMLOutcome(reach, health_valid)
     if result.errors:
-        worker.errors["cml"] = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        full = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+        shown = error_text(full)
+        if shown != full:
+            log.info("CML %s errors: %s", worker.instance_id, full)
+        worker.errors["cml"] = shown
     else:
         worker.errors.pop("cml", None)
 
@@ -371,5 +398,4 @@ def _due(last: datetime | None, every_seconds: float, now: datetime) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
+    return error_text(str(exc) or type(exc).__name__)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
+import signal
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 
 from cmltui.api.events import FleetSnapshot
@@ -13,6 +16,11 @@ from cmltui.config import Config
 
 if TYPE_CHECKING:
     from cmltui.service import CoreService
+
+
+log = logging.getLogger(__name__)
+
+CLOSE_GRACE_SECONDS = 1.0
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
@@ -29,7 +37,9 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
         and snapshot.errors
         and len(snapshot.errors) >= len(config.aws.regions if not args.demo else [1])
     ):
-        print(f"cmltui: {snapshot.errors[0]}", file=sys.stderr)
+        from cmltui.cli import say
+
+        say("; ".join(snapshot.errors))  # every failing region, each named in its message
         return 1
     if args.format == "json":
         json.dump(snapshot.to_dict(), sys.stdout, indent=2)
@@ -70,6 +80,7 @@ def _run_tui(service: CoreService, config: Config, args: argparse.Namespace) -> 
     """Run the dashboard and close the service on the same loop, however the app ends."""
     import os
 
+    from cmltui.cli import EXIT_SIGINT, EXIT_SIGTERM
     from cmltui.clock import SystemClock
     from cmltui.config import resolve_config_path
     from cmltui.tui.app import CmltuiApp
@@ -78,10 +89,20 @@ def _run_tui(service: CoreService, config: Config, args: argparse.Namespace) -> 
     app = CmltuiApp(service, config, SystemClock(), settings_path=settings_path)
 
     async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum, code in ((signal.SIGTERM, EXIT_SIGTERM), (signal.SIGINT, EXIT_SIGINT)):
+            # The app's own exit restores the terminal; the code says which signal ended it.
+            loop.add_signal_handler(signum, partial(app.exit, return_code=code))
         try:
             await app.run_async()
         finally:
-            await service.close()
+            try:
+                # Closing waits for nothing that may hang: in-flight AWS calls are abandoned
+                # (daemon threads) and CML requests are cancelled with their session.
+                async with asyncio.timeout(CLOSE_GRACE_SECONDS):
+                    await service.close()
+            except TimeoutError:
+                log.warning("service close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
 
     asyncio.run(main())
     return app.return_code or 0
@@ -90,9 +111,19 @@ def _run_tui(service: CoreService, config: Config, args: argparse.Namespace) -> 
 def _simulate(args: argparse.Namespace, config: Config) -> int:
     from cmltui.sim.runner import SimulatedFleet, simulate_info_text
 
+    live = sys.stderr.isatty()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        """One line per phase; on a terminal it counts up in place."""
+        if live:
+            print(f"\rcmltui: {phase}: {done}/{total}\x1b[K", end="", file=sys.stderr)
+        if done >= total:
+            print(("" if live else f"cmltui: {phase}: {done}/{total}"), file=sys.stderr)
+        sys.stderr.flush()
+
     async def serve() -> None:
         fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
-        await fleet.start()
+        await fleet.start(progress)
         try:
             print(simulate_info_text(fleet), flush=True)
             await asyncio.Event().wait()

@@ -6,16 +6,19 @@ problem becomes a `ConfigError` whose one-line message names the file and the ke
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shlex
+import signal
+import ssl
 import subprocess
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,42 +30,29 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from cmltui import keymap
+from cmltui import keymap, paths
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
+from cmltui.domain.prices import BUNDLED_PRICES, TABLE_REGION, ConfiguredPrices, StaticPrices
 from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.keymap import ActionSpec
 
-APP_NAME = "cmltui"
+APP_NAME = paths.APP_NAME
 
-DEFAULT_PRICES: dict[str, float] = {
-    # On-demand USD per hour, us-east-1, Linux. Override or extend in the `[prices]` table.
-    "m5zn.metal": 3.9641,
-    "m5zn.12xlarge": 3.9641,
-    "m5zn.6xlarge": 1.982,
-    "c5.metal": 4.08,
-    "c5.24xlarge": 4.08,
-    "c5.18xlarge": 3.06,
-    "c5.9xlarge": 1.53,
-    "c5n.metal": 3.888,
-    "c5n.18xlarge": 3.888,
-    "m5.metal": 4.608,
-    "m5.24xlarge": 4.608,
-    "m5.12xlarge": 2.304,
-    "m5.8xlarge": 1.536,
-    "m5.4xlarge": 0.768,
-    "m5.2xlarge": 0.384,
-    "m6i.metal": 6.144,
-    "m7i.metal-24xl": 4.8384,
-    "c6i.metal": 5.44,
-    "r5.metal": 6.048,
-    "z1d.metal": 4.464,
-    "i3.metal": 4.992,
-}
+DEFAULT_PRICES: dict[str, float] = dict(BUNDLED_PRICES[TABLE_REGION])
+"""The bundled us-east-1 table (kept here for older callers; see `cmltui.domain.prices`)."""
+
+PositivePrice = Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Every number from outside is finite: `inf` and `nan` are refused like any out-of-range value.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+MINUTES_PER_WEEK = 7 * 24 * 60
+SECONDS_PER_DAY = 24 * 3600
+MIB = 1024 * 1024
 
 
 class Ec2Filter(_Section):
@@ -89,6 +79,7 @@ class AwsConfig(_Section):
     )
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=5, ge=1, le=20)
+    pricing_api: bool = True  # read prices per region from the AWS Pricing API
 
 
 class CmlConfig(_Section):
@@ -98,27 +89,43 @@ class CmlConfig(_Section):
     verify_tls: bool = True
     ca_bundle: str | None = None
     address: Literal["public", "private", "public_dns", "private_dns"] = "public"
-    request_timeout: float = Field(default=5.0, gt=0, le=120)
+    request_timeout: float = Field(default=5.0, ge=0.5, le=120)
     concurrency: int = Field(default=32, ge=1, le=1024)
     overrides: list[CredentialOverride] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Hosts (shell-style patterns) a `cmltui:cml-url` tag may name besides the instance's own."""
+    allow_http_hosts: list[str] = Field(default_factory=list)
+    """Hosts (shell-style patterns) that may receive the password over plain http://."""
+    worker_deadline: float = Field(default=10.0, ge=1, le=600)
+    """All of one worker's CML calls in one cycle end by then; the snapshot does not wait longer."""
+    max_response_bytes: int = Field(default=4 * MIB, ge=64 * 1024, le=256 * MIB)
+    max_json_depth: int = Field(default=32, ge=8, le=512)
+    password_command_timeout: float = Field(default=30.0, ge=1, le=600)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_ca_bundle(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_ca_bundle(value)
+        return value
 
 
 class IntervalsConfig(_Section):
     collector: float = Field(default=10.0, ge=MIN_INTERVAL, le=MAX_INTERVAL)
-    activity: float = Field(default=300.0, ge=10)
-    cloudwatch: float = Field(default=300.0, ge=60)
-    licensing: float = Field(default=3600.0, ge=60)
-    users: float = Field(default=600.0, ge=30)
+    activity: float = Field(default=300.0, ge=10, le=SECONDS_PER_DAY)
+    cloudwatch: float = Field(default=300.0, ge=60, le=SECONDS_PER_DAY)
+    licensing: float = Field(default=3600.0, ge=60, le=7 * SECONDS_PER_DAY)
+    users: float = Field(default=600.0, ge=30, le=SECONDS_PER_DAY)
 
 
 class IdleConfig(_Section):
     enabled: bool = True
     default_per_worker: Literal["enabled", "disabled"] = "enabled"
     auto_pause: bool = False
-    timeout_minutes: float = Field(default=60.0, gt=0)
-    snooze_minutes: float = Field(default=60.0, ge=0)
-    boot_grace_minutes: float = Field(default=10.0, ge=0)
-    settle_seconds: float = Field(default=30.0, ge=0)
+    timeout_minutes: float = Field(default=60.0, ge=1, le=MINUTES_PER_WEEK)
+    snooze_minutes: float = Field(default=60.0, ge=0, le=MINUTES_PER_WEEK)
+    boot_grace_minutes: float = Field(default=10.0, ge=0, le=24 * 60)
+    settle_seconds: float = Field(default=30.0, ge=0, le=3600)
 
 
 class ThresholdsConfig(_Section):
@@ -154,9 +161,14 @@ class _KeysBase(_Section):
     @field_validator("*", mode="after")
     @classmethod
     def _names(cls, value: str) -> str:
+        """Textual key names (`q`, `ctrl+p`, `question_mark`, `f1`; `?` and `/` alike),
+        comma-separated and bounded."""
         if not keymap.split_keys(value):
             raise PydanticCustomError("no_key", "no key given")
-        return keymap.normalise(value)
+        names = keymap.normalise(value)
+        if not _KEY_NAMES.fullmatch(names):
+            raise ValueError("not a key name (letters, digits, _ + - joined by commas)")
+        return names
 
     @model_validator(mode="after")
     def _no_collisions(self) -> _KeysBase:
@@ -176,6 +188,9 @@ KeysConfig = create_model(  # type: ignore[call-overload]
 )
 
 
+_KEY_NAMES = re.compile(r"[A-Za-z0-9_+\-]{1,32}(,[A-Za-z0-9_+\-]{1,32}){0,7}")
+
+
 class Config(_Section):
     read_only: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -184,7 +199,8 @@ class Config(_Section):
     intervals: IntervalsConfig = Field(default_factory=IntervalsConfig)
     idle: IdleConfig = Field(default_factory=IdleConfig)
     ui: UiConfig = Field(default_factory=UiConfig)
-    prices: dict[str, float] = Field(default_factory=dict)
+    # `"type" = 4.0` prices a type in every region; `[prices."eu-west-1"]` in one region.
+    prices: dict[str, PositivePrice | dict[str, PositivePrice]] = Field(default_factory=dict)
     keys: KeysConfig = Field(default_factory=KeysConfig)  # type: ignore[valid-type]
 
     @field_validator("log_level", mode="before")
@@ -202,12 +218,28 @@ class Config(_Section):
             check_interval=timedelta(seconds=self.intervals.activity),
         )
 
-    def price_table(self) -> dict[str, float]:
-        return {**DEFAULT_PRICES, **self.prices}
+    def configured_prices(self) -> ConfiguredPrices:
+        return ConfiguredPrices.from_config(self.prices)
+
+    def price_table(self) -> StaticPrices:
+        """Config over the bundled table, without AWS (the Pricing API is in `cmltui.pricing`)."""
+        return StaticPrices(self.configured_prices())
 
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the user sees."""
+
+
+def check_ca_bundle(path: str) -> None:
+    """Raise ValueError (one line) unless `path` is a readable file of PEM certificates."""
+    bundle = Path(path).expanduser()
+    if not bundle.is_file():
+        raise ValueError(f"CA bundle {path} not found")
+    try:
+        ssl.create_default_context(cafile=str(bundle))
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or "unreadable"
+        raise ValueError(f"CA bundle {path} is not usable ({reason})") from None
 
 
 # Environment variables and the config keys they set (dotted paths).
@@ -215,8 +247,6 @@ ENV_KEYS: dict[str, str] = {
     "CMLTUI_PROFILE": "aws.profile",
     "AWS_PROFILE": "aws.profile",
     "CMLTUI_REGIONS": "aws.regions",
-    "AWS_REGION": "aws.regions",
-    "AWS_DEFAULT_REGION": "aws.regions",
     "CMLTUI_ENDPOINT_URL": "aws.endpoint_url",
     "AWS_ENDPOINT_URL": "aws.endpoint_url",
     "CMLTUI_INTERVAL": "intervals.collector",
@@ -224,14 +254,25 @@ ENV_KEYS: dict[str, str] = {
     "CMLTUI_LOG_LEVEL": "log_level",
     "CMLTUI_CML_USERNAME": "cml.username",
     "CMLTUI_CML_CA_BUNDLE": "cml.ca_bundle",
+    "CMLTUI_CML_ALLOWED_HOSTS": "cml.allowed_hosts",
     "CMLTUI_CML_VERIFY_TLS": "cml.verify_tls",
     "CMLTUI_AUTO_PAUSE": "idle.auto_pause",
 }
-_LIST_KEYS = {"aws.regions"}
+_LIST_KEYS = {"aws.regions", "cml.allowed_hosts"}
+# The standard AWS variables give the default region only when no region list is configured.
+DEFAULT_REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
+# Command-line options and the config keys they set, so an error names the option.
+FLAG_NAMES: dict[str, str] = {
+    "aws.profile": "--profile",
+    "aws.regions": "--region",
+    "intervals.collector": "--interval",
+    "read_only": "--read-only",
+    "log_level": "--log-level",
+}
 
 
 def default_config_path() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    return paths.config_file()
 
 
 def resolve_config_path(flag_path: str | None, env: Mapping[str, str]) -> tuple[Path, bool]:
@@ -254,6 +295,13 @@ def load_config(
     path, named = resolve_config_path(flag_path, env)
     data = _read_toml(path, required=named)
     origins: dict[str, str] = {}
+    aws_section = data.get("aws")
+    if not (isinstance(aws_section, dict) and "regions" in aws_section):
+        for var in DEFAULT_REGION_VARS:
+            if env.get(var):
+                _set_dotted(data, "aws.regions", [env[var].strip()])
+                origins["aws.regions"] = f"environment variable {var}"
+                break
     for var, key in ENV_KEYS.items():
         # Earlier names in ENV_KEYS win over later ones for the same key (CMLTUI_* first).
         if env.get(var) and not _is_set_by(key, var, env):
@@ -262,26 +310,80 @@ def load_config(
     for key, value in (flags or {}).items():
         if value is not None:
             _set_dotted(data, key, value)
-            origins[key] = "command-line option"
+            origins[key] = f"option {FLAG_NAMES.get(key, key)}"
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_one_line(str(path), origins, exc)) from None
+    if env.get("AWS_CA_BUNDLE"):  # botocore would fail every call later, with a long message
+        try:
+            check_ca_bundle(env["AWS_CA_BUNDLE"])
+        except ValueError as exc:
+            raise ConfigError(f"environment variable AWS_CA_BUNDLE: {exc}") from None
+    return config
 
 
-def resolve_password(config: CmlConfig | CredentialOverride, env: Mapping[str, str]) -> str | None:
+def resolve_password(
+    config: CmlConfig | CredentialOverride,
+    env: Mapping[str, str],
+    *,
+    timeout: float = 30.0,
+    waiting: Callable[[str], None] | None = None,
+) -> str | None:
     """The CML password from a command or an environment variable; never from the file."""
     command = config.password_command
     if command:
-        try:
-            result = subprocess.run(
-                shlex.split(command), capture_output=True, text=True, timeout=30, check=True
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise ConfigError(f"cml.password_command failed: {type(exc).__name__}") from None
-        return result.stdout.rstrip("\n")
+        return run_password_command(command, timeout=timeout, waiting=waiting)
     name = config.password_env
     return env.get(name) if name else None
+
+
+PASSWORD_COMMAND_NOTICE_AFTER = 0.5
+"""Seconds of silence after which the terminal is told what cmltui is waiting for."""
+
+
+def run_password_command(
+    command: str, *, timeout: float, waiting: Callable[[str], None] | None = None
+) -> str:
+    """Run `password_command` in its own process group; on timeout the whole group is killed.
+
+    A command that asks for a passphrase (a GPG agent, a password manager) can take a while:
+    after a short moment `waiting` is told, so the terminal does not sit blank.
+    """
+    try:
+        proc = subprocess.Popen(
+            shlex.split(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,  # its own process group, killed as one
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cml.password_command failed: {type(exc).__name__}") from None
+    try:
+        try:
+            out, _ = proc.communicate(timeout=min(timeout, PASSWORD_COMMAND_NOTICE_AFTER))
+        except subprocess.TimeoutExpired:
+            if waiting is not None:
+                waiting(f"waiting for cml.password_command (up to {timeout:g} s)…")
+            out, _ = proc.communicate(timeout=max(0.0, timeout - PASSWORD_COMMAND_NOTICE_AFTER))
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ConfigError(f"cml.password_command timed out after {timeout:g} s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    if proc.returncode != 0:
+        raise ConfigError(f"cml.password_command failed: exit status {proc.returncode}")
+    return out.rstrip("\n")
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=2)
 
 
 def _is_set_by(key: str, var: str, env: Mapping[str, str]) -> bool:
@@ -302,8 +404,15 @@ def _env_value(key: str, raw: str) -> Any:
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")  # a leading byte-order mark is accepted
+        return tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: cannot read config file: it is a directory") from None
     except FileNotFoundError:
         if required:
             raise ConfigError(f"{path}: config file not found") from None
@@ -326,9 +435,19 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+def _key_of(loc: tuple[int | str, ...]) -> str:
+    """The config key of an error, without pydantic's union-member tags (`constrained-float`)."""
+    parts = [str(p) for p in loc if not str(p).startswith(_UNION_TAGS)]
+    return ".".join(parts) or "(top level)"
+
+
+_UNION_TAGS = ("constrained-", "dict[", "list[", "function-", "union[")
+
+
 def _one_line(path: str, origins: Mapping[str, str], exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    errors = exc.errors()
+    error = errors[0]
+    key = _key_of(error["loc"])
     source = next(
         (
             origin
@@ -340,10 +459,10 @@ def _one_line(path: str, origins: Mapping[str, str], exc: ValidationError) -> st
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     else:
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if "input" in error and not isinstance(error["input"], dict | list):
             message += f" (got {error['input']!r})"
-    more = len(exc.errors()) - 1
+    more = len({_key_of(e["loc"]) for e in errors}) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{source}: {key}: {message}{suffix}"
 

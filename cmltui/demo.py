@@ -20,7 +20,8 @@ def demo_config(config: Config, region: str) -> Config:
     """The user's config with what the demo must force: the simulator's region, TLS on."""
     data = config.model_dump()
     data["aws"].update(regions=[region], profile=None, endpoint_url=None)
-    data["cml"].update(verify_tls=True, ca_bundle=None, overrides=[])
+    # The simulated workers' URL tags name 127.0.0.1, which is not a moto instance's address.
+    data["cml"].update(verify_tls=True, ca_bundle=None, overrides=[], allowed_hosts=["127.0.0.1"])
     return Config.model_validate(data)
 
 
@@ -62,7 +63,9 @@ def demo_service(
 
         progress(f"starting the simulated fleet ({workers} workers)…")
         fleet = SimulatedFleet(workers=workers, seed=seed, clock=clock)
-        await fleet.start()
+        await fleet.start(
+            lambda phase, done, total: progress(f"simulated fleet: {phase} {done}/{total}")
+        )
         try:
             core = build_core(
                 demo_config(config, fleet.region),

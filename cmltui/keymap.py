@@ -76,7 +76,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "refresh less often: 2 5 10 15 30 60 120 300 600 s", "", "Interval: slower"),
     ActionSpec("faster", "faster", "minus",
                "refresh more often (the same steps)", "", "Interval: faster"),
-    # "$" is kept free for the cost screen.
+    ActionSpec("cost", "cost", "dollar_sign",
+               "cost: burn, idle burn and savings by owner, type and region", "",
+               "Cost breakdown"),
     ActionSpec("help", "help", "question_mark",
                "this help: keys, cues and where files go", "Help", "Help"),
     ActionSpec("quit", "quit", "q", "quit", "Quit", ""),

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
+import sys
+from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-_SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-_.]+"), r"\1***"),
-    (
-        re.compile(
-            r"(?i)(password|passwd|secret|token|authorization)([\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"
-        ),
-        r"\1\2***",
-    ),
-    (re.compile(r"\beyJ[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+"), "***"),  # any JWT
-]
+from cmltui import paths
+from cmltui.domain.sanitize import visible
+from cmltui.domain.secrets import scrub_text
+
+_NOISY = ("werkzeug", "botocore", "boto3", "urllib3", "moto", "aiohttp.access")
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log lines are read in terminals (`tail -f`, stderr): outside text in them is made
+    visible line by line, so an escape sequence in a CML answer cannot act on that terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(visible(line) for line in super().format(record).split("\n"))
 
 
 class RedactSecrets(logging.Filter):
@@ -24,36 +28,51 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = redact(message)
+        redacted = scrub_text(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
 
 
-def redact(text: str) -> str:
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 def log_file_path(*, demo: bool = False) -> Path:
-    from cmltui.audit import user_dir
-
-    return user_dir("log", demo=demo) / "cmltui.log"
+    return paths.log_file(demo=demo)
 
 
-def configure_logging(level: str, *, demo: bool = False) -> Path:
-    """Send everything to a rotating file; nothing goes to stderr except what the CLI prints."""
+@dataclass(frozen=True)
+class LoggingSetup:
+    """Where logs go; `problem` is the one line to show when the log file cannot be used."""
+
+    path: Path | None
+    problem: str | None = None
+
+
+def configure_logging(
+    level: str, *, stderr_fallback: bool = False, demo: bool = False
+) -> LoggingSetup:
+    """Send everything to a rotating file; nothing goes to stderr except what the CLI prints.
+
+    When the log directory is unusable the run goes on: logs go to stderr when
+    `stderr_fallback` (commands without a full-screen UI), else nowhere, and `problem` says so.
+    """
     path = log_file_path(demo=demo)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    problem: str | None = None
+    handler: logging.Handler
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = "logging to stderr" if stderr_fallback else "logging is off"
+        problem = f"cannot write log file {path}: {reason}; {where}"
+        handler = logging.StreamHandler(sys.stderr) if stderr_fallback else logging.NullHandler()
+        path = None  # type: ignore[assignment]
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("werkzeug", "botocore", "boto3", "urllib3", "moto", "aiohttp.access"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    return path
+    return LoggingSetup(path, problem)

@@ -7,14 +7,16 @@ turns a DTO into a JSON-ready dict. Nothing else builds, copies or patches a DTO
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cmltui.api.dto import CMLWorkerDto, LabDto
+from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
 from cmltui.domain import idle
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.prices import Price, PriceLookup, StaticPrices
+from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
 from cmltui.domain.worker import CMLWorker, MetricReading
@@ -31,7 +33,9 @@ class MapContext:
     poll_interval: float = 10.0
     next_refresh_at: datetime | None = None
     boot_grace: timedelta = timedelta(minutes=10)
-    prices: Mapping[str, float] = field(default_factory=dict)
+    prices: PriceLookup = field(default_factory=StaticPrices)
+    audited: Mapping[str, Sequence[StopInterval]] = field(default_factory=dict)
+    """Stopped intervals per instance id from the audit log (`cmltui.savings_ledger`)."""
 
 
 def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
@@ -53,6 +57,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     system_info = normalise_system_stats(stats) if stats is not None else None
     licensing = worker.cml.licensing  # stored token-free and JSON-safe (CMLState)
     detection_on = idle.detection_active(worker, ctx.idle)
+    price = _price(worker, ctx.prices)
     return CMLWorkerDto(
         id=worker.instance_id,
         name=worker.tags.get(NAME_TAG) or worker.instance_id,
@@ -66,6 +71,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
             started_at=started_at,
             now=now,
             boot_grace=ctx.boot_grace,
+            cml_ready=worker.cml.ready if cml_answers else None,
         ),
         ami_id=worker.ami_id,
         ami_name=worker.ami.name,
@@ -78,7 +84,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
         cml_version=worker.cml.version if running else None,
-        cml_ready=worker.cml.ready if running else None,
+        cml_ready=worker.cml.ready if cml_answers else None,  # not a stale answer
         cml_uptime_seconds=(
             int((now - started_at).total_seconds()) if cml_answers and started_at else None
         ),
@@ -151,7 +157,10 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         ),
         recent_user_ids=list(worker.activity.recent_user_ids),
         recent_users=[worker.cml.users.get(uid, uid) for uid in worker.activity.recent_user_ids],
-        hourly_cost=_hourly_cost(worker, ctx.prices),
+        hourly_cost=_hourly_cost(worker, price),
+        hourly_price=price.per_hour if price else None,
+        price_source=price.source if price else None,
+        savings=_savings(worker, price, ctx),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
     )
 
@@ -249,10 +258,51 @@ def _pick(
     return cml_value
 
 
-def _hourly_cost(worker: CMLWorker, prices: Mapping[str, float]) -> float | None:
-    if worker.instance_type is None or worker.instance_type not in prices:
-        return None
-    return prices[worker.instance_type] if worker.status is WorkerStatus.RUNNING else 0.0
+def _price(worker: CMLWorker, prices: PriceLookup) -> Price | None:
+    return prices.price(worker.region, worker.instance_type) if worker.instance_type else None
+
+
+def _hourly_cost(worker: CMLWorker, price: Price | None) -> float | None:
+    """Burn now: a stopped worker costs nothing per hour (its volumes are not counted)."""
+    if worker.status is not WorkerStatus.RUNNING:
+        return 0.0
+    return price.per_hour if price else None
+
+
+def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> SavingsDto:
+    intervals = worker_intervals(
+        ctx.audited.get(worker.instance_id, ()),
+        worker.status,
+        worker.history,
+        worker.ec2_state_transition_at,
+    )
+    if not intervals:
+        return _NEVER_STOPPED  # most workers, most cycles: one shared frozen value
+    result = savings(intervals, price.per_hour if price else None, ctx.now)
+    return SavingsDto(
+        saved_usd=_cents(result.usd()),
+        auto_usd=_cents(result.usd(SavingKind.AUTO)),
+        manual_usd=_cents(result.usd(SavingKind.MANUAL)),
+        external_usd=_cents(result.usd(SavingKind.EXTERNAL)),
+        stopped_hours=round(result.total_hours, 3),
+        since=result.since,
+        basis=[basis.value for basis in result.basis],
+    )
+
+
+_NEVER_STOPPED = SavingsDto(
+    saved_usd=0.0,
+    auto_usd=0.0,
+    manual_usd=0.0,
+    external_usd=0.0,
+    stopped_hours=0.0,
+    since=None,
+    basis=[],
+)
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:

@@ -22,7 +22,10 @@ from cmltui.config import Config
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.idle_checker import IdleChecker
+from cmltui.pricing import PriceBook, build_price_book
+from cmltui.savings_ledger import SavingsLedger
 from cmltui.sources.aws import AwsSource
+from cmltui.sources.aws_identity import look_up_operator
 from cmltui.sources.cml_client import CMLClient
 
 
@@ -51,6 +54,7 @@ class Core:
     demo: bool
     subscribers: list[Callable[[ActivityEvent], None]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    prices: PriceBook | None = None
 
     def publish(self, event: ActivityEvent) -> None:
         """The activity channel: every subscriber gets every minimal event."""
@@ -59,6 +63,8 @@ class Core:
 
     async def close(self) -> None:
         """Close the clients, then whatever the core was opened with (the demo's fleet)."""
+        if self.prices is not None:
+            await self.prices.close()
         await self.cml.close()
         for close in reversed(self.closers):
             await close()
@@ -108,9 +114,14 @@ def build_core(
         verify_tls=config.cml.verify_tls,
         ca_bundle=ca_bundle,
         keepalive_timeout=max(120.0, 3 * config.intervals.collector),
+        max_response_bytes=config.cml.max_response_bytes,
+        max_json_depth=config.cml.max_json_depth,
+        worker_deadline=config.cml.worker_deadline,
     )
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)
+    audit = audit or AuditLog(default_audit_path(demo=endpoints.demo))
+    prices = build_price_book(config, aws, demo=endpoints.demo, clock=clock)
     collector = Collector(
         config=config,
         aws=aws,
@@ -119,15 +130,22 @@ def build_core(
         clock=clock,
         targets=targets,
         cadence=cadence,
+        prices=prices,
+        ledger=SavingsLedger(audit),
     )
     actions = Actions(
         config=config,
         registry=registry,
         aws=aws,
         clock=clock,
-        audit=audit or AuditLog(default_audit_path(demo=endpoints.demo)),
+        audit=audit,
         operator=operator,
     )
+    if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
+        look_up_operator(lambda: aws.client("sts", aws.regions[0]), actions.set_operator)
+
+    if actions.audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
+        actions.warnings.append(actions.audit.problem)
     core = Core(
         config=config,
         clock=clock,
@@ -138,6 +156,7 @@ def build_core(
         actions=actions,
         idle_checker=None,  # type: ignore[arg-type]  # set just below: it publishes via core
         demo=endpoints.demo,
+        prices=prices,
     )
     core.idle_checker = IdleChecker(
         config=config,

@@ -40,6 +40,7 @@ CoreOpener = Callable[[Cadence, Progress], Awaitable[Core]]
 """Builds the core (and starts whatever it talks to), reporting progress in words."""
 
 RETRY_CAP_SECONDS = 300.0
+PRICE_WAIT_SECONDS = 15.0  # `snapshot` waits this long for Pricing API reads it started
 
 
 class CoreService:
@@ -231,6 +232,8 @@ class CoreService:
         if not first.workers:
             return first
         await core.idle_checker.check_due()
+        if core.prices is not None:  # prices the first pass asked the Pricing API for
+            await core.prices.settle(PRICE_WAIT_SECONDS)
         return await core.collector.collect()
 
     # -- the idle checker schedule -------------------------------------------------------------

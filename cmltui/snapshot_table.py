@@ -1,9 +1,19 @@
-"""`cmltui snapshot --format table`: a plain table readable at 80 columns."""
+"""`cmltui snapshot --format table`: a plain table readable at 80 columns.
+
+Names, states and errors come from AWS and CML, so every cell is made visible (no control,
+bidi or line-breaking character reaches the terminal, a newline never starts a row) and padded
+by terminal cell width, so wide and zero-width characters keep the columns straight.
+"""
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
+
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
+from cmltui.domain.sanitize import visible
+
+WIDTH = 80
 
 
 def _pct(value: float | None) -> str:
@@ -21,6 +31,28 @@ def _idle(dto: CMLWorkerDto) -> str:
     return ("IDLE " if dto.is_idle else "") + text
 
 
+def _cost(dto: CMLWorkerDto) -> str:
+    """Burn now; "?" when a running worker's region has no known price."""
+    if dto.hourly_cost is None:
+        return "?" if dto.status.value == "running" else "-"
+    return f"{dto.hourly_cost:.2f}"
+
+
+def cell(value: object, width: int, align: str = "<") -> str:
+    """`value` made visible, cut (with …) or padded to exactly `width` terminal cells."""
+    text = visible(str(value), 4 * width + 8)
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if align == ">" else text + pad
+
+
+def line(text: str, width: int = WIDTH) -> str:
+    """A free-text line (errors, totals) made visible and cut to `width` cells."""
+    text = visible(text, 4 * width)
+    return set_cell_size(text, width - 1) + "…" if cell_len(text) > width else text
+
+
 def render_table(snapshot: FleetSnapshot) -> str:
     header = f"{'NAME':<18} {'STATUS':<8} {'SERVICE':<11} {'CPU':>4} {'MEM':>4} {'DISK':>4} "
     header += f"{'LABS':>5} {'IDLE':<10} {'$/H':>5}"
@@ -28,23 +60,42 @@ def render_table(snapshot: FleetSnapshot) -> str:
     for dto in snapshot.workers:
         labs = "-" if dto.active_labs_count is None else f"{dto.active_labs_count}/"
         labs += "-" if dto.cml_labs_count is None else str(dto.cml_labs_count)
-        cost = "-" if dto.hourly_cost is None else f"{dto.hourly_cost:.2f}"
+        cost = _cost(dto)
         lines.append(
-            f"{dto.name[:18]:<18} {dto.status.value[:8]:<8} {dto.service_status.value:<11} "
-            f"{_pct(dto.cpu_utilization):>4} {_pct(dto.memory_utilization):>4} "
-            f"{_pct(dto.storage_utilization):>4} {labs:>5} {_idle(dto)[:10]:<10} {cost:>5}"
+            " ".join(
+                (
+                    cell(dto.name, 18),
+                    cell(dto.status.value, 8),
+                    cell(dto.service_status.value, 11),
+                    cell(_pct(dto.cpu_utilization), 4, ">"),
+                    cell(_pct(dto.memory_utilization), 4, ">"),
+                    cell(_pct(dto.storage_utilization), 4, ">"),
+                    cell(labs, 5, ">"),
+                    cell(_idle(dto), 10),
+                    cell(cost, 5, ">"),
+                )
+            )
         )
         for source, error in dto.errors.items():
-            lines.append(f"  ! {source}: {error}"[:80])
-    running = sum(1 for d in snapshot.workers if d.status.value == "running")
-    burn = sum(d.hourly_cost or 0.0 for d in snapshot.workers)
+            lines.append(line(f"  ! {source}: {error}"))
+    cost = snapshot.cost()
     states = [d.idle_state for d in snapshot.workers]
     lines.append(
-        f"{len(snapshot.workers)} workers, {running} running: idle {states.count('idle')}, "
+        f"{cost.workers} workers, {cost.running} running: idle {states.count('idle')}, "
         f"busy {states.count('active')}, ? {states.count('unknown')} (not read yet)"
     )
+    lines.append(f"collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}")
     lines.append(
-        f"burn ${burn:.2f}/h, collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}"
+        f"burn ${cost.burn_per_hour:.2f}/h, idle burn ${cost.idle_burn_per_hour:.2f}/h, "
+        f"day ${cost.projected_day:,.0f}, month ${cost.projected_month:,.0f}"
     )
-    lines.extend(f"error: {error}" for error in snapshot.errors)
+    if cost.saved_usd:
+        since = f" since {cost.saved_since:%Y-%m-%d %H:%M}" if cost.saved_since else ""
+        lines.append(
+            f"saved ${cost.saved_usd:,.2f}{since} (auto ${cost.saved_auto_usd:,.2f}, "
+            f"manual ${cost.saved_manual_usd:,.2f}, other ${cost.saved_external_usd:,.2f})"
+        )
+    if cost.left_out():
+        lines.append(line(f"totals exclude {cost.left_out()}"))
+    lines.extend(line(f"error: {error}", 4 * WIDTH) for error in snapshot.errors)
     return "\n".join(lines) + "\n"

@@ -34,6 +34,20 @@ class LabDto(BaseModel):
     node_count: int | None
 
 
+class SavingsDto(BaseModel):
+    """What this worker's stops saved at its current price (amounts None when unpriced)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    saved_usd: float | None
+    auto_usd: float | None  # idle detection's auto-pauses
+    manual_usd: float | None  # pauses by an operator through cmltui
+    external_usd: float | None  # stops made outside cmltui
+    stopped_hours: float
+    since: UtcDateTime | None  # start of the earliest stop counted
+    basis: list[str]  # "audit log", "pause tags", "EC2 stop time"
+
+
 class CMLWorkerDto(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -122,7 +136,10 @@ class CMLWorkerDto(BaseModel):
     labs: list[LabDto] | None
     recent_user_ids: list[str]
     recent_users: list[str]  # the same users, by name where `/users` knows them
-    hourly_cost: float | None
+    hourly_cost: float | None  # burn now: the price while running, 0 otherwise, None unpriced
+    hourly_price: float | None  # on-demand USD per hour in this region, running or not
+    price_source: Literal["api", "cache", "table", "config"] | None
+    savings: SavingsDto
     cml_stale_seconds: int | None
 
 

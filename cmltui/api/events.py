@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from cmltui.api.cost import CostTotals, cost_totals
 from cmltui.api.dto import CMLWorkerDto, UtcDateTime, worker_dto_to_dict
 
 ACTIVITY_SOURCE = "domain.worker_activity"
@@ -77,10 +78,15 @@ class FleetSnapshot(BaseModel):
     workers: tuple[CMLWorkerDto, ...]
     errors: tuple[str, ...] = ()
 
+    def cost(self) -> CostTotals:
+        """Fleet burn, idle burn and savings, derived from the workers (never stored apart)."""
+        return cost_totals(self.workers)
+
     def to_dict(self) -> dict[str, Any]:
-        """The `snapshot --format json` object: {collected_at, workers, errors}."""
+        """The `snapshot --format json` object: {collected_at, fleet, workers, errors}."""
         return {
             "collected_at": self.collected_at.isoformat(),
+            "fleet": self.cost().to_dict(),
             "workers": [worker_dto_to_dict(dto) for dto in self.workers],
             "errors": list(self.errors),
         }

@@ -1,26 +1,80 @@
-"""Plain, secret-free JSON values: what may leave the core from CML's nested objects."""
+"""Outside text made harmless, and plain, secret-free JSON values.
+
+`visible` is the one function every string from AWS, CML, the config or the operator passes
+through before it is shown (TUI, `snapshot --format table`, toasts, logs on screen). It maps
+each control, bidi, zero-width or line-breaking character to one visible character, so the text
+keeps its length (styled spans stay valid) and nothing reaches the terminal's control stream.
+"""
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-SECRET_KEY_PARTS = ("token", "password", "secret")
+from cmltui.domain.secrets import is_secret_key, scrub_text
+
+ELLIPSIS = "…"
+REPLACEMENT = "\ufffd"  # "�": bidi, zero-width, C1 and other invisible format characters
+MAX_ERROR_CHARS = 200
+
+
+class _VisibleTable(dict[int, str]):
+    """`str.translate` table: fixed entries for C0, DEL, C1 and surrogates, the rest on demand.
+
+    Unicode categories are looked up once per distinct character met, so import stays cheap.
+    """
+
+    def __missing__(self, code: int) -> str:
+        category = unicodedata.category(chr(code))
+        if category == "Cf":  # bidi controls, zero-width, BOM, tag characters
+            shown = REPLACEMENT
+        elif category in ("Zl", "Zp"):  # U+2028/U+2029 break lines in some terminals
+            shown = "\u2424"  # ␤
+        else:
+            shown = chr(code)
+        if len(self) < _TABLE_MAX:
+            self[code] = shown
+        return shown
+
+
+_TABLE_MAX = 50_000
+_TABLE = _VisibleTable({code: chr(0x2400 + code) for code in range(0x20)})  # ␀…␟
+_TABLE[0x09] = " "  # a tab would move the cursor: one space keeps the columns
+_TABLE[0x7F] = "\u2421"  # ␡
+_TABLE.update({code: REPLACEMENT for code in range(0x80, 0xA0)})  # C1: CSI 0x9b, OSC 0x9d…
+_TABLE.update({code: REPLACEMENT for code in range(0xD800, 0xE000)})  # lone surrogates
+
+
+def visible(text: str, limit: int | None = None) -> str:
+    """`text` with every control, bidi and invisible character shown as one visible character.
+
+    Newlines never start a new line (shown as ␊), tabs become a space, ESC becomes ␛. With
+    `limit`, longer text is cut to `limit` characters ending in "…".
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    if not text.isprintable():  # fast path: plain text (C-speed check) is returned as it is
+        text = text.translate(_TABLE)
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)] + ELLIPSIS
+    return text
+
+
+def error_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """An error message fit for one line on screen: secrets masked, visible, capped."""
+    return visible(" ".join(scrub_text(str(text)).split()), limit)
 
 
 def public_json(value: Any) -> Any:
-    """A copy without token-like keys at any depth, with only plain JSON values in it.
+    """A copy without secret-named keys at any depth, with only plain JSON values in it.
 
     The Smart Licensing token never leaves the core; NaN or ±inf become None so JSON stays valid.
     """
     if isinstance(value, Mapping):
-        return {
-            str(k): public_json(v)
-            for k, v in value.items()
-            if not any(part in str(k).lower() for part in SECRET_KEY_PARTS)
-        }
+        return {str(k): public_json(v) for k, v in value.items() if not is_secret_key(str(k))}
     if isinstance(value, list | tuple):
         return [public_json(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
@@ -30,21 +84,3 @@ def public_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
-
-
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def clean_line(text: str, limit: int = 500) -> str:
-    """Outside text made safe for one line of a terminal: control and bidi characters are
-    shown as escapes (never sent), and the length is bounded."""
-    out = []
-    for char in text[:limit]:
-        code = ord(char)
-        if char == "\t":
-            out.append(" ")
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or char in _BIDI:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return "".join(out) + ("…" if len(text) > limit else "")

@@ -34,15 +34,23 @@ def service_status(
     started_at: datetime | None,
     now: datetime,
     boot_grace: timedelta,
+    cml_ready: bool | None = None,
 ) -> ServiceStatus:
-    """SPEC §2.1: a running worker is starting within the boot grace until CML answers."""
+    """SPEC §2.1: a running worker is starting within the boot grace until CML answers.
+
+    A CML that answers `ready: false` is still booting its services: starting within the
+    grace (the DTO's `cml_ready` False tells this phase from the refusing one), degraded after.
+    """
     if status is not WorkerStatus.RUNNING:
         return ServiceStatus.UNAVAILABLE
+    in_grace = started_at is not None and now - ensure_utc(started_at) < boot_grace
+    answered = outcome.reach in (CMLReach.FULL, CMLReach.PARTIAL)
+    if answered and cml_ready is False:
+        return ServiceStatus.STARTING if in_grace else ServiceStatus.DEGRADED
     if outcome.reach is CMLReach.FULL:
         return ServiceStatus.AVAILABLE if outcome.health_valid is True else ServiceStatus.DEGRADED
     if outcome.reach is CMLReach.PARTIAL:
         return ServiceStatus.DEGRADED
-    in_grace = started_at is not None and now - ensure_utc(started_at) < boot_grace
     return ServiceStatus.STARTING if in_grace else ServiceStatus.ERROR
 
 

@@ -11,15 +11,22 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from cmltui.sim.cml_labs import LabBook, SimEvent, SimLab, SimUser
+from cmltui.sim.cml_topology import (
+    NODE_DEFINITIONS,
+    RUNNING_STATES,
+    link_body,
+    node_body,
+    node_topology_body,
+)
 from cmltui.sim.fleet import INSTANCE_TYPES, SimWorkerSpec
 
 SLOT_S = 60.0
-HISTORY_CAP = 200
+CPU_PER_NODE = 1.5  # percent of the controller's CPU per running node, beyond the seeded load
 SERVICE_ACCOUNT_ID = "00000000-0000-4000-a000-000000000000"
 SERVICE_ACCOUNT_NAME = "cml_system"
 ADMIN_USERNAME = "admin"
@@ -78,37 +85,6 @@ class SimCompute:
 
 
 @dataclass
-class SimUser:
-    id: str
-    username: str
-    fullname: str
-    admin: bool
-    created: datetime
-
-
-@dataclass
-class SimLab:
-    id: str
-    title: str
-    owner: SimUser
-    node_count: int
-    link_count: int
-    state: str
-    created: datetime
-    modified: datetime
-
-
-@dataclass
-class SimEvent:
-    category: str
-    timestamp: datetime
-    data: dict[str, Any]
-
-    def body(self) -> dict[str, Any]:
-        return {"category": self.category, "timestamp": iso(self.timestamp), "data": self.data}
-
-
-@dataclass
 class CmlModel:
     """The simulated controller of one worker."""
 
@@ -117,14 +93,28 @@ class CmlModel:
     t0: datetime
     computes: list[SimCompute] = field(default_factory=list)
     users: list[SimUser] = field(default_factory=list)
-    labs: list[SimLab] = field(default_factory=list)
-    events: deque[SimEvent] = field(default_factory=lambda: deque(maxlen=HISTORY_CAP))
+    book: LabBook = field(init=False)
     product_uuid: str = ""
+    notice_id: str = ""
     next_slot: int = 0
+    baseline_running: int = 0
+
+    @property
+    def labs(self) -> list[SimLab]:
+        return self.book.labs
+
+    @labs.setter
+    def labs(self, labs: list[SimLab]) -> None:
+        self.book.labs = labs
+
+    @property
+    def events(self) -> Any:
+        return self.book.events
 
     def __post_init__(self) -> None:
         rng = random.Random(f"cmltui-cml:{self.seed}:{self.spec.index}")
         self.product_uuid = _uuid4(rng)
+        self.notice_id = _uuid4(random.Random(f"cmltui-notice:{self.seed}:{self.spec.index}"))
         cpus, mem_gib = INSTANCE_TYPES.get(self.spec.instance_type, (16, 64))
         n = self.spec.compute_count
         for i in range(n):
@@ -139,6 +129,7 @@ class CmlModel:
                     valid=self.spec.health_valid or i != n - 1,
                 )
             )
+        self.book = LabBook(f"{self.seed}:{self.spec.index}", [c.id for c in self.computes])
         created = self.t0 - timedelta(seconds=self.spec.created_ago_s)
         self.users.append(
             SimUser(SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_NAME, "CML system", True, created)
@@ -151,7 +142,7 @@ class CmlModel:
                     username,
                     fullname,
                     False,
-                    created + timedelta(hours=rng.randint(1, 48)),
+                    min(self.t0, created + timedelta(hours=rng.randint(1, 48))),
                 )
             )
         people = self.users[1:]
@@ -161,7 +152,8 @@ class CmlModel:
                 f" {i // len(titles) + 1}" if i >= len(titles) else ""
             )
             nodes = rng.randint(2, 24)
-            lab_created = created + timedelta(hours=rng.uniform(1, 200))
+            # Between the instance's creation and t0: never in the future.
+            lab_created = created + (self.t0 - created) * rng.uniform(0.05, 0.95)
             self.labs.append(
                 SimLab(
                     id=_uuid4(rng),
@@ -172,9 +164,11 @@ class CmlModel:
                     state=self._initial_lab_state(rng, i),
                     created=lab_created,
                     modified=lab_created,
+                    description=f"{title} (simulated)",
                 )
             )
         self._seed_history(rng)
+        self.baseline_running = self.running_nodes(self.t0)
 
     # ----- behaviour ---------------------------------------------------------------------------
 
@@ -233,6 +227,8 @@ class CmlModel:
             if running:
                 self._play_slot(self.next_slot)
             self.next_slot += 1
+        if running:
+            self.book.release(now)
 
     def _play_slot(self, slot: int) -> None:
         rng = random.Random(f"cmltui-slot:{self.seed}:{self.spec.index}:{slot}")
@@ -254,6 +250,13 @@ class CmlModel:
             self.events.append(event)
 
     def _toggle_lab(self, lab: SimLab, when: datetime) -> list[SimEvent]:
+        if lab.topology is not None:
+            # A client has looked at this lab's nodes: move them for real.
+            if self.book.lab_state(lab) == "STARTED":
+                self.book.stop_lab(lab, lab.owner, when)
+            else:
+                self.book.start_lab(lab, lab.owner, when)
+            return []
         data = {"lab_id": lab.id, "user_id": lab.owner.id}
         lab.modified = when
         if lab.state == "STARTED":
@@ -271,18 +274,19 @@ class CmlModel:
     def cpu_percent(self, now: datetime) -> float:
         s = self.spec
         value = s.cpu_base + s.cpu_amp * self._wave(now, 900, 0) + 2.0 * self._wave(now, 170, 1)
+        value += CPU_PER_NODE * (self.running_nodes(now) - self.baseline_running)
         return round(min(99.0, max(0.5, value)), 2)
 
     def memory_fraction(self, now: datetime) -> float:
-        value = self.spec.mem_base + 4.0 * self._wave(now, 1300, 2) + 1.5 * self.running_nodes()
+        value = self.spec.mem_base + 4.0 * self._wave(now, 1300, 2) + 1.5 * self.running_nodes(now)
         return min(0.97, max(0.05, value / 100))
 
     def disk_fraction(self, now: datetime) -> float:
         hours = (now - self.t0).total_seconds() / 3600
         return min(0.95, (self.spec.disk_base + 0.2 * hours) / 100)
 
-    def running_nodes(self) -> int:
-        return sum(lab.node_count for lab in self.labs if lab.state == "STARTED")
+    def running_nodes(self, now: datetime) -> int:
+        return self.book.running_nodes(now)
 
     # ----- response bodies (CML 2.9 OpenAPI shapes) --------------------------------------------
 
@@ -330,8 +334,8 @@ class CmlModel:
         cpu = self.cpu_percent(now)
         mem = self.memory_fraction(now)
         disk = self.disk_fraction(now)
-        running = self.running_nodes()
-        total = sum(lab.node_count for lab in self.labs)
+        running = self.running_nodes(now)
+        total = self.book.total_nodes()
         computes: dict[str, Any] = {}
         n = len(self.computes)
         for i, c in enumerate(self.computes):
@@ -399,38 +403,133 @@ class CmlModel:
         return next((lab for lab in self.labs if lab.id == lab_id), None)
 
     def lab_body(self, lab: SimLab) -> dict[str, Any]:
+        nodes, links = self.book.counts(lab)
         return {
             "id": lab.id,
             "created": iso(lab.created),
             "modified": iso(lab.modified),
-            "lab_description": f"{lab.title} (simulated)",
-            "lab_notes": "",
+            "lab_description": lab.description,
+            "lab_notes": lab.notes,
             "lab_title": lab.title,
             "owner": lab.owner.id,
             "owner_username": lab.owner.username,
             "owner_fullname": lab.owner.fullname,
-            "state": lab.state,
-            "node_count": lab.node_count,
-            "link_count": lab.link_count,
+            "state": self.book.lab_state(lab),
+            "node_count": nodes,
+            "link_count": links,
             "groups": [],
             "effective_permissions": ["lab_admin", "lab_edit", "lab_exec", "lab_view"],
         }
 
+    def lab_header(self, lab: SimLab) -> dict[str, str]:
+        return {"title": lab.title, "description": lab.description, "notes": lab.notes}
+
     def topology_body(self, lab: SimLab) -> dict[str, Any]:
-        """The lab header only: the simulator models node counts, not node definitions."""
+        """A TopologyResponse: the lab header, its nodes with interfaces, and its links."""
+        topo = self.book.topology(lab)
         return {
             "lab": {
                 "version": "0.3.0",
-                "title": lab.title,
-                "description": f"{lab.title} (simulated)",
-                "notes": "",
+                **self.lab_header(lab),
                 "owner": lab.owner.id,
             },
-            "nodes": [],
-            "links": [],
+            "nodes": [node_topology_body(n) for n in topo.nodes],
+            "links": [link_body(lk, lab.id, self.link_state(lab, lk)) for lk in topo.links],
             "annotations": [],
             "smart_annotations": [],
         }
+
+    def link_state(self, lab: SimLab, link: Any) -> str:
+        """STARTED while both ends run, else the rest state of its nodes."""
+        topo = self.book.topology(lab)
+        ends = [topo.node(link.iface_a.node_id), topo.node(link.iface_b.node_id)]
+        if all(n is not None and n.is_running() for n in ends):
+            return "STARTED"
+        if any(n is not None and (n.is_running() or n.rest_state == "STOPPED") for n in ends):
+            return "STOPPED"
+        return "DEFINED_ON_CORE"
+
+    def nodes_body(self, lab: SimLab, now: datetime, data: bool) -> list[Any]:
+        topo = self.book.topology(lab)
+        if not data:
+            return [n.id for n in topo.nodes]
+        return [node_body(n, lab.id, n.state(now)) for n in topo.nodes]
+
+    def links_body(self, lab: SimLab, data: bool) -> list[Any]:
+        topo = self.book.topology(lab)
+        if not data:
+            return [lk.id for lk in topo.links]
+        return [link_body(lk, lab.id, self.link_state(lab, lk)) for lk in topo.links]
+
+    def element_state_body(self, lab: SimLab, now: datetime) -> dict[str, Any]:
+        """A LabElementStateResponse: every node, link and interface state."""
+        topo = self.book.topology(lab)
+        interfaces = {}
+        for node in topo.nodes:
+            state = node.state(now)
+            iface_state = "STARTED" if state in RUNNING_STATES else node.rest_state
+            for iface in node.interfaces:
+                interfaces[iface.id] = iface_state
+        return {
+            "nodes": {n.id: n.state(now) for n in topo.nodes},
+            "links": {lk.id: self.link_state(lab, lk) for lk in topo.links},
+            "interfaces": interfaces,
+        }
+
+    def simulation_stats_body(self, lab: SimLab, now: datetime) -> dict[str, Any]:
+        """A LabSimulationStatsResponse, shaped as the 2.9 OpenAPI documents it (lists)."""
+        topo = self.book.topology(lab)
+        return {
+            "nodes": [node_body(n, lab.id, n.state(now)) for n in topo.nodes],
+            "links": [link_body(lk, lab.id, self.link_state(lab, lk)) for lk in topo.links],
+        }
+
+    def compute_hosts_body(self, now: datetime) -> list[dict[str, Any]]:
+        """ComputeHostBase objects, with node counts that follow the labs."""
+        running = self.running_nodes(now)
+        total = self.book.total_nodes()
+        n = len(self.computes)
+        out = []
+        for i, c in enumerate(self.computes):
+            out.append(
+                {
+                    "id": c.id,
+                    "hostname": c.hostname,
+                    "server_address": f"192.168.255.{10 + i}",
+                    "is_simulator": True,
+                    "is_connector": c.is_controller,
+                    "admission_state": "READY" if c.valid else "REGISTERED",
+                    "nodes": [],
+                    "node_counts": {
+                        "total_nodes": total // n + (1 if i < total % n else 0),
+                        "total_orphans": 0,
+                        "running_nodes": running // n + (1 if i < running % n else 0),
+                        "running_orphans": 0,
+                    },
+                    "is_connected": c.valid,
+                    "is_synced": c.valid,
+                }
+            )
+        return out
+
+    def notices_body(self) -> list[dict[str, Any]]:
+        """SystemNotice objects: one notice, as operators often post. No `activated`: the
+        OpenAPI allows it, but virl2-client 2.10 rejects notices that carry it."""
+        return [
+            {
+                "id": self.notice_id,
+                "level": "INFO",
+                "label": "Simulated worker",
+                "content": f"{self.spec.name} is part of a cmltui simulated fleet.",
+                "enabled": True,
+                "acknowledged": {},
+                "groups": [],
+            }
+        ]
+
+    @staticmethod
+    def node_definitions_body() -> list[dict[str, Any]]:
+        return [d.body() for d in NODE_DEFINITIONS.values()]
 
     def users_body(self) -> list[dict[str, Any]]:
         out = []
@@ -458,10 +557,11 @@ class CmlModel:
             )
         return out
 
-    def telemetry_body(self) -> list[dict[str, Any]]:
+    def telemetry_body(self, now: datetime) -> list[dict[str, Any]]:
+        self.book.release(now)
         return [event.body() for event in self.events]
 
-    def licensing_body(self) -> dict[str, Any]:
+    def licensing_body(self, now: datetime) -> dict[str, Any]:
         lic = self.spec.license
         t0 = self.t0
         none_time = {
@@ -521,7 +621,7 @@ class CmlModel:
                 "expires": iso(expires) if expires else None,
             }
             active = "CML_Enterprise" if lic != "unregistered" else "CML_Personal"
-        in_use = self.running_nodes()
+        in_use = self.running_nodes(now)
         return {
             "udi": {"hostname": self.spec.name, "product_uuid": self.product_uuid},
             "registration": registration,

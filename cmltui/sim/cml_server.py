@@ -24,6 +24,8 @@ from typing import Any
 from aiohttp import web
 
 from cmltui.clock import Clock
+from cmltui.sim.cml_lab_api import LabApi
+from cmltui.sim.cml_labs import LabError
 from cmltui.sim.cml_model import CmlModel
 from cmltui.sim.fleet import Fault
 from cmltui.sim.tls import TlsMaterial
@@ -42,7 +44,8 @@ class CmlEndpoint:
     username: str
     password: str
     port: int = 0
-    serving: bool = False  # the instance runs and CML has booted
+    serving: bool = False  # the instance runs and CML's web server accepts connections
+    ready: bool = True  # CML's services are up (`ready: false` while they start)
     fault: Fault | None = None
     fault_params: dict[str, float] = field(default_factory=dict)
     request_count: int = 0
@@ -96,6 +99,9 @@ class CmlServer:
         self._secret = secret
         self._keepalive = keepalive_timeout
         self._by_port: dict[int, CmlEndpoint] = {}
+        # A bound, not listening socket per port whose worker is down: it keeps the port ours
+        # (another process cannot take it as an ephemeral port) and connections are refused.
+        self._reserved: dict[int, socket.socket] = {}
         self._runner: web.AppRunner | None = None
         self._token_seq = 0
 
@@ -115,9 +121,16 @@ class CmlServer:
         r.add_get(f"{API}/labs", self._authed(self._labs))
         r.add_get(f"{API}/labs/{{lab_id}}", self._authed(self._lab))
         r.add_get(f"{API}/labs/{{lab_id}}/topology", self._authed(self._topology))
-        r.add_get(f"{API}/licensing", self._authed(lambda ep, rq: ep.model.licensing_body()))
+        r.add_get(
+            f"{API}/licensing",
+            self._authed(lambda ep, rq: ep.model.licensing_body(self.clock.now())),
+        )
         r.add_get(f"{API}/users", self._authed(lambda ep, rq: ep.model.users_body()))
-        r.add_get(f"{API}/telemetry/events", self._authed(lambda ep, rq: ep.model.telemetry_body()))
+        r.add_get(
+            f"{API}/telemetry/events",
+            self._authed(lambda ep, rq: ep.model.telemetry_body(self.clock.now())),
+        )
+        r.add_routes(LabApi(self.clock).routes(self._authed))
         self._runner = web.AppRunner(
             app,
             access_log=None,
@@ -129,28 +142,60 @@ class CmlServer:
 
     async def stop(self) -> None:
         for ep in list(self._by_port.values()):
-            self.close_listener(ep)
+            self.close_listener(ep, keep_port=False)
+        for sock in self._reserved.values():
+            sock.close()
+        self._reserved.clear()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
 
+    def operations(self) -> set[tuple[str, str]]:
+        """(METHOD, OpenAPI path) of every operation served, e.g. ("GET", "/labs/{lab_id}")."""
+        if self._runner is None:
+            return set()
+        out = set()
+        for route in self._runner.app.router.routes():
+            path = route.resource.canonical if route.resource is not None else ""
+            if route.method != "HEAD" and path.startswith(API):
+                out.add((route.method, path.removeprefix(API)))
+        return out
+
     def add(self, ep: CmlEndpoint) -> None:
-        """Register `ep`, giving it a free loopback port that stays its own."""
+        """Register `ep`, giving it a free loopback port that stays its own (held open)."""
+        if ep.port and ep.port not in self._by_port:
+            self._reserve(ep.port)
         while not ep.port or ep.port in self._by_port:
-            # The kernel may hand a just-released port out again: never share one.
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-                probe.bind((self.host, 0))
-                ep.port = probe.getsockname()[1]
+            sock = self._bound(0)
+            ep.port = sock.getsockname()[1]
+            self._reserved[ep.port] = sock
         self._by_port[ep.port] = ep
+
+    def _bound(self, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _reserve(self, port: int) -> None:
+        if port not in self._reserved:
+            with contextlib.suppress(OSError):  # taken meanwhile: the next listen retries
+                self._reserved[port] = self._bound(port)
 
     # ----- listeners ----------------------------------------------------------------------------
 
-    def close_listener(self, ep: CmlEndpoint) -> None:
+    def close_listener(self, ep: CmlEndpoint, keep_port: bool = True) -> None:
         """Stop listening now and cut the worker's open connections (synchronous on purpose)."""
         if ep._server is not None:
             ep._server.close()
             ep._server = None
             ep._server_tls = ""
+            if keep_port and self._runner is not None:
+                self._reserve(ep.port)
         for task in list(ep._hanging):
             task.cancel()
         if self._runner is None or self._runner.server is None:
@@ -176,9 +221,14 @@ class CmlServer:
             return
         ctx: ssl.SSLContext = self.tls.server if wanted == "trusted" else self.tls.untrusted
         loop = asyncio.get_running_loop()
-        ep._server = await loop.create_server(
-            self._runner.server, self.host, ep.port, ssl=ctx, reuse_address=True, backlog=128
-        )
+        sock = self._reserved.pop(ep.port, None) or self._bound(ep.port)
+        try:
+            ep._server = await loop.create_server(
+                self._runner.server, sock=sock, ssl=ctx, backlog=128
+            )
+        except BaseException:
+            sock.close()
+            raise
         ep._server_tls = wanted
 
     # ----- request handling ---------------------------------------------------------------------
@@ -211,9 +261,16 @@ class CmlServer:
             return _error(500, "Internal Server Error (simulated fault)")
         if fault is Fault.UNAUTHORIZED:
             return _error(401, "Not authenticated (simulated fault)")
+        if not ep.ready and request.path != f"{API}/system_information":
+            return _error(503, "CML is starting: its services are not ready yet.")
         response = await handler(request)
         is_login = request.path == f"{API}/authenticate"
-        if fault in (Fault.MALFORMED_JSON, Fault.WRONG_SHAPE) and not is_login:
+        is_json = (
+            isinstance(response, web.Response)
+            and response.content_type == "application/json"
+            and response.text is not None
+        )
+        if fault in (Fault.MALFORMED_JSON, Fault.WRONG_SHAPE) and is_json and not is_login:
             assert isinstance(response, web.Response) and response.text is not None
             if fault is Fault.MALFORMED_JSON:
                 return web.Response(
@@ -267,7 +324,12 @@ class CmlServer:
             denied = self._check_auth(ep, request)
             if denied is not None:
                 return denied
-            result = body(ep, request)
+            try:
+                result = body(ep, request)
+                if asyncio.iscoroutine(result):
+                    result = await result
+            except LabError as exc:
+                return _error(exc.status, str(exc))
             if isinstance(result, web.Response):
                 return result
             return web.json_response(result)
@@ -304,7 +366,7 @@ class CmlServer:
     async def _system_information(self, request: web.Request) -> web.Response:
         ep = self._endpoint(request)
         assert ep is not None
-        return web.json_response(ep.model.system_information())
+        return web.json_response(ep.model.system_information(ready=ep.ready))
 
     def _labs(self, ep: CmlEndpoint, request: web.Request) -> Any:
         show_all = request.query.get("show_all", "false").lower() in ("true", "1", "yes")
@@ -312,11 +374,15 @@ class CmlServer:
 
     def _lab(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])
-        return _error(404, "Lab not found.") if lab is None else ep.model.lab_body(lab)
+        if lab is None:
+            return _error(404, f"Lab not found: {request.match_info['lab_id']}")
+        return ep.model.lab_body(lab)
 
     def _topology(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])
-        return _error(404, "Lab not found.") if lab is None else ep.model.topology_body(lab)
+        if lab is None:
+            return _error(404, f"Lab not found: {request.match_info['lab_id']}")
+        return ep.model.topology_body(lab)
 
 
 async def cancel_quietly(task: asyncio.Task[Any] | None) -> None:

@@ -102,6 +102,7 @@ class SimWorkerSpec:
     mem_base: float
     disk_base: float
     phase: float
+    region_index: int = 0  # which of the fleet's regions (0 = the first)
 
 
 _CPU = {
@@ -146,7 +147,9 @@ def _instance_type(rng: random.Random, role: str) -> str:
     return rng.choice(("m5zn.metal", "c5.metal", "m5.metal", "c5n.metal"))
 
 
-def _spec(index: int, cycle: int, role: str, name: str, rng: random.Random) -> SimWorkerSpec:
+def _spec(
+    index: int, cycle: int, role: str, name: str, rng: random.Random, region_index: int
+) -> SimWorkerSpec:
     launched = {
         "idle": 2 * DAY + rng.uniform(0, 6) * HOUR,
         "snooze": 20 * 60.0,
@@ -168,13 +171,15 @@ def _spec(index: int, cycle: int, role: str, name: str, rng: random.Random) -> S
         )
     cpu_base, cpu_amp = _CPU[role]
     busy = role in ("busy", "labs")
+    instance_type = _instance_type(rng, role)
+    ami_key = "cml-2.9.0" if rng.random() < 0.7 else "cml-2.9.1"
     return SimWorkerSpec(
         index=index,
         name=name,
         role=role,
-        instance_type=_instance_type(rng, role),
-        ami_key="cml-2.9.0" if rng.random() < 0.7 else "cml-2.9.1",
-        cml_version="2.9.0",
+        instance_type=instance_type,
+        ami_key=ami_key,
+        cml_version=ami_key.removeprefix("cml-"),  # the version the AMI installs
         license=_LICENSE.get(role, "registered"),
         initial_state="stopped" if role == "stopped" else "running",
         launched_ago_s=launched,
@@ -195,17 +200,31 @@ def _spec(index: int, cycle: int, role: str, name: str, rng: random.Random) -> S
         mem_base=(45.0 if busy else 25.0) + rng.uniform(-5, 5),
         disk_base=30.0 + rng.uniform(0, 25),
         phase=rng.uniform(0, 6.283),
+        region_index=region_index,
     )
 
 
-def build_fleet(workers: int = 12, seed: int = 0) -> list[SimWorkerSpec]:
-    """The fleet's specs: the 12-role mix repeated cyclically, numbered from 01."""
+def build_fleet(workers: int = 12, seed: int = 0, regions: int = 1) -> list[SimWorkerSpec]:
+    """The fleet's specs, numbered from 01.
+
+    Workers are split into `regions` contiguous blocks of near-equal size, and each block runs
+    through the 12-role mix from its start, so every region gets the same mix (the whole mix
+    once it holds 12 or more workers).
+    """
     if workers < 0:
         raise ValueError("workers must be >= 0")
+    if regions < 1:
+        raise ValueError("regions must be >= 1")
     width = max(2, len(str(workers)))
+    base, extra = divmod(workers, regions)
     specs = []
-    for index in range(workers):
-        role, stem = MIX[index % len(MIX)]
-        rng = random.Random(f"cmltui-sim:{seed}:{index}")
-        specs.append(_spec(index, index // len(MIX), role, f"{stem}-{index + 1:0{width}d}", rng))
+    index = 0
+    for region_index in range(regions):
+        for position in range(base + (1 if region_index < extra else 0)):
+            role, stem = MIX[position % len(MIX)]
+            rng = random.Random(f"cmltui-sim:{seed}:{index}")
+            name = f"{stem}-{index + 1:0{width}d}"
+            cycle = position // len(MIX)
+            specs.append(_spec(index, cycle, role, name, rng, region_index))
+            index += 1
     return specs

@@ -14,9 +14,10 @@ import contextlib
 import logging
 import math
 import secrets
+import shlex
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,13 @@ ROOT_PATH = ("/", "nvme0n1p1", "ext4")
 _log = logging.getLogger(__name__)
 
 FaultSetting = Fault | tuple[Fault, Mapping[str, float]] | None
+Progress = Callable[[str, int, int], None]
+"""`progress(phase, done, total)`, called on the event loop's thread during `start()`."""
+
+PHASE_INSTANCES = "creating instances"
+PHASE_ENDPOINTS = "starting CML endpoints"
+PHASE_CLOUDWATCH = "seeding CloudWatch"
+_CHUNK = 50  # workers per progress report while creating instances and opening endpoints
 
 
 @dataclass
@@ -50,7 +58,8 @@ class SimWorker:
     endpoint: CmlEndpoint
     model: CmlModel
     ec2_state: str
-    boot_at: datetime | None = None  # CML answers from this time on while running
+    boot_at: datetime | None = None  # CML accepts connections from this time on while running
+    ready_at: datetime | None = None  # and answers `ready: true` from this time on
 
     @property
     def name(self) -> str:
@@ -107,6 +116,7 @@ class SimulatedFleet:
         region: str = "us-east-1",
         extra_regions: tuple[str, ...] = (),
         boot_delay_s: float = 20.0,
+        ready_delay_s: float = 25.0,
         faults: Mapping[str, FaultSetting] | None = None,
         tick_s: float = 2.0,
     ) -> None:
@@ -117,8 +127,9 @@ class SimulatedFleet:
         self.region = region
         self.regions = (region, *extra_regions)
         self.boot_delay_s = boot_delay_s
+        self.ready_delay_s = ready_delay_s
         self.tick_s = tick_s
-        self.specs = build_fleet(workers, seed)
+        self.specs = build_fleet(workers, seed, regions=len(self.regions))
         self.cml_username = ADMIN_USERNAME
         self.cml_password = CML_PASSWORD
         self.workers: list[SimWorker] = []
@@ -152,6 +163,11 @@ class SimulatedFleet:
     def aws(self) -> SimAws:
         return self._aws
 
+    @property
+    def cml_operations(self) -> set[tuple[str, str]]:
+        """(METHOD, OpenAPI path) of every CML operation the simulator serves."""
+        return self._cml.operations() if self._cml is not None else set()
+
     def worker(self, name_or_instance_id: str) -> SimWorker:
         try:
             return self._by_key[name_or_instance_id]
@@ -160,7 +176,15 @@ class SimulatedFleet:
 
     # ----- lifecycle ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, progress: Progress | None = None) -> None:
+        """Bring moto and the CML simulator up and build the fleet.
+
+        `progress(phase, done, total)` is told how far each phase got (see the PHASE_*
+        names); it runs on the loop's thread. Start-up takes about 1 s at 1000 workers; past
+        that, moto's speed limits every client (one DescribeInstances over 1000 instances
+        takes it 2.5-3.5 s).
+        """
+        report = progress or (lambda phase, done, total: None)
         _raise_fd_limit(max(4096, 2 * self.size + 1024))
         self._tmp = Path(tempfile.mkdtemp(prefix="cmltui-sim-"))
         tls = await asyncio.to_thread(make_tls, self._tmp)
@@ -173,9 +197,14 @@ class SimulatedFleet:
             model = CmlModel(spec, self.seed, t0)
             endpoint = CmlEndpoint(spec.name, model, self.cml_username, self.cml_password)
             self._cml.add(endpoint)
-            region = self.regions[spec.index % len(self.regions)]
+            region = self.regions[spec.region_index]
             self.workers.append(SimWorker(spec, region, "", endpoint, model, "pending"))
-        await asyncio.to_thread(self._create_instances, t0)
+        report(PHASE_INSTANCES, 0, self.size)
+        amis = await asyncio.to_thread(self._register_amis, t0)
+        for first in range(0, self.size, _CHUNK):
+            chunk = self.workers[first : first + _CHUNK]
+            await asyncio.to_thread(self._create_instances, chunk, amis, t0)
+            report(PHASE_INSTANCES, first + len(chunk), self.size)
         for worker in self.workers:
             self._by_key[worker.name] = worker
             self._by_key[worker.instance_id] = worker
@@ -187,8 +216,13 @@ class SimulatedFleet:
                 self._apply_fault(worker, setting[0], dict(setting[1]))
             else:
                 self._apply_fault(worker, setting, {})
-        self._seed_cloudwatch(t0)
-        await self.sync()
+        report(PHASE_CLOUDWATCH, 0, len(self.regions))
+        for k, region in enumerate(self.regions):
+            self._seed_cloudwatch(region, t0)
+            report(PHASE_CLOUDWATCH, k + 1, len(self.regions))
+        self._last_cw = _aligned(t0)
+        self._advance()
+        await self._reconcile_all(report)
         self._task = asyncio.create_task(self._run(), name="cmltui-sim-fleet")
 
     async def stop(self) -> None:
@@ -211,29 +245,43 @@ class SimulatedFleet:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def _create_instances(self, t0: datetime) -> None:
+    def _register_amis(self, t0: datetime) -> dict[tuple[str, str], str]:
         amis: dict[tuple[str, str], str] = {}
         for region in self.regions:
             for age, (key, (name, description)) in zip((120, 60), AMIS.items(), strict=True):
                 amis[(region, key)] = self._aws.register_ami(
                     region, name, description, t0 - timedelta(days=age)
                 )
-        for worker in self.workers:
-            spec = worker.spec
-            worker.instance_id = self._aws.run_instance(
-                worker.region,
-                amis[(worker.region, spec.ami_key)],
-                spec.instance_type,
-                self._tags(worker, t0),
-                t0 - timedelta(seconds=spec.launched_ago_s),
-                t0 - timedelta(seconds=spec.created_ago_s),
-            )
-            worker.ec2_state = "running"
-            worker.boot_at = t0 - timedelta(seconds=spec.launched_ago_s - self.boot_delay_s)
-            if spec.initial_state == "stopped":
-                stopped = t0 - timedelta(seconds=spec.stopped_ago_s or 0)
-                self._aws.stop_instance(worker.region, worker.instance_id, stopped)
-                worker.ec2_state = "stopped"
+        return amis
+
+    def _create_instances(
+        self, workers: list[SimWorker], amis: dict[tuple[str, str], str], t0: datetime
+    ) -> None:
+        with contextlib.ExitStack() as stack:
+            for region in {w.region for w in workers}:
+                stack.enter_context(self._aws.quick_creation(region))
+            for worker in workers:
+                self._create_instance(worker, amis, t0)
+
+    def _create_instance(
+        self, worker: SimWorker, amis: dict[tuple[str, str], str], t0: datetime
+    ) -> None:
+        spec = worker.spec
+        worker.instance_id = self._aws.run_instance(
+            worker.region,
+            amis[(worker.region, spec.ami_key)],
+            spec.instance_type,
+            self._tags(worker, t0),
+            t0 - timedelta(seconds=spec.launched_ago_s),
+            t0 - timedelta(seconds=spec.created_ago_s),
+        )
+        worker.ec2_state = "running"
+        worker.boot_at = t0 - timedelta(seconds=spec.launched_ago_s - self.boot_delay_s)
+        worker.ready_at = worker.boot_at + timedelta(seconds=self.ready_delay_s)
+        if spec.initial_state == "stopped":
+            stopped = t0 - timedelta(seconds=spec.stopped_ago_s or 0)
+            self._aws.stop_instance(worker.region, worker.instance_id, stopped)
+            worker.ec2_state = "stopped"
 
     def _tags(self, worker: SimWorker, t0: datetime) -> dict[str, str]:
         spec = worker.spec
@@ -298,6 +346,7 @@ class SimulatedFleet:
                 self._transition(worker, worker.ec2_state, state, now)
             ep = worker.endpoint
             ep.serving = state == "running" and worker.boot_at is not None and now >= worker.boot_at
+            ep.ready = ep.serving and worker.ready_at is not None and now >= worker.ready_at
             worker.model.advance(now, running=ep.serving)
             if ep.wanted_listener() is None and ep.listening:
                 self._cml.close_listener(ep)
@@ -308,10 +357,11 @@ class SimulatedFleet:
         if new == "running" and old != "running":
             # AWS moves LaunchTime on every start; CML boots from scratch.
             worker.boot_at = now + timedelta(seconds=self.boot_delay_s)
+            worker.ready_at = worker.boot_at + timedelta(seconds=self.ready_delay_s)
             with contextlib.suppress(Exception):
                 self._aws.instance(worker.region, worker.instance_id).launch_time = naive_utc(now)
         elif new != "running":
-            worker.boot_at = None
+            worker.boot_at = worker.ready_at = None
             worker.endpoint.tokens.clear()  # a reboot forgets sessions
         _log.debug("sim worker %s: %s -> %s", worker.name, old, new)
 
@@ -330,12 +380,17 @@ class SimulatedFleet:
         if self._reconciling is None or self._reconciling.done():
             self._reconciling = loop.create_task(self._reconcile_all())
 
-    async def _reconcile_all(self) -> None:
+    async def _reconcile_all(self, progress: Progress | None = None) -> None:
         async with self._reconcile_lock:
-            for worker in self.workers:
+            total = len(self.workers)
+            if progress is not None:
+                progress(PHASE_ENDPOINTS, 0, total)
+            for k, worker in enumerate(self.workers, start=1):
                 cml = self._cml
                 if cml is not None and cml.needs_change(worker.endpoint):
                     await cml.reconcile(worker.endpoint)
+                if progress is not None and (k % _CHUNK == 0 or k == total):
+                    progress(PHASE_ENDPOINTS, k, total)
 
     async def _run(self) -> None:
         while True:
@@ -379,16 +434,14 @@ class SimulatedFleet:
                 points.append(Datapoint("CWAgent", "disk_used_percent", dims, round(value, 2), at))
         return points
 
-    def _seed_cloudwatch(self, now: datetime) -> None:
+    def _seed_cloudwatch(self, region: str, now: datetime) -> None:
         last = _aligned(now)
-        for region in self.regions:
-            points = []
-            for worker in self.workers:
-                if worker.region == region and worker.ec2_state == "running":
-                    for k in (2, 1, 0):
-                        points += self._points(worker, last - timedelta(seconds=k * CW_PERIOD_S))
-            self._aws.put(region, points)
-        self._last_cw = last
+        points = []
+        for worker in self.workers:
+            if worker.region == region and worker.ec2_state == "running":
+                for k in (2, 1, 0):
+                    points += self._points(worker, last - timedelta(seconds=k * CW_PERIOD_S))
+        self._aws.put(region, points)
 
     def _cloudwatch_tick(self, now: datetime) -> None:
         at = _aligned(now)
@@ -402,6 +455,33 @@ class SimulatedFleet:
                     points += self._points(worker, at)
             self._aws.put(region, points)
             self._aws.prune(region, now - timedelta(seconds=CW_WINDOW_S))
+
+
+def simulate_exports(fleet: SimulatedFleet) -> list[tuple[str, str]]:
+    """The environment that points cmltui (and virl2-client) at the fleet, TLS verified."""
+    creds = fleet.aws_credentials
+    answering = [w for w in fleet.workers if w.ec2_state == "running" and w.fault is None]
+    exports = [
+        ("AWS_ENDPOINT_URL", fleet.aws_endpoint_url),
+        ("AWS_ACCESS_KEY_ID", creds["aws_access_key_id"]),
+        ("AWS_SECRET_ACCESS_KEY", creds["aws_secret_access_key"]),
+        ("AWS_DEFAULT_REGION", fleet.region),
+        ("CMLTUI_REGIONS", ",".join(fleet.regions)),
+        ("CMLTUI_CML_USERNAME", fleet.cml_username),
+        ("CMLTUI_CML_PASSWORD", fleet.cml_password),
+        ("CMLTUI_CML_CA_BUNDLE", str(fleet.ca_file)),
+        # The workers' `cmltui:cml-url` tags name the simulator's loopback host, which is not
+        # an instance address: cmltui trusts such a tag (and sends it a password) only when
+        # the host is allowed explicitly.
+        ("CMLTUI_CML_ALLOWED_HOSTS", fleet.host),
+        # virl2-client's own variables: a script needs only ClientLibrary(url).
+        ("VIRL2_USER", fleet.cml_username),
+        ("VIRL2_PASS", fleet.cml_password),
+        ("CML_VERIFY_CERT", str(fleet.ca_file)),
+    ]
+    if answering:
+        exports.append(("VIRL2_URL", answering[0].cml_url))
+    return exports
 
 
 def simulate_info_text(fleet: SimulatedFleet) -> str:
@@ -419,18 +499,22 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
         f"CML username:   {fleet.cml_username}",
         f"CML password:   {fleet.cml_password}   (simulator only)",
         "",
-        f"{'worker':<20} {'instance':<21} {'state':<9} CML URL",
+        f"{'worker':<20} {'region':<15} {'instance':<21} {'state':<9} CML URL",
     ]
     for w in fleet.workers:
-        lines.append(f"{w.name:<20} {w.instance_id:<21} {w.ec2_state:<9} {w.cml_url}")
+        lines.append(
+            f"{w.name:<20} {w.region:<15} {w.instance_id:<21} {w.ec2_state:<9} {w.cml_url}"
+        )
+    lines += ["", "Environment (paste as it is; then run `cmltui run` or a virl2-client script):"]
+    lines += [f"  export {name}={shlex.quote(value)}" for name, value in simulate_exports(fleet)]
+    ca = shlex.quote(str(fleet.ca_file))
     lines += [
         "",
-        "Environment:",
-        f"  export AWS_ENDPOINT_URL={fleet.aws_endpoint_url}",
-        f"  export AWS_ACCESS_KEY_ID={creds['aws_access_key_id']}",
-        f"  export AWS_SECRET_ACCESS_KEY={creds['aws_secret_access_key']}",
-        f"  export AWS_DEFAULT_REGION={fleet.region}",
-        f"  export CMLTUI_CML_PASSWORD={fleet.cml_password}",
+        "Other HTTPS clients need the CA file too; set it for one command only, since it",
+        "replaces the system CAs:",
+        f"  REQUESTS_CA_BUNDLE={ca} python script.py   # requests",
+        f"  SSL_CERT_FILE={ca} python script.py        # httpx, urllib, OpenSSL",
+        f"  curl --cacert {ca} <CML URL>/api/v0/system_information",
         "",
         "cmltui config (TOML):",
         "  [aws]",
@@ -441,6 +525,7 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
         f'  username = "{fleet.cml_username}"',
         '  password_env = "CMLTUI_CML_PASSWORD"',
         f'  ca_bundle = "{fleet.ca_file}"',
+        f'  allowed_hosts = ["{fleet.host}"]   # the URL tags point at the simulator',
         "",
     ]
     return "\n".join(lines)

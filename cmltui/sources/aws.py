@@ -52,6 +52,7 @@ from cmltui.sources.aws_errors import (
     describe_error,
     error_code,
 )
+from cmltui.sources.offloop import run_off_loop
 
 __all__ = [
     "AmiInfo",
@@ -174,8 +175,8 @@ class AwsSource:
         cloudwatch_lookback: float = 900.0,
         cloudwatch_dimensions_ttl: float = 3600.0,
         max_pool_connections: int = 10,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
+        connect_timeout: float = 4.0,
+        read_timeout: float = 15.0,
     ) -> None:
         if cloudwatch_period <= 0 or cloudwatch_period % 60:
             raise ValueError("cloudwatch_period must be a positive multiple of 60 seconds")
@@ -277,7 +278,7 @@ class AwsSource:
 
     async def list_region(self, region: str) -> RegionListing:
         """Instances matching the filters, their status checks and their AMIs."""
-        return await asyncio.to_thread(self._list_region_sync, region)
+        return await run_off_loop(self._list_region_sync, region)
 
     def _list_region_sync(self, region: str) -> RegionListing:
         with self._region_lock(region):
@@ -370,7 +371,7 @@ class AwsSource:
         """Newest CPU, memory and disk per instance; raises `AwsReadError` on failure."""
         if not instance_ids:
             return {}
-        return await asyncio.to_thread(self._cloudwatch_sync, region, list(instance_ids))
+        return await run_off_loop(self._cloudwatch_sync, region, list(instance_ids))
 
     def _cloudwatch_sync(
         self, region: str, instance_ids: list[str]
@@ -481,7 +482,7 @@ class AwsSource:
                     error_code(exc), f"{operation} {who} ({region}): {reason}"
                 ) from exc
 
-        return await asyncio.to_thread(run)
+        return await run_off_loop(run)
 
 
 def _current_states(response: dict[str, Any], key: str, instance_ids: list[str]) -> dict[str, str]:

@@ -6,6 +6,8 @@ Region listings carry these messages instead of raising; actions and CloudWatch 
 
 from __future__ import annotations
 
+import logging
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -18,6 +20,10 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+
+from cmltui.domain.sanitize import error_text
+
+log = logging.getLogger(__name__)
 
 _DENIED = frozenset(
     {
@@ -77,7 +83,19 @@ def error_code(exc: BaseException) -> str:
 
 
 def describe_error(exc: BaseException, endpoint_url: str | None = None) -> str:
-    """A one-line reason without a traceback: what failed and, where known, the AWS code."""
+    """A one-line reason without a traceback: what failed and, where known, the AWS code.
+
+    Capped (about 200 characters) and made visible: an unparseable AWS response can carry its
+    whole raw body in the message. The full text goes to the log file.
+    """
+    full = _describe(exc, endpoint_url)
+    shown = error_text(full)
+    if shown != full:
+        log.info("AWS error in full: %s", full)
+    return shown
+
+
+def _describe(exc: BaseException, endpoint_url: str | None) -> str:
     code = error_code(exc)
     if isinstance(exc, ClientError):
         message = _one_line(str(exc.response.get("Error", {}).get("Message") or ""))

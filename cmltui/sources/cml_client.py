@@ -2,10 +2,13 @@
 
 One `aiohttp.ClientSession` serves every worker, so connections stay alive between cycles and a
 cycle does not pay a TLS handshake per worker. A semaphore bounds the requests in flight across
-all workers, and every request has its own timeout, so a hung worker never holds a cycle longer
-than the timeout. Failures never raise out of `fetch_cycle`: each call's failure becomes a short,
-secret-free string in `CMLCycleResult.errors`. The client does not schedule; the collector says
-which optional calls (labs, licensing, users) a cycle makes.
+all workers, and a per-worker one keeps a slow worker from holding more than its share of it.
+A request's timeout covers connecting and each read, never the wait for a pooled connection;
+the real bound is the caller's per-worker deadline (see `fetch_cycle`). Every body is capped in
+size and JSON nesting depth. Failures never raise out of `fetch_cycle`: each call's failure
+becomes a short, secret-free string in `CMLCycleResult.errors`, and marks that call only. The
+client does not schedule; the collector says which optional calls (labs, licensing, users) a
+cycle makes.
 """
 
 from __future__ import annotations
@@ -45,6 +48,30 @@ LAB_DETAIL_CONCURRENCY = 8
 T = TypeVar("T")
 
 
+def _finished(result: CMLCycleResult, key: str) -> None:
+    """Done with a call, unless it is being cancelled (then the deadline's report names it)."""
+    task = asyncio.current_task()
+    if task is None or not task.cancelling():
+        result.pending.discard(key)
+
+
+def json_depth(value: Any, stop_after: int) -> int:
+    """Nesting depth of a decoded JSON value; stops counting once past `stop_after`."""
+    depth = 0
+    level: list[Any] = [value]
+    while level and depth <= stop_after:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+    return depth
+
+
 @dataclass(frozen=True)
 class CMLTarget:
     """One CML worker to talk to. The password never appears in the repr."""
@@ -53,6 +80,8 @@ class CMLTarget:
     base_url: str
     username: str
     password: str = field(repr=False)
+    refusal: str | None = None
+    """Set when the URL is not trusted with credentials: the worker is then not contacted."""
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + API_PREFIX + path
@@ -72,6 +101,14 @@ class CMLCycleResult:
     errors: dict[str, str] = field(default_factory=dict)
     reachable: bool = False
     login_failed: bool = False
+    pending: set[str] = field(default_factory=set)
+    """Calls started and not finished: what a deadline cut short."""
+
+    def cut_short(self, deadline: float) -> None:
+        """The worker's deadline passed: every unfinished call is an error of its own."""
+        for key in sorted(self.pending):
+            self.errors[key] = f"no answer within the {deadline:g} s deadline"
+        self.pending.clear()
 
     @property
     def complete(self) -> bool:
@@ -182,6 +219,9 @@ class CMLClient:
         verify_tls: bool = True,
         ca_bundle: str | None = None,
         keepalive_timeout: float = 120.0,
+        max_response_bytes: int = 4 * 1024 * 1024,
+        max_json_depth: int = 32,
+        worker_deadline: float = 10.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -190,6 +230,10 @@ class CMLClient:
         self.verify_tls = verify_tls
         self.ca_bundle = ca_bundle
         self.keepalive_timeout = keepalive_timeout
+        self.max_response_bytes = max_response_bytes
+        self.max_json_depth = max_json_depth
+        self.worker_deadline = worker_deadline
+        self._worker_limits: dict[str, asyncio.Semaphore] = {}
         # Built now, so that a missing or broken CA bundle is a configuration error at start-up.
         self._ssl_context: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=ca_bundle) if verify_tls else False
@@ -214,10 +258,19 @@ class CMLClient:
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self.request_timeout),
+                # No `total`: it would count the wait for a pooled connection, and a slow but
+                # answering worker would look dead. Connecting and every read are bounded; the
+                # caller's per-worker deadline bounds the whole.
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=None,
+                    sock_connect=self.request_timeout,
+                    sock_read=self.request_timeout,
+                ),
                 headers={"Accept": "application/json"},
             )
             self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._worker_limits = {}  # semaphores belong to the loop of the session
         return self._session
 
     async def close(self) -> None:
@@ -248,8 +301,15 @@ class CMLClient:
         """One HTTP request: returns (status, decoded JSON or None); raises CMLError on failure."""
         session = self._get_session()
         assert self._semaphore is not None
+        if target.refusal is not None:
+            raise CMLError(target.refusal)
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        async with self._semaphore:
+        worker_limit = self._worker_limits.get(target.worker_id)
+        if worker_limit is None:
+            worker_limit = self._worker_limits[target.worker_id] = asyncio.Semaphore(
+                CONNECTIONS_PER_WORKER
+            )
+        async with worker_limit, self._semaphore:
             self.stats.count_request(target.worker_id)
             try:
                 async with session.request(
@@ -261,15 +321,40 @@ class CMLClient:
                     allow_redirects=False,
                 ) as response:
                     status = response.status
-                    body = await response.read()
+                    body = await self._read_capped(response)  # error bodies too: keep-alive
+            except CMLError:
+                raise
             except Exception as exc:  # one worker's failure must never escape as a crash
                 raise CMLError(classify_exception(exc)) from None
         if status >= 300:
             return status, None
+        return status, self._decode(body)
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refused as soon as it passes `max_response_bytes` (endless bodies end)."""
+        limit = self.max_response_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise CMLError(f"response too large (over {limit} bytes)")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise CMLError(f"response too large (over {limit} bytes)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _decode(self, body: bytes) -> Any:
+        """JSON, refused when malformed or nested deeper than `max_json_depth`."""
         try:
-            return status, json.loads(body)
+            value = json.loads(body)
+        except RecursionError:
+            raise CMLError("response nested too deeply") from None
         except ValueError:
             raise CMLError("malformed JSON") from None
+        if json_depth(value, self.max_json_depth) > self.max_json_depth:
+            raise CMLError(f"response nested too deeply (over {self.max_json_depth} levels)")
+        return value
 
     async def _login(self, target: CMLTarget) -> str:
         """POST /authenticate; returns the JWT. The password goes only into the request body."""
@@ -364,13 +449,19 @@ class CMLClient:
         want_licensing: bool,
         want_users: bool,
         known_lab_ids: Collection[str] | None = None,
+        result: CMLCycleResult | None = None,
     ) -> CMLCycleResult:
         """One collection cycle for one worker. Never raises for a worker's failure.
 
         Lab details are read when `want_labs`, or when the id list differs from `known_lab_ids`
-        (a lab was added or removed since the details were last read).
+        (a lab was added or removed since the details were last read). A caller that cuts the
+        cycle short at a deadline passes its own `result` and keeps what had arrived by then.
         """
-        result = CMLCycleResult()
+        result = CMLCycleResult() if result is None else result
+        if target.refusal is not None:
+            result.errors["url"] = target.refusal
+            return result
+        result.pending.add("system_information")
         try:
             status, body = await self._request(target, "GET", "/system_information")
             result.system_information = self._validate(SystemInformation, status, body)
@@ -378,12 +469,15 @@ class CMLClient:
             log.debug("CML %s unreachable: %s", target.worker_id, exc.message)
             result.errors["system_information"] = exc.message
             return result
+        finally:  # a cancelled call (the deadline) stays pending, so `cut_short` names it
+            _finished(result, "system_information")
         result.reachable = True
 
         call_auth = _CallAuth()
         auth = self._worker_auth(target)
         if auth.token is None:
             # Log in once up front so that the concurrent calls below do not race to do it.
+            result.pending.add("login")
             try:
                 await self._ensure_token(target, call_auth, None)
             except CMLError as exc:
@@ -391,14 +485,22 @@ class CMLClient:
                 result.errors["login"] = exc.message
                 result.login_failed = exc.login_failed
                 return result
+            finally:
+                _finished(result, "login")
 
         async def run(key: str, coro: Any) -> None:
+            result.pending.add(key)
             try:
                 await coro
             except CMLError as exc:
                 log.debug("CML %s %s: %s", target.worker_id, key, exc.message)
                 result.errors[key] = exc.message
                 result.login_failed = result.login_failed or exc.login_failed
+            except Exception as exc:  # a body that breaks parsing marks this call only
+                log.warning("CML %s %s: %r", target.worker_id, key, exc)
+                result.errors[key] = f"unusable response ({type(exc).__name__})"
+            finally:
+                _finished(result, key)
 
         async def health() -> None:
             result.system_health = await self._fetch(
@@ -467,9 +569,16 @@ class CMLClient:
     async def fetch_telemetry(self, target: CMLTarget) -> list[TelemetryEventResponse]:
         """All telemetry events of a worker (the idle checker's only source).
 
-        Raises `CMLError` with a short, secret-free message when the call fails.
+        Raises `CMLError` with a short, secret-free message when the call fails, or when it
+        has not finished within the worker deadline (a slow drip is bounded too).
         """
-        events: list[TelemetryEventResponse] = await self._fetch(
-            target, "/telemetry/events", TelemetryEventList, _CallAuth()
-        )
+        if target.refusal is not None:
+            raise CMLError(target.refusal)
+        try:
+            async with asyncio.timeout(self.worker_deadline):
+                events: list[TelemetryEventResponse] = await self._fetch(
+                    target, "/telemetry/events", TelemetryEventList, _CallAuth()
+                )
+        except TimeoutError:
+            raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
         return events

@@ -18,6 +18,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
+from cmltui.domain.secrets import without_secret_keys
+
 
 def _assume_utc(value: datetime | None) -> datetime | None:
     """CML writes some timestamps without an offset; those are UTC."""
@@ -272,22 +274,6 @@ class Transport(CMLModel):
     proxy: LicensingTransportProxy | None = None
 
 
-_SECRET_KEY_PARTS = ("token",)
-
-
-def _is_secret_key(key: object) -> bool:
-    return isinstance(key, str) and any(part in key.lower() for part in _SECRET_KEY_PARTS)
-
-
-def strip_secrets(value: Any) -> Any:
-    """A deep copy of a JSON value without any key that names a token (`token`, `id_token`)."""
-    if isinstance(value, dict):
-        return {k: strip_secrets(v) for k, v in value.items() if not _is_secret_key(k)}
-    if isinstance(value, list):
-        return [strip_secrets(v) for v in value]
-    return value
-
-
 class LicensingStatus(CMLModel):
     """Licensing configuration and status, without the Smart Licensing token.
 
@@ -316,11 +302,11 @@ class LicensingStatus(CMLModel):
         raw = context.get("raw") if isinstance(context, dict) else None
         if raw is None:
             raw = self.model_dump(mode="json", exclude_none=True)
-        self._public = strip_secrets(raw)
+        self._public = without_secret_keys(raw)
 
     def as_public_dict(self) -> dict[str, Any]:
         """The licensing object as CML returned it, minus any token (a fresh copy)."""
-        return strip_secrets(self._public)
+        return without_secret_keys(self._public)
 
 
 # --- /users (UserResponse) ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from cmltui.api.events import (
 from cmltui.clock import Clock
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import local_time
+from cmltui.tui.safe import shown
 
 MAX_LINES = 500
 ROUND_QUIET_SECONDS = 1.0
@@ -139,5 +140,5 @@ class ActivityLog(RichLog):
         text = Text()
         text.append(stamp + " ", "dim")
         text.append(MARKS[kind], style or STYLES[kind])
-        text.append(line, style)
+        text.append(shown(line), style)  # names and errors come from outside
         self.write(text)

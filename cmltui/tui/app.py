@@ -29,6 +29,7 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -46,6 +47,7 @@ from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.confirm import ConfirmActionScreen
+from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.fmt import local_time
 from cmltui.tui.header import FleetHeader
@@ -64,6 +66,7 @@ from cmltui.tui.panels import (
 )
 from cmltui.tui.problem import problem_text
 from cmltui.tui.reach import CopyMenu
+from cmltui.tui.safe import PlainInput, plain, shown
 from cmltui.tui.table import WorkerTable
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,7 @@ WIDE_WIDTH = 140  # below this the detail pane gives way to the table (`d` bring
 TALL_HEIGHT = 32  # from this height the activity log has its own rows
 TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
+EXIT_SIGTERM = 143  # 128 + SIGTERM
 TERMINAL_GONE_GRACE_SECONDS = 5.0
 
 
@@ -193,7 +197,7 @@ class CmltuiApp(App[None]):
                         yield Static("Labs", classes="section-title")
                         yield LabsPanel(self.bus, self.clock, id="labs")
             yield ActivityLog(self.bus, self.clock, id="log")
-        yield Input(
+        yield PlainInput(
             placeholder="filter the columns · or one field: owner:bob lab:… user:… tag:…",
             id="filter",
         )
@@ -251,7 +255,7 @@ class CmltuiApp(App[None]):
             self._forced_exit = threading.Timer(TERMINAL_GONE_GRACE_SECONDS, _leave_now)
             self._forced_exit.daemon = True
             self._forced_exit.start()
-        self.exit(return_code=TERMINAL_GONE_EXIT)
+        self.exit(return_code=EXIT_SIGTERM if why == "SIGTERM" else TERMINAL_GONE_EXIT)
 
     def _check_tty(self) -> None:
         """A hung-up terminal fails tcgetattr with EIO (a live one, controlling or not, never).
@@ -302,7 +306,10 @@ class CmltuiApp(App[None]):
             panel.select(message.worker_id)
         detail = self.query_one("#detail")
         dto = self.dto(message.worker_id) if message.worker_id else None
-        detail.border_title = f"{dto.name} · {dto.id}" if dto else "No worker selected"
+        # The name is an EC2 tag: plain text, never markup (a `[/]` or `[@click]` is data).
+        detail.border_title = (
+            plain(f"{dto.name} · {dto.id}", limit=200) if dto else "No worker selected"
+        )
 
     # --- the source ---------------------------------------------------------------------------
 
@@ -377,6 +384,24 @@ class CmltuiApp(App[None]):
             self.bus.snapshots.publish(message)
         else:
             self.bus.activity.publish(message)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every toast is plain text: messages carry names and errors from outside."""
+        super().notify(
+            shown(message),
+            title=shown(title, limit=100),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def note(self, line: str, *, style: str = "") -> None:
         try:
@@ -548,6 +573,10 @@ class CmltuiApp(App[None]):
         for spec in keymap.palette_entries():
             run = partial(self.call_next, self.run_action, spec.action)
             yield SystemCommand(spec.palette, spec.description, run)
+
+    def action_cost(self) -> None:
+        if not isinstance(self.screen, CostScreen):
+            self.push_screen(CostScreen(self.bus, self.latest, self.clock))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Under an open confirmation only its own keys (and quit) work: no second dialog.

@@ -7,7 +7,7 @@ stopped by surprise. As with a single pause, No is the default: Enter, `n` and E
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -25,12 +25,12 @@ from cmltui.tui.textsafe import visible
 NAME_WIDTH = 22
 
 
-def bulk_body(dtos: Sequence[CMLWorkerDto], prices: Mapping[str, float]) -> Text:
+def bulk_body(dtos: Sequence[CMLWorkerDto]) -> Text:
     """One line per worker (name, region, idle for, $/h, running labs) and the total burn."""
     text = Text(no_wrap=True, overflow="ellipsis")
     total = 0.0
     for dto in dtos:
-        rate = running_rate(dto, prices)
+        rate = running_rate(dto)
         total += rate or 0.0
         name = visible(dto.name)
         text.append(f"{name[:NAME_WIDTH]:<{NAME_WIDTH}} ", "bold")
@@ -46,6 +46,9 @@ def bulk_body(dtos: Sequence[CMLWorkerDto], prices: Mapping[str, float]) -> Text
         text.append("\n")
     text.append(f"{'Total burn stopped':<{NAME_WIDTH + 24}}", "bold")
     text.append(f"{money(total) + '/h':>9}", "bold")
+    unpriced = sum(1 for dto in dtos if running_rate(dto) is None)
+    if unpriced:
+        text.append(f"  + {unpriced} unpriced", "yellow")
     return text
 
 
@@ -72,11 +75,10 @@ class BulkPauseScreen(ModalScreen[bool]):
     BulkPauseScreen Button { margin: 0 2; min-width: 14; }
     """
 
-    def __init__(self, dtos: Sequence[CMLWorkerDto], why: str, prices: Mapping[str, float]) -> None:
+    def __init__(self, dtos: Sequence[CMLWorkerDto], why: str) -> None:
         super().__init__()
         self.dtos = list(dtos)
         self.why = why
-        self._prices = prices
 
     @property
     def question(self) -> str:
@@ -89,7 +91,7 @@ class BulkPauseScreen(ModalScreen[bool]):
             box.border_subtitle = "default: No"
             yield Static(Text(self.question), id="question")
             with VerticalScroll(can_focus=False):
-                yield Static(bulk_body(self.dtos, self._prices), id="workers")
+                yield Static(bulk_body(self.dtos), id="workers")
             with Horizontal():
                 yield yes_button(f"Yes, pause {len(self.dtos)}")
                 yield Button("No", id="no", variant="primary")

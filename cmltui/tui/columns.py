@@ -13,7 +13,7 @@ from typing import Any
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
-from cmltui.tui.fmt import NONE, Level, coarse_age, duration, level, money
+from cmltui.tui.fmt import NONE, UNPRICED, Level, coarse_age, duration, level, money
 
 _SERVICE_WORDS = {
     ServiceStatus.AVAILABLE: "ok",
@@ -104,7 +104,7 @@ def cells(
         "idle": _idle_cell(
             dto, dto.is_idle_detection_enabled if detection_enabled is None else detection_enabled
         ),
-        "cost": Cell(money(dto.hourly_cost) if dto.hourly_cost else NONE),
+        "cost": _cost_cell(dto),
         "labs": Cell(_labs_text(dto)),
         "license": _license_cell(dto),
         "type": Cell(dto.instance_type or NONE),
@@ -112,6 +112,13 @@ def cells(
         "nodes": Cell(NONE if dto.running_nodes is None else str(dto.running_nodes)),
         "id": Cell(dto.id, "dim"),
     }
+
+
+def _cost_cell(dto: CMLWorkerDto) -> Cell:
+    """Burn now; "?" for a running worker whose region has no known price (never a guess)."""
+    if dto.status is WorkerStatus.RUNNING and dto.hourly_cost is None:
+        return Cell(UNPRICED, "bold #ff6b6b")
+    return Cell(money(dto.hourly_cost) if dto.hourly_cost else NONE)
 
 
 def _status_style(status: WorkerStatus, in_flight: bool) -> str:

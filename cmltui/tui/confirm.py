@@ -8,11 +8,9 @@ Tab then Enter cannot confirm by accident.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +20,7 @@ from textual.widgets import Button, Static
 
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.tui.fmt import NONE, duration, local_time, money
+from cmltui.tui.safe import fit_cells, plain, shown
 
 Kind = Literal["pause", "resume"]
 MAX_LABS = 6
@@ -48,29 +47,25 @@ def people(dto: CMLWorkerDto) -> list[str]:
 
 def _row(text: Text, label: str, value: str, style: str = "") -> None:
     text.append(f"{label:<{LABEL}}", "dim")
-    text.append(value, style)
+    text.append(shown(value), style)  # names, owners and users come from AWS and CML
     text.append("\n")
 
 
 def _fit(value: str, width: int) -> str:
-    if cell_len(value) > width:
-        value = set_cell_size(value, width - 1) + "…"
-    return set_cell_size(value, width)
+    return fit_cells(value, width)
 
 
-def running_rate(dto: CMLWorkerDto, prices: Mapping[str, float]) -> float | None:
-    """$/h while running: a stopped worker's DTO costs 0 now, but resuming costs the type's."""
-    if dto.instance_type and dto.instance_type in prices:
-        return prices[dto.instance_type]
-    return dto.hourly_cost if dto.status.value == "running" else None
+def running_rate(dto: CMLWorkerDto) -> float | None:
+    """$/h while running: a stopped worker's DTO costs 0 now, but resuming costs its price."""
+    return dto.hourly_price
 
 
-def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[str, float]) -> Text:
+def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
     """What the dialog says about the worker (plain text for tests via `.plain`)."""
     text = Text(no_wrap=True, overflow="ellipsis")
     _row(text, "Worker", dto.name, "bold")
     _row(text, "Instance", f"{dto.id} · {dto.aws_region}")
-    rate = running_rate(dto, prices)
+    rate = running_rate(dto)
     cost = f"{money(rate)}/h" if rate is not None else "price unknown"
     _row(text, "Type", f"{dto.instance_type or NONE} · {cost}")
     if kind == "pause":
@@ -140,14 +135,11 @@ class ConfirmActionScreen(ModalScreen[bool]):
     ConfirmActionScreen Button { margin: 0 2; min-width: 14; }
     """
 
-    def __init__(
-        self, dto: CMLWorkerDto, kind: Kind, now: datetime, prices: Mapping[str, float]
-    ) -> None:
+    def __init__(self, dto: CMLWorkerDto, kind: Kind, now: datetime) -> None:
         super().__init__()
         self.dto = dto
         self.kind: Kind = kind
         self._now = now
-        self._prices = prices
 
     @property
     def question(self) -> str:
@@ -157,8 +149,8 @@ class ConfirmActionScreen(ModalScreen[bool]):
         with Vertical() as box:
             box.border_title = f"Confirm {self.kind}"
             box.border_subtitle = "default: No"
-            yield Static(self.question, id="question")
-            yield Static(dialog_body(self.dto, self.kind, self._now, self._prices), id="details")
+            yield Static(plain(self.question, limit=200), id="question")
+            yield Static(dialog_body(self.dto, self.kind, self._now), id="details")
             with Horizontal():
                 yield yes_button(f"Yes, {self.kind}")
                 yield Button("No", id="no", variant="primary")

@@ -84,7 +84,9 @@ def identity_text(dto: CMLWorkerDto, now: datetime) -> Text:
     _row(text, "Name", dto.name, "bold")
     _row(text, "Instance", dto.id)
     _row(text, "Status", f"{dto.status.value} · EC2 {dto.ec2_system_status_check or NONE}")
-    _row(text, "Type", f"{dto.instance_type or NONE} · {money(dto.hourly_cost)}/h")
+    price = getattr(dto, "hourly_price", dto.hourly_cost)
+    cost = f"{money(price)}/h" if price is not None else "price unknown"
+    _row(text, "Type", f"{dto.instance_type or NONE} · {cost}")
     _row(text, "Region", dto.aws_region)
     ami = " · ".join(visible(v) for v in (dto.ami_id, dto.ami_name) if v) or NONE
     _row(text, "AMI", ami)

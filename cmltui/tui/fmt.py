@@ -129,3 +129,18 @@ def coarse_age(seconds: float) -> str:
 
 def money(value: float | None) -> str:
     return NONE if value is None else f"${value:,.2f}"
+
+
+def money_short(value: float | None) -> str:
+    """Whole dollars, then thousands and millions: $761, $23.1k, $1.2M."""
+    if value is None:
+        return NONE
+    if value >= 999_950:
+        return f"${value / 1_000_000:.1f}M"
+    if value >= 9_999.5:
+        return f"${value / 1000:.1f}k"
+    return f"${value:,.0f}"
+
+
+UNPRICED = "?"
+"""Shown for a running worker whose region has no known price."""

@@ -18,12 +18,13 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from cmltui.api.backend import BackendContext, SourceStatus
+from cmltui.api.cost import cost_totals
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.enums import WorkerStatus
-from cmltui.domain.sanitize import clean_line
 from cmltui.tui.bus import Bus, SnapshotArrived
-from cmltui.tui.fmt import local_time, money
+from cmltui.tui.fmt import UNPRICED, local_time, money, money_short
 from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.safe import shown
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,21 @@ class FleetTotals:
     unknown: int = 0  # running, detection on, telemetry not read yet
     burn_per_hour: float = 0.0
     stale: int = 0
+    idle_burn_per_hour: float = 0.0
+    projected_day: float = 0.0
+    projected_month: float = 0.0
+    unpriced_running: int = 0
 
 
 def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
-    """Idle, busy (active) and unknown counted apart; burn = the sum of hourly costs.
+    """Idle, busy (active) and unknown counted apart; money from `cost_totals`.
 
     A running worker whose telemetry has not been read is unknown, never busy or idle.
     """
+    workers = list(workers)
     counts = dict.fromkeys(("workers", "running", "stopped", "idle", "busy", "unknown", "stale"), 0)
     by_state = {"idle": "idle", "active": "busy", "unknown": "unknown"}
-    burn = 0.0
+    cost = cost_totals(workers)
     for dto in workers:
         counts["workers"] += 1
         counts["running"] += dto.status is WorkerStatus.RUNNING
@@ -53,8 +59,14 @@ def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
         if dto.idle_state in by_state:
             counts[by_state[dto.idle_state]] += 1
         counts["stale"] += dto.cml_stale_seconds is not None
-        burn += dto.hourly_cost or 0.0
-    return FleetTotals(burn_per_hour=burn, **counts)
+    return FleetTotals(
+        burn_per_hour=cost.burn_per_hour,
+        idle_burn_per_hour=cost.idle_burn_per_hour,
+        projected_day=cost.projected_day,
+        projected_month=cost.projected_month,
+        unpriced_running=cost.unpriced_running,
+        **counts,
+    )
 
 
 def stamp_text(updated_at: datetime | None, interval: float) -> Text:
@@ -114,6 +126,10 @@ class UpdateStamp(Widget):
 
     def render(self) -> Text:
         return self._text
+
+
+WIDE_HEADER = 120
+"""From this width the totals line spells its words out."""
 
 
 class FleetHeader(Widget):
@@ -207,8 +223,9 @@ class FleetHeader(Widget):
             if on:
                 top.append(" ")
                 top.append(f"[{marker}]", style)
-        top.append(f"  profile {ctx.profile or 'default'}", "")
-        top.append(f" · {','.join(ctx.regions) or '—'}", "")
+        # Profile and regions come from the config or the environment: made visible.
+        top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
+        top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
         status = self._status
         if status is not None and status.state != "ok":
             top.append(f"  {status.state}", "bold yellow")
@@ -216,25 +233,49 @@ class FleetHeader(Widget):
                 top.append(f" at {local_time(status.retry_at, seconds=True)}", "yellow")
             if status.detail:
                 top.append(": ", "yellow")
-                top.append(clean_line(status.detail), "yellow")
+                top.append(shown(status.detail, limit=300), "yellow")
         right = stamp_text(self._updated_at, self._interval)
         t = self._totals
+        wide = (self.size.width or 80) >= WIDE_HEADER
         bottom = Text(no_wrap=True, overflow="ellipsis")
-        bottom.append(" running ", "dim")
-        bottom.append(str(t.running), "bold green")
-        bottom.append("  stopped ", "dim")
-        bottom.append(str(t.stopped), "bold")
-        bottom.append("  idle ", "dim")
-        bottom.append(str(t.idle), "bold yellow" if t.idle else "bold")
-        bottom.append(" · busy ", "dim")
-        bottom.append(str(t.busy), "bold")
-        bottom.append(" · ? ", "dim")
-        bottom.append(str(t.unknown), "bold")
-        bottom.append("  burn ", "dim")
+        for word, short, value, style in (
+            ("running", "run", t.running, "bold green"),
+            ("stopped", "stop", t.stopped, "bold"),
+            ("idle", "idle", t.idle, "bold yellow" if t.idle else "bold"),
+            ("busy", "busy", t.busy, "bold"),
+            ("?", "?", t.unknown, "bold"),
+        ):
+            bottom.append(f" {word if wide else short} ", "dim")
+            bottom.append(str(value), style)
+            bottom.append(" " if wide else "")
+        if wide:
+            bottom.append(f"of {t.workers} ", "dim")
+        bottom.append("│", "dim")
+        bottom.append(" burn " if wide else " ", "dim")
         bottom.append(f"{money(t.burn_per_hour)}/h", "bold")
-        bottom.append(f"  of {t.workers}", "dim")
+        bottom.append("  idle ", "dim")
+        bottom.append(
+            f"{money(t.idle_burn_per_hour)}/h", "bold yellow" if t.idle_burn_per_hour else ""
+        )
+        if wide:
+            self._projections(bottom, t, wide)
+        if t.unpriced_running:
+            # Never a silent guess: say how many running workers the money leaves out.
+            bottom.append(f"  +{t.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
+            if wide:
+                bottom.append(" unpriced", "#ff6b6b")
         if t.stale:
             bottom.append(f"  {t.stale} stale!", "bold #ff6b6b")
         if self._errors:
             bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
+        if not wide:  # narrow: the warnings above go first, the projections last
+            self._projections(bottom, t, wide)
         return top, right, bottom
+
+    @staticmethod
+    def _projections(bottom: Text, t: FleetTotals, wide: bool) -> None:
+        """The day and month at the current burn."""
+        bottom.append("  day " if wide else "  ", "dim")
+        bottom.append(money_short(t.projected_day) + ("" if wide else "/d"))
+        bottom.append("  month " if wide else " ", "dim")
+        bottom.append(money_short(t.projected_month) + ("" if wide else "/mo"))

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from cmltui import keymap
 from cmltui.config import KeysConfig, ThresholdsConfig
+from cmltui.tui.safe import plain
 
 
 def help_table(
@@ -26,7 +27,8 @@ def help_table(
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for spec in keymap.ACTIONS:
-        table.add_row(keymap.pretty(getattr(keys, spec.id)), spec.description)
+        # Key names come from the config: plain text, never markup.
+        table.add_row(plain(keymap.pretty(getattr(keys, spec.id)), limit=40), spec.description)
     table.add_row("↑ ↓ PgUp PgDn", "move the cursor")
     table.add_row("ctrl+p", "command palette")
     table.add_row("", "")

@@ -80,8 +80,7 @@ class OperatorActions:
         if shown != _ALLOWED[kind]:
             self._refuse(f"{dto.name} is {shown}; {_ONLY[kind]}")
             return
-        prices = self.app.config.price_table()
-        screen = ConfirmActionScreen(dto, kind, self.app.clock.now(), prices)
+        screen = ConfirmActionScreen(dto, kind, self.app.clock.now())
         self.app.push_screen(screen, lambda yes: self._answered(kind, dto, bool(yes)))
 
     def bulk_candidates(self) -> tuple[list[CMLWorkerDto], str]:
@@ -115,7 +114,7 @@ class OperatorActions:
         if not dtos:
             self._refuse(f"No {why} running worker to pause.")
             return
-        screen = BulkPauseScreen(dtos, why, self.app.config.price_table())
+        screen = BulkPauseScreen(dtos, why)
         self.app.push_screen(screen, lambda yes: self._bulk_answered(dtos, bool(yes)))
 
     def _bulk_answered(self, dtos: list[CMLWorkerDto], yes: bool) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.events import Resize
@@ -30,26 +29,30 @@ from cmltui.domain.tags import idle_detection_tag
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.fmt import (
     NONE,
+    UNPRICED,
     duration,
     gauge_bar,
     level,
     local_time,
+    money,
     percent,
     sparkline,
 )
 from cmltui.tui.history import FleetHistory
 from cmltui.tui.overlay import IDLE_FIELDS, IN_FLIGHT_FIELD, PAUSE_FIELDS, Overlay
 from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.safe import fit_cells, made_visible, shown
 
 LABEL = 12
 
 
 def _line(text: Text, label: str, value: str | Text, style: str = "") -> None:
+    """One labelled line; the value may hold outside text, so it is made visible here."""
     text.append(f"{label:<{LABEL}}", "dim")
     if isinstance(value, Text):
-        text.append_text(value)
+        text.append_text(made_visible(value))
     else:
-        text.append(value, style)
+        text.append(shown(value), style)
     text.append("\n")
 
 
@@ -378,8 +381,38 @@ class PausePanel(Panel):
             f" · resumes {self._value(dto, 'auto_resume_count')}"
             f"/{self._value(dto, 'manual_resume_count')}",
         )
+        _line(text, "Price", price_text(dto))
+        _line(text, "Saved", saved_text(dto, now))
         text.rstrip()
         return text
+
+
+def price_text(dto: CMLWorkerDto) -> Text:
+    """ "$3.96/h (api)", or "? no known price in eu-north-1" (never another region's rate)."""
+    if dto.hourly_price is None:
+        where = dto.aws_region if dto.instance_type else "no instance type"
+        return Text(f"{UNPRICED} no known price ({where})", "#ff6b6b")
+    text = Text(f"{money(dto.hourly_price)}/h")
+    text.append(f" ({dto.price_source})", "dim")
+    return text
+
+
+def saved_text(dto: CMLWorkerDto, now: datetime) -> Text:
+    """ "$15.86 since Mar 02 10:00 · auto $3.96 · manual $11.90 (audit log, pause tags)"."""
+    s = dto.savings
+    if s.stopped_hours <= 0:
+        return Text("nothing yet (never stopped while watched)", "dim")
+    if s.saved_usd is None:
+        return Text(f"{UNPRICED} {duration(s.stopped_hours * 3600)} stopped, no known price", "dim")
+    text = Text(money(s.saved_usd), "bold green")
+    if s.since is not None:
+        text.append(f" since {local_time(s.since, now=now)}")
+    for label, value in (("auto", s.auto_usd), ("manual", s.manual_usd), ("other", s.external_usd)):
+        if value:
+            text.append(f" · {label} {money(value)}")
+    if s.basis:
+        text.append(f" ({', '.join(s.basis)})", "dim")
+    return text
 
 
 class HealthPanel(Panel):
@@ -452,13 +485,10 @@ class LabsPanel(Panel):
         text.append(f"{'TITLE':<{title_width}} {'OWNER':<10} {'STATE':<9} NODES\n", "bold")
         for lab in sorted(dto.labs, key=lambda lab: (lab.state != "STARTED", lab.title.lower())):
             style = "green" if lab.state == "STARTED" else "dim"
-            title = lab.title
-            if cell_len(title) > title_width:
-                title = set_cell_size(title, title_width - 1) + "…"
-            owner = (lab.owner or NONE)[:10]
             nodes = NONE if lab.node_count is None else str(lab.node_count)
-            text.append(f"{title:<{title_width}} {owner:<10} ")
-            text.append(f"{lab.state[:9]:<9}", style)
+            # Lab titles, owners and states come from CML: visible, and padded by cell width.
+            text.append(f"{fit_cells(lab.title, title_width)} {fit_cells(lab.owner or NONE, 10)} ")
+            text.append(fit_cells(lab.state, 9), style)
             text.append(f" {nodes:>5}\n")
         text.rstrip()
         return text

@@ -84,7 +84,7 @@ def open_cml(app: CmltuiApp, dto: CMLWorkerDto | None, env: Mapping[str, str] | 
         return "opened"
     app.note(f"CML web UI of {visible(dto.name)}: {visible(url)}")
     app.notify(
-        f"{visible(url)}\n(no display here: press y to copy it)",
+        f"{visible(url)} · no display here: y copies it",
         title=f"CML web UI of {visible(dto.name)}",
         timeout=15,
         markup=False,

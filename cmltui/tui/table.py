@@ -29,6 +29,7 @@ from textual.strip import Strip
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.sanitize import visible
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import (
     SEPARATOR,
@@ -42,6 +43,7 @@ from cmltui.tui.columns import (
     sort_ids,
 )
 from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
+from cmltui.tui.safe import plain
 
 CURSOR_MARK = ">"
 MARK = "*"
@@ -147,6 +149,7 @@ class WorkerTable(ScrollView, can_focus=True):
         self._keep_tail = False  # names cut at the end would look alike: keep their tails
         self._tail_basis = (-1, -1)
         self.filter_text = ""
+        self._title = ""
         self.lines_refreshed = 0  # rows repainted by the last update (for tests and benchmarks)
         self.regions_refreshed: list[Region] = []  # what the last diff repainted (for tests)
 
@@ -454,8 +457,10 @@ class WorkerTable(ScrollView, can_focus=True):
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
         title = " · ".join(parts)
-        if self.border_title != title:
-            self.border_title = title
+        if self._title != title:
+            # The filter is typed by the operator: plain text, never markup.
+            self._title = title
+            self.border_title = plain(title, limit=200)
 
     def _row_cells(self, worker_id: str) -> tuple[Cell, ...]:
         """The shown columns' cells, built once per DTO (snapshots bring new DTO objects)."""
@@ -486,11 +491,18 @@ class WorkerTable(ScrollView, can_focus=True):
     @staticmethod
     def _fit(text: str, width: int, align: str, keep_tail: int = 0) -> str:
         """Pad or cut to `width` at the end, or keep `keep_tail` cells of the end (a name's
-        number) when cutting at the end would make names look alike."""
+        number) when cutting at the end would make names look alike.
+
+        Every cell passes here, so outside text (names, tags, the filter) is made visible here.
+        """
+        if len(text) > _FIT_MAX:  # a 5,000-character name: keep its head and its tail
+            text = text[: _FIT_MAX - 16] + text[-16:]
+        text = visible(text)
         if cell_len(text) > width:
-            if keep_tail and width > keep_tail + 4:
-                head = set_cell_size(text, width - keep_tail - 1)
-                return head + "…" + text[-keep_tail:]
+            tail = text[-keep_tail:] if keep_tail else ""
+            if tail and width > 2 * keep_tail + 4:  # wide characters take two cells each
+                head = set_cell_size(text, width - cell_len(tail) - 1)
+                return head + "…" + tail
             return set_cell_size(text, width - 1) + "…"
         pad = " " * (width - cell_len(text))
         return pad + text if align == "right" else text + pad
@@ -573,6 +585,9 @@ class WorkerTable(ScrollView, can_focus=True):
         strip = Strip([Segment(t, s) for t, s in zip(texts, styles, strict=True)]).crop(0, width)
         self._strips[worker_id] = (cache_key, strip)
         return strip
+
+
+_FIT_MAX = 256
 
 
 @lru_cache(maxsize=256)

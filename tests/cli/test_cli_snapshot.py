@@ -42,8 +42,19 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
     )
     assert tool.returncode == 0
     data = json.loads(result.stdout)
-    assert set(data) == {"collected_at", "workers", "errors"}
+    assert set(data) == {"collected_at", "fleet", "workers", "errors"}
     assert len(data["workers"]) == 12 and data["errors"] == []
+    # Cost: every running worker says where its price came from; the fleet block adds it up.
+    running = [w for w in data["workers"] if w["status"] == "running"]
+    assert running and all(w["price_source"] in ("table", "config") for w in running)
+    assert all(w["hourly_cost"] == w["hourly_price"] > 0 for w in running)
+    fleet = data["fleet"]
+    assert fleet["burn_per_hour"] == pytest.approx(sum(w["hourly_cost"] for w in running), 1e-3)
+    idle = [w for w in running if w["is_idle"]]
+    assert fleet["idle_burn_per_hour"] == pytest.approx(sum(w["hourly_cost"] for w in idle), 1e-3)
+    assert fleet["projected_month"] == pytest.approx(fleet["burn_per_hour"] * 730, 0.01)
+    assert set(fleet["savings"]) >= {"saved_usd", "auto_usd", "manual_usd", "since", "basis"}
+    assert fleet["unpriced"]["running"] == 0
     names = {w["name"] for w in data["workers"]}
     assert "cml-busy-01" in names and "cml-stopped-06" in names
     busy = next(w for w in data["workers"] if w["name"] == "cml-busy-01")
@@ -72,6 +83,8 @@ def test_snapshot_table_fits_80_columns(tmp_path):
     assert lines[0].startswith("NAME")
     assert max(len(line) for line in lines) <= 80
     assert len([ln for ln in lines if ln.startswith("cml-")]) == 5
+    burn = next(line for line in lines if line.startswith("burn $"))
+    assert ", idle burn $" in burn and ", month $" in burn
 
 
 def test_unreachable_endpoint_is_one_line_and_non_zero(tmp_path):

@@ -82,7 +82,9 @@ def test_snapshot_event_carries_full_dtos():
     assert event["source"] == "domain.cml_worker.snapshot"
     assert event["data"]["cpu_utilization"] == 42.0
     out = json.loads(json.dumps(snap.to_dict()))
-    assert set(out) == {"collected_at", "workers", "errors"}
+    assert set(out) == {"collected_at", "fleet", "workers", "errors"}
+    assert out["fleet"]["burn_per_hour"] == 3.9641  # us-east-1 table price of the running m5zn
+    assert out["workers"][0]["price_source"] == "table"
 
 
 def test_history_tags_round_trip_and_tolerate_garbage():

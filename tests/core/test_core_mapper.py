@@ -10,11 +10,12 @@ from core_factories import NOW, cw, running_worker, stats
 
 from cmltui.api.dto import worker_dto_to_dict
 from cmltui.domain.enums import LicenseStatus, ServiceStatus, WorkerStatus
+from cmltui.domain.prices import StaticPrices
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import PauseHistory
 from cmltui.mapper import MapContext, map_worker_to_dto
 
-CTX = MapContext(now=NOW, prices={"m5zn.metal": 3.9641})
+CTX = MapContext(now=NOW, prices=StaticPrices(table={"us-east-1": {"m5zn.metal": 3.9641}}))
 
 
 def test_cml_values_win_when_cloudwatch_absent():

@@ -54,6 +54,31 @@ def test_service_status_table(status, outcome, started, expected):
     assert got is expected
 
 
+@pytest.mark.parametrize(
+    ("outcome", "started", "expected"),
+    [
+        # CML answers `ready: false` while its services start: starting within the grace...
+        (CMLOutcome(CMLReach.PARTIAL, None), RECENT, ServiceStatus.STARTING),
+        (CMLOutcome(CMLReach.FULL, True), RECENT, ServiceStatus.STARTING),
+        # ...and degraded once the grace is over (it should have been ready long ago).
+        (CMLOutcome(CMLReach.PARTIAL, None), LONG_AGO, ServiceStatus.DEGRADED),
+        (CMLOutcome(CMLReach.FULL, True), LONG_AGO, ServiceStatus.DEGRADED),
+        # `ready: false` never turns "no answer" into anything else.
+        (CMLOutcome(CMLReach.NO_ANSWER), LONG_AGO, ServiceStatus.ERROR),
+    ],
+)
+def test_service_status_while_cml_is_not_ready(outcome, started, expected):
+    got = service_status(
+        WorkerStatus.RUNNING,
+        outcome,
+        started_at=started,
+        now=NOW,
+        boot_grace=GRACE,
+        cml_ready=False,
+    )
+    assert got is expected
+
+
 def test_unknown_ec2_state_is_unknown_not_pending():
     assert WorkerStatus.from_ec2("rebooting-ish") is WorkerStatus.UNKNOWN
     assert WorkerStatus.from_ec2(None) is WorkerStatus.UNKNOWN

@@ -93,7 +93,8 @@ def test_failing_password_command_names_the_key_not_the_output():
 def test_log_file_never_holds_passwords_or_tokens(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
-    path = configure_logging("DEBUG")
+    path = configure_logging("DEBUG").path
+    assert path is not None
     assert path == log_file_path() and str(tmp_path) in str(path)
     log = logging.getLogger("cmltui.test")
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl"

@@ -85,6 +85,11 @@ async def test_pause_then_resume_round_trip_and_a_new_process_reads_history(flee
         fleet.step()
         await fleet.sync()
         snap = by_name(await core.collector.collect())[name]
+        assert (snap.service_status, snap.cml_ready) == ("starting", False)  # services starting
+        fleet.clock.advance(fleet.ready_delay_s)
+        fleet.step()
+        await fleet.sync()
+        snap = by_name(await core.collector.collect())[name]
         assert snap.service_status == "available"
         with pytest.raises(ActionRefused, match="already running"):
             await core.actions.resume(worker.instance_id)

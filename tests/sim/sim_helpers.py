@@ -49,6 +49,52 @@ def response_validator(path: str, method: str, status: str) -> Draft202012Valida
     )
 
 
+def operation(path: str, method: str) -> dict[str, Any]:
+    """The OpenAPI operation object (fails when the spec does not document it)."""
+    require_openapi()
+    spec, _ = _spec_and_registry()
+    assert path in spec["paths"], f"{path} is not in the CML OpenAPI"
+    assert method in spec["paths"][path], f"{method.upper()} {path} is not in the CML OpenAPI"
+    return spec["paths"][path][method]
+
+
+def documented_response(path: str, method: str, status: int) -> Draft202012Validator | None:
+    """Validator for `status`'s JSON body (the `default` one when the status is not listed);
+    None when the documented response has no body (204)."""
+    responses = operation(path, method)["responses"]
+    key = str(status) if str(status) in responses else "default"
+    assert key in responses, f"{method.upper()} {path} documents neither {status} nor default"
+    content = responses[key].get("content") or {}
+    if "application/json" not in content:
+        return None
+    _, registry = _spec_and_registry()
+    ref = f"{SPEC_URI}#/" + _pointer(
+        "paths", path, method, "responses", key, "content", "application/json", "schema"
+    )
+    return Draft202012Validator(
+        {"$ref": ref}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def request_validator(path: str, method: str) -> Draft202012Validator:
+    """Validator for the documented JSON request body."""
+    op = operation(path, method)
+    assert "requestBody" in op, f"{method.upper()} {path} documents no request body"
+    _, registry = _spec_and_registry()
+    ref = f"{SPEC_URI}#/" + _pointer(
+        "paths", path, method, "requestBody", "content", "application/json", "schema"
+    )
+    return Draft202012Validator(
+        {"$ref": ref}, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def documented_query(path: str, method: str) -> set[str]:
+    return {
+        p["name"] for p in operation(path, method).get("parameters", []) if p.get("in") == "query"
+    }
+
+
 def schema_validator(name: str) -> Draft202012Validator:
     require_openapi()
     _, registry = _spec_and_registry()
@@ -88,3 +134,32 @@ async def get_json(
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with session.get(f"{url}{API}{path}", headers=headers, ssl=ctx) as r:
         return r.status, await r.json()
+
+
+def make_core(fleet: Any, tmp_path: Path, **config_updates: Any) -> Any:
+    """The real core over `fleet`, built as tests/integration/sim_core.py builds it."""
+    import sys
+
+    integration = str(Path(__file__).resolve().parents[1] / "integration")
+    if integration not in sys.path:
+        sys.path.insert(0, integration)
+    from sim_core import make_core as integration_make_core
+
+    return integration_make_core(fleet, tmp_path, **config_updates)
+
+
+async def run_while_clock_moves(
+    fleet: Any, fn: Any, *args: Any, step_s: float = 0.5, pause_s: float = 0.01
+) -> Any:
+    """Run blocking `fn` (a client script) in a thread while the fleet's ManualClock moves on.
+
+    Each `pause_s` of wall time moves the simulated clock by `step_s`, so a script that polls
+    for convergence sees nodes boot within a second or two of wall time.
+    """
+    import asyncio
+
+    task = asyncio.create_task(asyncio.to_thread(fn, *args))
+    while not task.done():
+        fleet.clock.advance(step_s)
+        await asyncio.sleep(pause_s)
+    return await task

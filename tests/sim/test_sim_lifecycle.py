@@ -98,3 +98,57 @@ async def test_stopped_worker_boots_when_started(small: SimulatedFleet) -> None:
     clock.advance(small.boot_delay_s)
     await small.sync()
     assert await _answers(small, w.name)
+
+
+async def test_cml_boots_refusing_then_not_ready_then_ready(
+    small: SimulatedFleet, tmp_path
+) -> None:
+    """After an EC2 start CML refuses connections, then answers `ready: false` (and 503 to the
+    rest), then `ready: true`; cmltui shows each phase."""
+    from sim_helpers import make_core
+
+    clock: ManualClock = small.clock  # type: ignore[assignment]
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=small.aws_endpoint_url,
+        region_name=small.region,
+        **small.aws_credentials,
+    )
+    w = small.worker("cml-nearpause-05")
+    core = make_core(small, tmp_path)
+    ctx = client_ssl(small.ca_file)
+
+    async def phase() -> tuple[str, bool | None, str]:
+        await small.sync()
+        await core.collector.collect()
+        dto = next(d for d in (await core.collector.collect()).workers if d.name == w.name)
+        return dto.service_status.value, dto.cml_ready, dto.errors.get("cml", "")
+
+    try:
+        assert (await phase())[:2] == ("available", True)
+        ec2.stop_instances(InstanceIds=[w.instance_id])
+        assert (await phase())[:2] == ("unavailable", None)
+        clock.advance(60)
+        ec2.start_instances(InstanceIds=[w.instance_id])
+        service, ready, error = await phase()
+        assert (service, ready) == ("starting", None) and "refused" in error.lower()
+        assert not await _answers(small, w.name)
+
+        clock.advance(small.boot_delay_s + 1)
+        service, ready, error = await phase()
+        assert (service, ready) == ("starting", False) and "503" in error
+        async with aiohttp.ClientSession() as s:
+            status, info = await get_json(s, w.cml_url, "/system_information", None, ctx)
+            assert (status, info["ready"]) == (200, False)
+            async with s.post(
+                f"{w.cml_url}/api/v0/authenticate",
+                json={"username": small.cml_username, "password": small.cml_password},
+                ssl=ctx,
+            ) as r:
+                assert r.status == 503 and (await r.json())["code"] == 503
+
+        clock.advance(small.ready_delay_s)
+        service, ready, error = await phase()
+        assert (service, ready, error) == ("available", True, "")
+    finally:
+        await core.close()

@@ -41,7 +41,8 @@ async def _settle(app: CmltuiApp, pilot) -> None:
 
 
 async def test_pause_dialog_names_worker_labs_and_users_and_defaults_to_no(make_app, workers):
-    app, backend = make_app()
+    # cml-busy-01 is in eu-west-1: its price comes from the config, never from us-east-1's table
+    app, backend = make_app(Config.model_validate({"prices": {"eu-west-1": {"m5zn.metal": 4.36}}}))
     async with app.run_test(size=SIZE) as pilot:
         busy = await _ready(app, pilot, workers, "busy")
         await pilot.press("p")
@@ -51,7 +52,7 @@ async def test_pause_dialog_names_worker_labs_and_users_and_defaults_to_no(make_
         assert app.focused is not None and app.focused.id == "no"
         body = str(screen.query_one("#details").render())
         assert "Pause cml-busy-01?" in str(screen.query_one("#question").render())
-        assert busy in body and "m5zn.metal · $3.96/h" in body
+        assert busy in body and "m5zn.metal · $4.36/h" in body
         assert "3 · 31 nodes" in body  # started labs only (the fourth is stopped)
         for title, owner, nodes in (("busy lab 1", "bob", 14), ("busy lab 2", "alice", 4)):
             line = next(line for line in body.splitlines() if title in line)

@@ -7,11 +7,13 @@ one shape the core produces. Tests change a worker (its stats, tags, status) and
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 from cmltui.domain.enums import PauseReason, WorkerStatus
+from cmltui.domain.savings import StopInterval
 from cmltui.domain.status import CMLOutcome, CMLReach
 from cmltui.domain.worker import (
     ActivityState,
@@ -280,6 +282,7 @@ def snapshot(
     collected_at: datetime = NOW,
     cfg: Config | None = None,
     errors: tuple[str, ...] = (),
+    audited: Mapping[str, Sequence[StopInterval]] | None = None,
 ) -> FleetSnapshot:
     """Map every worker through the real mapper, as the collector does."""
     cfg = cfg or Config()
@@ -289,6 +292,7 @@ def snapshot(
         poll_interval=cfg.intervals.collector,
         next_refresh_at=collected_at + timedelta(seconds=cfg.intervals.collector),
         prices=cfg.price_table(),
+        audited=audited or {},
     )
     for worker in workers:
         worker.collected_at = collected_at

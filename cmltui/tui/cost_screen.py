@@ -1,0 +1,181 @@
+"""The cost screen (`$`): burn, idle burn and savings by owner, by instance type and by region.
+
+Everything comes from the snapshot channel through `cost_totals`/`cost_breakdown`, the same
+arithmetic as the header and the JSON fleet block. Owner names come from tags: they are shown
+as plain text, with control and format characters replaced, never as markup.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich import box
+from rich.cells import cell_len, set_cell_size
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from cmltui.api.cost import HOURS_PER_MONTH, CostTotals, GroupBy, cost_breakdown, cost_totals
+from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.events import FleetSnapshot
+from cmltui.clock import Clock
+from cmltui.tui.bus import Bus, SnapshotArrived
+from cmltui.tui.fmt import NONE, UNPRICED, local_time, money, money_short
+
+WIDE = 100
+"""From this width the tables split savings into auto and manual columns."""
+NAME_WIDTH = 24
+SECTIONS: tuple[tuple[GroupBy, str], ...] = (
+    ("owner", "By owner"),
+    ("instance_type", "By instance type"),
+    ("region", "By region"),
+)
+
+
+def plain(value: str, width: int = NAME_WIDTH) -> str:
+    """Outside text made harmless for a cell: no control, format or bidi characters, bounded."""
+    cleaned = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in value[:200])
+    if cell_len(cleaned) <= width:
+        return cleaned
+    return set_cell_size(cleaned, width - 1) + "…"
+
+
+def burn_cell(burn: float, unpriced: int) -> Text:
+    """ "$8.33", "$8.33+?" when some running workers have no price, "?" when none has."""
+    if unpriced and not burn:
+        return Text(UNPRICED, "bold #ff6b6b")
+    text = Text(money(burn))
+    if unpriced:
+        text.append(f"+{UNPRICED}", "bold #ff6b6b")
+    return text
+
+
+def summary(totals: CostTotals, now: datetime) -> Text:
+    """Above the tables: burn, projections, savings, what they rest on, what is left out."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("Burn now ", "dim")
+    text.append(f"{money(totals.burn_per_hour)}/h", "bold")
+    text.append("  idle ", "dim")
+    text.append(f"{money(totals.idle_burn_per_hour)}/h", "bold yellow")
+    text.append(f" ({totals.idle} idle)", "dim")
+    text.append("  day ", "dim")
+    text.append(money_short(totals.projected_day))
+    text.append("  month ", "dim")
+    text.append(money_short(totals.projected_month))
+    text.append("\n")
+    text.append("Saved ", "dim")
+    text.append(money(totals.saved_usd), "bold green")
+    if totals.saved_since is not None:
+        text.append(f" since {local_time(totals.saved_since, now=now)}")
+    text.append(f" · based on {', '.join(totals.basis) or 'no stop seen yet'}\n", "dim")
+    text.append("  auto-pause ", "dim")
+    text.append(money(totals.saved_auto_usd), "green")
+    text.append(" · manual ", "dim")
+    text.append(money(totals.saved_manual_usd))
+    text.append(" · other stops ", "dim")
+    text.append(money(totals.saved_external_usd))
+    text.append("\n")
+    sources = ", ".join(f"{name} {count}" for name, count in sorted(totals.price_sources.items()))
+    text.append(
+        f"Prices (workers by source): {sources or NONE} · month = {HOURS_PER_MONTH} h", "dim"
+    )
+    left_out = totals.left_out()
+    if left_out:
+        text.append("\n")
+        text.append(f"{UNPRICED} Not in the totals: {left_out}", "bold #ff6b6b")
+    return text
+
+
+def breakdown_table(title: str, rows: Sequence[tuple[str, CostTotals]], *, wide: bool) -> Table:
+    table = Table(
+        title=Text(title, "bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        expand=False,
+    )
+    table.add_column("", no_wrap=True, min_width=16, max_width=NAME_WIDTH)
+    for header in ("run", "stop", "idle"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("burn/h", justify="right", no_wrap=True)
+    table.add_column("idle/h", justify="right", no_wrap=True)
+    table.add_column("saved", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("auto", justify="right", no_wrap=True)
+        table.add_column("manual", justify="right", no_wrap=True)
+    for name, t in rows:
+        cells: list[Text | str] = [
+            Text(plain(name)),
+            str(t.running),
+            str(t.stopped),
+            Text(str(t.idle), "yellow" if t.idle else ""),
+            burn_cell(t.burn_per_hour, t.unpriced_running),
+            Text(money(t.idle_burn_per_hour), "yellow" if t.idle_burn_per_hour else "dim"),
+            burn_cell(t.saved_usd, t.unpriced_stopped),
+        ]
+        if wide:
+            cells += [money(t.saved_auto_usd), money(t.saved_manual_usd)]
+        table.add_row(*cells)
+    return table
+
+
+def cost_view(workers: Sequence[CMLWorkerDto], now: datetime, width: int) -> Group:
+    """The whole screen's content for a width (pure: tests render it without a terminal)."""
+    wide = width >= WIDE
+    parts: list[Text | Table] = [summary(cost_totals(workers), now)]
+    for by, title in SECTIONS:
+        parts.append(Text(""))
+        parts.append(breakdown_table(title, cost_breakdown(workers, by), wide=wide))
+    return Group(*parts)
+
+
+class CostScreen(Screen[None]):
+    """Full-screen cost breakdown; follows new snapshots while open."""
+
+    BINDINGS = [Binding("escape,q,dollar_sign", "close", "Close", show=True)]
+    DEFAULT_CSS = """
+    CostScreen > VerticalScroll { padding: 0 1; border: round $accent; }
+    CostScreen Static { width: 100%; height: auto; }
+    """
+
+    def __init__(self, bus: Bus, snapshot: FleetSnapshot | None, clock: Clock) -> None:
+        super().__init__()
+        self._bus = bus
+        self._snapshot = snapshot
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Cost"
+            scroll.border_subtitle = "$ or esc to close"
+            yield Static(id="cost-body")
+
+    def on_mount(self) -> None:
+        self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._show()
+
+    def on_resize(self) -> None:
+        self._show()
+
+    def _on_snapshot(self, message: SnapshotArrived) -> None:
+        self._snapshot = message.snapshot
+        self._show()
+
+    def _show(self) -> None:
+        body = self.query_one("#cost-body", Static)
+        if self._snapshot is None:
+            body.update(Text("No snapshot yet: collecting…", "italic"))
+            return
+        width = self.size.width or 80
+        body.update(cost_view(self._snapshot.workers, self._clock.now(), width))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

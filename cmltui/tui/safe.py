@@ -1,0 +1,57 @@
+"""Outside text on screen: always plain `Text` (never markup), with controls made visible.
+
+Textual parses markup in strings given to `notify`, `border_title`, `Static` and friends, and
+Rich's `Text` keeps escape characters. Every string that comes from AWS, CML, the config or
+the operator's filter reaches a widget through one of these helpers.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.widgets import Input
+
+from cmltui.domain.sanitize import visible
+
+MAX_SHOWN = 1000
+"""No single value needs more characters than this on any screen."""
+
+
+def plain(value: object, style: str = "", *, limit: int = MAX_SHOWN) -> Text:
+    """A plain `Text` of an outside value: never parsed as markup, controls made visible."""
+    return Text(visible(str(value), limit), style=style, end="")
+
+
+def shown(value: object, *, limit: int = MAX_SHOWN) -> str:
+    """An outside value as a visible, capped string (to be appended to a `Text`)."""
+    return visible(str(value), limit)
+
+
+def made_visible(text: Text) -> Text:
+    """`text` with controls made visible; styles stay (the mapping keeps every length)."""
+    original = text.plain
+    cleaned = visible(original)
+    if cleaned == original:
+        return text
+    copy = text.copy()
+    copy.plain = cleaned
+    return copy
+
+
+def fit_cells(value: object, width: int) -> str:
+    """Visible text padded or cut to exactly `width` terminal cells (wide characters count 2)."""
+    text = visible(str(value), max(width * 2, 1) + 1)
+    if cell_len(text) > width:
+        return set_cell_size(text, max(0, width - 1)) + ("…" if width else "")
+    return set_cell_size(text, width)
+
+
+class PlainInput(Input):
+    """An `Input` whose typed or pasted text has its control characters made visible.
+
+    Every edit (keys, paste) goes through `replace`, so an escape sequence pasted into the
+    filter box is shown as `␛…` and never reaches the terminal.
+    """
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        super().replace(visible(text), start, end)

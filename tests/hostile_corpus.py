@@ -1,0 +1,58 @@
+"""Hostile strings an adversary with CreateTags rights, or a broken CML, can put in front of us.
+
+Shared by the tests that feed them through every text path (issue 15).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MARKUP = [
+    "[/]",
+    "[@click=app.quit]click me[/]",
+    "[bold red on white]loud[/bold red on white]",
+    "[link=https://evil.example]link[/link]",
+    "[/@click]",
+]
+ESCAPES = [
+    "\x1b]0;pwned title\x07",  # OSC: window title
+    "\x1b]52;c;ZXZpbA==\x07",  # OSC 52: clipboard write
+    "\x1b[2J\x1b[H",  # CSI: clear screen, home
+    "\x1bP1$r0m\x1b\\",  # DCS
+    "\x9b2J\x9d0;c1-title\x9c",  # C1 CSI and OSC
+    "bell\x07back\x08space\x7f",
+]
+LAYOUT = [
+    "abc\u202edcba\u202c",  # bidi override
+    "\u2066iso\u2069late\u200f",
+    "zero\u200bwidth\u200djoin\ufeff",
+    "wide中文字符テスト",
+    "row1\nrow2\rrow3\u2028row4",
+    "tab\there",
+    "lone\ud800surrogate",
+    "\U000e0041tag\U000e007f",
+    "n" * 5000,
+]
+CORPUS: list[str] = MARKUP + ESCAPES + LAYOUT
+
+# What may reach a terminal from the app: SGR colours and cursor positioning, nothing else.
+_ALLOWED_SEQUENCES = re.compile(r"\x1b\[[0-9;:]*m|\x1b\[\d+;\d+H|\x1b\[\d*[ABCDGK]")
+_BIDI_AND_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def control_problems(stream: str) -> list[str]:
+    """What in a terminal stream would act on the terminal instead of being shown."""
+    rest = _ALLOWED_SEQUENCES.sub("", stream)
+    problems = []
+    for index, char in enumerate(rest):
+        category = unicodedata.category(char)
+        if char in "\n\r":
+            continue
+        if category in ("Cc", "Cs") or (category == "Cf" and char != "\u00ad"):
+            problems.append(f"{char!r} at {index}: {rest[max(0, index - 20) : index + 20]!r}")
+        elif category in ("Zl", "Zp"):
+            problems.append(f"{char!r} at {index}")
+    if _BIDI_AND_INVISIBLE.search(rest):
+        problems.append("bidi or zero-width character")
+    return problems
