@@ -163,8 +163,6 @@ class _KeysBase(_Section):
     def _names(cls, value: str) -> str:
         """Textual key names (`q`, `ctrl+p`, `question_mark`, `f1`; `?` and `/` alike),
         comma-separated and bounded."""
-        if not keymap.split_keys(value):
-            raise PydanticCustomError("no_key", "no key given")
         names = keymap.normalise(value)
         if not _KEY_NAMES.fullmatch(names):
             raise ValueError("not a key name (letters, digits, _ + - joined by commas)")
