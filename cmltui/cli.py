@@ -80,22 +80,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="live TUI on AWS (the default)")
     _add_global_options(run, suppress=True)
+    _add_ccm_url(run)
 
     demo = commands.add_parser("demo", help="live TUI on the embedded simulated fleet")
     _add_global_options(demo, suppress=True)
     _add_fleet_options(demo)
+    _add_ccm_flag(demo, "run the dashboard against a simulated CML Cloud Manager")
 
     snapshot = commands.add_parser("snapshot", help="collect once and print")
     _add_global_options(snapshot, suppress=True)
     snapshot.add_argument("--demo", action="store_true", help="use the simulated fleet")
     _add_fleet_options(snapshot)
     snapshot.add_argument("--format", choices=("json", "table"), default="table")
+    _add_ccm_url(snapshot)
 
     simulate = commands.add_parser("simulate", help="run the simulators alone")
     _add_global_options(simulate, suppress=True)
     _add_fleet_options(simulate)
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    _add_ccm_flag(simulate, "serve a simulated CML Cloud Manager (its API and event stream)")
     return parser
+
+
+def _add_ccm_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ccm",
+        metavar="URL",
+        dest="ccm_url",
+        default=None,
+        help="read the fleet from a CML Cloud Manager at URL (token: $CMLTUI_CCM_TOKEN)",
+    )
+
+
+def _add_ccm_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--ccm", action="store_true", dest="ccm_sim", help=text)
 
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> Config:
@@ -106,6 +124,8 @@ def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None
         "intervals.collector": args.interval,
         "read_only": True if args.read_only else None,
         "log_level": args.log_level,
+        "source.kind": "ccm" if getattr(args, "ccm_url", None) else None,
+        "source.url": getattr(args, "ccm_url", None),
     }
     return load_config(args.config, flags=flags, env=os.environ if env is None else env)
 

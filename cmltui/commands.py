@@ -15,6 +15,7 @@ from cmltui.api.events import FleetSnapshot
 from cmltui.config import Config
 
 if TYPE_CHECKING:
+    from cmltui.ccm_backend import CcmBackend
     from cmltui.service import CoreService
 
 
@@ -24,6 +25,10 @@ CLOSE_GRACE_SECONDS = 1.0
 
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "ccm_sim", False):
+        from cmltui import ccm_commands
+
+        return ccm_commands.dispatch(command, args, config)
     handlers = {"run": _run, "demo": _demo, "snapshot": _snapshot, "simulate": _simulate}
     return handlers[command](args, config)
 
@@ -49,8 +54,17 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _service(args: argparse.Namespace, config: Config) -> CoreService:
-    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet."""
+def _service(args: argparse.Namespace, config: Config) -> CoreService | CcmBackend:
+    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet;
+    or a CML Cloud Manager's stream when `[source] kind = "ccm"` (or `--ccm URL`)."""
+    if (
+        config.source.kind == "ccm"
+        and args.command in ("run", None, "snapshot")
+        and not getattr(args, "demo", False)
+    ):
+        from cmltui.ccm_backend import CcmBackend
+
+        return CcmBackend(config)
     if args.command == "demo" or getattr(args, "demo", False):
         from cmltui.demo import demo_service
 
@@ -76,7 +90,7 @@ def _demo(args: argparse.Namespace, config: Config) -> int:
     return _run_tui(_service(args, config), config, args)
 
 
-def _run_tui(service: CoreService, config: Config, args: argparse.Namespace) -> int:
+def _run_tui(service: CoreService | CcmBackend, config: Config, args: argparse.Namespace) -> int:
     """Run the dashboard and close the service on the same loop, however the app ends."""
     import os
 

@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
     model_validator,
@@ -189,8 +190,37 @@ KeysConfig = create_model(  # type: ignore[call-overload]
 _KEY_NAMES = re.compile(r"[A-Za-z0-9_+\-]{1,32}(,[A-Za-z0-9_+\-]{1,32}){0,7}")
 
 
+class SourceConfig(_Section):
+    """Where the fleet comes from: AWS directly (default), or a CML Cloud Manager (`ccm`)."""
+
+    kind: Literal["aws", "ccm"] = "aws"
+    verify_tls: bool = True  # before `url`, whose check reads it
+    url: str | None = None
+    token_env: str | None = "CMLTUI_CCM_TOKEN"
+    token_command: str | None = None
+    ca_bundle: str | None = None
+    regions: list[str] | None = None  # Cloud Manager regions to list; default: aws.regions
+    request_timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("url")
+    @classmethod
+    def _https_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The bearer token goes in clear over http://: only when TLS checks are opted out."""
+        if value is None:
+            return value
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        if value.startswith("http://") and info.data.get("verify_tls", True):
+            raise ValueError(
+                "http:// would send the token in clear; use https:// "
+                "(or opt out with source.verify_tls = false)"
+            )
+        return value.rstrip("/")
+
+
 class Config(_Section):
     read_only: bool = False
+    source: SourceConfig = Field(default_factory=SourceConfig)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     aws: AwsConfig = Field(default_factory=AwsConfig)
     cml: CmlConfig = Field(default_factory=CmlConfig)
@@ -255,6 +285,9 @@ ENV_KEYS: dict[str, str] = {
     "CMLTUI_CML_ALLOWED_HOSTS": "cml.allowed_hosts",
     "CMLTUI_CML_VERIFY_TLS": "cml.verify_tls",
     "CMLTUI_AUTO_PAUSE": "idle.auto_pause",
+    "CMLTUI_SOURCE": "source.kind",
+    "CMLTUI_CCM_URL": "source.url",
+    "CMLTUI_CCM_CA_BUNDLE": "source.ca_bundle",
 }
 _LIST_KEYS = {"aws.regions", "cml.allowed_hosts"}
 # The standard AWS variables give the default region only when no region list is configured.

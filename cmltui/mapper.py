@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
+from cmltui.clock import ensure_utc
 from cmltui.domain import idle
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices
 from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
+from cmltui.domain.secrets import is_secret_key
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
 from cmltui.domain.worker import CMLWorker, MetricReading
@@ -163,6 +165,250 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         savings=_savings(worker, price, ctx),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
     )
+
+
+@dataclass(frozen=True)
+class CcmMapContext:
+    """What mapping a Cloud Manager `worker.snapshot` needs besides its payload.
+
+    `received_at` is the envelope's time (when Cloud Manager sent it); `held` carries the values
+    the settle rule keeps from cmltui's own recent events, which a stale snapshot must not undo.
+    """
+
+    now: datetime
+    received_at: datetime
+    poll_interval: float = 10.0
+    next_refresh_at: datetime | None = None
+    prices: PriceLookup = field(default_factory=StaticPrices)
+    held: Mapping[str, Any] = field(default_factory=dict)
+
+
+CCM_HELD_FIELDS = frozenset(
+    {
+        "is_idle_detection_enabled",
+        "last_activity_at",
+        "last_activity_check_at",
+        "next_idle_check_at",
+        "target_pause_at",
+        "last_paused_at",
+        "paused_by",
+        "pause_reason",
+        "auto_pause_count",
+        "manual_pause_count",
+        "last_resumed_at",
+        "auto_resume_count",
+        "manual_resume_count",
+    }
+)
+"""Fields of a Cloud Manager snapshot that a minimal event may hold against a stale snapshot."""
+
+_CCM_STATUS_ALIASES = {"starting": "pending", "failed": "unknown"}
+_MAX_TEXT = 512
+_MAX_TAGS = 200
+_MAX_DEPTH = 6
+_MAX_ITEMS = 500
+
+
+def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> CMLWorkerDto:
+    """Build the outward shape of one Cloud Manager worker from its `worker.snapshot` payload.
+
+    Cloud Manager's DTO has cmltui's field names; every value is still outside data, so each is
+    parsed, bounded and checked here. `license_token` (and any token-like nested key) is never
+    read, so it cannot reach the DTO.
+    """
+    data = {**payload, **{k: v for k, v in ctx.held.items() if k in CCM_HELD_FIELDS}}
+    worker_id = _text(data.get("id")) or "?"
+    status = WorkerStatus.from_ec2(
+        _CCM_STATUS_ALIASES.get(str(data.get("status"))) or _text(data.get("status"))
+    )
+    running = status is WorkerStatus.RUNNING
+    cpu = finite_percent(data.get("cpu_utilization"))
+    storage = finite_percent(data.get("storage_utilization"))
+    if storage is None:
+        storage = finite_percent(data.get("disk_utilization"))
+    instance_type = _text(data.get("instance_type"))
+    system_info = _bounded_json(data.get("cml_system_info"))
+    enabled = data.get("is_idle_detection_enabled")
+    last_activity = ccm_time(data.get("last_activity_at"))
+    poll = finite_number(data.get("poll_interval"))
+    region = _text(data.get("aws_region")) or ""
+    price = ctx.prices.price(region, instance_type) if instance_type else None
+    target_pause = ccm_time(data.get("target_pause_at"))
+    # Cloud Manager's target pause time is its reference time plus its own timeout.
+    is_idle = (
+        ctx.now >= target_pause
+        if running and enabled is True and target_pause is not None
+        else None
+    )
+    return CMLWorkerDto(
+        id=worker_id,
+        name=_text(data.get("name")) or worker_id,
+        aws_region=region,
+        aws_instance_id=_text(data.get("aws_instance_id")) or worker_id,
+        instance_type=instance_type,
+        status=status,
+        service_status=_enum(ServiceStatus, data.get("service_status"), ServiceStatus.UNAVAILABLE),
+        ami_id=_text(data.get("ami_id")),
+        ami_name=_text(data.get("ami_name")),
+        ami_description=_text(data.get("ami_description")),
+        ami_creation_date=ccm_time(data.get("ami_creation_date")),
+        https_endpoint=_text(data.get("https_endpoint")),
+        public_ip=_text(data.get("public_ip")),
+        private_ip=_text(data.get("private_ip")),
+        aws_tags=_tags(data.get("aws_tags")),
+        license_status=_enum(LicenseStatus, data.get("license_status"), None),
+        cml_license_info=_bounded_mapping(data.get("cml_license_info")),
+        cml_version=_text(data.get("cml_version")),
+        cml_ready=data.get("cml_ready") if isinstance(data.get("cml_ready"), bool) else None,
+        cml_uptime_seconds=_int_or_none(data.get("cml_uptime_seconds")),
+        cml_labs_count=_int_or_none(data.get("cml_labs_count")),
+        cml_system_info=system_info if isinstance(system_info, dict) else None,
+        cml_system_health=_bounded_mapping(data.get("cml_system_health")),
+        cml_last_synced_at=ccm_time(data.get("cml_last_synced_at")),
+        ec2_instance_state_detail=_text(data.get("ec2_instance_state_detail")),
+        ec2_system_status_check=_text(data.get("ec2_system_status_check")),
+        ec2_last_checked_at=ccm_time(data.get("ec2_last_checked_at")),
+        cloudwatch_cpu_utilization=finite_percent(data.get("cloudwatch_cpu_utilization")),
+        cloudwatch_memory_utilization=finite_percent(data.get("cloudwatch_memory_utilization")),
+        cloudwatch_last_collected_at=ccm_time(data.get("cloudwatch_last_collected_at")),
+        cloudwatch_detailed_monitoring_enabled=(
+            data.get("cloudwatch_detailed_monitoring_enabled")
+            if isinstance(data.get("cloudwatch_detailed_monitoring_enabled"), bool)
+            else None
+        ),
+        cpu_utilization=cpu,
+        memory_utilization=finite_percent(data.get("memory_utilization")),
+        storage_utilization=storage,
+        disk_utilization=storage,
+        active_labs_count=_int_or_none(data.get("active_labs_count")),
+        poll_interval=poll if poll is not None and poll > 0 else ctx.poll_interval,
+        next_refresh_at=ccm_time(data.get("next_refresh_at")) or ctx.next_refresh_at,
+        created_at=ccm_time(data.get("created_at")),
+        updated_at=ccm_time(data.get("updated_at")),
+        start_initiated_at=ccm_time(data.get("start_initiated_at")),
+        stop_initiated_at=ccm_time(data.get("stop_initiated_at")),
+        terminated_at=ccm_time(data.get("terminated_at")),
+        created_by=_text(data.get("created_by")),
+        last_activity_at=last_activity,
+        last_activity_check_at=ccm_time(data.get("last_activity_check_at")),
+        next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
+        target_pause_at=target_pause,
+        is_idle_detection_enabled=enabled if isinstance(enabled, bool) else False,
+        auto_pause_count=_count(data.get("auto_pause_count")),
+        manual_pause_count=_count(data.get("manual_pause_count")),
+        auto_resume_count=_count(data.get("auto_resume_count")),
+        manual_resume_count=_count(data.get("manual_resume_count")),
+        last_paused_at=ccm_time(data.get("last_paused_at")),
+        last_resumed_at=ccm_time(data.get("last_resumed_at")),
+        paused_by=_text(data.get("paused_by")),
+        pause_reason=_enum(PauseReason, data.get("pause_reason"), None),
+        collected_at=ctx.received_at,
+        errors={},
+        resumed_by=None,
+        is_idle=is_idle,
+        idle_state=(
+            None
+            if not running
+            else "off"
+            if enabled is not True
+            else "unknown"
+            if is_idle is None
+            else "idle"
+            if is_idle
+            else "active"
+        ),
+        idle_minutes=(
+            _round(max(0.0, (ctx.now - last_activity).total_seconds() / 60.0))
+            if running and enabled is True and last_activity is not None
+            else None
+        ),
+        in_snooze_period=False,
+        snooze_ends_at=None,
+        eligible_for_auto_pause=False,
+        running_nodes=_int_or_none(_mapping(system_info).get("running_nodes")),
+        labs=None,
+        recent_user_ids=[],
+        recent_users=[],
+        hourly_cost=(0.0 if not running else price.per_hour if price else None),
+        hourly_price=price.per_hour if price else None,
+        price_source=price.source if price else None,
+        savings=_NEVER_STOPPED,  # Cloud Manager sends no stop history to count from
+        cml_stale_seconds=None,
+    )
+
+
+def ccm_time(value: Any) -> datetime | None:
+    """An ISO-8601 time from Cloud Manager, which may end in `+00:00Z`; naive means UTC."""
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1]
+        if not _has_offset(text):
+            text += "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return ensure_utc(parsed)
+
+
+def _has_offset(text: str) -> bool:
+    tail = text[-6:]
+    return len(tail) == 6 and tail[0] in "+-" and tail[3] == ":"
+
+
+def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:
+    """A bounded string; outside text is shown as data (made safe at the screen edge)."""
+    if not isinstance(value, str):
+        return None
+    return value[:limit]
+
+
+def _enum(kind: Any, value: Any, default: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return default
+
+
+def _count(value: Any) -> int:
+    number = _int_or_none(value)
+    return max(0, number) if number is not None else 0
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    tags: dict[str, str] = {}
+    for key, item in list(value.items())[:_MAX_TAGS]:
+        if isinstance(key, str) and isinstance(item, str):
+            tags[key[:128]] = item[:256]
+    return tags
+
+
+def _bounded_mapping(value: Any) -> dict[str, Any] | None:
+    bounded = _bounded_json(value)
+    return bounded if isinstance(bounded, dict) else None
+
+
+def _bounded_json(value: Any, depth: int = 0) -> Any:
+    """Plain JSON, secret-free, bounded in depth, size and string length."""
+    if depth > _MAX_DEPTH:
+        return None
+    if isinstance(value, Mapping):
+        return {
+            str(k)[:128]: _bounded_json(v, depth + 1)
+            for k, v in list(value.items())[:_MAX_ITEMS]
+            if not is_secret_key(str(k))
+        }
+    if isinstance(value, list | tuple):
+        return [_bounded_json(v, depth + 1) for v in value[:_MAX_ITEMS]]
+    if isinstance(value, str):
+        return value[:_MAX_TEXT]
+    if isinstance(value, bool) or value is None:
+        return value
+    return finite_number(value)
 
 
 def finite_percent(value: Any) -> float | None:

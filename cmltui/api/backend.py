@@ -40,6 +40,8 @@ class BackendContext:
     read_only: bool = False
     tls_verified: bool = True
     demo: bool = False
+    source: str | None = None
+    """Shown instead of the profile when the fleet is read through a service (`ccm https://…`)."""
 
 
 @dataclass(frozen=True)

@@ -318,6 +318,9 @@ class CmltuiApp(App[None]):
         A failure before any worker was listed also fills the error panel."""
         previous, self.source_status = self.source_status, status
         self.query_one(FleetHeader).set_source_status(status)
+        flowing = status.state in ("ok", "starting")
+        stale_since = None if flowing or self.latest is None else self.latest.collected_at
+        self.table.set_stale(stale_since)  # the rows stay, marked, until data flows again
         if status.state in ("retrying", "error") and not (self.latest and self.latest.workers):
             errors = (list(self.latest.errors) if self.latest and self.latest.errors else []) or [
                 status.detail or status.state

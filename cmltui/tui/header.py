@@ -223,10 +223,16 @@ class FleetHeader(Widget):
             if on:
                 top.append(" ")
                 top.append(f"[{marker}]", style)
-        # Profile and regions come from the config or the environment: made visible.
-        top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
-        top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
+        # Profile, regions and a service's URL come from the config or the environment: made
+        # visible.
+        if ctx.source:
+            top.append(shown(f"  {ctx.source}", limit=120), "")
+        else:
+            top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
+            top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
         status = self._status
+        if ctx.source and status is not None and status.state == "ok":
+            top.append("  connected", "bold green")  # a stream's state is always shown
         if status is not None and status.state != "ok":
             top.append(f"  {status.state}", "bold yellow")
             if status.retry_at is not None:

@@ -12,7 +12,7 @@ when rows re-sort or others are filtered out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -42,6 +42,7 @@ from cmltui.tui.columns import (
     matches,
     sort_ids,
 )
+from cmltui.tui.fmt import local_time
 from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
 from cmltui.tui.safe import plain
 
@@ -149,6 +150,7 @@ class WorkerTable(ScrollView, can_focus=True):
         self._keep_tail = False  # names cut at the end would look alike: keep their tails
         self._tail_basis = (-1, -1)
         self.filter_text = ""
+        self.stale_since: datetime | None = None  # the source stopped flowing after this data
         self._title = ""
         self.lines_refreshed = 0  # rows repainted by the last update (for tests and benchmarks)
         self.regions_refreshed: list[Region] = []  # what the last diff repainted (for tests)
@@ -449,6 +451,13 @@ class WorkerTable(ScrollView, can_focus=True):
         self._painted.clear()
         return True
 
+    def set_stale(self, since: datetime | None) -> None:
+        """Mark the rows as the last data of a source that is not flowing (None: it flows)."""
+        if since != self.stale_since:
+            self.stale_since = since
+            self.set_class(since is not None, "-stale")
+            self._update_title()
+
     def _update_title(self) -> None:
         parts = [f"Workers {len(self._order)}/{len(self._dtos)}"]
         if self.marked:
@@ -456,6 +465,8 @@ class WorkerTable(ScrollView, can_focus=True):
         parts.append(f"sort {self.sort_key}{'▼' if self.sort_descending else '▲'}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
+        if self.stale_since is not None:
+            parts.append(f"STALE: last data {local_time(self.stale_since, seconds=True)}")
         title = " · ".join(parts)
         if self._title != title:
             # The filter is typed by the operator: plain text, never markup.

@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
-from sim_core import T0, make_core
+from sim_core import make_core
 
-from cmltui.clock import ManualClock
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.tags import IDLE_DETECTION_TAG, MANUAL_PAUSE_COUNT
 from cmltui.runtime import Core
-from cmltui.sim import SimulatedFleet
 from cmltui.sources.aws import RegionListing
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fleet() -> AsyncIterator[SimulatedFleet]:
-    sim = SimulatedFleet(workers=12, seed=0, clock=ManualClock(T0))
-    await sim.start()
-    try:
-        yield sim
-    finally:
-        await sim.stop()
 
 
 class HeldListing:

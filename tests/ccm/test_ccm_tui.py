@@ -1,0 +1,62 @@
+"""The dashboard on a Cloud Manager (Pilot): the header names the source and its state, the
+table is filled from the stream, marked stale while the stream is down, and no token shows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cmltui.clock import SystemClock
+from cmltui.sim.ccm_server import CcmSimulator
+from cmltui.tui.app import CmltuiApp
+from cmltui.tui.header import FleetHeader
+
+from .ccm_helpers import FAST, make_backend, wait_for
+
+SIZE = (160, 40)
+
+
+@pytest.fixture(autouse=True)
+def utc_tz(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def _screen_text(app: CmltuiApp) -> str:
+    header = app.query_one(FleetHeader).build(SIZE[0]).plain
+    return header + "\n" + app.export_screenshot()
+
+
+async def test_header_table_stale_marker_and_no_token_on_screen(tmp_path: Path):
+    async with CcmSimulator(workers=12, seed=0, tick_s=3600) as sim:
+        backend = make_backend(sim, tmp_path, timing=FAST)
+        app = CmltuiApp(backend, backend.config, SystemClock())
+        secrets = [w.license_token for w in sim.model.workers.values()]
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: app.latest is not None and len(app.latest.workers) == 12, 10)
+            await pilot.pause()
+            header = app.query_one(FleetHeader).build(SIZE[0]).plain
+            assert f"ccm {sim.url}" in header and "connected" in header
+            assert "profile" not in header
+            assert "STALE" not in str(app.table.border_title)
+            text = _screen_text(app)
+            assert "cml-busy-01" in text
+            assert "license_token" not in text and not any(s in text for s in secrets)
+
+            sim.unavailable_for(2.0)  # the stream drops and cannot come back for 2 s
+            await wait_for(lambda: "reconnecting" in _screen_text(app), 5)
+            assert "STALE" in str(app.table.border_title)
+            assert "cml-busy-01" in app.export_screenshot()  # the last data stays on show
+            assert app.table.has_class("-stale")
+
+            await wait_for(lambda: "connected" in _screen_text(app).split("\n", 1)[0], 10)
+            await wait_for(lambda: "STALE" not in str(app.table.border_title), 5)
+            assert "reconnecting" not in _screen_text(app).split("\n", 1)[0]
+            assert not any(s in _screen_text(app) for s in secrets)
+        await backend.close()
