@@ -18,12 +18,42 @@ from cmltui.domain.sanitize import error_text
 log = logging.getLogger(__name__)
 
 
-def default_audit_path() -> Path:
-    return paths.audit_log_file()
+def default_audit_path(*, demo: bool = False) -> Path:
+    return paths.audit_log_file(demo=demo)
 
 
 class AuditUnavailable(Exception):
     """The audit log cannot be written; an action that needs a record must not go ahead."""
+
+
+READ_TAIL_BYTES = 1_000_000
+MAX_LINE = 8_000
+
+
+def read_entries(path: Path, worker_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The last `limit` audit entries of one worker, oldest first (reads the file's tail only).
+
+    A line that is too long, broken or not an object is skipped: the file is data.
+    """
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - READ_TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return []
+    found: list[dict[str, Any]] = []
+    for raw in data.splitlines():
+        if len(raw) > MAX_LINE or worker_id.encode() not in raw:
+            continue
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("instance_id") == worker_id:
+            found.append(entry)
+    return found[-limit:]
 
 
 class AuditLog:

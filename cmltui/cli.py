@@ -151,12 +151,17 @@ def _main(command: str, args: argparse.Namespace) -> int:
     from cmltui.logging_setup import configure_logging
 
     # Commands without a full-screen UI may log to stderr when the log file is unusable.
-    setup = configure_logging(config.log_level, stderr_fallback=command in ("snapshot", "simulate"))
+    demo = command == "demo" or bool(getattr(args, "demo", False))
+    setup = configure_logging(
+        config.log_level, stderr_fallback=command in ("snapshot", "simulate"), demo=demo
+    )
     problems = [setup.problem]
     if command in ("run", "demo"):
-        from cmltui.audit import AuditLog
+        from cmltui.audit import AuditLog, default_audit_path
 
-        problems.append(AuditLog().problem)  # the dashboard repeats it; actions are refused
+        problems.append(
+            AuditLog(default_audit_path(demo=demo)).problem
+        )  # the dashboard repeats it; actions are refused
     if any(problems):
         say("; ".join(p for p in problems if p))  # one line, before the screen is taken over
     from cmltui import commands

@@ -83,20 +83,24 @@ async def _collect_once(args: argparse.Namespace, config: Config) -> FleetSnapsh
 
 
 def _run(args: argparse.Namespace, config: Config) -> int:
-    return _run_tui(_service(args, config), config)
+    return _run_tui(_service(args, config), config, args)
 
 
 def _demo(args: argparse.Namespace, config: Config) -> int:
-    return _run_tui(_service(args, config), config)
+    return _run_tui(_service(args, config), config, args)
 
 
-def _run_tui(service: CoreService | CcmBackend, config: Config) -> int:
+def _run_tui(service: CoreService | CcmBackend, config: Config, args: argparse.Namespace) -> int:
     """Run the dashboard and close the service on the same loop, however the app ends."""
+    import os
+
     from cmltui.cli import EXIT_SIGINT, EXIT_SIGTERM
     from cmltui.clock import SystemClock
+    from cmltui.config import resolve_config_path
     from cmltui.tui.app import CmltuiApp
 
-    app = CmltuiApp(service, config, SystemClock())
+    settings_path, _named = resolve_config_path(args.config, os.environ)
+    app = CmltuiApp(service, config, SystemClock(), settings_path=settings_path)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -25,14 +25,18 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from cmltui import paths
+from cmltui import keymap, paths
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
 from cmltui.domain.prices import BUNDLED_PRICES, TABLE_REGION, ConfiguredPrices, StaticPrices
 from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
+from cmltui.keymap import ActionSpec
 
 APP_NAME = paths.APP_NAME
 
@@ -145,29 +149,53 @@ class ThresholdsConfig(_Section):
 class UiConfig(_Section):
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     history_points: int = Field(default=60, ge=5, le=1000)
+    theme: str | None = None
+    """A Textual theme name; the dashboard saves the one chosen in the palette here."""
+    ssh: str = "ssh -p 1122 sysadmin@{host}"
+    """The worker's ssh command line (detail screen, copy menu); `{host}` is its address."""
 
-
-class KeysConfig(_Section):
-    toggle_idle: str = "i"
-    pause: str = "p"
-    resume: str = "r"
-    refresh: str = "R"
-    filter: str = "slash"
-    sort: str = "s"
-    freeze: str = "space"
-    faster: str = "minus"
-    slower: str = "plus"
-    help: str = "question_mark"
-    cost: str = "dollar_sign"
-    quit: str = "q"
-
-    @field_validator("*")
+    @field_validator("ssh")
     @classmethod
-    def _key_names(cls, value: str) -> str:
-        """Textual key names (`q`, `ctrl+p`, `question_mark`, `f1`), comma-separated."""
-        if not _KEY_NAMES.fullmatch(value):
-            raise ValueError("not a key name (letters, digits, _ + - joined by commas)")
+    def _has_host(cls, value: str) -> str:
+        if "{host}" not in value:
+            raise ValueError("must contain {host}")
+        value.format(host="h")  # no other placeholders
         return value
+
+
+def _keys_field(spec: ActionSpec) -> Any:
+    return (str, Field(default=spec.keys, description=spec.description))
+
+
+class _KeysBase(_Section):
+    """`[keys]`: one entry per action of `cmltui.keymap.ACTIONS`; no key serves two actions."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _names(cls, value: str) -> str:
+        """Textual key names (`q`, `ctrl+p`, `question_mark`, `f1`; `?` and `/` alike),
+        comma-separated and bounded."""
+        names = keymap.normalise(value)
+        if not _KEY_NAMES.fullmatch(names):
+            raise ValueError("not a key name (letters, digits, _ + - joined by commas)")
+        return names
+
+    @model_validator(mode="after")
+    def _no_collisions(self) -> _KeysBase:
+        for key, first, second in keymap.collisions(self.model_dump()):
+            raise PydanticCustomError(
+                "key_collision",
+                "'{key}' is the key of both {first} and {second}",
+                {"key": keymap.pretty(key), "first": first, "second": second},
+            )
+        return self
+
+
+KeysConfig = create_model(  # type: ignore[call-overload]
+    "KeysConfig",
+    __base__=_KeysBase,
+    **{spec.id: _keys_field(spec) for spec in keymap.ACTIONS},
+)
 
 
 _KEY_NAMES = re.compile(r"[A-Za-z0-9_+\-]{1,32}(,[A-Za-z0-9_+\-]{1,32}){0,7}")
@@ -212,7 +240,7 @@ class Config(_Section):
     ui: UiConfig = Field(default_factory=UiConfig)
     # `"type" = 4.0` prices a type in every region; `[prices."eu-west-1"]` in one region.
     prices: dict[str, PositivePrice | dict[str, PositivePrice]] = Field(default_factory=dict)
-    keys: KeysConfig = Field(default_factory=KeysConfig)
+    keys: KeysConfig = Field(default_factory=KeysConfig)  # type: ignore[valid-type]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -479,3 +507,22 @@ def _one_line(path: str, origins: Mapping[str, str], exc: ValidationError) -> st
     more = len({_key_of(e["loc"]) for e in errors}) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return f"{source}: {key}: {message}{suffix}"
+
+
+def save_ui_theme(path: Path, theme: str) -> None:
+    """Write `[ui] theme` into the config file, keeping its comments and other keys (tomlkit)."""
+    import tomlkit
+
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else None
+    except tomlkit.exceptions.ParseError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if document is None:
+        document = tomlkit.document()
+    ui = document.get("ui")
+    if ui is None:
+        ui = tomlkit.table()
+        document["ui"] = ui
+    ui["theme"] = theme
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")

@@ -34,8 +34,8 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def log_file_path() -> Path:
-    return paths.log_file()
+def log_file_path(*, demo: bool = False) -> Path:
+    return paths.log_file(demo=demo)
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,15 @@ class LoggingSetup:
     problem: str | None = None
 
 
-def configure_logging(level: str, *, stderr_fallback: bool = False) -> LoggingSetup:
+def configure_logging(
+    level: str, *, stderr_fallback: bool = False, demo: bool = False
+) -> LoggingSetup:
     """Send everything to a rotating file; nothing goes to stderr except what the CLI prints.
 
     When the log directory is unusable the run goes on: logs go to stderr when
     `stderr_fallback` (commands without a full-screen UI), else nowhere, and `problem` says so.
     """
-    path = log_file_path()
+    path = log_file_path(demo=demo)
     problem: str | None = None
     handler: logging.Handler
     try:

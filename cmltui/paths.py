@@ -12,6 +12,9 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "cmltui"
+DEMO_SUBDIR = "demo"
+"""`cmltui demo` keeps its audit log and log file in this folder of the state and log
+directories, so the simulated fleet never writes the operator's real ones."""
 
 
 def config_dir() -> Path:
@@ -23,21 +26,23 @@ def config_file() -> Path:
     return config_dir() / "config.toml"
 
 
-def state_dir() -> Path:
+def state_dir(*, demo: bool = False) -> Path:
     """Durable local state: the audit log."""
-    return Path(platformdirs.user_state_dir(APP_NAME))
+    base = Path(platformdirs.user_state_dir(APP_NAME))
+    return base / DEMO_SUBDIR if demo else base
 
 
-def audit_log_file() -> Path:
-    return state_dir() / "audit.jsonl"
+def audit_log_file(*, demo: bool = False) -> Path:
+    return state_dir(demo=demo) / "audit.jsonl"
 
 
-def log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APP_NAME))
+def log_dir(*, demo: bool = False) -> Path:
+    base = Path(platformdirs.user_log_dir(APP_NAME))
+    return base / DEMO_SUBDIR if demo else base
 
 
-def log_file() -> Path:
-    return log_dir() / "cmltui.log"
+def log_file(*, demo: bool = False) -> Path:
+    return log_dir(demo=demo) / "cmltui.log"
 
 
 def cache_dir() -> Path:

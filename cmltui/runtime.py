@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cmltui.actions import Actions
 from cmltui.api.events import ActivityEvent
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, default_audit_path
 from cmltui.clock import Clock, SystemClock
 from cmltui.cml_targets import CMLTargetResolver
 from cmltui.collector import Collector
@@ -120,7 +120,7 @@ def build_core(
     )
     registry = WorkerRegistry()
     targets = CMLTargetResolver(config.cml, env)
-    audit = audit or AuditLog()
+    audit = audit or AuditLog(default_audit_path(demo=endpoints.demo))
     prices = build_price_book(config, aws, demo=endpoints.demo, clock=clock)
     collector = Collector(
         config=config,

@@ -32,6 +32,7 @@ from tui_backend import ScriptedBackend  # noqa: E402
 from tui_fleet import NOW, build_workers, by_name, snapshot  # noqa: E402
 
 from cmltui.api.backend import BackendContext  # noqa: E402
+from cmltui.api.events import FleetSnapshot  # noqa: E402
 from cmltui.clock import ManualClock  # noqa: E402
 from cmltui.config import Config  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
@@ -48,11 +49,19 @@ class Shot:
     select: str | None = None  # a worker of the fixed fleet, by role
     keys: tuple[str, ...] = ()
     idle_states: bool = False
+    cycles: int = 1  # collections before the picture (the detail plot shows their history)
+    marks: tuple[str, ...] = ()  # workers marked (by role) before the keys
+    no_credentials: bool = False  # every region fails: the error panel
 
 
 SHOTS = (
     Shot("main-160x48", (160, 48)),
     Shot("main-80x24", (80, 24)),
+    Shot("main-120x40", (120, 40), select="idle"),
+    Shot("detail-160x48", (160, 48), select="busy", keys=("enter",), cycles=8),
+    Shot("detail-80x24", (80, 24), select="busy", keys=("enter",), cycles=8),
+    Shot("bulk-pause", (120, 40), marks=("idle", "snooze", "busy"), keys=("P",)),
+    Shot("no-credentials", (120, 40), no_credentials=True),
     Shot("help", (80, 24), keys=("question_mark",)),
     Shot("pause-confirmation", (100, 30), select="labs", keys=("p",)),
     Shot("idle-states", (104, 36), idle_states=True),
@@ -71,12 +80,27 @@ def _make_app(shot: Shot) -> tuple[App[None], Callable[[Pilot], Awaitable[None]]
 
         return states, show_states
     config = Config()
-    backend = ScriptedBackend(lambda: snapshot(workers, clock.now(), config), clock, DEMO)
+    errors = ("us-east-1: no AWS credentials found", "eu-west-1: no AWS credentials found")
+
+    def produce() -> FleetSnapshot:
+        if shot.no_credentials:
+            return FleetSnapshot(collected_at=clock.now(), workers=(), errors=errors)
+        return snapshot(workers, clock.now(), config)
+
+    backend = ScriptedBackend(produce, clock, DEMO)
     app = CmltuiApp(backend, config, clock, start_backend=False)
 
     async def prepare(pilot: Pilot) -> None:
-        await app.backend.collect()
-        await pilot.pause()
+        busy = by_name(workers, "busy").cml.system_stats["all"]["cpu"]
+        for step in range(shot.cycles):
+            if step:
+                clock.advance(10)
+                busy["percent"] = 40.0 + (7 * step) % 50
+            await app.backend.collect()
+            await pilot.pause()
+        for role in shot.marks:
+            app.table.move_to(by_name(workers, role).instance_id)
+            await pilot.press("v")
         if shot.select:
             app.table.move_to(by_name(workers, shot.select).instance_id)
             await pilot.pause()

@@ -1,10 +1,17 @@
-"""The activity log: recent events and actions, newest last, in local time."""
+"""The activity log: recent events and actions, newest last, in local time.
+
+Routine activity checks arrive one event per worker; they become one summary line per check
+round, so pauses, actions, errors and warnings are not pushed out. Those stand out by a leading
+mark as well as colour. The log can take the focus (Tab, or `a` for full height) and scrolls;
+long lines wrap instead of being cut.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import RichLog
 
 from cmltui.api.events import (
@@ -21,6 +28,36 @@ from cmltui.tui.fmt import local_time
 from cmltui.tui.safe import shown
 
 MAX_LINES = 500
+ROUND_QUIET_SECONDS = 1.0
+"""A check round ends when no check event has come for this long (or another line comes)."""
+MARKS = {"error": "× ", "warning": "! ", "action": "● ", "routine": "· "}
+STYLES = {"error": "bold #ff6b6b", "warning": "yellow", "action": "bold", "routine": "dim"}
+
+
+def kind_of(event: ActivityEvent) -> str:
+    if isinstance(event, ActivityUpdated):
+        return "routine"
+    return "action"
+
+
+def event_style(event: ActivityEvent) -> str:
+    if isinstance(event, WorkerPaused):
+        return "bold yellow"
+    if isinstance(event, WorkerResumed):
+        return "bold green"
+    if isinstance(event, IdleDetectionToggled):
+        return "bold cyan"
+    return STYLES[kind_of(event)]
+
+
+def round_summary(count: int, latest: datetime | None, next_check: datetime | None) -> str:
+    workers = f"{count} worker{'s' if count != 1 else ''}"
+    parts = [f"activity checked on {workers}"]
+    if latest is not None:
+        parts.append(f"latest activity {local_time(latest)}")
+    if next_check is not None:
+        parts.append(f"next check {local_time(next_check)}")
+    return " · ".join(parts)
 
 
 def describe(event: ActivityEvent, name: str) -> str:
@@ -47,14 +84,16 @@ def describe(event: ActivityEvent, name: str) -> str:
 class ActivityLog(RichLog):
     """Activity events (and the app's own notes: actions, failed cycles)."""
 
-    DEFAULT_CSS = "ActivityLog { height: 8; }"
+    DEFAULT_CSS = "ActivityLog { height: 8; } ActivityLog:focus { border-top: solid $accent; }"
 
     def __init__(self, bus: Bus, clock: Clock, *, id: str | None = None) -> None:
-        super().__init__(id=id, max_lines=MAX_LINES, wrap=False, markup=False, highlight=False)
+        super().__init__(id=id, max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
         self._bus = bus
         self._clock = clock
         self._names: dict[str, str] = {}
-        self.can_focus = False
+        self._round: list[ActivityUpdated] = []
+        self._round_timer: Timer | None = None
+        self.can_focus = True
 
     def on_mount(self) -> None:
         # Names only: the log shows `name` instead of an instance id.
@@ -66,12 +105,40 @@ class ActivityLog(RichLog):
 
     def _on_activity(self, message: ActivityArrived) -> None:
         event = message.event
+        if isinstance(event, ActivityUpdated):
+            self._round.append(event)
+            if self._round_timer is not None:
+                self._round_timer.stop()
+            self._round_timer = self.set_timer(ROUND_QUIET_SECONDS, self.flush_round)
+            return
         name = self._names.get(event.worker_id, event.worker_id)
-        self.note(describe(event, name), when=event_time(event))
+        self.note(describe(event, name), style=event_style(event), when=event_time(event))
+
+    def flush_round(self) -> None:
+        """Write the pending check round as one line."""
+        if self._round_timer is not None:
+            self._round_timer.stop()
+            self._round_timer = None
+        events, self._round = self._round, []
+        if not events:
+            return
+        latest = max((e.last_activity_at for e in events if e.last_activity_at), default=None)
+        next_check = min(
+            (e.next_idle_check_at for e in events if e.next_idle_check_at), default=None
+        )
+        line = round_summary(len({e.worker_id for e in events}), latest, next_check)
+        self._write(line, "dim", "routine", events[0].last_activity_check_at)
 
     def note(self, line: str, *, style: str = "", when: datetime | None = None) -> None:
+        """One line; its kind (error, warning, action) comes from its style."""
+        self.flush_round()
+        kind = "error" if "#ff6b6b" in style else "warning" if style == "yellow" else "action"
+        self._write(line, style, kind, when)
+
+    def _write(self, line: str, style: str, kind: str, when: datetime | None) -> None:
         stamp = local_time(when or self._clock.now(), seconds=True)
-        text = Text(no_wrap=True)
+        text = Text()
         text.append(stamp + " ", "dim")
+        text.append(MARKS[kind], style or STYLES[kind])
         text.append(shown(line), style)  # names and errors come from outside
         self.write(text)

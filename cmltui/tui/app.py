@@ -18,29 +18,38 @@ import sys
 import termios
 import threading
 from collections import deque
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from cmltui import keymap
 from cmltui.api.backend import Backend, SourceStatus
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
+from cmltui.audit import default_audit_path
 from cmltui.clock import Clock
-from cmltui.config import Config
+from cmltui.config import Config, ConfigError, save_ui_theme
 from cmltui.domain.intervals import step_interval
+from cmltui.logging_setup import log_file_path
+from cmltui.tui import reach
 from cmltui.tui.activity_log import ActivityLog
+from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
-from cmltui.tui.commands import CmltuiCommands
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.cost_screen import CostScreen
+from cmltui.tui.detail import WorkerDetailScreen
+from cmltui.tui.fmt import local_time
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.history import FleetHistory
@@ -55,6 +64,8 @@ from cmltui.tui.panels import (
     PausePanel,
     SparklinesPanel,
 )
+from cmltui.tui.problem import problem_text
+from cmltui.tui.reach import CopyMenu
 from cmltui.tui.safe import PlainInput, plain, shown
 from cmltui.tui.table import WorkerTable
 
@@ -64,7 +75,8 @@ T = TypeVar("T")
 
 MIN_WIDTH = 60
 MIN_HEIGHT = 16
-WIDE_WIDTH = 120
+WIDE_WIDTH = 140  # below this the detail pane gives way to the table (`d` brings it back)
+TALL_HEIGHT = 32  # from this height the activity log has its own rows
 TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 EXIT_SIGTERM = 143  # 128 + SIGTERM
@@ -78,22 +90,12 @@ def _leave_now() -> None:
     os._exit(TERMINAL_GONE_EXIT)
 
 
-KEY_IDS: tuple[str, ...] = (
-    "toggle_idle",
-    "pause",
-    "resume",
-    "refresh",
-    "filter",
-    "sort",
-    "freeze",
-    "faster",
-    "slower",
-    "help",
-    "cost",
-    "quit",
+NOT_UNDER_CONFIRM = frozenset(spec.action for spec in keymap.ACTIONS) - {"quit"}
+WORKER_ACTIONS = frozenset(
+    {"toggle_idle", "pause", "resume", "open_url", "clipboard", "refresh", "freeze", "faster"}
+    | {"slower", "help", "quit"}
 )
-
-BLOCKED_UNDER_CONFIRM = frozenset(KEY_IDS) - {"quit"}
+"""What works on a worker's detail screen (the table's own keys do not)."""
 
 
 class CmltuiApp(App[None]):
@@ -101,27 +103,26 @@ class CmltuiApp(App[None]):
 
     TITLE = "cmltui"
     CSS_PATH = "app.tcss"
-    COMMANDS: ClassVar = App.COMMANDS | {CmltuiCommands}
     HORIZONTAL_BREAKPOINTS: ClassVar = [
         (0, "-too-narrow"),
         (MIN_WIDTH, "-compact"),
         (WIDE_WIDTH, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar = [(0, "-too-short"), (MIN_HEIGHT, "-tall-enough")]
+    VERTICAL_BREAKPOINTS: ClassVar = [
+        (0, "-too-short"),
+        (MIN_HEIGHT, "-short"),
+        (TALL_HEIGHT, "-tall"),
+    ]
     BINDINGS: ClassVar = [
-        Binding("i", "toggle_idle", "Idle", id="cmltui.toggle_idle"),
-        Binding("p", "pause", "Pause", id="cmltui.pause"),
-        Binding("r", "resume", "Resume", id="cmltui.resume"),
-        Binding("R", "refresh", "Refresh", id="cmltui.refresh"),
-        Binding("slash", "filter", "Filter", id="cmltui.filter"),
-        Binding("s", "sort", "Sort", id="cmltui.sort"),
-        Binding("space", "freeze", "Freeze", id="cmltui.freeze"),
-        Binding("minus", "faster", "Faster", id="cmltui.faster", show=False),
-        Binding("plus", "slower", "Slower", id="cmltui.slower", show=False),
-        Binding("question_mark", "help", "Help", id="cmltui.help"),
-        # Not in the footer: at 80 columns it would push "q Quit" off (help and palette list it).
-        Binding("dollar_sign", "cost", "Cost", id="cmltui.cost", show=False),
-        Binding("q", "quit", "Quit", id="cmltui.quit"),
+        Binding(
+            spec.keys,
+            spec.action,
+            spec.label or spec.description,
+            show=bool(spec.label),
+            priority=spec.priority,
+            id=keymap.BINDING_PREFIX + spec.id,
+        )
+        for spec in keymap.ACTIONS
     ]
 
     def __init__(
@@ -131,6 +132,8 @@ class CmltuiApp(App[None]):
         clock: Clock,
         *,
         start_backend: bool = True,
+        settings_path: Path | None = None,
+        audit_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -151,6 +154,9 @@ class CmltuiApp(App[None]):
         self._last_errors: tuple[str, ...] = ()
         self._retired: list[FleetSnapshot] = []
         self.operator = OperatorActions(self)
+        self.settings_path = settings_path  # where a theme chosen in the palette is saved
+        self.audit_path = audit_path or default_audit_path(demo=backend.context.demo)
+        self.log_path = log_file_path(demo=backend.context.demo)
         self.source_status: SourceStatus | None = None
 
     # --- layout -----------------------------------------------------------------------------
@@ -164,6 +170,7 @@ class CmltuiApp(App[None]):
                 id="frozen",
             )
             with Container(id="main"):
+                yield Static(id="problem")
                 yield WorkerTable(self.bus, self.config.ui.thresholds, settle, id="table")
                 with Container(id="detail"):
                     with Vertical(id="detail-left"):
@@ -190,17 +197,26 @@ class CmltuiApp(App[None]):
                         yield Static("Labs", classes="section-title")
                         yield LabsPanel(self.bus, self.clock, id="labs")
             yield ActivityLog(self.bus, self.clock, id="log")
-        yield PlainInput(placeholder="filter: name, id, status, type, region, owner…", id="filter")
+        yield PlainInput(
+            placeholder="filter the columns · or one field: owner:bob lab:… user:… tag:…",
+            id="filter",
+        )
         yield Static(id="too-small")
         yield Footer()
 
     async def on_mount(self) -> None:
         self._event_loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
-        self.set_keymap({f"cmltui.{name}": getattr(self.config.keys, name) for name in KEY_IDS})
+        self.set_keymap(
+            {
+                keymap.BINDING_PREFIX + spec.id: getattr(self.config.keys, spec.id)
+                for spec in keymap.ACTIONS
+            }
+        )
         self.query_one("#log", ActivityLog).border_title = "Activity"
         self.query_one("#detail").border_title = "No worker selected"
         self.table.focus()
+        self._restore_theme()
         self.backend.subscribe_snapshots(self._from_backend(self._snapshot_collected))
         self.backend.subscribe_activity(self._from_backend(self.publish_activity))
         self.backend.subscribe_status(self._from_backend(self._status_changed))
@@ -263,6 +279,11 @@ class CmltuiApp(App[None]):
         )
 
     @property
+    def main_screen(self) -> Screen:
+        """The dashboard's own screen (the detail, help and dialogs stack above it)."""
+        return self.screen_stack[0]
+
+    @property
     def table(self) -> WorkerTable:
         return self.query_one("#table", WorkerTable)
 
@@ -293,12 +314,18 @@ class CmltuiApp(App[None]):
     # --- the source ---------------------------------------------------------------------------
 
     def _status_changed(self, status: SourceStatus) -> None:
-        """The source's state: shown in the header; trouble also in the log and a toast."""
+        """The source's state: shown in the header; trouble also in the log and a toast.
+        A failure before any worker was listed also fills the error panel."""
         previous, self.source_status = self.source_status, status
         self.query_one(FleetHeader).set_source_status(status)
         flowing = status.state in ("ok", "starting")
         stale_since = None if flowing or self.latest is None else self.latest.collected_at
         self.table.set_stale(stale_since)  # the rows stay, marked, until data flows again
+        if status.state in ("retrying", "error") and not (self.latest and self.latest.workers):
+            errors = (list(self.latest.errors) if self.latest and self.latest.errors else []) or [
+                status.detail or status.state
+            ]
+            self._problem(errors, self.latest.collected_at if self.latest else None)
         if status.state in ("retrying", "error") and (
             previous is None or (previous.state, previous.detail) != (status.state, status.detail)
         ):
@@ -319,8 +346,29 @@ class CmltuiApp(App[None]):
                 self.note(f"error: {error}", style="#ff6b6b")
                 self.notify(error, title="Collection error", severity="warning", timeout=8)
             self._last_errors = snapshot.errors
+        self._show_problem(snapshot)
         self._send(SnapshotArrived(snapshot))
         self.operator.show_new_warnings()  # e.g. an auto-pause whose history tags failed
+
+    def _show_problem(self, snapshot: FleetSnapshot) -> None:
+        """No workers and region errors: the error panel replaces the table until data comes."""
+        self._problem(list(snapshot.errors) if not snapshot.workers else [], snapshot.collected_at)
+
+    def _problem(self, errors: list[str], tried_at: datetime | None) -> None:
+        failing = bool(errors)
+        if failing:
+            status = self.source_status
+            retry = status.retry_at if status is not None else None
+            note = f"Still trying (every {self.backend.interval:g} s, backing off)"
+            if tried_at is not None:
+                note += f"; last try {local_time(tried_at, seconds=True)}"
+            if retry is not None:
+                note += f"; next {local_time(retry, seconds=True)}"
+            note += ". q quits · ? help · a activity log"
+            self.query_one("#problem", Static).update(
+                problem_text(errors, self.backend.context, note)
+            )
+        self.main_screen.set_class(failing, "-problem")
 
     # --- the activity channel ---------------------------------------------------------------
 
@@ -372,7 +420,7 @@ class CmltuiApp(App[None]):
 
     def action_freeze(self) -> None:
         self.frozen = not self.frozen
-        self.screen.set_class(self.frozen, "-frozen")
+        self.main_screen.set_class(self.frozen, "-frozen")
         if not self.frozen:
             held, self._held = self._held, []
             last_snapshot = max(
@@ -384,11 +432,26 @@ class CmltuiApp(App[None]):
                 self._send(message)
 
     def action_sort(self) -> None:
-        key = self.table.cycle_sort()
-        self.notify(f"Sorted by {key}", timeout=2)
+        self.table.cycle_sort()
+
+    def action_sort_reverse(self) -> None:
+        self.table.reverse_sort()
+
+    def on_worker_table_sort_changed(self, message: WorkerTable.SortChanged) -> None:
+        arrow = "▼" if message.descending else "▲"
+        self.notify(f"Sorted by {message.key} {arrow}", timeout=2)
+
+    def action_top(self) -> None:
+        self.table.action_cursor_to(0)
+
+    def action_bottom(self) -> None:
+        self.table.action_cursor_to(-1)
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
 
     def action_filter(self) -> None:
-        self.screen.add_class("-filtering")
+        self.main_screen.add_class("-filtering")
         filter_input = self.query_one("#filter", Input)
         filter_input.value = self.table.filter_text
         filter_input.focus()
@@ -401,17 +464,33 @@ class CmltuiApp(App[None]):
         if event.input.id == "filter":
             self._close_filter()
 
-    def on_key(self, event: events.Key) -> None:
+    def action_clear(self) -> None:
+        """Esc: leave the full-height log, else clear the filter, else the marks."""
         filter_input = self.query_one("#filter", Input)
-        if event.key == "escape" and filter_input.has_focus:
+        if self.main_screen.has_class("-log-full"):
+            self.action_activity()
+        elif filter_input.has_focus or self.table.filter_text:
             filter_input.value = ""
             self.table.set_filter("")
             self._close_filter()
-            event.stop()
+        elif self.table.marked:
+            self.table.clear_marks()
 
     def _close_filter(self) -> None:
-        self.screen.remove_class("-filtering")
+        self.main_screen.remove_class("-filtering")
         self.table.focus()
+
+    def action_details_pane(self) -> None:
+        self.main_screen.toggle_class("-detail-toggled")
+
+    def action_activity(self) -> None:
+        """The activity log full height and focused (to scroll it); again goes back."""
+        full = not self.main_screen.has_class("-log-full")
+        self.main_screen.set_class(full, "-log-full")
+        if full:
+            self.activity_log.focus()
+        else:
+            self.table.focus()
 
     def _step_interval(self, direction: int) -> None:
         """`+`/`-` move along the ladder of round intervals; the core keeps the value."""
@@ -425,19 +504,91 @@ class CmltuiApp(App[None]):
     def action_slower(self) -> None:
         self._step_interval(+1)
 
+    # --- reach: the worker itself -------------------------------------------------------------
+
+    def selected_dto(self) -> CMLWorkerDto | None:
+        worker_id = self.table.cursor_id
+        return self.dto(worker_id) if worker_id else None
+
+    def action_open_detail(self) -> None:
+        dto = self.selected_dto()
+        if dto is None:
+            self.notify("No worker selected.", severity="warning", timeout=3)
+            return
+        self.push_screen(WorkerDetailScreen(dto.id))
+
+    def action_open_url(self) -> None:
+        reach.open_cml(self, self.selected_dto())
+
+    def action_clipboard(self) -> None:
+        reach.copy_menu(self, self.selected_dto())
+
+    def action_pause_idle(self) -> None:
+        self.operator.request_bulk()
+
+    # --- the theme ----------------------------------------------------------------------------
+
+    def _restore_theme(self) -> None:
+        wanted = self.config.ui.theme
+        if wanted and wanted in self.available_themes:
+            self.theme = wanted
+        elif wanted:
+            self.notify(
+                Text(f"Unknown theme {wanted!r} in [ui] theme; using {self.theme}."),
+                severity="warning",
+                timeout=6,
+            )
+        self.theme_changed_signal.subscribe(self, self._save_theme)
+
+    def _save_theme(self, theme: object) -> None:
+        name = getattr(theme, "name", str(theme))
+        if self.settings_path is None or name == self.config.ui.theme:
+            return
+        try:
+            save_ui_theme(self.settings_path, name)
+        except (OSError, ConfigError) as exc:
+            log.warning("theme not saved: %s", exc)
+            self.notify(Text(f"Theme not saved: {exc}"), severity="warning", timeout=6)
+            return
+        self.config.ui.theme = name
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.config.keys, self.config.ui.thresholds))
+            self.push_screen(
+                HelpScreen(self.config.keys, self.config.ui.thresholds, self.file_locations())
+            )
+
+    def file_locations(self) -> list[tuple[str, str]]:
+        """Where this run writes (the demo writes under its own `demo` folder, never the
+        operator's real audit log)."""
+        demo = " (demo's own)" if self.backend.context.demo else ""
+        files = [
+            (f"audit log{demo}", str(self.audit_path)),
+            (f"log file{demo}", str(self.log_path)),
+        ]
+        if self.settings_path is not None:
+            files.append(("config", str(self.settings_path)))
+        return files
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own entries (theme, quit, keys…), then every action of the one table."""
+        yield from super().get_system_commands(screen)
+        for spec in keymap.palette_entries():
+            run = partial(self.call_next, self.run_action, spec.action)
+            yield SystemCommand(spec.palette, spec.description, run)
 
     def action_cost(self) -> None:
         if not isinstance(self.screen, CostScreen):
             self.push_screen(CostScreen(self.bus, self.latest, self.clock))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Under an open confirmation only its own keys (and quit) work: no second dialog."""
-        return not (
-            action in BLOCKED_UNDER_CONFIRM and isinstance(self.screen, ConfirmActionScreen)
-        )
+        """Under an open confirmation only its own keys (and quit) work: no second dialog.
+        On a worker's detail screen only the worker's own actions (and quit) work."""
+        if isinstance(self.screen, ConfirmActionScreen | BulkPauseScreen | CopyMenu):
+            return action not in NOT_UNDER_CONFIRM
+        if isinstance(self.screen, WorkerDetailScreen):
+            return action in WORKER_ACTIONS or action not in NOT_UNDER_CONFIRM
+        return True
 
     def action_toggle_idle(self) -> None:
         self.operator.toggle_idle()

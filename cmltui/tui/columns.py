@@ -42,13 +42,14 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
+    # Priorities: IDLE and $/H (what this tool is for) outlast the CML word and the gauges.
     Column("name", "NAME", 12, 0, flex=True),
     Column("status", "STATUS", 9, 1),
-    Column("service", "CML", 12, 2),
-    Column("cpu", "CPU%", 5, 3, "right"),
-    Column("memory", "MEM%", 5, 4, "right"),
-    Column("idle", "IDLE", 8, 5, "right"),
-    Column("cost", "$/H", 6, 6, "right"),
+    Column("service", "CML", 12, 6),
+    Column("cpu", "CPU%", 5, 4, "right"),
+    Column("memory", "MEM%", 5, 5, "right"),
+    Column("idle", "IDLE", 8, 2, "right"),
+    Column("cost", "$/H", 6, 3, "right"),
     Column("disk", "DSK%", 5, 7, "right"),
     Column("labs", "LABS", 5, 8, "right"),
     Column("license", "LICENSE", 12, 9),
@@ -201,7 +202,8 @@ def _num(value: float | int | None) -> float:
 
 
 SORTS: tuple[tuple[str, SortKey, bool], ...] = (
-    # (column key, key function, descending)
+    # (column key, key function, descending first): every column sorts; `s` cycles in this
+    # order (the usual questions first).
     ("name", lambda d: d.name.lower(), False),
     ("status", lambda d: (_STATUS_ORDER[d.status], d.name.lower()), False),
     ("cpu", lambda d: _num(d.cpu_utilization), True),
@@ -210,21 +212,66 @@ SORTS: tuple[tuple[str, SortKey, bool], ...] = (
     ("idle", lambda d: _num(d.idle_minutes), True),
     ("cost", lambda d: _num(d.hourly_cost), True),
     ("labs", lambda d: _num(d.active_labs_count), True),
+    ("service", lambda d: d.service_status.value, False),
+    ("license", lambda d: d.license_status.value if d.license_status else "", False),
+    ("type", lambda d: d.instance_type or "", False),
+    ("region", lambda d: d.aws_region, False),
+    ("nodes", lambda d: _num(d.running_nodes), True),
+    ("id", lambda d: d.id, False),
 )
+SORT_KEYS: tuple[str, ...] = tuple(key for key, _f, _d in SORTS)
 
 
-def sort_ids(workers: Sequence[CMLWorkerDto], sort_index: int) -> list[str]:
+def sort_ids(
+    workers: Sequence[CMLWorkerDto], sort_index: int, *, reverse: bool = False
+) -> list[str]:
     """Worker ids in display order; ties keep a stable order by name then id."""
     _, key, descending = SORTS[sort_index % len(SORTS)]
     by_name = sorted(workers, key=lambda d: (d.name.lower(), d.id))
-    return [d.id for d in sorted(by_name, key=key, reverse=descending)]
+    return [d.id for d in sorted(by_name, key=key, reverse=descending != reverse)]
+
+
+FILTER_FIELDS: tuple[str, ...] = (
+    "name", "id", "status", "cml", "type", "region", "license", "owner", "user", "lab", "tag",
+)  # fmt: skip
+"""`field:text` prefixes; plain text matches only what the columns show."""
+
+
+def parse_filter(needle: str) -> tuple[str | None, str]:
+    """(field or None, lower-cased text): `owner:bob` -> ("owner", "bob")."""
+    field, sep, rest = needle.partition(":")
+    if sep and field.strip().lower() in FILTER_FIELDS:
+        return field.strip().lower(), rest.strip().lower()
+    return None, needle.strip().lower()
 
 
 def matches(dto: CMLWorkerDto, needle: str) -> bool:
-    """Case-insensitive substring filter over what an operator would type."""
-    if not needle:
+    """Case-insensitive substring filter: plain text over the shown columns' words, or one field
+    named by a prefix (so a row never matches for a reason the screen does not show)."""
+    field, text = parse_filter(needle)
+    if not text:
         return True
-    return needle.lower() in _haystack(dto)
+    if field is None:
+        return text in _haystack(dto)
+    return any(text in value.lower() for value in _field_values(dto, field))
+
+
+def _field_values(dto: CMLWorkerDto, field: str) -> list[str]:
+    labs = dto.labs or ()
+    values: dict[str, list[str | None]] = {
+        "name": [dto.name],
+        "id": [dto.id],
+        "status": [dto.status.value],
+        "cml": [_SERVICE_WORDS[dto.service_status], dto.service_status.value],
+        "type": [dto.instance_type],
+        "region": [dto.aws_region],
+        "license": [dto.license_status.value if dto.license_status else None],
+        "owner": [dto.created_by, *(lab.owner for lab in labs)],
+        "user": [*dto.recent_users, *dto.recent_user_ids],
+        "lab": [lab.title for lab in labs],
+        "tag": [f"{key}={value}" for key, value in dto.aws_tags.items()],
+    }
+    return [value for value in values[field] if value]
 
 
 _HAYSTACKS: dict[str, tuple[tuple[object, ...], str]] = {}
@@ -232,13 +279,12 @@ _HAYSTACKS_MAX = 20_000
 
 
 def _haystack(dto: CMLWorkerDto) -> str:
-    """The worker's searchable words, lower-cased once and reused while they stay the same.
+    """The words the worker's columns show, lower-cased once and reused while they stay the same.
 
     Snapshots bring new DTOs every cycle, so the cache is keyed by worker id and checked
     against the fields (cheap: an equality test, no lower-casing). Fields are joined by NUL,
     which a typed filter never contains, so no match spans two fields.
     """
-    labs = dto.labs
     fields = (
         dto.name,
         dto.status,
@@ -246,26 +292,22 @@ def _haystack(dto: CMLWorkerDto) -> str:
         dto.instance_type,
         dto.aws_region,
         dto.license_status,
-        dto.created_by,
         dto.is_idle,
-        tuple(lab.owner for lab in labs) if labs else (),
     )
     cached = _HAYSTACKS.get(dto.id)
     if cached is not None and cached[0] == fields:
         return cached[1]
-    name, status, service, itype, region, license_status, created_by, is_idle, owners = fields
+    name, status, service, itype, region, license_status, is_idle = fields
     words = [
         name,
         dto.id,
         status.value,
-        service.value,
+        _SERVICE_WORDS[service],
         itype or "",
         region,
         license_status.value if license_status else "",
-        created_by or "",
         "idle" if is_idle else "",
     ]
-    words.extend(owner or "" for owner in owners)
     haystack = "\0".join(words).lower()
     if len(_HAYSTACKS) >= _HAYSTACKS_MAX:
         _HAYSTACKS.clear()

@@ -2,7 +2,8 @@
 
 The dialog names what the operator is about to affect (worker, instance, type, cost, the running
 labs and the people seen on it) so that a stop is never a surprise. Focus starts on **No**:
-Enter and Escape cancel; only `y` or the Yes button confirm.
+Enter, `n` and Escape cancel; only `y` or a click on Yes confirm. Yes cannot take the focus, so
+Tab then Enter cannot confirm by accident.
 """
 
 from __future__ import annotations
@@ -103,6 +104,13 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
     return text
 
 
+def yes_button(label: str) -> Button:
+    """A Yes that a click presses but the focus never reaches (Tab, arrows)."""
+    button = Button(label, id="yes", variant="error")
+    button.can_focus = False
+    return button
+
+
 class ConfirmActionScreen(ModalScreen[bool]):
     """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
 
@@ -110,6 +118,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
     BINDINGS: ClassVar = [
         Binding("y", "answer(True)", "Yes", show=True),
         Binding("n,escape", "answer(False)", "No", show=True),
+        Binding("enter", "answer(False)", "No", show=False, priority=True),
         Binding("left", "app.focus_previous", show=False),
         Binding("right", "app.focus_next", show=False),
     ]
@@ -143,7 +152,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
             yield Static(plain(self.question, limit=200), id="question")
             yield Static(dialog_body(self.dto, self.kind, self._now), id="details")
             with Horizontal():
-                yield Button(f"Yes, {self.kind}", id="yes", variant="error")
+                yield yes_button(f"Yes, {self.kind}")
                 yield Button("No", id="no", variant="primary")
             yield Static("y: yes · n, Esc or Enter: no", id="hint")
 

@@ -181,10 +181,7 @@ class FleetHeader(Widget):
     def _update(self, *, whole: bool = False) -> None:
         """Repaint only the cells that changed: a quiet refresh moves just the update time."""
         width = self.size.width or 80
-        top, right, bottom = self._parts()
-        fits = width - top.cell_len - right.cell_len >= 1
-        if self.stamp.display != fits:
-            self.stamp.display = fits
+        top, _right, bottom = self._fitted(width)
         lines = lines_of(Text("\n").join([top, bottom]))
         regions = None if whole else changed_regions(self._shown, lines, width)
         self._shown = lines
@@ -195,17 +192,24 @@ class FleetHeader(Widget):
             self.refresh(*regions)
 
     def render(self) -> Text:
-        top, _, bottom = self._parts()
+        top, _, bottom = self._fitted(self.size.width or 80)
         return Text("\n").join([top, bottom])
 
     def build(self, width: int) -> Text:
-        """Both lines as the screen shows them (the stamp only where it fits)."""
-        top, right, bottom = self._parts()
-        gap = width - top.cell_len - right.cell_len
-        if gap >= 1:
-            top.append(" " * gap)
-            top.append_text(right)
+        """Both lines as the screen shows them: the stamp always, the source cut before it."""
+        top, right, bottom = self._fitted(width)
+        top.append(" " * max(0, width - top.cell_len - right.cell_len))
+        top.append_text(right)
         return Text("\n").join([top, bottom])
+
+    def _fitted(self, width: int) -> tuple[Text, Text, Text]:
+        """The update time is never the part that gives way (over SSH it tells the data's
+        age): the source line is cut before it instead."""
+        top, right, bottom = self._parts()
+        room = max(0, width - right.cell_len - 1)
+        if top.cell_len > room:
+            top.truncate(room, overflow="ellipsis")
+        return top, right, bottom
 
     def _parts(self) -> tuple[Text, Text, Text]:
         ctx = self._source

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,45 +12,23 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cmltui import keymap
 from cmltui.config import KeysConfig, ThresholdsConfig
 from cmltui.tui.safe import plain
 
-KEY_HELP: tuple[tuple[str, str], ...] = (
-    ("toggle_idle", "toggle idle detection for the selected worker"),
-    ("pause", "pause the selected worker (asks first)"),
-    ("resume", "resume the selected worker (asks first)"),
-    ("refresh", "refresh now (runs a collection cycle)"),
-    ("filter", "filter workers (Enter keeps it, Esc clears)"),
-    ("sort", "cycle the sort column"),
-    ("freeze", "freeze the view; collection goes on"),
-    ("slower", "double the refresh interval (max 600 s)"),
-    ("faster", "halve the refresh interval (min 2 s)"),
-    ("help", "this help"),
-    ("cost", "cost: burn, idle burn and savings by owner, type and region"),
-    ("quit", "quit"),
-)
 
-_PRETTY = {
-    "slash": "/",
-    "question_mark": "?",
-    "plus": "+",
-    "minus": "-",
-    "space": "space",
-    "dollar_sign": "$",
-}
-
-
-def pretty_key(key: str) -> str:
-    return ",".join(_PRETTY.get(part.strip(), part.strip()) for part in key.split(","))
-
-
-def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
+def help_table(
+    keys: KeysConfig,
+    thresholds: ThresholdsConfig,
+    files: Sequence[tuple[str, str]] = (),
+) -> Table:
+    """Every action of the one table, with the keys the config gave it, then the cues."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
-    for name, words in KEY_HELP:
+    for spec in keymap.ACTIONS:
         # Key names come from the config: plain text, never markup.
-        table.add_row(plain(pretty_key(getattr(keys, name)), limit=40), words)
+        table.add_row(plain(keymap.pretty(getattr(keys, spec.id)), limit=40), spec.description)
     table.add_row("↑ ↓ PgUp PgDn", "move the cursor")
     table.add_row("ctrl+p", "command palette")
     table.add_row("", "")
@@ -62,6 +42,12 @@ def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
     table.add_row("stopping…", "an action is under way; a snapshot will confirm it")
     table.add_row("(unconfirmed)", "changed here; waiting for AWS to agree")
     table.add_row("IDLE 1h05m", "idle past the timeout")
+    table.add_row("*", "a marked worker (P pauses the marked ones)")
+    if files:
+        table.add_row("", "")
+        table.add_row(Text("Files", style="bold"), "")
+        for what, where in files:
+            table.add_row(what, Text(where))
     return table
 
 
@@ -78,16 +64,22 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen Static { width: 100%; height: auto; }
     """
 
-    def __init__(self, keys: KeysConfig, thresholds: ThresholdsConfig) -> None:
+    def __init__(
+        self,
+        keys: KeysConfig,
+        thresholds: ThresholdsConfig,
+        files: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__()
         self._keys = keys
         self._thresholds = thresholds
+        self._files = files
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "cmltui help"
             scroll.border_subtitle = "esc to close"
-            yield Static(help_table(self._keys, self._thresholds))
+            yield Static(help_table(self._keys, self._thresholds, self._files))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

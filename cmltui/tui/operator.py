@@ -17,6 +17,7 @@ from cmltui.api.backend import ActionRefused
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent
 from cmltui.domain.enums import WorkerStatus
+from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.confirm import ConfirmActionScreen, Kind
 from cmltui.tui.overlay import STARTING, STOPPING
 
@@ -81,6 +82,72 @@ class OperatorActions:
             return
         screen = ConfirmActionScreen(dto, kind, self.app.clock.now())
         self.app.push_screen(screen, lambda yes: self._answered(kind, dto, bool(yes)))
+
+    def bulk_candidates(self) -> tuple[list[CMLWorkerDto], str]:
+        """The marked workers, or (with none marked) every idle one; only running ones that
+        have no action in flight. Returns them and the word for them ("marked", "idle")."""
+        table = self.app.table
+        if table.marked:
+            chosen = [
+                self.app.dto(worker_id) for worker_id in table.order if worker_id in table.marked
+            ]
+            why = "marked"
+        else:
+            chosen = [self.app.dto(worker_id) for worker_id in table.order]
+            chosen = [dto for dto in chosen if dto is not None and dto.is_idle]
+            why = "idle"
+        running = WorkerStatus.RUNNING.value
+        return [
+            dto
+            for dto in chosen
+            if dto is not None
+            and dto.id not in self.in_flight
+            and (table.shown_status(dto.id) or dto.status.value) == running
+        ], why
+
+    def request_bulk(self) -> None:
+        """Pause the marked (or all idle) workers after one confirmation whose default is No."""
+        if self.app.backend.context.read_only:
+            self._refuse("read-only mode: pause not sent")
+            return
+        dtos, why = self.bulk_candidates()
+        if not dtos:
+            self._refuse(f"No {why} running worker to pause.")
+            return
+        screen = BulkPauseScreen(dtos, why)
+        self.app.push_screen(screen, lambda yes: self._bulk_answered(dtos, bool(yes)))
+
+    def _bulk_answered(self, dtos: list[CMLWorkerDto], yes: bool) -> None:
+        if not yes:
+            self.app.notify(f"Pause of {len(dtos)} workers cancelled.", timeout=3)
+            return
+        dtos = [dto for dto in dtos if dto.id not in self.in_flight]
+        if not dtos:
+            return
+        ids = [dto.id for dto in dtos]
+        self.in_flight.update(ids)
+        self.app.run_worker(self._run_bulk(ids), group="actions", exit_on_error=False)
+
+    async def _run_bulk(self, ids: list[str]) -> None:
+        try:
+            events = await self.app.backend.pause_many(ids)
+        except asyncio.CancelledError:
+            raise
+        except ActionRefused as exc:
+            self._refuse(str(exc))
+        except Exception as exc:
+            log.warning("bulk pause failed: %s", exc, exc_info=True)
+            self.app.note(f"pause of {len(ids)} workers failed: {exc}", style=ERROR_STYLE)
+            self.app.notify(str(exc), title="Pause failed", severity="error", timeout=10)
+        else:
+            for event in events:
+                self.app.publish_activity(event)
+            sent = len(events)
+            self.app.notify(f"Pause sent: {sent} of {len(ids)} workers stopping", timeout=5)
+            self.app.table.clear_marks()  # kept after a failure, to try again
+        finally:
+            self.in_flight.difference_update(ids)
+            self.show_new_warnings()
 
     # --- flow ---------------------------------------------------------------------------------
 

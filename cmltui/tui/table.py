@@ -31,12 +31,24 @@ from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.sanitize import visible
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
-from cmltui.tui.columns import SEPARATOR, SORTS, Cell, Column, cells, fit_columns, matches, sort_ids
+from cmltui.tui.columns import (
+    SEPARATOR,
+    SORT_KEYS,
+    SORTS,
+    Cell,
+    Column,
+    cells,
+    fit_columns,
+    matches,
+    sort_ids,
+)
 from cmltui.tui.fmt import local_time
 from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
 from cmltui.tui.safe import plain
 
 CURSOR_MARK = ">"
+MARK = "*"
+LEAD = 2  # the cursor and mark cells before the first column
 NAME_TAIL = 3
 CELL_GAP = 4
 """Changed cells closer than this many columns are repainted as one span (a cursor move costs
@@ -50,6 +62,8 @@ class LineKey(NamedTuple):
     cells: tuple[Cell, ...]
     on_cursor: bool
     status: WorkerStatus
+    marked: bool
+    tail: bool
 
 
 _UNPAINTED = object()
@@ -84,11 +98,23 @@ class WorkerTable(ScrollView, can_focus=True):
     WorkerTable > .worker-table--header { text-style: bold; color: $text-accent; }
     WorkerTable > .worker-table--cursor {
         background: $block-cursor-blurred-background;
+        color: $block-cursor-blurred-foreground;
         text-style: bold;
     }
-    WorkerTable:focus > .worker-table--cursor { background: $block-cursor-background; }
+    WorkerTable:focus > .worker-table--cursor {
+        background: $block-cursor-background;
+        color: $block-cursor-foreground;
+    }
     WorkerTable > .worker-table--inactive { color: $text-disabled; }
     """
+
+    class SortChanged(Message):
+        """The sort column or direction changed (by key or by a click on a column title)."""
+
+        def __init__(self, key: str, descending: bool) -> None:
+            super().__init__()
+            self.key = key
+            self.descending = descending
 
     class CursorMoved(Message):
         """The cursor is on another worker (or on none)."""
@@ -119,6 +145,10 @@ class WorkerTable(ScrollView, can_focus=True):
         self._have_data = False
         self.cursor_id: str | None = None
         self.sort_index = 0
+        self.sort_reversed = False
+        self.marked: set[str] = set()
+        self._keep_tail = False  # names cut at the end would look alike: keep their tails
+        self._tail_basis = (-1, -1)
         self.filter_text = ""
         self.stale_since: datetime | None = None  # the source stopped flowing after this data
         self._title = ""
@@ -163,6 +193,10 @@ class WorkerTable(ScrollView, can_focus=True):
     def sort_key(self) -> str:
         return SORTS[self.sort_index % len(SORTS)][0]
 
+    @property
+    def sort_descending(self) -> bool:
+        return SORTS[self.sort_index % len(SORTS)][2] != self.sort_reversed
+
     def shown_status(self, worker_id: str) -> str | None:
         dto = self._dtos.get(worker_id)
         if dto is None:
@@ -170,10 +204,11 @@ class WorkerTable(ScrollView, can_focus=True):
         return str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
 
     def row_text(self, worker_id: str) -> str:
-        """The plain text of a worker's row (what the screen shows, without colours)."""
+        """The plain text of a worker's row (what the screen shows, without colours or the
+        cursor and mark cells, which stay blank so that `column_span` indexes it)."""
         row = self._row_cells(worker_id)
-        return " ".join(
-            self._fit(cell.text, width, column.align, NAME_TAIL if column.flex else 0)
+        return " " * LEAD + " ".join(
+            self._fit(cell.text, width, column.align, self._tail(column))
             for (column, width), cell in zip(self._columns, row, strict=False)
         )
 
@@ -185,9 +220,46 @@ class WorkerTable(ScrollView, can_focus=True):
         return None
 
     def cycle_sort(self) -> str:
+        """The next column, in its natural direction."""
         self.sort_index = (self.sort_index + 1) % len(SORTS)
-        self._rebuild(full=True)
+        self.sort_reversed = False
+        self._sorted()
         return self.sort_key
+
+    def reverse_sort(self) -> None:
+        self.sort_reversed = not self.sort_reversed
+        self._sorted()
+
+    def sort_by(self, key: str) -> None:
+        """Sort by a column; the column already sorted by is reversed (a title click)."""
+        if key == self.sort_key:
+            self.reverse_sort()
+            return
+        self.sort_index = SORT_KEYS.index(key)
+        self.sort_reversed = False
+        self._sorted()
+
+    def _sorted(self) -> None:
+        self._rebuild(full=True)
+        self.post_message(self.SortChanged(self.sort_key, self.sort_descending))
+
+    def toggle_mark(self) -> bool:
+        """Mark or unmark the worker under the cursor; True when it is now marked."""
+        worker_id = self.cursor_id
+        if worker_id is None:
+            return False
+        if worker_id in self.marked:
+            self.marked.discard(worker_id)
+        else:
+            self.marked.add(worker_id)
+        self._refresh_row(self._cursor_index())
+        self._update_title()
+        return worker_id in self.marked
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked.clear()
+            self._rebuild(full=True)
 
     def set_filter(self, text: str) -> None:
         if text != self.filter_text:
@@ -210,8 +282,17 @@ class WorkerTable(ScrollView, can_focus=True):
         self._set_cursor(index if index >= 0 else len(self._order) - 1)
 
     def on_click(self, event: Click) -> None:
-        if event.y >= 1:
-            self._set_cursor(int(self.scroll_offset.y) + event.y - 1)
+        """A title sorts by its column; a row selects that row (the border is not a row)."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            for (column, _), (x, width) in zip(self._columns, self._spans, strict=True):
+                if x <= offset.x < x + width + SEPARATOR:
+                    self.sort_by(column.key)
+                    return
+            return
+        self._set_cursor(int(self.scroll_offset.y) + offset.y - 1)
 
     def _cursor_index(self) -> int:
         if self.cursor_id in self._order:
@@ -259,7 +340,10 @@ class WorkerTable(ScrollView, can_focus=True):
             else list(self._dtos.values())
         )
         old_cursor = self._cursor_index()
-        self._order = sort_ids(visible, self.sort_index)
+        self._order = sort_ids(visible, self.sort_index, reverse=self.sort_reversed)
+        self.marked &= self._dtos.keys()
+        if self._tail_basis != self._tail_key():
+            self._keep_tail = self._names_need_tails()
         cursor_changed = False
         if self.cursor_id not in self._order:
             new_id = self._order[min(old_cursor, len(self._order) - 1)] if self._order else None
@@ -297,6 +381,19 @@ class WorkerTable(ScrollView, can_focus=True):
         self.lines_refreshed = lines
         self.regions_refreshed = refreshed
 
+    def _tail_key(self) -> tuple[int, int]:
+        return (id(self._dtos), next((w for c, w in self._columns if c.flex), 0))
+
+    def _names_need_tails(self) -> bool:
+        """Names are cut at the end unless that would make two of them look the same."""
+        self._tail_basis = self._tail_key()
+        width = next((w for c, w in self._columns if c.flex), 0)
+        long = [d.name for d in self._dtos.values() if cell_len(d.name) > width]
+        if not long or width <= NAME_TAIL + 4:
+            return False
+        cut = {set_cell_size(name, width - 1) for name in long}
+        return len(cut) < len(long) or bool(cut & {d.name for d in self._dtos.values()})
+
     def _changed_regions(self, y: int, painted: object, key: LineKey | None) -> list[Region]:
         """The same worker in the same state: only its changed cells; else the whole line."""
         width = self.size.width
@@ -333,19 +430,22 @@ class WorkerTable(ScrollView, can_focus=True):
             self._row_cells(worker_id),
             worker_id == self.cursor_id,
             self._dtos[worker_id].status,
+            worker_id in self.marked,
+            self._keep_tail,
         )
 
     def _fit_to_width(self) -> bool:
         """Choose the columns for the current width (it changes when the scrollbar appears)."""
-        columns = fit_columns(max(10, self.scrollable_content_region.width - len(CURSOR_MARK)))
+        columns = fit_columns(max(10, self.scrollable_content_region.width - LEAD))
         if columns == self._columns:
             return False
         self._columns = columns
-        spans, x = [], len(CURSOR_MARK)
+        spans, x = [], LEAD
         for _, width in columns:
             spans.append((x, width))
             x += width + SEPARATOR
         self._spans = spans
+        self._keep_tail = self._names_need_tails()
         self._cells.clear()
         self._strips.clear()
         self._painted.clear()
@@ -359,9 +459,10 @@ class WorkerTable(ScrollView, can_focus=True):
             self._update_title()
 
     def _update_title(self) -> None:
-        _, _, descending = SORTS[self.sort_index % len(SORTS)]
         parts = [f"Workers {len(self._order)}/{len(self._dtos)}"]
-        parts.append(f"sort {self.sort_key}{'▼' if descending else '▲'}")
+        if self.marked:
+            parts.append(f"{len(self.marked)} marked")
+        parts.append(f"sort {self.sort_key}{'▼' if self.sort_descending else '▲'}")
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
         if self.stale_since is not None:
@@ -395,9 +496,13 @@ class WorkerTable(ScrollView, can_focus=True):
 
     # --- painting ---------------------------------------------------------------------------
 
+    def _tail(self, column: Column) -> int:
+        return NAME_TAIL if column.flex and self._keep_tail else 0
+
     @staticmethod
     def _fit(text: str, width: int, align: str, keep_tail: int = 0) -> str:
-        """Pad or cut to `width` cells; names keep their tail (the number tells workers apart).
+        """Pad or cut to `width` at the end, or keep `keep_tail` cells of the end (a name's
+        number) when cutting at the end would make names look alike.
 
         Every cell passes here, so outside text (names, tags, the filter) is made visible here.
         """
@@ -438,19 +543,19 @@ class WorkerTable(ScrollView, can_focus=True):
 
     def _header_strip(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("worker-table--header")
-        _, _, descending = SORTS[self.sort_index % len(SORTS)]
+        descending = self.sort_descending
         titles = []
         for column, col_width in self._columns:
             title = column.title
             if column.key == self.sort_key:
                 title += "▼" if descending else "▲"
             titles.append(self._fit(title, col_width, column.align))
-        text = " " + (" " * SEPARATOR).join(titles)
+        text = " " * LEAD + (" " * SEPARATOR).join(titles)
         return Strip([Segment(self._fit(text, width, "left"), style)])
 
     def _row_strip(self, key: LineKey, width: int, base: Style) -> Strip:
         """One row, as few segments as its styles allow (each segment costs an SGR sequence)."""
-        worker_id, row, on_cursor, status = key
+        worker_id, row, on_cursor, status, marked, _tail = key
         row_style = base
         if status in (WorkerStatus.TERMINATED, WorkerStatus.SHUTTING_DOWN):
             row_style = row_style + self.get_component_rich_style("worker-table--inactive")
@@ -462,11 +567,11 @@ class WorkerTable(ScrollView, can_focus=True):
             return cached[1]
         # Terminated rows are greyed; on the cursor row the cursor style alone stays readable.
         plain = status is WorkerStatus.TERMINATED or on_cursor
-        texts: list[str] = [CURSOR_MARK if on_cursor else " "]
+        texts: list[str] = [(CURSOR_MARK if on_cursor else " ") + (MARK if marked else " ")]
         styles: list[Style] = [row_style]
         for i, ((column, col_width), cell) in enumerate(zip(self._columns, row, strict=False)):
             cell_style = row_style if plain else row_style + _style(cell.style)
-            text = self._fit(cell.text, col_width, column.align, NAME_TAIL if column.flex else 0)
+            text = self._fit(cell.text, col_width, column.align, self._tail(column))
             if i:
                 # The separator joins whichever neighbour draws nothing on a blank cell.
                 if _blank_safe(styles[-1], row_style):

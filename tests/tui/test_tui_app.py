@@ -242,7 +242,7 @@ async def test_cursor_follows_the_worker_when_rows_resort(make_app, workers, clo
 
 
 async def test_remapped_keys_work(make_app):
-    config = Config(keys=KeysConfig(refresh="f5", sort="o", freeze="z"))
+    config = Config(keys=KeysConfig(refresh="f5", sort="O", freeze="z"))
     app, backend = make_app(config=config)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f5")
@@ -251,7 +251,7 @@ async def test_remapped_keys_work(make_app):
         await pilot.press("R")  # the old key does nothing now
         await pilot.pause()
         assert backend.refreshes == 1
-        await pilot.press("o")
+        await pilot.press("O")
         assert app.table.sort_key == "status"
         await pilot.press("z")
         assert app.frozen
@@ -274,14 +274,14 @@ async def test_freeze_holds_the_view_and_unfreezing_shows_the_latest(make_app, w
     async with app.run_test(size=SIZE) as pilot:
         await _cycle(app, pilot)
         busy = by_name(workers, "busy")
-        await pilot.press("space")
+        await pilot.press("f")
         assert app.screen.has_class("-frozen")
         busy.cml.system_info["cpu_percent"] = 11.0
         clock.advance(10)
         await _cycle(app, pilot)
         assert "93!!" in app.table.row_text(busy.instance_id)  # held
         assert app.history.series(busy.instance_id, "cpu")[-1] == 11.0  # collection went on
-        await pilot.press("space")
+        await pilot.press("f")
         await pilot.pause()
         assert " 11 " in app.table.row_text(busy.instance_id)
 

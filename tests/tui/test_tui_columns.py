@@ -68,7 +68,11 @@ def test_sort_and_filter():
     by_name_ids = sort_ids(snap.workers, 0)
     assert by_name_ids[0] == by_name(workers, "busy").instance_id
     assert [d.name for d in snap.workers if matches(d, "EXPIRED")] == ["cml-expired-11"]
-    assert {d.name for d in snap.workers if matches(d, "bob")} >= {"cml-busy-01"}
+    # A lab owner is not a column: plain "bob" does not match, `owner:bob` does.
+    assert "cml-busy-01" not in {d.name for d in snap.workers if matches(d, "bob")}
+    assert {d.name for d in snap.workers if matches(d, "owner:bob")} >= {"cml-busy-01"}
+    assert {d.name for d in snap.workers if matches(d, "OWNER: Bob")} >= {"cml-busy-01"}
+    assert [d.name for d in snap.workers if matches(d, "lab:busy lab 2")] == ["cml-busy-01"]
 
 
 def test_fleet_totals_and_history():

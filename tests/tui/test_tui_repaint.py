@@ -152,6 +152,8 @@ async def test_off_screen_change_shows_when_scrolled_to(make_app, workers, clock
     app, _ = make_app()
     async with app.run_test(size=COMPACT) as pilot:
         await _cycle(app, pilot)
+        await pilot.press("d")  # the detail pane below the table leaves it a few lines
+        await pilot.pause()
         table = app.table
         last = table.order[-1]
         unreg = by_name(workers, "unreg")
@@ -180,8 +182,8 @@ async def test_cursor_move_repaints_both_lines(make_app, workers):
         assert app.table.cursor_id == second
         screen = _screen(app)
         names = {d.id: d.name for d in app.latest.workers}
-        assert any(line.lstrip("│ ").startswith(f">{names[second]}") for line in screen)
-        assert not any(f">{names[first]}" in line for line in screen)
+        assert any(line.lstrip("│ ").startswith(f"> {names[second]}") for line in screen)
+        assert not any(f"> {names[first]}" in line for line in screen)
         # A snapshot after the move finds nothing to repaint (the painted cursor is known).
         await _cycle(app, pilot)
         assert app.table.lines_refreshed == 0

@@ -9,9 +9,13 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from idle_states_app import IdleStatesApp
-from tui_fleet import by_name
+from tui_backend import ScriptedBackend
+from tui_fleet import NOW, by_name
 
 from cmltui.api.backend import BackendContext
+from cmltui.api.events import ActivityUpdated, FleetSnapshot
+from cmltui.audit import AuditLog
+from cmltui.config import Config, UiConfig
 from cmltui.tui.app import CmltuiApp
 
 WIDE = (160, 48)
@@ -122,3 +126,122 @@ def test_idle_widget_states(snap_compare, workers, clock):
 def test_workers_filter_matches_one_by_role(workers):
     """The fixture mix has one worker per role, so pictures pick workers by role."""
     assert by_name(workers, "down").name == "cml-down-07"
+
+
+# --- operator reach (issue 10) ------------------------------------------------------------------
+
+MEDIUM = (120, 40)
+
+
+def _session(clock, workers, cycles: int = 8) -> Callable[..., Awaitable[None]]:
+    """Several cycles with the busy worker's load moving, so the detail plot has a history."""
+
+    async def run_before(pilot) -> None:
+        app: CmltuiApp = pilot.app
+        busy = by_name(workers, "busy")
+        stats = busy.cml.system_stats["all"]
+        for step in range(cycles):
+            stats["cpu"]["percent"] = 40.0 + 7 * step % 50
+            clock.advance(10)
+            busy.cml.stats_synced_at = clock.now()
+            await app.backend.collect()
+            await pilot.pause()
+        app.table.move_to(busy.instance_id)
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause(0.05)
+
+    return run_before
+
+
+def _audited(app: CmltuiApp, workers, tmp_path) -> None:
+    busy = by_name(workers, "busy")
+    app.audit_path = tmp_path / "audit.jsonl"
+    for operator, action, result, error in (
+        ("alice", "toggle_idle_detection", "ok", None),
+        ("bob", "pause", "failed", "UnauthorizedOperation: You are not authorized to stop i-…"),
+    ):
+        AuditLog(app.audit_path).record(
+            at=NOW,
+            operator=operator,
+            action=action,
+            worker_id=busy.instance_id,
+            worker_name=busy.name,
+            region=busy.region,
+            result=result,
+            error=error,
+        )
+
+
+def test_detail_screen_wide(snap_compare, make_app, workers, clock, tmp_path):
+    app, _ = make_app()
+    _audited(app, workers, tmp_path)
+    assert snap_compare(app, terminal_size=WIDE, run_before=_session(clock, workers))
+
+
+def test_detail_screen_compact(snap_compare, make_app, workers, clock, tmp_path):
+    app, _ = make_app()
+    _audited(app, workers, tmp_path)
+    assert snap_compare(app, terminal_size=COMPACT, run_before=_session(clock, workers))
+
+
+def test_table_at_120_columns_keeps_idle_and_cost(snap_compare, make_app, demo_context):
+    app, _ = make_app(context=demo_context)
+    assert snap_compare(app, terminal_size=MEDIUM, run_before=_loaded("idle"))
+
+
+def test_light_theme_is_readable(snap_compare, make_app):
+    app, _ = make_app(config=Config(ui=UiConfig(theme="textual-light")))
+    assert snap_compare(app, terminal_size=MEDIUM, run_before=_loaded("busy"))
+
+
+def test_bulk_pause_confirmation(snap_compare, make_app, workers):
+    app, _ = make_app()
+
+    async def run_before(pilot) -> None:
+        await _loaded()(pilot)
+        for role in ("idle", "snooze", "busy"):
+            pilot.app.table.move_to(by_name(workers, role).instance_id)
+            await pilot.press("v")
+        await pilot.press("P")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=MEDIUM, run_before=run_before)
+
+
+def test_no_credentials_panel(snap_compare, clock):
+    config = Config()
+    errors = ("us-east-1: no AWS credentials found", "eu-west-1: no AWS credentials found")
+    context = BackendContext(profile="lab", regions=("us-east-1", "eu-west-1"))
+    backend = ScriptedBackend(
+        lambda: FleetSnapshot(collected_at=clock.now(), workers=(), errors=errors),
+        clock,
+        context,
+    )
+    app = CmltuiApp(backend, config, clock)
+    assert snap_compare(app, terminal_size=MEDIUM, run_before=_loaded())
+
+
+def test_activity_log_full_height_at_80x24(snap_compare, make_app, workers, clock):
+    app, backend = make_app()
+
+    async def run_before(pilot) -> None:
+        await _loaded()(pilot)
+        for worker in workers:  # one check round: one line, not twelve
+            backend.emit(
+                ActivityUpdated(
+                    worker_id=worker.instance_id,
+                    last_activity_at=NOW,
+                    last_activity_check_at=clock.now(),
+                    next_idle_check_at=clock.now(),
+                    target_pause_at=None,
+                )
+            )
+        await pilot.pause()
+        pilot.app.activity_log.flush_round()
+        pilot.app.note("error: eu-west-1: cannot reach endpoint", style="bold #ff6b6b")
+        await pilot.press("a")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=COMPACT, run_before=run_before)

@@ -23,6 +23,7 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.audit import AuditLog
 from cmltui.clock import Clock
 from cmltui.domain.intervals import Cadence
 
@@ -57,6 +58,8 @@ class ScriptedBackend:
         self.action_error: Exception | None = None  # raised by the next pause/resume
         self.warnings: list[str] = []  # as the core's Actions.warnings
         self.warn_next: list[str] = []  # appended to `warnings` by the next pause/resume
+        self.audit: AuditLog | None = None  # where pause_many writes its audit lines
+        self.stop_instances_calls: list[tuple[str, tuple[str, ...]]] = []  # (region, ids)
 
     # -- the protocol's schedule side ----------------------------------------------------------
 
@@ -141,8 +144,32 @@ class ScriptedBackend:
         return self.emit(self._paused(worker_id))
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
+        """As the core's bulk pause: one StopInstances per region, one audit line per worker."""
         self.calls.append(("pause_many", *worker_ids))
-        return [self.emit(self._paused(worker_id)) for worker_id in worker_ids]
+        if self.action_error is not None:
+            error, self.action_error = self.action_error, None
+            raise error
+        regions: dict[str, list[str]] = {}
+        for dto in self.produce().workers:
+            if dto.id in worker_ids:
+                regions.setdefault(dto.aws_region, []).append(dto.id)
+        events = []
+        for region, ids in sorted(regions.items()):
+            self.stop_instances_calls.append((region, tuple(ids)))
+            for worker_id in ids:
+                if self.audit is not None:
+                    self.audit.record(
+                        at=self.clock.now(),
+                        operator="tester",
+                        action="pause",
+                        worker_id=worker_id,
+                        worker_name=None,
+                        region=region,
+                        result="ok",
+                        detail={"bulk": True},
+                    )
+                events.append(self.emit(self._paused(worker_id)))
+        return events
 
     def _paused(self, worker_id: str) -> WorkerPaused:
         return WorkerPaused(
