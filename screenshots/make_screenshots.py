@@ -91,11 +91,11 @@ def _make_app(shot: Shot) -> tuple[App[None], Callable[[Pilot], Awaitable[None]]
     app = CmltuiApp(backend, config, clock, start_backend=False)
 
     async def prepare(pilot: Pilot) -> None:
-        busy = by_name(workers, "busy").cml.system_stats["all"]["cpu"]
+        busy = by_name(workers, "busy").cml.system_info
         for step in range(shot.cycles):
             if step:
                 clock.advance(10)
-                busy["percent"] = 40.0 + (7 * step) % 50
+                busy["cpu_percent"] = 40.0 + (7 * step) % 50
             await app.backend.collect()
             await pilot.pause()
         for role in shot.marks:

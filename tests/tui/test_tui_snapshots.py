@@ -139,9 +139,9 @@ def _session(clock, workers, cycles: int = 8) -> Callable[..., Awaitable[None]]:
     async def run_before(pilot) -> None:
         app: CmltuiApp = pilot.app
         busy = by_name(workers, "busy")
-        stats = busy.cml.system_stats["all"]
+        stats = busy.cml.system_info
         for step in range(cycles):
-            stats["cpu"]["percent"] = 40.0 + 7 * step % 50
+            stats["cpu_percent"] = 40.0 + 7 * step % 50
             clock.advance(10)
             busy.cml.stats_synced_at = clock.now()
             await app.backend.collect()
