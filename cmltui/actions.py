@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import getpass
 import logging
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -54,8 +54,12 @@ class Actions:
         clock: Clock,
         audit: AuditLog,
         operator: str | None = None,
+        read_soon: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        # Told the worker id after each AWS write that went through, so the collector reads
+        # that worker's slow facts on its next cycle instead of at their cadence.
+        self.read_soon = read_soon or (lambda _worker_id: None)
         self.registry = registry
         self.aws = aws
         self.clock = clock
@@ -97,6 +101,7 @@ class Actions:
                 ),
             )
             worker.write_tags({IDLE_DETECTION_TAG: tag_value}, now)
+            self.read_soon(worker.instance_id)
             self._audit(worker, action, "ok", now, detail=detail)
             return IdleDetectionToggled(
                 worker_id=worker.instance_id,
@@ -181,6 +186,7 @@ class Actions:
                 worker.stop_initiated_at = now
                 worker.status = WorkerStatus.STOPPING
                 worker.pending_status = PendingWrite(WorkerStatus.STOPPING, now, STOP_CONFIRMS)
+                self.read_soon(worker.instance_id)
                 await self._record(worker, action, pause_tags(history), now, detail)
                 minutes = idle_minutes[worker.instance_id]
                 events.append(
@@ -221,6 +227,7 @@ class Actions:
             worker.start_initiated_at = now
             worker.status = WorkerStatus.PENDING
             worker.pending_status = PendingWrite(WorkerStatus.PENDING, now, START_CONFIRMS)
+            self.read_soon(worker.instance_id)
             await self._record(worker, action, resume_tags(history), now, detail)
             return WorkerResumed(
                 worker_id=worker.instance_id,

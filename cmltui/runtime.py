@@ -140,6 +140,7 @@ def build_core(
         clock=clock,
         audit=audit,
         operator=operator,
+        read_soon=collector.read_soon,
     )
     if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
         look_up_operator(lambda: aws.client("sts", aws.regions[0]), actions.set_operator)

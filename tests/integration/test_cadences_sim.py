@@ -240,3 +240,26 @@ async def test_read_soon_reads_that_worker_on_the_next_cycle(still_fleet, tmp_pa
         assert aws_ops(core) == {"DescribeInstances": 1, "DescribeInstanceStatus": 1}
     finally:
         await core.close()
+
+
+async def test_a_completed_action_reads_its_worker_on_the_next_cycle(still_fleet, tmp_path):
+    """The actions tell the collector (`read_soon`): a toggle's worker is read in full next
+    cycle, the others only for their stats."""
+    fleet = still_fleet
+    core = make_core(fleet, tmp_path)
+    name = "cml-labs-02"
+    worker = fleet.worker(name)
+    try:
+        await core.collector.collect()
+        fleet.clock.advance(10)
+        await core.collector.collect()
+        requests = Requests(core)
+        await core.actions.toggle_idle_detection(worker.instance_id, shown_enabled=False)
+        fleet.clock.advance(10)
+        snap = by_name(await core.collector.collect())
+        made = requests.take()
+        assert made[worker.instance_id] == full_read(len(snap[name].labs))
+        others = [w for w in fleet.workers if w.name not in (name, "cml-stopped-06")]
+        assert all(made[w.instance_id] == 1 for w in others), made
+    finally:
+        await core.close()
