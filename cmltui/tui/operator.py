@@ -17,6 +17,7 @@ from cmltui.api.backend import ActionRefused
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.confirm import ConfirmActionScreen, Kind
 from cmltui.tui.overlay import STARTING, STOPPING
@@ -28,17 +29,9 @@ log = logging.getLogger(__name__)
 
 ERROR_STYLE: Final = "bold #ff6b6b"
 WARNING_STYLE: Final = "yellow"
-_ALREADY: Final[dict[Kind, frozenset[str]]] = {
-    "pause": frozenset({STOPPING, "stopping", "stopped"}),
-    "resume": frozenset({STARTING, "pending", "running"}),
-}
-_ALLOWED: Final[dict[Kind, str]] = {
-    "pause": WorkerStatus.RUNNING.value,
-    "resume": WorkerStatus.STOPPED.value,
-}
-_ONLY: Final[dict[Kind, str]] = {
-    "pause": "only a running worker can be paused",
-    "resume": "only a stopped worker can be resumed",
+_MARKERS: Final[dict[str, WorkerStatus]] = {
+    STOPPING: WorkerStatus.STOPPING,  # an in-flight marker counts as the state it announces
+    STARTING: WorkerStatus.PENDING,
 }
 _SENT: Final[dict[Kind, str]] = {"pause": "is stopping", "resume": "is starting"}
 
@@ -54,11 +47,8 @@ class OperatorActions:
     # --- entry points (key bindings) ----------------------------------------------------------
 
     def toggle_idle(self) -> None:
-        dto = self._selected("toggle idle detection")
+        dto = self._allowed("toggle_idle_detection")
         if dto is None:
-            return
-        if self.app.table.shown_status(dto.id) == WorkerStatus.TERMINATED.value:
-            self._refuse(f"{dto.name} is terminated")
             return
         shown = bool(self.app.idle_panel.shown_enabled(dto.id))
         self._start(
@@ -70,18 +60,22 @@ class OperatorActions:
 
     def request(self, kind: Kind) -> None:
         """Pause or resume the selected worker, after a confirmation whose default is No."""
-        dto = self._selected(kind)
+        dto = self._allowed(kind)
         if dto is None:
-            return
-        shown = self.app.table.shown_status(dto.id) or dto.status.value
-        if shown in _ALREADY[kind]:
-            self._refuse(f"{dto.name} is already {shown.rstrip('…')}")
-            return
-        if shown != _ALLOWED[kind]:
-            self._refuse(f"{dto.name} is {shown}; {_ONLY[kind]}")
             return
         screen = ConfirmActionScreen(dto, kind, self.app.clock.now())
         self.app.push_screen(screen, lambda yes: self._answered(kind, dto, bool(yes)))
+
+    def refusal(self, kind: ActionKind, dto: CMLWorkerDto) -> str | None:
+        """The core's one precondition rule, on the state the screen shows (markers too)."""
+        shown = self.app.table.shown_status(dto.id) or dto.status.value
+        return action_refusal(
+            kind,
+            name=dto.name,
+            status=_MARKERS.get(shown) or WorkerStatus.from_ec2(shown),
+            read_only=self.app.backend.context.read_only,
+            in_flight=dto.id in self.in_flight,
+        )
 
     def bulk_candidates(self) -> tuple[list[CMLWorkerDto], str]:
         """The marked workers, or (with none marked) every idle one; only running ones that
@@ -96,13 +90,8 @@ class OperatorActions:
             chosen = [self.app.dto(worker_id) for worker_id in table.order]
             chosen = [dto for dto in chosen if dto is not None and dto.is_idle]
             why = "idle"
-        running = WorkerStatus.RUNNING.value
         return [
-            dto
-            for dto in chosen
-            if dto is not None
-            and dto.id not in self.in_flight
-            and (table.shown_status(dto.id) or dto.status.value) == running
+            dto for dto in chosen if dto is not None and self.refusal("pause", dto) is None
         ], why
 
     def request_bulk(self) -> None:
@@ -151,18 +140,16 @@ class OperatorActions:
 
     # --- flow ---------------------------------------------------------------------------------
 
-    def _selected(self, what: str) -> CMLWorkerDto | None:
-        """The selected worker, unless read-only mode or an action in flight says no."""
+    def _allowed(self, kind: ActionKind) -> CMLWorkerDto | None:
+        """The selected worker, unless the precondition rule says no (then a warning)."""
         worker_id = self.app.table.cursor_id
         dto = self.app.dto(worker_id) if worker_id else None
         if dto is None:
             self._refuse("No worker selected.")
             return None
-        if self.app.backend.context.read_only:
-            self._refuse(f"read-only mode: {what} not sent")
-            return None
-        if dto.id in self.in_flight:
-            self._refuse(f"{dto.name}: an action is already in flight; wait for it")
+        why = self.refusal(kind, dto)
+        if why is not None:
+            self._refuse(why)
             return None
         return dto
 
