@@ -249,6 +249,8 @@ class Collector:
         if new_status not in (WorkerStatus.STOPPED, WorkerStatus.TERMINATED):
             worker.public_ip = instance.public_ip
             worker.private_ip = instance.private_ip
+            worker.public_dns = instance.public_dns
+            worker.private_dns = instance.private_dns
             worker.https_endpoint = self._targets.base_url(instance)
         worker.history = derive_external(worker, history_from_tags(worker.tags))
         worker.errors.pop("ec2", None)
@@ -551,6 +553,8 @@ def _observed(worker: CMLWorker) -> tuple[object, ...]:
         worker.status,
         worker.public_ip,
         worker.private_ip,
+        worker.public_dns,
+        worker.private_dns,
         worker.https_endpoint,
         tuple(sorted(worker.tags.items())),
         worker.ec2_system_status_check,

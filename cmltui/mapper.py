@@ -81,6 +81,8 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         https_endpoint=worker.https_endpoint if has_address else None,
         public_ip=worker.public_ip if has_address else None,
         private_ip=worker.private_ip if has_address else None,
+        public_dns=worker.public_dns if has_address else None,
+        private_dns=worker.private_dns if has_address else None,
         aws_tags=dict(worker.tags),
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
@@ -255,6 +257,8 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         https_endpoint=_text(data.get("https_endpoint")),
         public_ip=_text(data.get("public_ip")),
         private_ip=_text(data.get("private_ip")),
+        public_dns=None,  # Cloud Manager sends no DNS names
+        private_dns=None,
         aws_tags=_tags(data.get("aws_tags")),
         license_status=_enum(LicenseStatus, data.get("license_status"), None),
         cml_license_info=_bounded_mapping(data.get("cml_license_info")),

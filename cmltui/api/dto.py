@@ -69,6 +69,8 @@ class CMLWorkerDto(BaseModel):
     https_endpoint: str | None
     public_ip: str | None
     private_ip: str | None
+    public_dns: str | None
+    private_dns: str | None
     # tags
     aws_tags: dict[str, str]
     # license (never the Smart Licensing token)

@@ -39,6 +39,8 @@ def clear_live_state(worker: CMLWorker) -> None:
     """
     worker.public_ip = None
     worker.private_ip = None
+    worker.public_dns = None
+    worker.private_dns = None
     worker.https_endpoint = None
     old = worker.cml
     worker.cml = CMLState(

@@ -139,6 +139,8 @@ class CMLWorker:
     ami: AmiFacts = field(default_factory=AmiFacts)
     public_ip: str | None = None
     private_ip: str | None = None
+    public_dns: str | None = None
+    private_dns: str | None = None
     https_endpoint: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     launch_time: datetime | None = None

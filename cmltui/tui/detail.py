@@ -106,8 +106,8 @@ def addresses_text(dto: CMLWorkerDto, ssh_template: str) -> Text:
     _row(text, "CML URL", dto.https_endpoint, "bold")
     _row(text, "Public IP", dto.public_ip)
     _row(text, "Private IP", dto.private_ip)
-    _row(text, "Public DNS", getattr(dto, "public_dns", None))
-    _row(text, "Private DNS", getattr(dto, "private_dns", None))
+    _row(text, "Public DNS", dto.public_dns)
+    _row(text, "Private DNS", dto.private_dns)
     _row(text, "ssh", ssh_command(dto, ssh_template))
     text.append("o opens the CML web UI · y copies\n", "dim")
     return text

@@ -41,7 +41,7 @@ def has_display(env: Mapping[str, str] | None = None) -> bool:
 
 
 def ssh_host(dto: CMLWorkerDto) -> str | None:
-    return dto.public_ip or getattr(dto, "public_dns", None) or dto.private_ip
+    return dto.public_ip or dto.public_dns or dto.private_ip
 
 
 def ssh_command(dto: CMLWorkerDto, template: str = SSH_TEMPLATE) -> str | None:
@@ -56,8 +56,8 @@ def copy_choices(dto: CMLWorkerDto, template: str = SSH_TEMPLATE) -> list[tuple[
         ("CML URL", dto.https_endpoint),
         ("public IP", dto.public_ip),
         ("private IP", dto.private_ip),
-        ("public DNS", getattr(dto, "public_dns", None)),
-        ("private DNS", getattr(dto, "private_dns", None)),
+        ("public DNS", dto.public_dns),
+        ("private DNS", dto.private_dns),
         ("ssh command", ssh_command(dto, template)),
         ("name", dto.name),
     ]

@@ -70,6 +70,11 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
     )
     assert (busy["idle_state"], busy["is_idle"]) == ("active", False)
     assert by_name["cml-stopped-06"]["idle_state"] is None
+    # Addresses, DNS names included, for a running worker; none for a stopped one.
+    assert busy["public_ip"] and busy["private_ip"]
+    assert busy["public_dns"] and busy["private_dns"]
+    stopped = by_name["cml-stopped-06"]
+    assert (stopped["public_dns"], stopped["private_dns"], stopped["public_ip"]) == (None,) * 3
     assert by_name["cml-labs-02"]["idle_state"] == "off"  # disabled by its tag
     # secrets never reach the output
     assert "cmltui-sim-password" not in result.stdout
