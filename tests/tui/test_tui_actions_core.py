@@ -7,6 +7,7 @@ service is not started, so the idle checker's timer is off, so every count here 
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from cmltui.runtime import Core
 from cmltui.service import CoreService, Progress
 from cmltui.sim import SimulatedFleet
 from cmltui.tui.app import CmltuiApp
+from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.panels import IdleStatusPanel, PausePanel
 
@@ -200,3 +202,46 @@ async def test_a_stop_whose_history_tags_fail_stands_and_warns(fleet, core):
             assert [e.type for e in events] == ["worker.paused"]
         finally:
             ec2.start_instances(InstanceIds=[worker_id])
+
+
+async def test_bulk_pause_sends_one_stop_per_region_and_audits_every_worker(fleet, core, tmp_path):
+    """Marks, `P`, one confirmation (Tab+Enter cannot confirm it), then one StopInstances for
+    the region and an intent and a result line per worker in the audit log."""
+    app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
+    names = ("cml-eval-10", "cml-expired-11")
+    ids: list[str] = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            first, events = await _start(app, pilot, names[0])
+            ids = [first, next(d.id for d in app.latest.workers if d.name == names[1])]
+            await pilot.press("space")
+            app.table.move_to(ids[1])
+            await pilot.pause()
+            await pilot.press("space")
+            assert set(app.table.marked) == set(ids)
+            core.aws.calls.reset()
+            await pilot.press("P")
+            await pilot.pause()
+            assert isinstance(app.screen, BulkPauseScreen)
+            await pilot.press("tab", "enter")  # never a yes by accident
+            await _settle(app, pilot)
+            assert not isinstance(app.screen, BulkPauseScreen)
+            assert _ops(core) == {}
+            await pilot.press("P")
+            await pilot.pause()
+            await pilot.press("y")
+            await _settle(app, pilot)
+            ops = _ops(core)
+            assert ops["StopInstances"] == 1  # both workers are in one region: one call
+            assert ops["DescribeInstances"] == 1  # their state re-read once, right before
+            assert ops["CreateTags"] == 2  # each worker's own history tags
+            paused = sorted(e.worker_id for e in events if e.type == "worker.paused")
+            assert paused == sorted(ids)
+        audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        for worker_id in ids:
+            mine = [(a["action"], a["result"]) for a in audit if a["instance_id"] == worker_id]
+            assert mine == [("pause", "intent"), ("pause", "ok")]
+    finally:
+        if ids:
+            ec2 = core.aws.client("ec2", core.config.aws.regions[0])
+            ec2.start_instances(InstanceIds=ids)
