@@ -64,7 +64,9 @@ def demo_service(
         progress(f"starting the simulated fleet ({workers} workers)…")
         fleet = SimulatedFleet(workers=workers, seed=seed, clock=clock)
         await fleet.start(
-            lambda phase, done, total: progress(f"simulated fleet: {phase} {done}/{total}")
+            lambda phase, done, total: progress(
+                f"simulated fleet: {phase} {done}/{total}", done / total if total else None
+            )
         )
         try:
             core = build_core(

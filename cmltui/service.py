@@ -35,7 +35,8 @@ from cmltui.runtime import Core, Endpoints, build_core
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
+Progress = Callable[..., None]
+"""`progress(text, fraction=None)`: what the opener is doing, and how far (0..1) when known."""
 CoreOpener = Callable[[Cadence, Progress], Awaitable[Core]]
 """Builds the core (and starts whatever it talks to), reporting progress in words."""
 
@@ -93,11 +94,15 @@ class CoreService:
             callback(snapshot)
 
     def _set_status(
-        self, state: str, detail: str | None = None, retry_in: float | None = None
+        self,
+        state: str,
+        detail: str | None = None,
+        retry_in: float | None = None,
+        progress: float | None = None,
     ) -> None:
         now = self.core.clock.now() if self.core is not None else None
         retry_at = now + timedelta(seconds=retry_in) if now and retry_in else None
-        status = SourceStatus(self.status.label, state, detail, retry_at)
+        status = SourceStatus(self.status.label, state, detail, retry_at, progress)
         if status == self.status:
             return
         self.status = status
@@ -128,7 +133,8 @@ class CoreService:
             if self.core is None:
                 self._set_status("starting")
                 core = await self._opener(
-                    self.cadence, lambda text: self._set_status("starting", text)
+                    self.cadence,
+                    lambda text, done=None: self._set_status("starting", text, progress=done),
                 )
                 core.subscribers.append(self._publish_activity)
                 self.core = core

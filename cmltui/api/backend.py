@@ -56,6 +56,7 @@ class SourceStatus:
     state: str = "starting"
     detail: str | None = None
     retry_at: datetime | None = None
+    progress: float | None = None  # 0..1 while a long start is under way (the demo's fleet)
 
 
 SnapshotCallback = Callable[[FleetSnapshot], None]

@@ -69,6 +69,13 @@ def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
     )
 
 
+def progress_bar(fraction: float, width: int = 12) -> str:
+    """A bar with its percentage in words, so it reads without colour: `▕██████░░░░░░▏ 50%`."""
+    fraction = min(1.0, max(0.0, fraction))
+    filled = round(fraction * width)
+    return f"▕{'█' * filled}{'░' * (width - filled)}▏ {fraction:.0%}"
+
+
 def stamp_text(updated_at: datetime | None, interval: float) -> Text:
     """ "updated HH:MM:SS · every 10s " (or "collecting…" before the first snapshot)."""
     text = Text(no_wrap=True)
@@ -237,6 +244,8 @@ class FleetHeader(Widget):
             top.append(f"  {status.state}", "bold yellow")
             if status.retry_at is not None:
                 top.append(f" at {local_time(status.retry_at, seconds=True)}", "yellow")
+            if status.progress is not None:
+                top.append(" " + progress_bar(status.progress), "bold yellow")
             if status.detail:
                 top.append(": ", "yellow")
                 top.append(shown(status.detail, limit=300), "yellow")

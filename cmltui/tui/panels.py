@@ -427,9 +427,14 @@ class HealthPanel(Panel):
         service = Text(dto.service_status.value, _SERVICE_STYLE.get(dto.service_status.value, ""))
         if dto.cml_version:
             service.append(f" · {dto.cml_version}")
-        answering = dto.service_status.value in ("available", "degraded")
-        if answering and dto.cml_ready is not None:
-            service.append(" · ready" if dto.cml_ready else " · NOT READY")
+        # CML boots in phases after a start: refusing, then answering but not ready, then ready.
+        booting = dto.service_status.value == "starting"
+        if dto.cml_ready:
+            service.append(" · ready")
+        elif dto.cml_ready is False:
+            service.append(" · answers, not ready yet" if booting else " · NOT READY")
+        elif booting:
+            service.append(" · not answering yet")
         if dto.cml_uptime_seconds is not None:
             service.append(f" · up {duration(dto.cml_uptime_seconds)}")
         _line(text, "CML", service)

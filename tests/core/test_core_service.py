@@ -93,7 +93,7 @@ def make_service(config: Config | None = None) -> tuple[CoreService, CoreStub]:
     core = CoreStub(config, clock, ScriptedCollector(clock), IdleCheckerStub(), ActionsStub(clock))
 
     async def opener(cadence, progress):
-        progress("opening")
+        progress("opening", 0.5)
         return core
 
     service = CoreService(config=config, context=BackendContext(), opener=opener, label="test")
@@ -130,6 +130,7 @@ async def test_the_loop_publishes_snapshots_and_starts_the_idle_checker_only_wit
         await asyncio.sleep(0.01)
     assert snapshots and snapshots[0].collected_at == T0
     assert [s.state for s in statuses][:2] == ["starting", "starting"]
+    assert any(s.detail == "opening" and s.progress == 0.5 for s in statuses)
     assert statuses[-1].state == "ok"
     assert core.idle_checker.checks == 0  # no workers listed: nothing to check yet
     service.refresh_now()

@@ -330,3 +330,42 @@ async def test_below_minimum_size_shows_a_message(make_app):
         await pilot.pause()
         assert app.query_one("#too-small").display
         assert not app.query_one("#body").display
+
+
+async def test_health_panel_names_each_boot_phase_of_cml(make_app, workers, clock):
+    """After a start CML refuses, then answers `ready: false`, then is ready: each is shown."""
+    from cmltui.domain.status import CMLOutcome, CMLReach
+
+    app, _ = make_app()
+    booting = by_name(workers, "busy")
+    booting.launch_time = clock.now() - timedelta(minutes=1)  # within the boot grace
+    phases = [
+        (CMLOutcome(reach=CMLReach.NO_ANSWER), None, "not answering yet"),
+        (CMLOutcome(reach=CMLReach.PARTIAL), False, "answers, not ready yet"),
+        (CMLOutcome(reach=CMLReach.FULL, health_valid=True), True, "available"),
+    ]
+    async with app.run_test(size=SIZE) as pilot:
+        for outcome, ready, shown in phases:
+            booting.cml.outcome = outcome
+            booting.cml.ready = ready
+            await _cycle(app, pilot)
+            app.table.move_to(booting.instance_id)
+            await pilot.pause()
+            health = app.query_one("#health").plain()
+            assert health.startswith("CML") and shown in health.splitlines()[0], health
+        assert "· ready" in health and "not ready" not in health
+
+
+async def test_a_long_start_shows_its_phase_and_a_progress_bar(make_app):
+    from cmltui.api.backend import SourceStatus
+
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        backend.status(
+            SourceStatus(
+                "demo", "starting", "simulated fleet: creating instances 500/1000", None, 0.5
+            )
+        )
+        await pilot.pause()
+        top = app.query_one(FleetHeader).build(160).plain.splitlines()[0]
+        assert "starting ▕██████░░░░░░▏ 50%: simulated fleet: creating instances 500/1000" in top
