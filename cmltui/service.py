@@ -138,6 +138,7 @@ class CoreService:
                 )
                 core.subscribers.append(self._publish_activity)
                 self.core = core
+                self._set_status("starting", "reading the fleet for the first time…")
             return self.core
 
     async def start(self) -> None:
