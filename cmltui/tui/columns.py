@@ -175,7 +175,9 @@ def _idle_cell(dto: CMLWorkerDto, detection_enabled: bool) -> Cell:
         return Cell(UNKNOWN, "dim")
     if dto.is_idle:
         return Cell(f"IDLE {coarse_age(minutes * 60)}", "bold yellow")
-    return Cell(duration(minutes * 60))
+    # Whole minutes: idle timeouts are minutes, and a cell ticking every refresh would repaint
+    # every running row (over SSH that is most of a refresh's bytes).
+    return Cell("<1m" if minutes < 1 else duration(minutes * 60))
 
 
 def _labs_text(dto: CMLWorkerDto) -> str:

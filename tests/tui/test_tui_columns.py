@@ -87,3 +87,24 @@ def test_fleet_totals_and_history():
         history.record(snap.workers, snap.collected_at)  # same cycle twice: one point
     busy = by_name(workers, "busy").instance_id
     assert history.series(busy, "cpu") == (93.0,)
+
+
+def test_idle_cell_counts_whole_minutes_and_unknown_is_a_question_mark():
+    """The IDLE cell does not tick every refresh under a minute; unknown is `?`, never a time."""
+    from datetime import timedelta
+
+    from tui_fleet import NOW
+
+    workers = build_workers()
+    busy = by_name(workers, "busy")
+    busy.activity.last_activity_at = NOW - timedelta(seconds=40)
+    dto = next(d for d in snapshot(workers, NOW).workers if d.id == busy.instance_id)
+    assert dto.idle_state == "active"
+    assert cells(dto, "running", TH)["idle"].text == "<1m"
+    busy.activity.last_activity_at = NOW - timedelta(minutes=5, seconds=30)
+    dto = next(d for d in snapshot(workers, NOW).workers if d.id == busy.instance_id)
+    assert cells(dto, "running", TH)["idle"].text == "5m"
+    busy.activity.last_activity_check_at = None  # telemetry never read: unknown
+    dto = next(d for d in snapshot(workers, NOW).workers if d.id == busy.instance_id)
+    assert dto.idle_state == "unknown"
+    assert cells(dto, "running", TH)["idle"].text == "?"
