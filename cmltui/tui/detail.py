@@ -31,7 +31,8 @@ from cmltui import keymap
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.audit import read_entries
 from cmltui.tui.bus import SnapshotArrived
-from cmltui.tui.fmt import NONE, duration, local_time, money
+from cmltui.tui.fmt import NONE, duration, local_time
+from cmltui.tui.panels import price_text, saved_text
 from cmltui.tui.reach import ssh_command
 from cmltui.tui.textsafe import visible
 
@@ -84,9 +85,10 @@ def identity_text(dto: CMLWorkerDto, now: datetime) -> Text:
     _row(text, "Name", dto.name, "bold")
     _row(text, "Instance", dto.id)
     _row(text, "Status", f"{dto.status.value} · EC2 {dto.ec2_system_status_check or NONE}")
-    price = getattr(dto, "hourly_price", dto.hourly_cost)
-    cost = f"{money(price)}/h" if price is not None else "price unknown"
-    _row(text, "Type", f"{dto.instance_type or NONE} · {cost}")
+    _row(text, "Type", dto.instance_type or NONE)
+    text.append(f"{'Price':<{LABEL}}", "dim")
+    text.append_text(price_text(dto))  # with where it came from: api, cache, table, config
+    text.append("\n")
     _row(text, "Region", dto.aws_region)
     ami = " · ".join(visible(v) for v in (dto.ami_id, dto.ami_name) if v) or NONE
     _row(text, "AMI", ami)
@@ -174,6 +176,9 @@ def history_text(dto: CMLWorkerDto, now: datetime) -> Text:
     idle = NONE if dto.idle_minutes is None else duration(dto.idle_minutes * 60)
     detection = "on" if dto.is_idle_detection_enabled else "off"
     _row(text, "Idle", f"{idle} · detection {detection}")
+    text.append(f"{'Saved':<{LABEL}}", "dim")
+    text.append_text(saved_text(dto, now))
+    text.append("\n")
     return text
 
 
