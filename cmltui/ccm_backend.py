@@ -41,7 +41,9 @@ from cmltui.api.events import (
 from cmltui.audit import AuditLog, AuditUnavailable
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
+from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import clamp_interval
+from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.settle import PendingWrite
 from cmltui.mapper import CCM_HELD_FIELDS, CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
 from cmltui.sources.ccm_api import CcmApi, CcmAuthError, CcmError, CcmRefused, ssl_context
@@ -234,9 +236,7 @@ class CcmBackend:
     async def toggle_idle_detection(
         self, worker_id: str, shown_enabled: bool
     ) -> IdleDetectionToggled:
-        entry = self._for_action(worker_id, "toggle idle detection")
-        if entry.payload.get("status") == "terminated":
-            raise ActionRefused(f"{self._name(worker_id)} is terminated")
+        entry = self._for_action(worker_id, "toggle_idle_detection")
         new_value = not shown_enabled
         route = "enable_idle" if new_value else "disable_idle"
         event = await self._act(
@@ -258,13 +258,6 @@ class CcmBackend:
 
     async def pause(self, worker_id: str) -> WorkerPaused:
         entry = self._for_action(worker_id, "pause")
-        status = entry.payload.get("status")
-        if status in ("stopping", "stopped"):
-            raise ActionRefused(f"{self._name(worker_id)} is already {status}")
-        if status != "running":
-            raise ActionRefused(
-                f"{self._name(worker_id)} is {status}; only a running worker can be paused"
-            )
         event = await self._act(worker_id, entry, "pause", "stop", WorkerPaused.type, {})
         if isinstance(event, WorkerPaused):
             return event
@@ -281,13 +274,6 @@ class CcmBackend:
 
     async def resume(self, worker_id: str) -> WorkerResumed:
         entry = self._for_action(worker_id, "resume")
-        status = entry.payload.get("status")
-        if status in ("pending", "running"):
-            raise ActionRefused(f"{self._name(worker_id)} is already {status}")
-        if status != "stopped":
-            raise ActionRefused(
-                f"{self._name(worker_id)} is {status}; only a stopped worker can be resumed"
-            )
         event = await self._act(worker_id, entry, "resume", "start", WorkerResumed.type, {})
         if isinstance(event, WorkerResumed):
             return event
@@ -305,14 +291,21 @@ class CcmBackend:
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
 
-    def _for_action(self, worker_id: str, what: str) -> _Entry:
-        if self.config.read_only:
-            raise ActionRefused(f"read-only mode: {what} not sent")
+    def _for_action(self, worker_id: str, kind: ActionKind) -> _Entry:
+        """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no."""
         entry = self._entries.get(worker_id)
-        if entry is None:
-            raise ActionRefused(f"unknown worker {worker_id}")
-        if worker_id in self._in_flight:
-            raise ActionRefused(f"{self._name(worker_id)}: an action is already in flight")
+        listed = entry.payload.get("status") if entry is not None else None
+        why = action_refusal(
+            kind,
+            name=self._name(worker_id),
+            status=WorkerStatus.from_ec2(listed if isinstance(listed, str) else None),
+            read_only=self.config.read_only,
+            in_flight=worker_id in self._in_flight,
+        )
+        if why is None and entry is None:
+            why = f"unknown worker {worker_id}"
+        if why is not None:
+            raise ActionRefused(why)
         return entry
 
     async def _act(
