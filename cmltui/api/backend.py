@@ -67,7 +67,8 @@ class Backend(Protocol):
     """A running source of the two channels, the three actions and the interval.
 
     `start()` begins the schedules and returns at once; snapshots and activity events then
-    arrive through the subscriptions, possibly from another thread.
+    arrive through the subscriptions, possibly from another thread. An action publishes its
+    own minimal event on the activity channel and also returns it.
     """
 
     context: BackendContext

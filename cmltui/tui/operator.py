@@ -128,9 +128,7 @@ class OperatorActions:
             log.warning("bulk pause failed: %s", exc, exc_info=True)
             self.app.note(f"pause of {len(ids)} workers failed: {exc}", style=ERROR_STYLE)
             self.app.notify(str(exc), title="Pause failed", severity="error", timeout=10)
-        else:
-            for event in events:
-                self.app.publish_activity(event)
+        else:  # the backend put each worker's event on the activity channel itself
             sent = len(events)
             self.app.notify(f"Pause sent: {sent} of {len(ids)} workers stopping", timeout=5)
             self.app.table.clear_marks()  # kept after a failure, to try again
@@ -183,7 +181,7 @@ class OperatorActions:
         success: str,
     ) -> None:
         try:
-            event = await call()
+            await call()
         except asyncio.CancelledError:
             raise
         except ActionRefused as exc:
@@ -194,8 +192,7 @@ class OperatorActions:
             self.app.notify(
                 str(exc), title=f"{what.capitalize()} failed", severity="error", timeout=10
             )
-        else:
-            self.app.publish_activity(event)
+        else:  # the backend put the event on the activity channel itself
             self.app.notify(success[0].upper() + success[1:], timeout=4)
         finally:
             self.in_flight.discard(dto.id)
