@@ -8,7 +8,7 @@ just the new update time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from rich.text import Text
@@ -18,7 +18,7 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from cmltui.api.backend import BackendContext, SourceStatus
-from cmltui.api.cost import cost_totals
+from cmltui.api.cost import CostTotals, cost_totals
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.enums import WorkerStatus
 from cmltui.tui.bus import Bus, SnapshotArrived
@@ -35,12 +35,8 @@ class FleetTotals:
     idle: int = 0
     busy: int = 0
     unknown: int = 0  # running, detection on, telemetry not read yet
-    burn_per_hour: float = 0.0
     stale: int = 0
-    idle_burn_per_hour: float = 0.0
-    projected_day: float = 0.0
-    projected_month: float = 0.0
-    unpriced_running: int = 0
+    cost: CostTotals = field(default_factory=CostTotals)  # burn, idle burn, projections
 
 
 def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
@@ -59,14 +55,7 @@ def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
         if dto.idle_state in by_state:
             counts[by_state[dto.idle_state]] += 1
         counts["stale"] += dto.cml_stale_seconds is not None
-    return FleetTotals(
-        burn_per_hour=cost.burn_per_hour,
-        idle_burn_per_hour=cost.idle_burn_per_hour,
-        projected_day=cost.projected_day,
-        projected_month=cost.projected_month,
-        unpriced_running=cost.unpriced_running,
-        **counts,
-    )
+    return FleetTotals(cost=cost, **counts)
 
 
 def progress_bar(fraction: float, width: int = 12) -> str:
@@ -267,16 +256,17 @@ class FleetHeader(Widget):
             bottom.append(f"of {t.workers} ", "dim")
         bottom.append("│", "dim")
         bottom.append(" burn " if wide else " ", "dim")
-        bottom.append(f"{money(t.burn_per_hour)}/h", "bold")
+        bottom.append(f"{money(t.cost.burn_per_hour)}/h", "bold")
         bottom.append("  idle ", "dim")
         bottom.append(
-            f"{money(t.idle_burn_per_hour)}/h", "bold yellow" if t.idle_burn_per_hour else ""
+            f"{money(t.cost.idle_burn_per_hour)}/h",
+            "bold yellow" if t.cost.idle_burn_per_hour else "",
         )
         if wide:
             self._projections(bottom, t, wide)
-        if t.unpriced_running:
+        if t.cost.unpriced_running:
             # Never a silent guess: say how many running workers the money leaves out.
-            bottom.append(f"  +{t.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
+            bottom.append(f"  +{t.cost.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
             if wide:
                 bottom.append(" unpriced", "#ff6b6b")
         if t.stale:
@@ -291,6 +281,6 @@ class FleetHeader(Widget):
     def _projections(bottom: Text, t: FleetTotals, wide: bool) -> None:
         """The day and month at the current burn."""
         bottom.append("  day " if wide else "  ", "dim")
-        bottom.append(money_short(t.projected_day) + ("" if wide else "/d"))
+        bottom.append(money_short(t.cost.projected_day) + ("" if wide else "/d"))
         bottom.append("  month " if wide else " ", "dim")
-        bottom.append(money_short(t.projected_month) + ("" if wide else "/mo"))
+        bottom.append(money_short(t.cost.projected_month) + ("" if wide else "/mo"))

@@ -81,7 +81,9 @@ def test_fleet_totals_and_history():
     totals = fleet_totals(snap.workers)
     assert (totals.workers, totals.running, totals.stopped, totals.idle) == (12, 11, 1, 1)
     assert totals.stale == 2
-    assert round(totals.burn_per_hour, 2) == round(sum(d.hourly_cost or 0 for d in snap.workers), 2)
+    assert round(totals.cost.burn_per_hour, 2) == round(
+        sum(d.hourly_cost or 0 for d in snap.workers), 2
+    )
     history = FleetHistory(3)
     for _ in range(2):
         history.record(snap.workers, snap.collected_at)  # same cycle twice: one point
