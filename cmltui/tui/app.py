@@ -29,6 +29,8 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -49,6 +51,7 @@ from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.detail import WorkerDetailScreen
+from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
 from cmltui.tui.fmt import local_time
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
@@ -244,7 +247,17 @@ class CmltuiApp(App[None]):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 self._event_loop.add_signal_handler(sig, self._terminal_gone, sig.name)
-        self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
+        if not isinstance(self._driver, QuietLinuxDriver):  # it reports a lost terminal itself
+            self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
+
+    def get_driver_class(self) -> type[Driver]:
+        """On Linux, the driver whose input thread sleeps while no key is pressed (issue 14);
+        Textual's choice elsewhere and when `TEXTUAL_DRIVER` names one."""
+        chosen = super().get_driver_class()
+        return QuietLinuxDriver if chosen is LinuxDriver else chosen
+
+    def on_terminal_lost(self, _message: TerminalLost) -> None:
+        self._terminal_gone("lost TTY")
 
     def _terminal_gone(self, why: str) -> None:
         log.info("terminal gone (%s): exiting", why)

@@ -66,3 +66,32 @@ def test_sighup_exits_cleanly(tmp_path: Path) -> None:
         os.close(master)
     assert marker.read_text() == "exited 129"  # the app's own shutdown ran
     assert proc.returncode == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
+def test_terminal_lost_without_sighup_exits_cleanly(tmp_path: Path) -> None:
+    """No controlling terminal, so no SIGHUP: the input thread's failed read ends the app."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    marker = tmp_path / "exit.txt"
+    env = {**os.environ, "TZ": "UTC", "TERM": "xterm-256color", "PYTHONPATH": str(HERE)}
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "tui_pty_main.py"), str(marker)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,  # and no TIOCSCTTY: the pty is not its controlling terminal
+        env=env,
+    )
+    os.close(slave)
+    try:
+        output = _read_until(master, b"cml-busy-01", timeout=20)
+        assert b"cml-busy-01" in output, output[-500:]
+    finally:
+        os.close(master)  # the terminal goes away
+    try:
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert marker.read_text() == "exited 129"
