@@ -53,6 +53,7 @@ from cmltui.sources.aws_errors import (
     describe_error,
     error_code,
 )
+from cmltui.sources.aws_reuse import ParseMemo, ReusingParserFactory
 from cmltui.sources.offloop import run_off_loop
 
 __all__ = [
@@ -203,6 +204,7 @@ class AwsSource:
         )
         self.calls = AwsCallCounter()
         self._session: boto3.session.Session | None = None
+        self.parse_memo: ParseMemo | None = None  # set with the session: listing pages reused
         self._clients: dict[tuple[str, str], Any] = {}
         self._client_lock = threading.Lock()
         self._region_locks: dict[str, threading.Lock] = {}
@@ -240,11 +242,13 @@ class AwsSource:
 
     def _new_session(self) -> boto3.session.Session:
         core = botocore.session.get_session()
-        # botocore's default timestamp parser (dateutil) costs ~25 µs a value; EC2 replies carry
-        # several per instance. ISO-8601 via the standard library is ~100x cheaper.
-        core.get_component("response_parser_factory").set_parser_defaults(
-            timestamp_parser=fast_timestamp
-        )
+        # An unchanged listing page reuses its last parse (issue 14), and botocore's default
+        # timestamp parser (dateutil, ~25 µs a value; EC2 replies carry several per instance)
+        # gives way to ISO-8601 from the standard library, ~100x cheaper.
+        parsers = ReusingParserFactory()
+        parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+        core.register_component("response_parser_factory", parsers)
+        self.parse_memo = parsers.memo
         if self._credentials:
             return boto3.session.Session(
                 aws_access_key_id=self._credentials.get("aws_access_key_id"),

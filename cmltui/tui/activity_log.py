@@ -97,8 +97,8 @@ class ActivityLog(RichLog):
 
     def on_mount(self) -> None:
         # Names only: the log shows `name` instead of an instance id.
-        self._bus.snapshots.subscribe(self, self._on_snapshot)
-        self._bus.activity.subscribe(self, self._on_activity)
+        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
+        self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
         self._names = {dto.id: dto.name for dto in message.snapshot.workers}

@@ -3,6 +3,11 @@
 `SnapshotArrived` carries a full collector cycle; `ActivityArrived` carries one minimal activity
 event. They travel on two separate Textual signals owned by the app; each widget subscribes to
 the channel(s) it reacts to, and nothing else crosses between them.
+
+Widgets subscribe with `immediate=True`: every subscriber runs in the publisher's turn, in one
+pass, and the screen shows the whole snapshot in one frame. Textual's default would post each
+callback through `call_next`, wrapped in a new `partial` whose signature Textual inspects again
+on every call: a cost paid by every widget on every cycle (issue 14).
 """
 
 from __future__ import annotations

@@ -159,7 +159,7 @@ class CostScreen(Screen[None]):
             yield Static(id="cost-body")
 
     def on_mount(self) -> None:
-        self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         self._show()
 
     def on_resize(self) -> None:

@@ -289,7 +289,7 @@ class WorkerDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.cmltui.bus.snapshots.subscribe(self, self._on_snapshot)
+        self.cmltui.bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         self.query_one("#worker-body").focus()
         self._show()
 

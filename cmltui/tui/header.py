@@ -23,7 +23,7 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.enums import WorkerStatus
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import UNPRICED, local_time, money, money_short
-from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.repaint import ShownText, changed_text_regions
 from cmltui.tui.safe import shown
 
 
@@ -92,11 +92,11 @@ class UpdateStamp(Widget):
         self._interval = interval
         self._updated_at: datetime | None = None
         self._text = stamp_text(None, interval)
-        self._shown: list[CellList] | None = None
+        self._shown: ShownText | None = None
         self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole stamp
 
     def on_mount(self) -> None:
-        self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
         self._updated_at = message.snapshot.collected_at
@@ -108,12 +108,12 @@ class UpdateStamp(Widget):
 
     def _update(self) -> None:
         text = stamp_text(self._updated_at, self._interval)
-        lines = lines_of(text)
+        shown = ShownText(text)
         regions = None
         if self._shown is not None and text.cell_len == self._text.cell_len:
-            regions = changed_regions(self._shown, lines, text.cell_len)
+            regions = changed_text_regions(self._shown, shown, text.cell_len)
         self._text = text
-        self._shown = lines
+        self._shown = shown
         self.regions_refreshed = regions
         if regions is None:
             self.refresh(layout=True)  # its width follows the text
@@ -144,7 +144,7 @@ class FleetHeader(Widget):
         self._updated_at: datetime | None = None
         self._errors: tuple[str, ...] = ()
         self._status: SourceStatus | None = None
-        self._shown: list[CellList] | None = None
+        self._shown: ShownText | None = None
         self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole header
         self.stamp = UpdateStamp(bus, interval)
 
@@ -152,7 +152,7 @@ class FleetHeader(Widget):
         yield self.stamp
 
     def on_mount(self) -> None:
-        self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         self._update(whole=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
@@ -178,9 +178,9 @@ class FleetHeader(Widget):
         """Repaint only the cells that changed: a quiet refresh moves just the update time."""
         width = self.size.width or 80
         top, _right, bottom = self._fitted(width)
-        lines = lines_of(Text("\n").join([top, bottom]))
-        regions = None if whole else changed_regions(self._shown, lines, width)
-        self._shown = lines
+        shown = ShownText(Text("\n").join([top, bottom]))
+        regions = None if whole else changed_text_regions(self._shown, shown, width)
+        self._shown = shown
         self.regions_refreshed = regions
         if regions is None:
             self.refresh()

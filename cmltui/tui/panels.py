@@ -40,7 +40,7 @@ from cmltui.tui.fmt import (
 )
 from cmltui.tui.history import FleetHistory
 from cmltui.tui.overlay import IDLE_FIELDS, IN_FLIGHT_FIELD, PAUSE_FIELDS, Overlay
-from cmltui.tui.repaint import CellList, changed_regions, lines_of
+from cmltui.tui.repaint import ShownText, changed_text_regions
 from cmltui.tui.safe import fit_cells, made_visible, shown
 
 LABEL = 12
@@ -68,11 +68,12 @@ class Panel(Widget):
         self._dtos: Mapping[str, CMLWorkerDto] = {}
         self._collected_at: datetime | None = None
         self.worker_id: str | None = None
-        self._shown: list[CellList] | None = None
+        self._shown: ShownText | None = None
+        self._built: tuple[int, Text] | None = None  # (width, text) of the last `_update`
         self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole panel
 
     def on_mount(self) -> None:
-        self._bus.snapshots.subscribe(self, self._on_snapshot)
+        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
         self._dtos = message.workers_by_id  # one map per snapshot, shared by every panel
@@ -99,10 +100,12 @@ class Panel(Widget):
         if not self.is_mounted:
             return
         width = self.size.width or 40
-        lines = lines_of(self.build(width))
-        regions = None if whole else changed_regions(self._shown, lines, width)
-        grew = self._shown is None or len(lines) != len(self._shown)
-        self._shown = lines
+        text = self.build(width)
+        self._built = (width, text)
+        shown = ShownText(text)
+        regions = None if whole else changed_text_regions(self._shown, shown, width)
+        grew = self._shown is None or shown.height != self._shown.height
+        self._shown = shown
         if regions is None:
             self.regions_refreshed = None
             self.refresh(layout=grew)
@@ -113,7 +116,11 @@ class Panel(Widget):
             self.regions_refreshed = []
 
     def render(self) -> Text:
-        return self.build(self.size.width or 40)
+        """What `_update` built and compared (built once, and the same text that was diffed)."""
+        width = self.size.width or 40
+        if self._built is None or self._built[0] != width:
+            self._built = (width, self.build(width))
+        return self._built[1]
 
     def plain(self) -> str:
         """What the panel shows, without styles (for tests)."""
@@ -231,7 +238,7 @@ class IdleStatusPanel(Panel):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._bus.activity.subscribe(self, self._on_activity)
+        self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
     def after_snapshot(self, message: SnapshotArrived) -> None:
         snapshot = message.snapshot
@@ -331,7 +338,7 @@ class PausePanel(Panel):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._bus.activity.subscribe(self, self._on_activity)
+        self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
     def after_snapshot(self, message: SnapshotArrived) -> None:
         snapshot = message.snapshot

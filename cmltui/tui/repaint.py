@@ -3,11 +3,17 @@
 Over SSH every repainted cell costs bytes. A widget that renders `Text` keeps the lines it showed
 last, and after building new ones refreshes only the span of each line that differs (a clock
 ticking from 21:42:26 to 21:42:36 repaints two cells, not the line or the widget).
+
+Most refreshes change nothing in most widgets, so a `ShownText` is compared whole first (its
+characters and styles, a fraction of a microsecond); it is split into lines and cells only when
+it differs (a 6-line panel costs about 100 µs to split).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from rich.cells import get_character_cell_size
 from rich.text import Text
@@ -76,3 +82,31 @@ def changed_regions(
 def lines_of(text: Text) -> list[CellList]:
     """A multi-line `Text` as cell lists, one per line."""
     return [text_cells(line) for line in text.split("\n", allow_blank=True)]
+
+
+@dataclass(eq=False)
+class ShownText:
+    """A text as it was last put on screen, with what is needed to compare the next one."""
+
+    text: Text
+    key: tuple[Any, ...] = field(init=False)
+    height: int = field(init=False)
+    _lines: list[CellList] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        text = self.text
+        self.key = (text.plain, text.style, tuple(text.spans), text.justify, text.overflow)
+        self.height = text.plain.count("\n") + 1
+
+    @property
+    def lines(self) -> list[CellList]:
+        if self._lines is None:
+            self._lines = lines_of(self.text)
+        return self._lines
+
+
+def changed_text_regions(old: ShownText | None, new: ShownText, width: int) -> list[Region] | None:
+    """`changed_regions` of two texts, without splitting them when they are the same."""
+    if old is not None and old.key == new.key:
+        return []
+    return changed_regions(old.lines if old is not None else None, new.lines, width)

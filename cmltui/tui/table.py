@@ -158,8 +158,8 @@ class WorkerTable(ScrollView, can_focus=True):
     # --- channels ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._bus.snapshots.subscribe(self, self._on_snapshot)
-        self._bus.activity.subscribe(self, self._on_activity)
+        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
+        self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
         snapshot = message.snapshot

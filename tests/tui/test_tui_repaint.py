@@ -15,7 +15,14 @@ from cmltui.tui.app import CmltuiApp
 from cmltui.tui.columns import matches
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.panels import GaugesPanel, HealthPanel, Panel, SparklinesPanel
-from cmltui.tui.repaint import changed_regions, changed_span, lines_of, text_cells
+from cmltui.tui.repaint import (
+    ShownText,
+    changed_regions,
+    changed_span,
+    changed_text_regions,
+    lines_of,
+    text_cells,
+)
 
 WIDE = (160, 48)
 COMPACT = (80, 24)
@@ -75,6 +82,26 @@ def test_changed_regions_per_line_or_everything():
     long = lines_of(Text("a 1\nb 2\n" + "c" * 20))
     beyond = lines_of(Text("a 1\nb 2\n" + "c" * 15 + "d" * 5))
     assert changed_regions(long, beyond, 10) == []  # only past the right edge
+
+
+def test_a_shown_text_is_split_only_when_it_differs():
+    def panel(cpu: str, style: str = "green") -> Text:
+        text = Text("CPU ")
+        text.append(cpu, style=style)
+        text.append("\nmem 45%\ndisk 12%")
+        return text
+
+    before = ShownText(panel("93%"))
+    same = ShownText(panel("93%"))  # built again: equal, not the same object
+    assert changed_text_regions(before, same, 40) == []
+    assert before._lines is None and same._lines is None  # compared whole, never split
+    assert changed_text_regions(before, ShownText(panel("94%")), 40) == [Region(5, 0, 1, 1)]
+    assert changed_text_regions(before, ShownText(panel("93%", "red")), 40) == [
+        Region(4, 0, 3, 1)
+    ]  # a style is a change too
+    assert changed_text_regions(None, same, 40) is None  # first paint
+    assert changed_text_regions(before, ShownText(Text("CPU 93%")), 40) is None  # height
+    assert (before.height, ShownText(Text("one line")).height) == (3, 1)
 
 
 def test_filter_sees_a_changed_field_of_the_same_worker():
