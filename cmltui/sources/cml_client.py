@@ -374,8 +374,11 @@ class CMLClient:
             raise CMLError("response nested too deeply") from None
         except ValueError:
             raise CMLError("malformed JSON") from None
-        if json_depth(value, self.max_json_depth) > self.max_json_depth:
-            raise CMLError(f"response nested too deeply (over {self.max_json_depth} levels)")
+        # Nesting cannot be deeper than the number of brackets that open it: a body with few
+        # (every `/system_stats`) needs no walk, which costs more than parsing it (issue 14).
+        limit = self.max_json_depth
+        if body.count(b"{") + body.count(b"[") > limit and json_depth(value, limit) > limit:
+            raise CMLError(f"response nested too deeply (over {limit} levels)")
         return value
 
     async def _login(self, target: CMLTarget) -> str:

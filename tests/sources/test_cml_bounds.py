@@ -166,6 +166,18 @@ async def test_deep_licensing_marks_only_licensing(certs, serve, depth):
     assert result.system_info is not None and result.labs is not None
 
 
+def test_decode_bounds_depth_not_the_number_of_brackets(certs):
+    cml = client(certs, max_json_depth=32)
+    wide = b"[" + b",".join(b'{"a": [1]}' for _ in range(200)) + b"]"  # 401 brackets, 3 deep
+    assert len(cml._decode(wide)) == 200
+    at_cap = b"[" * 32 + b"]" * 32
+    assert cml._decode(at_cap) == json.loads(at_cap)
+    with pytest.raises(CMLError, match="nested too deeply"):
+        cml._decode(b"[" * 33 + b"]" * 33)
+    brackets_in_text = b'{"a": "' + b"[" * 40 + b'"}'  # counted, but only 1 deep
+    assert cml._decode(brackets_in_text) == {"a": "[" * 40}
+
+
 def test_json_depth_counts_levels():
     assert json_depth(1, 10) == 0
     assert json_depth({"a": [1, {"b": []}]}, 10) == 4
