@@ -237,7 +237,8 @@ class IdleStatusPanel(Panel):
         self.overlay = Overlay(IDLE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls Panel.on_mount too (handlers run for every class in the MRO): calling
+        # it here as well subscribed the panel to the snapshots twice, and built it twice.
         self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
     def after_snapshot(self, message: SnapshotArrived) -> None:
@@ -337,7 +338,8 @@ class PausePanel(Panel):
         self.overlay = Overlay(PAUSE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls Panel.on_mount too (handlers run for every class in the MRO): calling
+        # it here as well subscribed the panel to the snapshots twice, and built it twice.
         self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
     def after_snapshot(self, message: SnapshotArrived) -> None:

@@ -276,3 +276,22 @@ async def test_panels_share_one_map_per_snapshot(make_app):
         await _cycle(app, pilot)
         maps = {id(panel._dtos) for panel in app.query(Panel)} | {id(app.table._dtos)}
         assert len(maps) == 1
+
+
+async def test_each_panel_builds_once_per_snapshot(make_app):
+    """A panel subscribed twice (or rendering a second build) would double a cycle's cost."""
+    app, _ = make_app()
+    async with app.run_test(size=WIDE) as pilot:
+        await _cycle(app, pilot)
+        builds: dict[str, int] = {}
+        for panel in app.query(Panel):
+
+            def counting(width: int, panel: Panel = panel, build=panel.build) -> Text:
+                builds[panel.id or ""] = builds.get(panel.id or "", 0) + 1
+                return build(width)
+
+            panel.build = counting  # type: ignore[method-assign]
+        await _cycle(app, pilot)
+        assert builds == dict.fromkeys(
+            ("gauges", "sparklines", "health", "idle", "pause", "labs"), 1
+        )
