@@ -291,7 +291,13 @@ class CMLClient:
                     sock_connect=self.request_timeout,
                     sock_read=self.request_timeout,
                 ),
-                headers={"Accept": "application/json"},
+                # Plain JSON, no cookies: CML's API authenticates with the bearer token alone.
+                # A cookie a worker sets is never sent back, and with no compression there is
+                # no decompressor per response (a fifth of aiohttp's cost of a small request)
+                # and no compressed body to expand past the size cap.
+                headers={"Accept": "application/json", "Accept-Encoding": "identity"},
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
             )
             self._semaphore = asyncio.Semaphore(self.concurrency)
             self._worker_limits = {}  # semaphores belong to the loop of the session

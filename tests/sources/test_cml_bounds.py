@@ -166,6 +166,32 @@ async def test_deep_licensing_marks_only_licensing(certs, serve, depth):
     assert result.system_info is not None and result.labs is not None
 
 
+async def test_no_cookie_goes_back_and_bodies_are_asked_uncompressed(certs, serve):
+    """Only the bearer token authenticates; a worker's cookie is never returned to anyone."""
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    async def cookie_setter(request: web.Request, tail: str) -> web.StreamResponse | None:
+        seen.append((tail, request.headers.get("Cookie"), request.headers.get("Accept-Encoding")))
+        if tail == "system_information":
+            answer = web.json_response(_bodies(False)["system_information"])
+            answer.set_cookie("session", "from-the-worker")
+            return answer
+        return None
+
+    # By name: aiohttp's default jar keeps no cookies for a bare IP address.
+    url = (await serve(Loopback(cookie_setter))).replace("127.0.0.1", "localhost")
+    cml = client(certs)
+    try:
+        result = await cycle(cml, url)
+        await cycle(cml, url)
+    finally:
+        await cml.close()
+    assert not result.errors
+    assert len(seen) > 4
+    assert {cookie for _, cookie, _ in seen} == {None}
+    assert {encoding for _, _, encoding in seen} == {"identity"}
+
+
 def test_decode_bounds_depth_not_the_number_of_brackets(certs):
     cml = client(certs, max_json_depth=32)
     wide = b"[" + b",".join(b'{"a": [1]}' for _ in range(200)) + b"]"  # 401 brackets, 3 deep
