@@ -84,6 +84,7 @@ TTY_CHECK_SECONDS = 1.0
 TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
 EXIT_SIGTERM = 143  # 128 + SIGTERM
 TERMINAL_GONE_GRACE_SECONDS = 5.0
+RELEASE_RETIRED_SECONDS = 0.25  # the previous snapshot is freed after the new one's frame
 
 
 def _leave_now() -> None:
@@ -350,9 +351,12 @@ class CmltuiApp(App[None]):
         self.history.record(snapshot.workers, snapshot.collected_at)
         if self.latest is not None:
             # Freeing a 1000-worker snapshot's DTOs takes milliseconds: keep the old one alive
-            # until the new one is on screen, then let it go while the UI is idle.
+            # until the new one is on screen (a frame comes within 1/60 s), then let it go.
+            # A plain loop timer: Textual's `call_after_refresh` costs a message and a fresh
+            # inspection of the callback's signature on every cycle (issue 14).
             self._retired.append(self.latest)
-            self.call_after_refresh(self._release_retired)
+            if self._event_loop is not None:
+                self._event_loop.call_later(RELEASE_RETIRED_SECONDS, self._retired.clear)
         self.latest = snapshot
         if snapshot.errors != self._last_errors:
             for error in snapshot.errors:
@@ -362,11 +366,6 @@ class CmltuiApp(App[None]):
         self._show_problem(snapshot)
         self._send(SnapshotArrived(snapshot))
         self.operator.show_new_warnings()  # e.g. an auto-pause whose history tags failed
-
-    def _release_retired(self) -> None:
-        # A method of ours, not `list.clear`: Textual inspects a callback's signature on every
-        # call, and a builtin's is parsed from text (a measurable share of a 2 s cycle).
-        self._retired.clear()
 
     def _show_problem(self, snapshot: FleetSnapshot) -> None:
         """No workers and region errors: the error panel replaces the table until data comes."""
