@@ -31,7 +31,10 @@ are listed. At the end the app gets SIGTERM and the simulator SIGINT.
 time, each in its own 160x48 pty: `cmltui run --interval 2`, `cmltui run` (10 s) and
 `htop -d 20` (a 2 s delay). After a warm-up (logins, first reads), each one's CPU
 (utime + stime from /proc) and the bytes it wrote are taken over the same window, and the
-ratios to htop are printed. Without htop on the PATH this mode says so and exits 0.
+ratios to htop are printed, then each cmltui's CPU split by thread (/proc/<pid>/task): the
+main thread (event loop: collection, dashboard), its other long-lived threads (Textual's input
+and output threads) and the threads that ended within the window (one per AWS call). Without
+htop on the PATH this mode says so and exits 0.
 """
 
 from __future__ import annotations
@@ -152,6 +155,16 @@ def app_env(info: SimInfo, home: Path) -> dict[str, str]:
     for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         env[name] = str(home / name.lower())
     return env
+
+
+def task_ticks(pid: int) -> dict[int, int]:
+    """utime + stime of each live thread of a process, by thread id."""
+    ticks: dict[int, int] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks[int(tid)] = int(fields[11]) + int(fields[12])
+    return ticks
 
 
 def cpu_ticks(pid: int) -> int:
@@ -427,6 +440,7 @@ class PtyProgram:
     master: int = -1
     bytes_total: int = 0
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (t, cpu ticks, bytes)
+    tasks: list[tuple[float, dict[int, int]]] = field(default_factory=list)  # (t, ticks by tid)
 
     def start(self) -> None:
         master, slave = pty.openpty()
@@ -452,6 +466,26 @@ class PtyProgram:
         assert self.proc is not None
         with contextlib.suppress(OSError):
             self.samples.append((now, cpu_ticks(self.proc.pid), self.bytes_total))
+            self.tasks.append((now, task_ticks(self.proc.pid)))
+
+    def thread_split(self, start: float, end: float) -> tuple[float, float, float]:
+        """CPU percent of (main thread, other live threads, threads that ended) in a window."""
+        inside = [s for s in self.samples if start <= s[0] <= end]
+        tasks = [t for t in self.tasks if start <= t[0] <= end]
+        assert self.proc is not None
+        if len(inside) < 2 or len(tasks) < 2:
+            return float("nan"), float("nan"), float("nan")
+        (t0, c0, _), (t1, c1, _) = inside[0], inside[-1]
+        before, after = tasks[0][1], tasks[-1][1]
+        spent = {tid: ticks - before.get(tid, 0) for tid, ticks in after.items()}
+        main = spent.get(self.proc.pid, 0)
+        others = sum(spent.values()) - main
+        ended = (c1 - c0) - main - others
+
+        def pct(ticks: int) -> float:
+            return 100 * ticks / TICK / (t1 - t0)
+
+        return pct(main), pct(others), pct(ended)
 
     def stop(self) -> int | None:
         assert self.proc is not None
@@ -545,6 +579,11 @@ def versus_htop(seconds: float, warmup: float, workers: int, seed: int) -> int:
         f"10 s CPU ≤ 1× htop: {slow_cpu / htop_cpu:.2f}×; "
         f"2 s bytes/s ≤ 1× htop: {fast_bps / htop_bps:.2f}×"
     )
+    print("| cmltui | main thread | other live threads | threads that ended (AWS calls) |")
+    print("|---|---:|---:|---:|")
+    for program in programs[:2]:
+        main_pct, others_pct, ended_pct = program.thread_split(start, end)
+        print(f"| `{program.label}` | {main_pct:.2f} % | {others_pct:.2f} % | {ended_pct:.2f} % |")
     print(f"exit codes (SIGTERM): {exits}, simulator {sim_exit}")
     return 0
 
