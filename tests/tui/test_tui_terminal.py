@@ -32,11 +32,10 @@ def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
-def test_sighup_exits_cleanly(tmp_path: Path) -> None:
+def _start_app(marker: Path, *, controlling: bool) -> tuple[subprocess.Popen[bytes], int]:
+    """The dashboard on the fixture fleet in an 80x24 pty; returns it and the pty's master."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    marker = tmp_path / "exit.txt"
 
     def own_terminal() -> None:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -48,10 +47,19 @@ def test_sighup_exits_cleanly(tmp_path: Path) -> None:
         stdout=slave,
         stderr=slave,
         start_new_session=True,
-        preexec_fn=own_terminal,  # makes the pty the controlling terminal
+        # With TIOCSCTTY the pty is the controlling terminal (a hang-up sends SIGHUP);
+        # without it, nothing signals the app when the terminal goes away.
+        preexec_fn=own_terminal if controlling else None,
         env=env,
     )
     os.close(slave)
+    return proc, master
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
+def test_sighup_exits_cleanly(tmp_path: Path) -> None:
+    marker = tmp_path / "exit.txt"
+    proc, master = _start_app(marker, controlling=True)
     try:
         output = _read_until(master, b"cml-busy-01", timeout=20)
         assert b"cml-busy-01" in output, output[-500:]
@@ -71,19 +79,8 @@ def test_sighup_exits_cleanly(tmp_path: Path) -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
 def test_terminal_lost_without_sighup_exits_cleanly(tmp_path: Path) -> None:
     """No controlling terminal, so no SIGHUP: the input thread's failed read ends the app."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     marker = tmp_path / "exit.txt"
-    env = {**os.environ, "TZ": "UTC", "TERM": "xterm-256color", "PYTHONPATH": str(HERE)}
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "tui_pty_main.py"), str(marker)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,  # and no TIOCSCTTY: the pty is not its controlling terminal
-        env=env,
-    )
-    os.close(slave)
+    proc, master = _start_app(marker, controlling=False)
     try:
         output = _read_until(master, b"cml-busy-01", timeout=20)
         assert b"cml-busy-01" in output, output[-500:]
