@@ -85,7 +85,9 @@ class QuietLinuxDriver(LinuxDriver):
                         continue
                     try:
                         data = os.read(self.fileno, 4096)
-                    except OSError:
+                    except (BlockingIOError, InterruptedError):  # a spurious wake-up
+                        continue
+                    except OSError:  # EIO: the terminal hung up
                         data = b""
                     if not data:  # end of input: a hung-up terminal, or a closed pipe
                         selector.unregister(self.fileno)

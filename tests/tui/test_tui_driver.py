@@ -126,3 +126,32 @@ async def test_end_of_a_piped_input_is_not_a_lost_terminal(terminal):
     assert not thread.is_alive()
     made.close()
     os.close(read_end)
+
+
+class SpuriousSelector(CountingSelector):
+    """Says the terminal is readable once when it is not (as select may after a signal)."""
+
+    fd = -1
+
+    def select(self, timeout: float | None = None) -> Any:
+        if SpuriousSelector.fd >= 0:
+            key = self.get_key(SpuriousSelector.fd)
+            SpuriousSelector.fd = -1
+            return [(key, selectors.EVENT_READ)]
+        return super().select(timeout)
+
+
+async def test_a_spurious_wake_up_is_not_a_lost_terminal(terminal, monkeypatch):
+    master, slave = terminal
+    os.set_blocking(slave, False)  # a read with nothing there fails with EAGAIN
+    SpuriousSelector.fd = slave
+    monkeypatch.setattr(driver_module, "DefaultSelector", SpuriousSelector)
+    made, inbox, thread = _driver(slave)
+    await asyncio.sleep(0.3)
+    assert SpuriousSelector.fd == -1  # the false readiness was handed out
+    os.write(master, b"a")
+    assert await _until(lambda: inbox.keys() == ["a"])  # still reading
+    assert inbox.lost() == 0
+    made.disable_input()
+    assert not thread.is_alive()
+    made.close()
