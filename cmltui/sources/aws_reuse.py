@@ -22,6 +22,10 @@ REUSED_SHAPES = frozenset({"DescribeInstancesResult", "DescribeInstanceStatusRes
 MEMO_ENTRIES = 16
 """Bodies remembered: a few pages per region is plenty (each entry holds a body and its parse)."""
 
+MEMO_BYTES = 8 * 1024 * 1024
+"""Bodies kept in all, besides the newest: at 1000 instances a page is ~3.5 MB, and a fleet that
+changes every cycle would otherwise keep sixteen stale pages and their parses."""
+
 _OPEN, _CLOSE = b"<requestId>", b"</requestId>"
 
 
@@ -52,8 +56,10 @@ def copy_parsed(value: Any) -> Any:
 class ParseMemo:
     """The last few (shape, body) -> parse results, shared by the parsers of one session."""
 
-    def __init__(self, entries: int = MEMO_ENTRIES) -> None:
+    def __init__(self, entries: int = MEMO_ENTRIES, max_bytes: int = MEMO_BYTES) -> None:
         self._entries = entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
         self._parsed: OrderedDict[tuple[int, bytes], tuple[Any, dict[str, Any]]] = OrderedDict()
         self.hits = 0
@@ -72,11 +78,23 @@ class ParseMemo:
 
     def put(self, shape: Any, body: bytes, parsed: dict[str, Any]) -> None:
         kept = copy_parsed({k: v for k, v in parsed.items() if k != "ResponseMetadata"})
+        key = (id(shape), body)
         with self._lock:
-            self._parsed[(id(shape), body)] = (shape, kept)
-            self._parsed.move_to_end((id(shape), body))
-            while len(self._parsed) > self._entries:
-                self._parsed.popitem(last=False)
+            if key not in self._parsed:
+                self._bytes += len(body)
+            self._parsed[key] = (shape, kept)
+            self._parsed.move_to_end(key)
+            while len(self._parsed) > 1 and (
+                len(self._parsed) > self._entries or self._bytes > self._max_bytes
+            ):
+                (_, old_body), _ = self._parsed.popitem(last=False)
+                self._bytes -= len(old_body)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(entries, bytes of bodies) remembered."""
+        with self._lock:
+            return len(self._parsed), self._bytes
 
 
 class ReusingEC2Parser(EC2QueryParser):

@@ -50,6 +50,18 @@ def test_a_caller_changing_a_reused_page_changes_nothing_for_the_next():
     assert again["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"
 
 
+def test_the_memo_is_bounded_by_entries_and_by_bytes():
+    memo, shape = ParseMemo(entries=3, max_bytes=1000), _shape()
+    for n in range(5):
+        memo.put(shape, b"x" * 100 + str(n).encode(), {"n": n})
+    assert memo.size == (3, 303)  # the oldest two are gone
+    assert memo.get(shape, b"x" * 100 + b"0") is None
+    assert memo.get(shape, b"x" * 100 + b"4") == {"n": 4}
+    memo.put(shape, b"y" * 2000, {"big": True})  # alone over the budget: kept, the rest go
+    assert memo.size == (1, 2000)
+    assert memo.get(shape, b"y" * 2000) == {"big": True}
+
+
 def test_split_request_id():
     assert split_request_id(b"<a><requestId>x-1</requestId><b/></a>") == ("x-1", b"<a><b/></a>")
     assert split_request_id(b"<a><b/></a>") == (None, b"<a><b/></a>")
