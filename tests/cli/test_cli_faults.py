@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import signal
 import socket
 import subprocess
@@ -15,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from pty_reading import read_until
 from test_cli_snapshot import clean_env, cmltui
 
 from cmltui.audit import AuditLog, AuditUnavailable
@@ -164,19 +164,6 @@ def test_signals_end_a_hung_snapshot_with_the_conventional_code(
     assert "Traceback" not in err
 
 
-def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and needle not in seen:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:
-                break
-    return seen
-
-
 @pytest.mark.parametrize(
     ("how", "code"),
     [("q", 0), (signal.SIGTERM, 143), (signal.SIGINT, 130)],
@@ -196,7 +183,7 @@ def test_dashboard_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpo
     )
     os.close(slave)
     try:
-        screen = _read_until(master, b"Workers", timeout=60)
+        screen = read_until(master, b"Workers", timeout=60)
         assert b"Workers" in screen, screen[-500:]
         time.sleep(1.5)  # the first collection is now stuck on the hung endpoint
         assert proc.poll() is None
@@ -206,7 +193,7 @@ def test_dashboard_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpo
         else:
             proc.send_signal(how)
         while proc.poll() is None and time.monotonic() - began < 10:
-            _read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
+            read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
         took = time.monotonic() - began
         assert proc.poll() is not None, "still running 10 s after q"
         assert took < 2.0, f"{took:.2f}s to exit after {how}"
@@ -233,8 +220,8 @@ def test_dashboard_reports_an_unusable_state_directory_in_one_line(tmp_path):
     )
     os.close(slave)
     try:
-        screen = _read_until(master, b"actions are refused", timeout=60)
-        screen += _read_until(master, b"Workers", timeout=60)
+        screen = read_until(master, b"actions are refused", timeout=60)
+        screen += read_until(master, b"Workers", timeout=60)
         before_ui = screen.split(b"\x1b[?1049h", 1)[0].decode(errors="replace")
         lines = [line for line in before_ui.splitlines() if line.strip()]
         assert len(lines) == 1, before_ui
@@ -242,7 +229,7 @@ def test_dashboard_reports_an_unusable_state_directory_in_one_line(tmp_path):
         os.write(master, b"q")
         began = time.monotonic()
         while proc.poll() is None and time.monotonic() - began < 15:
-            _read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
+            read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
         assert proc.returncode == 0
     finally:
         os.close(master)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import subprocess
 import sys
 import termios
 import time
 
 import pytest
+from pty_reading import read_until
 from test_cli_snapshot import clean_env
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and a Linux pty")
@@ -22,19 +22,6 @@ def cpu_seconds(pid: int) -> float:
         fields = handle.read().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
-
-def read_until(fd: int, needle: bytes, timeout: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and needle not in seen:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:
-                break
-    return seen
 
 
 def _make_controlling_tty() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import signal
 import struct
 import subprocess
@@ -15,21 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pty_reading import read_until
 
 HERE = Path(__file__).resolve().parent
-
-
-def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                seen += os.read(fd, 65536)
-            except OSError:
-                break
-    return seen
 
 
 def _start_app(marker: Path, *, controlling: bool) -> tuple[subprocess.Popen[bytes], int]:
@@ -61,12 +48,12 @@ def test_sighup_exits_cleanly(tmp_path: Path) -> None:
     marker = tmp_path / "exit.txt"
     proc, master = _start_app(marker, controlling=True)
     try:
-        output = _read_until(master, b"cml-busy-01", timeout=20)
+        output = read_until(master, b"cml-busy-01", timeout=20)
         assert b"cml-busy-01" in output, output[-500:]
         proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
         while proc.poll() is None and time.monotonic() < deadline:
-            _read_until(master, b"\x00never", timeout=0.1)  # keep the pty drained
+            read_until(master, b"\x00never", timeout=0.1)  # keep the pty drained
         assert proc.poll() is not None, "the app did not exit on SIGHUP"
     finally:
         if proc.poll() is None:
@@ -82,7 +69,7 @@ def test_terminal_lost_without_sighup_exits_cleanly(tmp_path: Path) -> None:
     marker = tmp_path / "exit.txt"
     proc, master = _start_app(marker, controlling=False)
     try:
-        output = _read_until(master, b"cml-busy-01", timeout=20)
+        output = read_until(master, b"cml-busy-01", timeout=20)
         assert b"cml-busy-01" in output, output[-500:]
     finally:
         os.close(master)  # the terminal goes away
