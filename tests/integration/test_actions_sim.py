@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from botocore.stub import Stubber
 from sim_core import T0, described_reply, make_core
+from worker_lookup import by_name
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.clock import ManualClock
@@ -18,9 +19,6 @@ from cmltui.sim import SimulatedFleet
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-
-def by_name(snapshot):
-    return {dto.name: dto for dto in snapshot.workers}
 
 
 def ec2_state(core, instance_id):
@@ -243,7 +241,7 @@ async def test_auto_pause_end_to_end_with_a_stepped_clock(fresh_fleet, tmp_path)
         assert [e.worker_id for e in paused] == [near.instance_id]
         ops = {op: n for (_r, _s, op), n in core.aws.calls.snapshot().items()}
         assert ops.get("StopInstances") == 1
-        snap = {d.name: d for d in (await core.collector.collect()).workers}
+        snap = by_name(await core.collector.collect())
         assert snap["cml-nearpause-05"].auto_pause_count == 1
         assert snap["cml-nearpause-05"].pause_reason == "idle_timeout"
         assert snap["cml-nearpause-05"].paused_by == "system"

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from sim_core import T0, make_core
+from worker_lookup import by_name
 
 from cmltui.clock import ManualClock
 from cmltui.sim import Fault, SimulatedFleet
@@ -31,9 +32,6 @@ async def still_fleet() -> AsyncIterator[SimulatedFleet]:
     finally:
         await sim.stop()
 
-
-def by_name(snapshot):
-    return {dto.name: dto for dto in snapshot.workers}
 
 
 class Requests:

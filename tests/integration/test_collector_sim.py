@@ -12,14 +12,12 @@ from datetime import timedelta
 import pytest
 from botocore.stub import Stubber
 from sim_core import make_core
+from worker_lookup import by_name
 
 from cmltui.sim import Fault
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-
-def by_name(snapshot):
-    return {dto.name: dto for dto in snapshot.workers}
 
 
 async def full_snapshot(core):
@@ -88,7 +86,7 @@ async def test_full_cycle_maps_every_simulated_state(fleet, tmp_path):
 
     snooze = workers["cml-snooze-04"]
     assert snooze.in_snooze_period is True
-    assert snooze.last_resumed_at == fleet.clock.now() - timedelta(minutes=20)
+    assert snooze.last_resumed_at == fleet.t0 - timedelta(minutes=20)  # as the fleet was made
     assert (snooze.manual_resume_count, snooze.auto_pause_count) == (1, 1)
     assert snooze.pause_reason == "idle_timeout"
     assert snooze.target_pause_at > snap.collected_at + timedelta(minutes=30)

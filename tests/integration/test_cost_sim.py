@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sim_core import make_core
+from worker_lookup import by_name
 
 from cmltui.domain.enums import PauseReason
 
@@ -11,9 +12,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 NAME = "cml-nearpause-05"
 
-
-def by_name(snapshot):
-    return {dto.name: dto for dto in snapshot.workers}
 
 
 async def step(fleet, core, hours: float = 0.0):

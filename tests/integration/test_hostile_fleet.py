@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from sim_core import make_core
+from worker_lookup import by_id, by_name
 
 from cmltui.sim import Fault
 
@@ -100,13 +101,18 @@ async def test_url_tag_gets_the_password_only_where_vouched_for(
     core = make_core(fleet, tmp_path, **updates)
     trap.bodies.clear()
     trap.requests.clear()
-    made = tagged_worker(core, fleet.region, "cml-tagged", f"http://{host}:{trap.port}")
+    # Each case names its worker apart and finds it by instance id: a terminated instance stays
+    # listed (as on EC2, for about an hour), so an earlier case's worker is still there.
+    name = f"cml-tagged-{host}-{len(updates)}"
+    made = tagged_worker(core, fleet.region, name, f"http://{host}:{trap.port}")
     try:
-        workers = {dto.name: dto for dto in (await core.collector.collect()).workers}
+        snapshot = await core.collector.collect()
     finally:
         core.aws.client("ec2", fleet.region).terminate_instances(InstanceIds=[made])
         await core.close()
-    tagged = workers["cml-tagged"]
+    tagged = by_id(snapshot)[made]
+    assert tagged.name == name
+    workers = by_name(snapshot)
     if refused is None:
         assert trap.bodies and fleet.cml_password in trap.bodies[0]
         return
@@ -119,7 +125,7 @@ async def test_url_tag_gets_the_password_only_where_vouched_for(
 async def test_a_slow_worker_does_not_hold_back_the_snapshot(fleet, tmp_path):
     core = make_core(fleet, tmp_path, cml__worker_deadline=1.0)
     try:
-        first = {d.name: d for d in (await core.collector.collect()).workers}
+        first = by_name(await core.collector.collect())
         assert first["cml-busy-01"].cpu_utilization is not None
         fleet.set_fault("cml-busy-01", Fault.SLOW, delay_s=8.0)
         fleet.clock.advance(30)
@@ -129,7 +135,7 @@ async def test_a_slow_worker_does_not_hold_back_the_snapshot(fleet, tmp_path):
     finally:
         fleet.set_fault("cml-busy-01", None)
         await core.close()
-    workers = {d.name: d for d in snap.workers}
+    workers = by_name(snap)
     # Far less than one slow answer (8 s): the snapshot left at the 1 s deadline.
     assert took < 6.0, took
     slow = workers["cml-busy-01"]
