@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _simproc import SimProcess
 
 from cmltui.audit import AuditLog
+from cmltui.backends.direct.demo import demo_config
+from cmltui.backends.direct.wiring import Endpoints, build_core
 from cmltui.clock import SystemClock
 from cmltui.config import Config
-from cmltui.demo import demo_config
-from cmltui.runtime import Endpoints, build_core
 from cmltui.sources.cml_models import SystemStats
 
 ROUNDS = 5

@@ -42,10 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _simproc import SimInfo, SimProcess
 
 from cmltui.audit import AuditLog
+from cmltui.backends.direct.demo import demo_config
+from cmltui.backends.direct.wiring import Core, Endpoints, build_core
 from cmltui.clock import SystemClock
 from cmltui.config import Config
-from cmltui.demo import demo_config
-from cmltui.runtime import Core, Endpoints, build_core
 
 T = TypeVar("T")
 CW_INTERVAL_S = 60.0  # the config minimum; the default is 300

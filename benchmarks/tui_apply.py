@@ -37,11 +37,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "tui"))
+sys.path.insert(0, str(ROOT))
 
 from textual._compositor import CompositorUpdate  # noqa: E402
-from tui_backend import ScriptedBackend  # noqa: E402
-from tui_fleet import NOW, _worker, snapshot, stats  # noqa: E402
 
 from cmltui.api.events import FleetSnapshot  # noqa: E402
 from cmltui.clock import ManualClock  # noqa: E402
@@ -51,6 +49,8 @@ from cmltui.domain.status import CMLOutcome, CMLReach  # noqa: E402
 from cmltui.domain.worker import CMLWorker, MetricReading  # noqa: E402
 from cmltui.sources.cml_models import SystemStats  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
+from tests.tui.tui_backend import ScriptedBackend  # noqa: E402
+from tests.tui.tui_fleet import NOW, _worker, snapshot, stats  # noqa: E402
 
 SIZE = (160, 48)
 SORT_KEY = "cpu"

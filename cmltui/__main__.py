@@ -1,5 +1,5 @@
 """`python -m cmltui` works like the `cmltui` command."""
 
-from cmltui.cli import main
+from cmltui.cli.main import main
 
 raise SystemExit(main())

@@ -261,7 +261,7 @@ class Config(_Section):
         return ConfiguredPrices.from_config(self.prices)
 
     def price_table(self) -> StaticPrices:
-        """Config over the bundled table, without AWS (the Pricing API is in `cmltui.pricing`)."""
+        """Config over the bundled table, without AWS (the Pricing API is in `pricing`)."""
         return StaticPrices(self.configured_prices())
 
 

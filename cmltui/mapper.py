@@ -37,7 +37,7 @@ class MapContext:
     boot_grace: timedelta = timedelta(minutes=10)
     prices: PriceLookup = field(default_factory=StaticPrices)
     audited: Mapping[str, Sequence[StopInterval]] = field(default_factory=dict)
-    """Stopped intervals per instance id from the audit log (`cmltui.savings_ledger`)."""
+    """Stopped intervals per instance id from the audit log (`cmltui.backends.direct.savings`)."""
 
 
 def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
@@ -310,16 +310,8 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         errors={},
         resumed_by=None,
         is_idle=is_idle,
-        idle_state=(
-            None
-            if not running
-            else "off"
-            if enabled is not True
-            else "unknown"
-            if is_idle is None
-            else "idle"
-            if is_idle
-            else "active"
+        idle_state=idle.state_of(
+            running=running, detection_on=enabled is True, in_snooze=False, is_idle=is_idle
         ),
         idle_minutes=(
             _round(max(0.0, (ctx.now - last_activity).total_seconds() / 60.0))

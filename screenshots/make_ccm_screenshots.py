@@ -18,16 +18,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests" / "tui"))
+sys.path.insert(0, str(HERE.parent))
 
 from make_screenshots import _png  # noqa: E402
-from tui_backend import ScriptedBackend  # noqa: E402
-from tui_fleet import NOW, build_workers, snapshot  # noqa: E402
 
 from cmltui.api.backend import BackendContext, SourceStatus  # noqa: E402
 from cmltui.clock import ManualClock  # noqa: E402
 from cmltui.config import Config  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
+from tests.tui.tui_backend import ScriptedBackend  # noqa: E402
+from tests.tui.tui_fleet import NOW, build_workers, snapshot  # noqa: E402
 
 LABEL = "ccm https://ccm.example.org"
 CONTEXT = BackendContext(regions=("us-east-1",), source=LABEL)

@@ -23,19 +23,19 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests" / "tui"))
+sys.path.insert(0, str(ROOT))
 
-from idle_states_app import IdleStatesApp  # noqa: E402
 from textual.app import App  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
-from tui_backend import ScriptedBackend  # noqa: E402
-from tui_fleet import NOW, build_workers, by_name, snapshot  # noqa: E402
 
 from cmltui.api.backend import BackendContext  # noqa: E402
 from cmltui.api.events import FleetSnapshot  # noqa: E402
 from cmltui.clock import ManualClock  # noqa: E402
 from cmltui.config import Config  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
+from tests.tui.idle_states_app import IdleStatesApp  # noqa: E402
+from tests.tui.tui_backend import ScriptedBackend  # noqa: E402
+from tests.tui.tui_fleet import NOW, build_workers, by_name, snapshot  # noqa: E402
 
 DEMO = BackendContext(
     profile="lab-admin", regions=("us-east-1", "eu-west-1"), tls_verified=False, demo=True

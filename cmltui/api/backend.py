@@ -6,10 +6,10 @@ backend can be the AWS core, the demo, a Cloud Manager source or a scripted test
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cmltui.api.events import (
     ActivityEvent,
@@ -61,6 +61,12 @@ class SourceStatus:
 
 SnapshotCallback = Callable[[FleetSnapshot], None]
 StatusCallback = Callable[[SourceStatus], None]
+WarningCallback = Callable[[str], None]
+"""Called once per warning (a stop whose history tags could not be written, an unusable audit
+log); may be called from any thread."""
+
+AuditEntry = Mapping[str, Any]
+"""One audit-log line as written: time, actor, action, instance_id, result, error, …"""
 
 
 class Backend(Protocol):
@@ -72,11 +78,6 @@ class Backend(Protocol):
     """
 
     context: BackendContext
-
-    @property
-    def warnings(self) -> list[str]:
-        """Messages actions left behind (e.g. history tags not written); shown once each."""
-        ...
 
     @property
     def interval(self) -> float:
@@ -93,12 +94,26 @@ class Backend(Protocol):
 
     def subscribe_status(self, callback: StatusCallback) -> None: ...
 
+    def subscribe_warnings(self, callback: WarningCallback) -> None:
+        """Each warning an action or the source leaves behind, once, as it happens (a
+        subscriber that joins late is first given the ones already raised)."""
+        ...
+
     async def start(self) -> None:
         """Start the schedules (collector, idle checker or stream); returns at once."""
         ...
 
     def refresh_now(self) -> None:
         """Ask for a collection now (one follows the running one if there is one)."""
+        ...
+
+    async def snapshot_once(self) -> FleetSnapshot:
+        """One whole snapshot without the schedules (`cmltui snapshot`): collect, read the
+        activity once so idle figures are real, collect again; or the Cloud Manager's set."""
+        ...
+
+    async def audit_entries(self, worker_id: str, limit: int = 50) -> list[AuditEntry]:
+        """This worker's newest audit-log entries, oldest first, read off the event loop."""
         ...
 
     async def close(self) -> None: ...

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
+from cmltui.domain.idle import IdleState
 
 UtcDateTime = Annotated[
     datetime,
@@ -129,7 +130,7 @@ class CMLWorkerDto(BaseModel):
     errors: dict[str, str]
     resumed_by: str | None
     is_idle: bool | None  # None while unknown: never false for a worker not yet read
-    idle_state: Literal["idle", "active", "unknown", "off"] | None  # None: not running
+    idle_state: IdleState | None  # None: not running (`domain.idle.state_of`)
     idle_minutes: float | None
     in_snooze_period: bool
     snooze_ends_at: UtcDateTime | None

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from cmltui.api.cost import CostTotals, cost_totals
 from cmltui.api.dto import CMLWorkerDto, UtcDateTime, worker_dto_to_dict
+from cmltui.domain import settle
+from cmltui.domain.settle import PendingWrite
 
 ACTIVITY_SOURCE = "domain.worker_activity"
 SNAPSHOT_SOURCE = "domain.cml_worker.snapshot"
@@ -100,9 +102,10 @@ class FleetSnapshot(BaseModel):
 
 
 def event_time(event: ActivityEvent) -> datetime | None:
-    """When an activity event happened, for the settle rule."""
-    for name in ("toggled_at", "paused_at", "resumed_at", "last_activity_check_at"):
-        value = getattr(event, name, None)
-        if isinstance(value, datetime):
-            return value
-    return None
+    """When an activity event happened, for the settle rule (`domain.settle.EVENT_TIME_KEY`)."""
+    return settle.event_time(event.type, dict(event))
+
+
+def held_from_event(event: ActivityEvent) -> dict[str, PendingWrite[Any]]:
+    """The DTO fields an event sets, held from its time (`domain.settle.EVENT_FIELDS`)."""
+    return settle.held_from_event(event.type, dict(event))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from enum import StrEnum
+from typing import Any, Final
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.tags import idle_detection_tag
@@ -80,21 +81,77 @@ def is_idle(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool | 
     return minutes >= settings.timeout.total_seconds() / 60.0
 
 
-IdleState = Literal["idle", "active", "unknown", "off"]
+class IdleState(StrEnum):
+    """A running worker's idle state: the one set of values every screen and output shows.
+
+    Never a guess: until telemetry has been read a worker is `unknown`, not `active`.
+    """
+
+    IDLE = "idle"  # idle past the timeout
+    ACTIVE = "active"  # activity within the timeout
+    UNKNOWN = "unknown"  # detection on, activity not read yet
+    OFF = "off"  # idle detection switched off (globally or for the worker)
+    SNOOZE = "snooze"  # just started or resumed: never paused in this window
+
+
+@dataclass(frozen=True)
+class IdleWords:
+    """How a state reads: `short` in a table cell or a one-line list, `long` in a sentence."""
+
+    short: str
+    long: str
+
+
+IDLE_WORDS: Final[Mapping[IdleState, IdleWords]] = {
+    IdleState.IDLE: IdleWords("IDLE", "idle past the timeout"),
+    IdleState.ACTIVE: IdleWords("active", "active within the timeout"),
+    IdleState.UNKNOWN: IdleWords("?", "unknown: activity not read yet"),
+    IdleState.OFF: IdleWords("off", "idle detection off"),
+    IdleState.SNOOZE: IdleWords("snooze", "in snooze after a start or resume"),
+}
+NOT_RUNNING_WORDS: Final = IdleWords("-", "not running")
+
+
+def idle_words(state: IdleState | str | None) -> IdleWords:
+    """The words of a state (None: the worker is not running; an unknown string: `?`)."""
+    if state is None:
+        return NOT_RUNNING_WORDS
+    try:
+        return IDLE_WORDS[IdleState(state)]
+    except ValueError:
+        return IDLE_WORDS[IdleState.UNKNOWN]
+
+
+def state_of(
+    *,
+    running: bool,
+    detection_on: bool,
+    in_snooze: bool,
+    is_idle: bool | None,
+) -> IdleState | None:
+    """The one precedence: not running (None), off, snooze, unknown, then idle or active.
+
+    Both backends' mappers call it, so a worker reads the same from either source.
+    """
+    if not running:
+        return None
+    if not detection_on:
+        return IdleState.OFF
+    if in_snooze:
+        return IdleState.SNOOZE
+    if is_idle is None:
+        return IdleState.UNKNOWN
+    return IdleState.IDLE if is_idle else IdleState.ACTIVE
 
 
 def idle_state(worker: CMLWorker, settings: IdleSettings, now: datetime) -> IdleState | None:
-    """Three values while detection runs (idle, active, unknown), `off` when a switch is off,
-    None when the worker is not running. Unknown until telemetry has been read: never a guess.
-    """
-    if not worker.is_running:
-        return None
-    if not detection_active(worker, settings):
-        return "off"
-    verdict = is_idle(worker, settings, now)
-    if verdict is None:
-        return "unknown"
-    return "idle" if verdict else "active"
+    """The worker's state from its own facts (see `state_of`)."""
+    return state_of(
+        running=worker.is_running,
+        detection_on=detection_active(worker, settings),
+        in_snooze=in_snooze_period(worker, settings, now),
+        is_idle=is_idle(worker, settings, now),
+    )
 
 
 def snooze_ends_at(worker: CMLWorker, settings: IdleSettings) -> datetime | None:

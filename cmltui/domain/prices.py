@@ -1,7 +1,8 @@
 """Prices per region and where each came from: config, the Pricing API, its cache, the table.
 
 Pure lookups only (no I/O): `StaticPrices` layers the `[prices]` config over the bundled table.
-`cmltui.pricing.PriceBook` adds the Pricing API and its on-disk cache between the two.
+`cmltui.backends.direct.pricing.PriceBook` adds the Pricing API and its on-disk cache between
+the two.
 A type in a region nobody priced has no price: it is never charged at another region's rate.
 """
 

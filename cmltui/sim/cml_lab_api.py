@@ -8,11 +8,12 @@ cml-openapi-2.9.json. Refusals answer CML's ErrorResponse with a message naming 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from cmltui.clock import Clock
+from cmltui.sim.cml_endpoint import CmlEndpoint, error
 from cmltui.sim.cml_labs import LabError, SimEvent, SimLab, SimUser
 from cmltui.sim.cml_topology import (
     MAX_TEXT,
@@ -29,17 +30,10 @@ from cmltui.sim.cml_topology import (
     parse_topology_text,
 )
 
-if TYPE_CHECKING:
-    from cmltui.sim.cml_server import CmlEndpoint
-
 API = "/api/v0"
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
-Handler = Callable[["CmlEndpoint", web.Request], Any]
+Handler = Callable[[CmlEndpoint, web.Request], Any]
 Wrap = Callable[[Handler], Callable[[web.Request], Awaitable[web.StreamResponse]]]
-
-
-def error(status: int, description: str) -> web.Response:
-    return web.json_response({"code": status, "description": description}, status=status)
 
 
 def _flag(request: web.Request, name: str) -> bool:

@@ -17,16 +17,15 @@ import json
 import logging
 import socket
 import ssl
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
 from cmltui.clock import Clock
+from cmltui.sim.cml_endpoint import CmlEndpoint, error
 from cmltui.sim.cml_lab_api import LabApi
 from cmltui.sim.cml_labs import LabError
-from cmltui.sim.cml_model import CmlModel
 from cmltui.sim.fleet import Fault
 from cmltui.sim.tls import TlsMaterial
 
@@ -35,44 +34,8 @@ DEFAULT_TOKEN_TTL_S = 4 * 3600.0
 _log = logging.getLogger(__name__)
 
 
-@dataclass
-class CmlEndpoint:
-    """One worker's CML API: its model, its port, its fault and its counters."""
-
-    name: str
-    model: CmlModel
-    username: str
-    password: str
-    port: int = 0
-    serving: bool = False  # the instance runs and CML's web server accepts connections
-    ready: bool = True  # CML's services are up (`ready: false` while they start)
-    fault: Fault | None = None
-    fault_params: dict[str, float] = field(default_factory=dict)
-    request_count: int = 0
-    login_count: int = 0  # successful POST /authenticate
-    login_attempts: int = 0
-    tokens: dict[str, datetime] = field(default_factory=dict, repr=False)
-    _server: asyncio.Server | None = field(default=None, repr=False)
-    _server_tls: str = field(default="", repr=False)
-    _hanging: set[asyncio.Task[Any]] = field(default_factory=set, repr=False)
-
-    @property
-    def listening(self) -> bool:
-        return self._server is not None
-
-    def wanted_listener(self) -> str | None:
-        """'trusted', 'untrusted' or None (refuse connections)."""
-        if not self.serving or self.fault is Fault.REFUSE:
-            return None
-        return "untrusted" if self.fault is Fault.TLS_FAILURE else "trusted"
-
-
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _error(status: int, description: str) -> web.Response:
-    return web.json_response({"code": status, "description": description}, status=status)
 
 
 def _wrong_shape(body: Any) -> Any:
@@ -258,11 +221,11 @@ class CmlServer:
         if fault is Fault.SLOW:
             await asyncio.sleep(float(params.get("delay_s", 3.0)))
         if fault is Fault.HTTP_500:
-            return _error(500, "Internal Server Error (simulated fault)")
+            return error(500, "Internal Server Error (simulated fault)")
         if fault is Fault.UNAUTHORIZED:
-            return _error(401, "Not authenticated (simulated fault)")
+            return error(401, "Not authenticated (simulated fault)")
         if not ep.ready and request.path != f"{API}/system_information":
-            return _error(503, "CML is starting: its services are not ready yet.")
+            return error(503, "CML is starting: its services are not ready yet.")
         response = await handler(request)
         is_login = request.path == f"{API}/authenticate"
         is_json = (
@@ -309,12 +272,12 @@ class CmlServer:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return _error(401, "No authorization token provided.")
+            return error(401, "No authorization token provided.")
         expires = ep.tokens.get(token.strip())
         if expires is None:
-            return _error(401, "Invalid token.")
+            return error(401, "Invalid token.")
         if expires <= self.clock.now():
-            return _error(401, "Token expired.")
+            return error(401, "Token expired.")
         return None
 
     def _authed(self, body: Any) -> Any:
@@ -329,7 +292,7 @@ class CmlServer:
                 if asyncio.iscoroutine(result):
                     result = await result
             except LabError as exc:
-                return _error(exc.status, str(exc))
+                return error(exc.status, str(exc))
             if isinstance(result, web.Response):
                 return result
             return web.json_response(result)
@@ -343,18 +306,18 @@ class CmlServer:
         try:
             data = await request.json()
         except (ValueError, UnicodeDecodeError):
-            return _error(400, "Request body is not valid JSON.")
+            return error(400, "Request body is not valid JSON.")
         if (
             not isinstance(data, dict)
             or not isinstance(data.get("username"), str)
             or not isinstance(data.get("password"), str)
         ):
-            return _error(422, "username and password are required.")
+            return error(422, "username and password are required.")
         if not (
             hmac.compare_digest(data["username"], ep.username)
             and hmac.compare_digest(data["password"], ep.password)
         ):
-            return _error(403, "Authentication failed!")
+            return error(403, "Authentication failed!")
         ep.login_count += 1
         return web.json_response(self._issue_token(ep))
 
@@ -375,13 +338,13 @@ class CmlServer:
     def _lab(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])
         if lab is None:
-            return _error(404, f"Lab not found: {request.match_info['lab_id']}")
+            return error(404, f"Lab not found: {request.match_info['lab_id']}")
         return ep.model.lab_body(lab)
 
     def _topology(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])
         if lab is None:
-            return _error(404, f"Lab not found: {request.match_info['lab_id']}")
+            return error(404, f"Lab not found: {request.match_info['lab_id']}")
         return ep.model.topology_body(lab)
 
 

@@ -40,6 +40,7 @@ from cmltui.api.backend import Backend, SourceStatus
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
 from cmltui.audit import default_audit_path
+from cmltui.cli.exits import EXIT_SIGTERM, EXIT_TERMINAL_GONE
 from cmltui.clock import Clock
 from cmltui.config import Config, ConfigError, save_ui_theme
 from cmltui.domain.intervals import step_interval
@@ -81,8 +82,6 @@ MIN_HEIGHT = 16
 WIDE_WIDTH = 140  # below this the detail pane gives way to the table (`d` brings it back)
 TALL_HEIGHT = 32  # from this height the activity log has its own rows
 TTY_CHECK_SECONDS = 1.0
-TERMINAL_GONE_EXIT = 129  # 128 + SIGHUP, as a shell would report it
-EXIT_SIGTERM = 143  # 128 + SIGTERM
 TERMINAL_GONE_GRACE_SECONDS = 5.0
 RELEASE_RETIRED_SECONDS = 0.25  # the previous snapshot is freed after the new one's frame
 
@@ -91,7 +90,7 @@ def _leave_now() -> None:
     """Last resort after the terminal vanished and a clean shutdown did not finish in time."""
     log.warning("shutdown stuck after the terminal went away; leaving without it")
     logging.shutdown()
-    os._exit(TERMINAL_GONE_EXIT)
+    os._exit(EXIT_TERMINAL_GONE)
 
 
 NOT_UNDER_CONFIRM = frozenset(spec.action for spec in keymap.ACTIONS) - {"quit"}
@@ -269,7 +268,7 @@ class CmltuiApp(App[None]):
             self._forced_exit = threading.Timer(TERMINAL_GONE_GRACE_SECONDS, _leave_now)
             self._forced_exit.daemon = True
             self._forced_exit.start()
-        self.exit(return_code=EXIT_SIGTERM if why == "SIGTERM" else TERMINAL_GONE_EXIT)
+        self.exit(return_code=EXIT_SIGTERM if why == "SIGTERM" else EXIT_TERMINAL_GONE)
 
     def _check_tty(self) -> None:
         """A hung-up terminal fails tcgetattr with EIO (a live one, controlling or not, never).

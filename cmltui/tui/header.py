@@ -52,8 +52,11 @@ def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
         counts["workers"] += 1
         counts["running"] += dto.status is WorkerStatus.RUNNING
         counts["stopped"] += dto.status is WorkerStatus.STOPPED
-        if dto.idle_state in by_state:
-            counts[by_state[dto.idle_state]] += 1
+        state = dto.idle_state
+        if state == "snooze":  # counted by its verdict until the header shows snooze apart
+            state = {True: "idle", False: "active"}.get(dto.is_idle, "unknown")  # type: ignore[arg-type]
+        if state in by_state:
+            counts[by_state[state]] += 1
         counts["stale"] += dto.cml_stale_seconds is not None
     return FleetTotals(cost=cost, **counts)
 

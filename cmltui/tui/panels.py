@@ -282,7 +282,7 @@ class IdleStatusPanel(Panel):
         _line(text, "Detection", switch)
         running = dto.status is WorkerStatus.RUNNING
         active = running and enabled and self._config.idle.enabled
-        known = dto.idle_state in ("idle", "active")  # telemetry read: never a guess
+        known = dto.is_idle is not None  # telemetry read: never a guess
         if not active or not known or dto.idle_minutes is None:
             why = ""
             if not running:

@@ -11,8 +11,9 @@ import termios
 import time
 
 import pytest
-from pty_reading import read_until
-from test_cli_snapshot import clean_env
+
+from tests.cli.test_snapshot import clean_env
+from tests.pty_reading import read_until
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and a Linux pty")
 

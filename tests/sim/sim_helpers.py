@@ -137,13 +137,8 @@ async def get_json(
 
 
 def make_core(fleet: Any, tmp_path: Path, **config_updates: Any) -> Any:
-    """The real core over `fleet`, built as tests/integration/sim_core.py builds it."""
-    import sys
-
-    integration = str(Path(__file__).resolve().parents[1] / "integration")
-    if integration not in sys.path:
-        sys.path.insert(0, integration)
-    from sim_core import make_core as integration_make_core
+    """The real core over `fleet`, built as tests/backends/direct/sim_core.py builds it."""
+    from tests.backends.direct.sim_core import make_core as integration_make_core
 
     return integration_make_core(fleet, tmp_path, **config_updates)
 

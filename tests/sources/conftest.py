@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
-from moto_env import isolate_aws_env
 
 from cmltui.sources.cml_client import CMLTarget
+from tests.sources.moto_env import isolate_aws_env
 
 API = "/api/v0"
 USERNAME = "admin"

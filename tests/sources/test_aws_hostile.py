@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.stub import Stubber
-from moto_env import isolate_aws_env
 
 from cmltui.sources.aws import AwsSource
+from tests.sources.moto_env import isolate_aws_env
 
 GARBAGE = "<html>\x1b]0;pwned\x07\x1b[2J" + "raw body " * 2500 + "</html>"
 

@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from cmltui.audit import AuditLog
+from cmltui.backends.direct.wiring import Endpoints, build_core
 from cmltui.config import Config
-from cmltui.runtime import Endpoints, build_core
 from cmltui.sources.aws_identity import local_user, name_from_arn, operator_name
 
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import botocore.session
-from test_aws_ec2 import amis, launch, make_source
 
 from cmltui.sources.aws_reuse import ParseMemo, ReusingEC2Parser, split_request_id
+from tests.sources.test_aws_ec2 import amis, launch, make_source
 
 PAGE = """<?xml version="1.0" encoding="UTF-8"?>
 <DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">

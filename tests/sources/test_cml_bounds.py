@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiohttp import web
-from conftest import API, LAB_IDS, PASSWORD, USERNAME, Certs, FakeCML, _bodies
 
 from cmltui.sources.cml_client import (
     CMLClient,
@@ -23,6 +22,7 @@ from cmltui.sources.cml_client import (
     CMLTarget,
     json_depth,
 )
+from tests.sources.conftest import API, LAB_IDS, PASSWORD, USERNAME, Certs, FakeCML, _bodies
 
 Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse | None]]
 

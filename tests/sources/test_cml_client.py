@@ -15,7 +15,7 @@ import pytest
 from cmltui.sources.cml_client import CMLClient, CMLError, CMLTarget
 
 if TYPE_CHECKING:
-    from conftest import Certs, FakeCML
+    from tests.sources.conftest import Certs, FakeCML
 
 USERNAME = "admin"
 PASSWORD = "pa55-Wd!never-shown"  # must match the stand-in (conftest.py)

@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from tui_backend import ScriptedBackend
-from tui_fleet import NOW, build_workers, snapshot
 
 from cmltui.api.backend import BackendContext
 from cmltui.clock import ManualClock
 from cmltui.config import Config
 from cmltui.domain.worker import CMLWorker
 from cmltui.tui.app import CmltuiApp
+from tests.tui.tui_backend import ScriptedBackend
+from tests.tui.tui_fleet import NOW, build_workers, snapshot
 
 
 @pytest.fixture(autouse=True)

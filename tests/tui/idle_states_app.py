@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
-from tui_fleet import by_name, snapshot
 
 from cmltui.api.events import FleetSnapshot
 from cmltui.clock import Clock
@@ -19,6 +18,7 @@ from cmltui.config import Config, IdleConfig
 from cmltui.domain.worker import CMLWorker
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.panels import IdleStatusPanel
+from tests.tui.tui_fleet import by_name, snapshot
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tui_backend import ScriptedBackend
-from tui_fleet import NOW, build_workers, snapshot
-
 from cmltui.clock import ManualClock
 from cmltui.config import Config
 from cmltui.tui.app import CmltuiApp
+from tests.tui.tui_backend import ScriptedBackend
+from tests.tui.tui_fleet import NOW, build_workers, snapshot
 
 
 def main() -> None:

@@ -1,0 +1,308 @@
+"""The core service: one owner of the collector and idle-checker schedules and both channels.
+
+`cmltui run`, `cmltui demo` and `cmltui snapshot` all build one (SPEC §1); only the way its
+core is opened differs (AWS as configured, or the simulated fleet first). The dashboard talks
+to it through `cmltui.api.backend.Backend` and runs no collection of its own. Plain asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from cmltui.api.backend import (
+    ActionRefused,
+    ActivityCallback,
+    BackendContext,
+    SnapshotCallback,
+    SourceStatus,
+    StatusCallback,
+)
+from cmltui.api.events import (
+    ActivityEvent,
+    FleetSnapshot,
+    IdleDetectionToggled,
+    WorkerPaused,
+    WorkerResumed,
+)
+from cmltui.backends.direct.actions import Actions
+from cmltui.backends.direct.wiring import Core, Endpoints, build_core
+from cmltui.config import Config
+from cmltui.domain.intervals import Cadence
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[..., None]
+"""`progress(text, fraction=None)`: what the opener is doing, and how far (0..1) when known."""
+CoreOpener = Callable[[Cadence, Progress], Awaitable[Core]]
+"""Builds the core (and starts whatever it talks to), reporting progress in words."""
+
+RETRY_CAP_SECONDS = 300.0
+PRICE_WAIT_SECONDS = 15.0  # `snapshot` waits this long for Pricing API reads it started
+
+
+class CoreService:
+    """Runs the collector loop and the idle-checker loop and publishes both channels."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        context: BackendContext,
+        opener: CoreOpener,
+        label: str,
+    ) -> None:
+        self.config = config
+        self.context = context
+        self.cadence = Cadence(config.intervals.collector)
+        self._opener = opener
+        self.core: Core | None = None
+        self._open_lock = asyncio.Lock()
+        self._cycle_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._refresh_requested = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle_task: asyncio.Task[None] | None = None
+        self._running = False
+        self._snapshot_subscribers: list[SnapshotCallback] = []
+        self._activity_subscribers: list[ActivityCallback] = []
+        self._status_subscribers: list[StatusCallback] = []
+        self.status = SourceStatus(label=label)
+        self.failures = 0  # consecutive cycles in which no region could be listed
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    def subscribe_snapshots(self, callback: SnapshotCallback) -> None:
+        self._snapshot_subscribers.append(callback)
+
+    def subscribe_activity(self, callback: ActivityCallback) -> None:
+        self._activity_subscribers.append(callback)
+
+    def subscribe_status(self, callback: StatusCallback) -> None:
+        self._status_subscribers.append(callback)
+        callback(self.status)
+
+    def _publish_activity(self, event: ActivityEvent) -> None:
+        for callback in list(self._activity_subscribers):
+            callback(event)
+
+    def _publish_snapshot(self, snapshot: FleetSnapshot) -> None:
+        for callback in list(self._snapshot_subscribers):
+            callback(snapshot)
+
+    def _set_status(
+        self,
+        state: str,
+        detail: str | None = None,
+        retry_in: float | None = None,
+        progress: float | None = None,
+    ) -> None:
+        now = self.core.clock.now() if self.core is not None else None
+        retry_at = now + timedelta(seconds=retry_in) if now and retry_in else None
+        status = SourceStatus(self.status.label, state, detail, retry_at, progress)
+        if status == self.status:
+            return
+        self.status = status
+        for callback in list(self._status_subscribers):
+            callback(status)
+
+    # -- interval ------------------------------------------------------------------------------
+
+    @property
+    def interval(self) -> float:
+        return self.cadence.seconds
+
+    def set_interval(self, seconds: float) -> float:
+        """`next_refresh_at` and `poll_interval` follow from the next cycle on."""
+        applied = self.cadence.set(seconds)
+        self._wake.set()
+        return applied
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.core.actions.warnings if self.core is not None else []
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    async def open(self) -> Core:
+        """Build the core once (the demo starts its simulated fleet here)."""
+        async with self._open_lock:
+            if self.core is None:
+                self._set_status("starting")
+                core = await self._opener(
+                    self.cadence,
+                    lambda text, done=None: self._set_status("starting", text, progress=done),
+                )
+                core.subscribers.append(self._publish_activity)
+                self.core = core
+                self._set_status("starting", "reading the fleet for the first time…")
+            return self.core
+
+    async def start(self) -> None:
+        """Start the schedules in the background; returns at once."""
+        self._running = True
+        self._tasks.append(asyncio.create_task(self._run(), name="cmltui-collector"))
+
+    def refresh_now(self) -> None:
+        self._refresh_requested = True
+        self._wake.set()
+
+    async def close(self) -> None:
+        self._running = False
+        tasks = [*self._tasks, *([self._idle_task] if self._idle_task else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._idle_task = None
+        if self.core is not None:
+            await self.core.close()
+            self.core = None
+
+    # -- the collector schedule ----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            await self.open()
+        except Exception as exc:  # e.g. the simulated fleet could not start
+            log.exception("could not start the source")
+            self._set_status("error", f"could not start: {exc}")
+            return
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.collect()
+            delay = self._next_delay()
+            while True:
+                self._wake.clear()
+                remaining = started + delay - loop.time()
+                if self._refresh_requested or remaining <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), remaining)
+                delay = self._next_delay()  # the interval may have changed meanwhile
+            self._refresh_requested = False
+
+    def _next_delay(self) -> float:
+        """The interval; after cycles that listed no region, doubling up to a cap."""
+        interval = self.cadence.seconds
+        if self.failures == 0:
+            return interval
+        return min(max(RETRY_CAP_SECONDS, interval), interval * 2 ** min(self.failures - 1, 8))
+
+    async def collect(self) -> FleetSnapshot | None:
+        """One collector cycle, published on the snapshot channel; never raises.
+
+        A cycle already running absorbs this call: one more cycle follows it.
+        """
+        if self._cycle_lock.locked():
+            self._refresh_requested = True
+            return None
+        async with self._cycle_lock:
+            core = await self.open()
+            try:
+                snapshot = await core.collector.collect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("collection cycle failed: %s", exc, exc_info=True)
+                self.failures += 1
+                self._set_status("retrying", f"collection failed: {exc}", self._next_delay())
+                return None
+            self._note_outcome(core, snapshot)
+            self._publish_snapshot(snapshot)
+            if snapshot.workers and self._running and self._idle_task is None:
+                self._idle_task = asyncio.create_task(self._idle_loop(core), name="cmltui-idle")
+            return snapshot
+
+    def _note_outcome(self, core: Core, snapshot: FleetSnapshot) -> None:
+        regions = len(core.config.aws.regions) or 1
+        if not snapshot.workers and len(snapshot.errors) >= regions:
+            self.failures += 1
+            self._set_status("retrying", "; ".join(snapshot.errors), self._next_delay())
+        else:
+            self.failures = 0
+            self._set_status("ok", "; ".join(snapshot.errors) or None)
+
+    async def snapshot_once(self) -> FleetSnapshot:
+        """`cmltui snapshot`: collect, read telemetry once (so idle figures are real), collect.
+
+        The first pass finds the workers and their CML endpoints; the idle checker needs both.
+        """
+        core = await self.open()
+        first = await core.collector.collect()
+        if not first.workers:
+            return first
+        await core.idle_checker.check_due()
+        if core.prices is not None:  # prices the first pass asked the Pricing API for
+            await core.prices.settle(PRICE_WAIT_SECONDS)
+        return await core.collector.collect()
+
+    # -- the idle checker schedule -------------------------------------------------------------
+
+    async def _idle_loop(self, core: Core) -> None:
+        checker = core.idle_checker
+        first_round = True
+        while True:
+            try:
+                await checker.check_due()
+            except Exception:  # the loop must outlive one bad check
+                log.exception("idle check failed")
+            if first_round:
+                # Every worker's activity was just read for the first time: collect now, so
+                # the idle figures stop being unknown within seconds, not an interval later.
+                first_round = False
+                self.refresh_now()
+            await asyncio.sleep(checker.tick_seconds)
+
+    # -- actions (each publishes its own minimal event) ----------------------------------------
+
+    def _actions(self) -> Actions:
+        if self.core is None:
+            raise ActionRefused("the fleet is still being read; try again in a moment")
+        return self.core.actions
+
+    async def toggle_idle_detection(
+        self, worker_id: str, shown_enabled: bool
+    ) -> IdleDetectionToggled:
+        event = await self._actions().toggle_idle_detection(worker_id, shown_enabled)
+        self._publish_activity(event)
+        return event
+
+    async def pause(self, worker_id: str) -> WorkerPaused:
+        event = await self._actions().pause(worker_id)
+        self._publish_activity(event)
+        return event
+
+    async def resume(self, worker_id: str) -> WorkerResumed:
+        event = await self._actions().resume(worker_id)
+        self._publish_activity(event)
+        return event
+
+    async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
+        events = await self._actions().pause_many(worker_ids)
+        for event in events:
+            self._publish_activity(event)
+        return events
+
+
+def aws_service(config: Config) -> CoreService:
+    """`cmltui run` and `cmltui snapshot`: the core over AWS as the config says."""
+
+    async def open_core(cadence: Cadence, progress: Progress) -> Core:
+        return build_core(config, Endpoints(), cadence=cadence)
+
+    regions = tuple(config.aws.regions)
+    context = BackendContext(
+        profile=config.aws.profile,
+        regions=regions,
+        read_only=config.read_only,
+        tls_verified=config.cml.verify_tls,
+    )
+    label = f"aws {config.aws.profile or 'default credentials'} · {', '.join(regions)}"
+    return CoreService(config=config, context=context, opener=open_core, label=label)

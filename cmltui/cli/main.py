@@ -1,0 +1,168 @@
+"""The `cmltui` command (SPEC §6): global options before or after the subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from cmltui import __version__
+from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, say
+from cmltui.config import Config, ConfigError, load_config
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(EXIT_SIGTERM)
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Global options; on subparsers their defaults are suppressed so they never overwrite."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("global options")
+    group.add_argument("--config", metavar="FILE", default=default, help="config file (TOML)")
+    group.add_argument("--profile", metavar="NAME", default=default, help="AWS profile")
+    group.add_argument(
+        "--region",
+        metavar="R",
+        action="append",
+        default=default,
+        help="AWS region (repeatable)",
+    )
+    group.add_argument(
+        "--interval", metavar="SEC", type=float, default=default, help="collector interval"
+    )
+    group.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="block every AWS write (tags included) and auto-pause",
+    )
+    group.add_argument(
+        "--log-level",
+        metavar="LEVEL",
+        default=default,
+        help="DEBUG, INFO, WARNING or ERROR (logs go to a file)",
+    )
+    group.add_argument(
+        "--version",
+        action="version",
+        version=f"cmltui {__version__}",
+        default=argparse.SUPPRESS,
+    )
+
+
+def _add_fleet_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=_positive_int, default=12, help="simulated workers")
+    parser.add_argument("--seed", type=int, default=0, help="simulation seed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmltui",
+        description="Terminal live monitor for Cisco Modeling Labs workers on AWS EC2.",
+    )
+    _add_global_options(parser, suppress=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="live TUI on AWS (the default)")
+    _add_global_options(run, suppress=True)
+    _add_ccm_url(run)
+
+    demo = commands.add_parser("demo", help="live TUI on the embedded simulated fleet")
+    _add_global_options(demo, suppress=True)
+    _add_fleet_options(demo)
+    _add_ccm_flag(demo, "run the dashboard against a simulated CML Cloud Manager")
+
+    snapshot = commands.add_parser("snapshot", help="collect once and print")
+    _add_global_options(snapshot, suppress=True)
+    snapshot.add_argument("--demo", action="store_true", help="use the simulated fleet")
+    _add_fleet_options(snapshot)
+    snapshot.add_argument("--format", choices=("json", "table"), default="table")
+    _add_ccm_url(snapshot)
+
+    simulate = commands.add_parser("simulate", help="run the simulators alone")
+    _add_global_options(simulate, suppress=True)
+    _add_fleet_options(simulate)
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    _add_ccm_flag(simulate, "serve a simulated CML Cloud Manager (its API and event stream)")
+    return parser
+
+
+def _add_ccm_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ccm",
+        metavar="URL",
+        dest="ccm_url",
+        default=None,
+        help="read the fleet from a CML Cloud Manager at URL (token: $CMLTUI_CCM_TOKEN)",
+    )
+
+
+def _add_ccm_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--ccm", action="store_true", dest="ccm_sim", help=text)
+
+
+def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> Config:
+    """Flags > environment > file > defaults."""
+    flags = {
+        "aws.profile": args.profile,
+        "aws.regions": args.region,
+        "intervals.collector": args.interval,
+        "read_only": True if args.read_only else None,
+        "log_level": args.log_level,
+        "source.kind": "ccm" if getattr(args, "ccm_url", None) else None,
+        "source.url": getattr(args, "ccm_url", None),
+    }
+    return load_config(args.config, flags=flags, env=os.environ if env is None else env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)  # exit through the normal clean-up, as 143
+    try:
+        return _main(command, args)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+
+
+def _main(command: str, args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    from cmltui.logging_setup import configure_logging
+
+    # Commands without a full-screen UI may log to stderr when the log file is unusable.
+    demo = command == "demo" or bool(getattr(args, "demo", False))
+    setup = configure_logging(
+        config.log_level, stderr_fallback=command in ("snapshot", "simulate"), demo=demo
+    )
+    problems = [setup.problem]
+    if command in ("run", "demo"):
+        from cmltui.audit import AuditLog, default_audit_path
+
+        problems.append(
+            AuditLog(default_audit_path(demo=demo)).problem
+        )  # the dashboard repeats it; actions are refused
+    if any(problems):
+        say("; ".join(p for p in problems if p))  # one line, before the screen is taken over
+    from cmltui.cli import commands
+
+    try:
+        return commands.dispatch(command, args, config)
+    except ConfigError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

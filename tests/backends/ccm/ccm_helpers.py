@@ -1,0 +1,65 @@
+"""Shared pieces of the Cloud Manager tests: a started simulator and a backend pointed at it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cmltui.audit import AuditLog
+from cmltui.backends.ccm.backend import CcmBackend, StreamTiming
+from cmltui.config import Config
+from cmltui.sim.ccm_server import CcmSimulator
+
+FAST = StreamTiming(
+    backoff_min=0.05,
+    backoff_max=0.4,
+    shutdown_delay=0.1,
+    silence=5.0,
+    initial_set_timeout=2.0,
+    action_event_timeout=3.0,
+)
+
+
+def ccm_config(sim: CcmSimulator, *, read_only: bool = False, **source: Any) -> Config:
+    data: dict[str, Any] = {
+        "read_only": read_only,
+        "source": {
+            "kind": "ccm",
+            "url": sim.url,
+            "ca_bundle": str(sim.ca_file),
+            "token_env": "TEST_CCM_TOKEN",
+            **source,
+        },
+        "intervals": {"collector": 2},
+        "idle": {"settle_seconds": 30},
+    }
+    return Config.model_validate(data)
+
+
+def make_backend(
+    sim: CcmSimulator,
+    tmp_path: Path,
+    *,
+    config: Config | None = None,
+    env: dict[str, str] | None = None,
+    timing: StreamTiming = FAST,
+) -> CcmBackend:
+    return CcmBackend(
+        config or ccm_config(sim),
+        env={"TEST_CCM_TOKEN": sim.token} if env is None else env,
+        audit=AuditLog(tmp_path / "audit.jsonl"),
+        operator="tester",
+        timing=timing,
+    )
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll until `predicate()` holds; fail with the predicate's name otherwise."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,235 @@
+"""CcmBackend against the Cloud Manager simulator over real HTTPS on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from cmltui.api.backend import ActionRefused, SourceStatus
+from cmltui.api.dto import worker_dto_to_dict
+from cmltui.api.events import FleetSnapshot, IdleDetectionToggled, WorkerPaused, WorkerResumed
+from cmltui.backends.ccm.backend import CcmBackend
+from cmltui.clock import ManualClock
+from cmltui.sim.ccm_model import TRANSITION_S
+from cmltui.sim.ccm_server import CcmSimulator
+from cmltui.sim.fleet import build_fleet
+
+from .ccm_helpers import ccm_config, make_backend, wait_for
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+IDLE_FIELDS = {
+    "is_idle_detection_enabled",
+    "next_idle_check_at",
+    "target_pause_at",
+    "idle_minutes",
+    "is_idle",
+    "idle_state",
+}
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[CcmSimulator]:
+    """A frozen-clock simulator whose ticks the tests drive, so payloads only change on purpose."""
+    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+class Recorder:
+    def __init__(self, backend: CcmBackend) -> None:
+        self.snapshots: list[FleetSnapshot] = []
+        self.statuses: list[SourceStatus] = []
+        self.activity: list[object] = []
+        backend.subscribe_snapshots(self.snapshots.append)
+        backend.subscribe_status(self.statuses.append)
+        backend.subscribe_activity(self.activity.append)
+
+    def states(self) -> list[str]:
+        return [s.state for s in self.statuses]
+
+
+@pytest_asyncio.fixture
+async def live(sim: CcmSimulator, tmp_path: Path) -> AsyncIterator[tuple[CcmBackend, Recorder]]:
+    backend = make_backend(sim, tmp_path)
+    recorder = Recorder(backend)
+    await backend.start()
+    try:
+        assert await backend.wait_initial_set(5)
+        await wait_for(lambda: recorder.snapshots)
+        yield backend, recorder
+    finally:
+        await backend.close()
+
+
+def _by_name(snapshot: FleetSnapshot) -> dict[str, dict[str, object]]:
+    return {dto.name: worker_dto_to_dict(dto) for dto in snapshot.workers}
+
+
+async def test_initial_snapshot_set_fills_the_fleet(live, sim):
+    backend, recorder = live
+    snapshot = recorder.snapshots[-1]
+    assert sorted(d.name for d in snapshot.workers) == sorted(s.name for s in build_fleet(12, 0))
+    assert recorder.states()[-1] == "ok"
+    busy = _by_name(snapshot)["cml-busy-01"]
+    upstream = sim.model.snapshot(sim.model.by_name("cml-busy-01"), T0)
+    assert busy["id"] == upstream["id"]
+    assert busy["cpu_utilization"] == upstream["cpu_utilization"]
+    # Upstream's event times end in "+00:00Z": parsed, and written back with one offset.
+    assert busy["collected_at"] == T0.isoformat()
+    assert _by_name(snapshot)["cml-stopped-06"]["status"] == "stopped"
+    assert all(count == 1 for count in backend.applied.values())
+
+
+async def test_toggle_comes_back_as_the_servers_event_and_changes_only_idle_fields(live, sim):
+    backend, recorder = live
+    before = recorder.snapshots[-1]
+    dto = next(d for d in before.workers if d.name == "cml-busy-01")
+    event = await backend.toggle_idle_detection(dto.id, dto.is_idle_detection_enabled)
+    assert isinstance(event, IdleDetectionToggled)
+    assert event.toggled_by == "ccm-sim-user"  # Cloud Manager's own event, not a local one
+    assert event.is_enabled is not dto.is_idle_detection_enabled
+    assert sim.sent.get("worker.idle_detection.toggled") == 1
+    after = backend.publish()
+    old, new = _by_name(before), _by_name(after)
+    changed = {k for k in old["cml-busy-01"] if old["cml-busy-01"][k] != new["cml-busy-01"][k]}
+    assert changed and changed <= IDLE_FIELDS | {"next_refresh_at"}
+    assert "is_idle_detection_enabled" in changed
+    for name in old:
+        if name != "cml-busy-01":
+            assert {k for k in old[name] if old[name][k] != new[name][k]} <= {"next_refresh_at"}
+    audit = [json.loads(x) for x in (backend.audit.path).read_text().splitlines()]
+    assert [(a["action"], a["result"]) for a in audit[-2:]] == [
+        ("toggle_idle_detection", "intent"),
+        ("toggle_idle_detection", "ok"),
+    ]
+    assert audit[-1]["operator"] == "tester" and audit[-1]["detail"]["via"] == f"ccm {sim.url}"
+
+
+async def test_pause_and_resume_round_trip(live, sim):
+    backend, recorder = live
+    clock = sim.clock
+    assert isinstance(clock, ManualClock)
+    dto = next(d for d in recorder.snapshots[-1].workers if d.name == "cml-idle-03")
+    paused = await backend.pause(dto.id)
+    assert isinstance(paused, WorkerPaused) and paused.manual_pause_count == 1
+    await wait_for(lambda: _status(recorder, "cml-idle-03") == "stopping")
+    clock.advance(TRANSITION_S)
+    sim.emit(sim.model.advance(clock.now()))
+    await wait_for(lambda: _status(recorder, "cml-idle-03") == "stopped")
+    resumed = await backend.resume(dto.id)
+    assert isinstance(resumed, WorkerResumed) and resumed.manual_resume_count == 1
+    await wait_for(lambda: _status(recorder, "cml-idle-03") == "pending")
+    clock.advance(TRANSITION_S)
+    sim.emit(sim.model.advance(clock.now()))
+    await wait_for(lambda: _status(recorder, "cml-idle-03") == "running")
+    final = _by_name(recorder.snapshots[-1])["cml-idle-03"]
+    assert final["manual_pause_count"] == 1 and final["manual_resume_count"] == 1
+    with pytest.raises(ActionRefused, match="already running"):
+        await backend.resume(dto.id)
+
+
+def _status(recorder: Recorder, name: str) -> str | None:
+    snapshot = recorder.snapshots[-1] if recorder.snapshots else None
+    found = [d.status.value for d in snapshot.workers if d.name == name] if snapshot else []
+    return found[0] if found else None
+
+
+async def test_read_only_and_in_flight_guard(sim, tmp_path):
+    config = ccm_config(sim, read_only=True)
+    backend = make_backend(sim, tmp_path, config=config)
+    await backend.start()
+    try:
+        assert await backend.wait_initial_set(5)
+        worker = sim.model.by_name("cml-busy-01")
+        with pytest.raises(ActionRefused, match="read-only"):
+            await backend.toggle_idle_detection(worker.id, True)
+        with pytest.raises(ActionRefused, match="read-only"):
+            await backend.pause(worker.id)
+        assert worker.idle_enabled is True and worker.status == "running"
+        assert "worker.idle_detection.toggled" not in sim.sent
+    finally:
+        await backend.close()
+
+
+async def test_a_second_action_on_the_same_worker_is_refused_while_one_is_in_flight(live, sim):
+    import asyncio
+
+    backend, _ = live
+    worker = sim.model.by_name("cml-labs-02")
+    first = asyncio.create_task(backend.toggle_idle_detection(worker.id, worker.idle_enabled))
+    await asyncio.sleep(0)
+    with pytest.raises(ActionRefused, match="in flight"):
+        await backend.toggle_idle_detection(worker.id, worker.idle_enabled)
+    await first
+    assert sim.sent.get("worker.idle_detection.toggled") == 1
+
+
+async def test_a_stale_snapshot_never_undoes_a_toggle_until_settle_time_has_passed(live, sim):
+    backend, _recorder = live
+    clock = sim.clock
+    assert isinstance(clock, ManualClock)
+    worker = sim.model.by_name("cml-busy-01")
+    event = await backend.toggle_idle_detection(worker.id, True)
+    assert event.is_enabled is False
+    # A snapshot computed from old state arrives 5 s after the event: it must not undo it.
+    worker.idle_enabled = True
+    clock.advance(5)
+    sim.emit([sim.model.snapshot_event(worker, clock.now(), "telemetry_updated")])
+    await wait_for(lambda: backend.applied[worker.id] == 2)
+    assert _by_name(backend.publish())["cml-busy-01"]["is_idle_detection_enabled"] is False
+    # Past the settle time a disagreeing snapshot means someone changed it back: it wins.
+    clock.advance(40)
+    sim.emit([sim.model.snapshot_event(worker, clock.now(), "telemetry_updated")])
+    await wait_for(lambda: backend.applied[worker.id] == 3)
+    assert _by_name(backend.publish())["cml-busy-01"]["is_idle_detection_enabled"] is True
+
+
+async def test_metrics_events_update_the_next_fleet_snapshot(live, sim):
+    backend, _recorder = live
+    clock = sim.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(600)
+    sim.emit(sim.model.advance(clock.now()))
+    expected = sim.model.by_name("cml-busy-01").cpu
+    await wait_for(
+        lambda: _by_name(backend.publish())["cml-busy-01"]["cpu_utilization"] == expected
+    )
+
+
+async def test_unknown_event_types_are_logged_once_and_ignored(live, sim, caplog):
+    from cmltui.sim.ccm_model import Outgoing
+
+    _backend, recorder = live
+    caplog.set_level(logging.INFO, logger="cmltui.backends.ccm.backend")
+    for _ in range(3):
+        sim.broadcast(Outgoing("worker.something.new", {"worker_id": "x"}))
+    sim.broadcast(Outgoing("worker.terminated", {"worker_id": "x"}))
+    await wait_for(lambda: sim.sent.get("worker.terminated") == 1)
+    await wait_for(lambda: "worker.something.new" in caplog.text)
+    assert caplog.text.count("worker.something.new") == 1
+    assert "worker.terminated" not in caplog.text
+    assert recorder.states()[-1] == "ok"
+
+
+async def test_nothing_is_sent_when_the_audit_log_cannot_be_written(sim, tmp_path):
+    backend = make_backend(sim, tmp_path)
+    backend.audit.path = tmp_path / "not-a-dir" / "audit.jsonl"
+    (tmp_path / "not-a-dir").write_text("a file where the folder should be")
+    await backend.start()
+    try:
+        assert await backend.wait_initial_set(5)
+        worker = sim.model.by_name("cml-busy-01")
+        with pytest.raises(ActionRefused, match="not sent"):
+            await backend.pause(worker.id)
+        assert worker.status == "running" and "worker.paused" not in sim.sent
+    finally:
+        await backend.close()

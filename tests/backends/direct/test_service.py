@@ -1,0 +1,230 @@
+"""The core service owns the schedules (SPEC §1): one cycle at a time, backoff while nothing
+can be listed, the interval in one place, both channels published, and the seam kept clean."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from cmltui.api.backend import ActionRefused, BackendContext, SourceStatus
+from cmltui.api.events import FleetSnapshot, IdleDetectionToggled
+from cmltui.backends.direct.service import RETRY_CAP_SECONDS, CoreService
+from cmltui.clock import ManualClock
+from cmltui.config import Config
+from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.intervals import LADDER, Cadence, clamp_interval, step_interval
+from cmltui.domain.rules import action_refusal
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class ScriptedCollector:
+    """Stands in for the collector: returns prepared snapshots, can be held open."""
+
+    clock: ManualClock
+    gate: asyncio.Event | None = None
+    empty_with_errors: bool = False
+    calls: int = 0
+    running: int = 0
+    most_running: int = 0
+
+    async def collect(self) -> FleetSnapshot:
+        self.calls += 1
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            errors = ("us-east-1: AuthFailure: no credentials",) if self.empty_with_errors else ()
+            return FleetSnapshot(collected_at=self.clock.now(), workers=(), errors=errors)
+        finally:
+            self.running -= 1
+
+
+@dataclass
+class IdleCheckerStub:
+    checks: int = 0
+    tick_seconds: float = 0.01
+
+    async def check_due(self) -> list[object]:
+        self.checks += 1
+        return []
+
+
+@dataclass
+class ActionsStub:
+    clock: ManualClock
+    warnings: list[str] = field(default_factory=list)
+
+    async def toggle_idle_detection(self, worker_id: str, shown_enabled: bool):
+        return IdleDetectionToggled(
+            worker_id=worker_id,
+            is_enabled=not shown_enabled,
+            toggled_by="tester",
+            toggled_at=self.clock.now(),
+        )
+
+
+@dataclass
+class CoreStub:
+    """The parts of `Core` the service touches; the real core is covered by the sim tests."""
+
+    config: Config
+    clock: ManualClock
+    collector: ScriptedCollector
+    idle_checker: IdleCheckerStub
+    actions: ActionsStub
+    subscribers: list = field(default_factory=list)
+    closed: bool = False
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def make_service(config: Config | None = None) -> tuple[CoreService, CoreStub]:
+    config = config or Config()
+    clock = ManualClock(T0)
+    core = CoreStub(config, clock, ScriptedCollector(clock), IdleCheckerStub(), ActionsStub(clock))
+
+    async def opener(cadence, progress):
+        progress("opening", 0.5)
+        return core
+
+    service = CoreService(config=config, context=BackendContext(), opener=opener, label="test")
+    return service, core
+
+
+async def test_a_cycle_asked_for_during_a_running_one_follows_it_never_alongside():
+    service, core = make_service()
+    core.collector.gate = asyncio.Event()
+    snapshots: list[FleetSnapshot] = []
+    service.subscribe_snapshots(snapshots.append)
+    first = asyncio.create_task(service.collect())
+    await asyncio.sleep(0.01)
+    assert await service.collect() is None  # absorbed: one more follows the running one
+    service.refresh_now()
+    assert core.collector.calls == 1 and core.collector.most_running == 1
+    core.collector.gate.set()
+    await first
+    assert len(snapshots) == 1 and service._refresh_requested
+    await service.close()
+    assert core.closed
+
+
+async def test_the_loop_publishes_snapshots_and_starts_the_idle_checker_only_with_workers():
+    service, core = make_service(Config.model_validate({"intervals": {"collector": 2}}))
+    statuses: list[SourceStatus] = []
+    service.subscribe_status(statuses.append)
+    snapshots: list[FleetSnapshot] = []
+    service.subscribe_snapshots(snapshots.append)
+    await service.start()
+    for _ in range(100):
+        if snapshots:
+            break
+        await asyncio.sleep(0.01)
+    assert snapshots and snapshots[0].collected_at == T0
+    assert [s.state for s in statuses][:2] == ["starting", "starting"]
+    assert any(s.detail == "opening" and s.progress == 0.5 for s in statuses)
+    assert statuses[-1].state == "ok"
+    assert core.idle_checker.checks == 0  # no workers listed: nothing to check yet
+    service.refresh_now()
+    for _ in range(100):
+        if len(snapshots) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    assert len(snapshots) >= 2  # a refresh runs a cycle now, not an interval later
+    await service.close()
+
+
+async def test_cycles_that_list_no_region_back_off_and_say_so():
+    service, core = make_service()
+    core.collector.empty_with_errors = True
+    statuses: list[SourceStatus] = []
+    service.subscribe_status(statuses.append)
+    delays = []
+    for _ in range(6):
+        await service.collect()
+        delays.append(service._next_delay())
+    assert delays == [10, 20, 40, 80, 160, RETRY_CAP_SECONDS]
+    assert statuses[-1].state == "retrying"
+    assert "AuthFailure" in (statuses[-1].detail or "")
+    assert statuses[-1].retry_at is not None
+    core.collector.empty_with_errors = False
+    await service.collect()
+    assert service._next_delay() == 10 and statuses[-1].state == "ok"
+
+
+async def test_the_interval_is_kept_once_and_clamped():
+    service, _ = make_service()
+    assert service.interval == 10
+    assert service.set_interval(0.5) == 2
+    assert service.set_interval(10_000) == 600
+    core = await service.open()
+    assert core is not None and service.cadence.seconds == 600
+
+
+async def test_actions_publish_their_event_and_wait_for_the_core():
+    service, _ = make_service()
+    with pytest.raises(ActionRefused, match="still being read"):
+        await service.toggle_idle_detection("i-1", shown_enabled=True)
+    events = []
+    service.subscribe_activity(events.append)
+    await service.open()
+    event = await service.toggle_idle_detection("i-1", shown_enabled=True)
+    assert events == [event] and event.is_enabled is False
+
+
+def test_interval_ladder_steps_round_values_both_ways():
+    assert step_interval(10, +1) == 15 and step_interval(10, -1) == 5
+    assert step_interval(600, +1) == 600 and step_interval(2, -1) == 2
+    assert step_interval(37.5, -1) == 30 and step_interval(37.5, +1) == 60
+    value = 600.0
+    for _ in range(len(LADDER)):
+        value = step_interval(value, -1)
+    assert value == 2 and clamp_interval(1) == 2 and Cadence(9999).seconds == 600
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "read_only", "in_flight", "expected"),
+    [
+        ("pause", WorkerStatus.RUNNING, False, False, None),
+        ("pause", WorkerStatus.STOPPED, False, False, "already stopped"),
+        ("pause", WorkerStatus.STOPPING, False, False, "already stopping"),
+        ("pause", WorkerStatus.PENDING, False, False, "only a running worker"),
+        ("resume", WorkerStatus.STOPPED, False, False, None),
+        ("resume", WorkerStatus.RUNNING, False, False, "already running"),
+        ("resume", WorkerStatus.STOPPING, False, False, "only a stopped worker"),
+        ("toggle_idle_detection", WorkerStatus.STOPPED, False, False, None),
+        ("toggle_idle_detection", WorkerStatus.TERMINATED, False, False, "terminated"),
+        ("pause", WorkerStatus.RUNNING, True, False, "read-only mode: pause not sent"),
+        ("resume", WorkerStatus.STOPPED, False, True, "already in flight"),
+    ],
+)
+def test_one_precondition_rule(kind, status, read_only, in_flight, expected):
+    why = action_refusal(kind, name="w", status=status, read_only=read_only, in_flight=in_flight)
+    if expected is None:
+        assert why is None
+    else:
+        assert why is not None and expected in why
+
+
+def test_importing_the_tui_loads_no_aws_http_or_simulator_code():
+    code = (
+        "import cmltui.tui.app, sys; "
+        "print(sorted(m for m in ('boto3','botocore','aiohttp','moto','cmltui.sim') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_events_do_not_import_the_mapper():
+    code = "import cmltui.api.events, sys; print('cmltui.mapper' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
