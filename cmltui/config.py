@@ -6,15 +6,11 @@ problem becomes a `ConfigError` whose one-line message names the file and the ke
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shlex
-import signal
 import ssl
-import subprocess
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -209,6 +205,7 @@ class SourceConfig(_Section):
     url: str | None = None
     token_env: str | None = "CMLTUI_CCM_TOKEN"
     token_command: str | None = None
+    token_command_timeout: float = Field(default=30.0, ge=1, le=600)
     ca_bundle: str | None = None
     regions: list[str] | None = None  # Cloud Manager regions to list; default: aws.regions
     request_timeout: float = Field(default=10.0, gt=0, le=120)
@@ -363,69 +360,6 @@ def load_config(
         except ValueError as exc:
             raise ConfigError(f"environment variable AWS_CA_BUNDLE: {exc}") from None
     return config
-
-
-def resolve_password(
-    config: CmlConfig | CredentialOverride,
-    env: Mapping[str, str],
-    *,
-    timeout: float = 30.0,
-    waiting: Callable[[str], None] | None = None,
-) -> str | None:
-    """The CML password from a command or an environment variable; never from the file."""
-    command = config.password_command
-    if command:
-        return run_password_command(command, timeout=timeout, waiting=waiting)
-    name = config.password_env
-    return env.get(name) if name else None
-
-
-PASSWORD_COMMAND_NOTICE_AFTER = 0.5
-"""Seconds of silence after which the terminal is told what cmltui is waiting for."""
-
-
-def run_password_command(
-    command: str, *, timeout: float, waiting: Callable[[str], None] | None = None
-) -> str:
-    """Run `password_command` in its own process group; on timeout the whole group is killed.
-
-    A command that asks for a passphrase (a GPG agent, a password manager) can take a while:
-    after a short moment `waiting` is told, so the terminal does not sit blank.
-    """
-    try:
-        proc = subprocess.Popen(
-            shlex.split(command),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            start_new_session=True,  # its own process group, killed as one
-        )
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cml.password_command failed: {type(exc).__name__}") from None
-    try:
-        try:
-            out, _ = proc.communicate(timeout=min(timeout, PASSWORD_COMMAND_NOTICE_AFTER))
-        except subprocess.TimeoutExpired:
-            if waiting is not None:
-                waiting(f"waiting for cml.password_command (up to {timeout:g} s)…")
-            out, _ = proc.communicate(timeout=max(0.0, timeout - PASSWORD_COMMAND_NOTICE_AFTER))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise ConfigError(f"cml.password_command timed out after {timeout:g} s") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    if proc.returncode != 0:
-        raise ConfigError(f"cml.password_command failed: exit status {proc.returncode}")
-    return out.rstrip("\n")
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.communicate(timeout=2)
 
 
 def _is_set_by(key: str, var: str, env: Mapping[str, str]) -> bool:

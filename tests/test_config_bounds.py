@@ -1,16 +1,13 @@
-"""Config bounds, encodings, CA bundles, option names and regions (issue 15)."""
+"""Config bounds, encodings, CA bundles, option names and regions."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from cmltui.config import ConfigError, load_config, run_password_command
+from cmltui.config import ConfigError, load_config
 from tests.test_config import _config, run_cmltui
 
 
@@ -121,44 +118,6 @@ def test_standard_region_variables_give_only_the_default(tmp_path):
     assert load_config(str(listed), env=env).aws.regions == ["sa-east-1", "us-east-2"]
     env["CMLTUI_CONFIG"] = str(listed)
     assert _config(["--region", "ca-central-1"], env, tmp_path).aws.regions == ["ca-central-1"]
-
-
-def test_password_command_is_killed_as_a_group_and_says_what_it_waits_for(tmp_path):
-    pidfile = tmp_path / "child.pid"
-    command = f"sh -c 'sleep 300 & echo $! > {pidfile}; wait'"
-    said: list[str] = []
-    began = time.monotonic()
-    with pytest.raises(ConfigError, match=r"cml\.password_command timed out after 1 s"):
-        run_password_command(command, timeout=1.0, waiting=said.append)
-    assert time.monotonic() - began < 5
-    assert said == ["waiting for cml.password_command (up to 1 s)…"]
-    child = int(pidfile.read_text())
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and _alive(child):
-        time.sleep(0.05)
-    assert not _alive(child), "the command's own child outlived the timeout"
-
-
-def test_password_command_output_and_quick_commands_say_nothing(tmp_path):
-    said: list[str] = []
-    out = run_password_command(
-        f"{sys.executable} -c \"print('s3cret')\"", timeout=10, waiting=said.append
-    )
-    assert out == "s3cret" and said == []
-    with pytest.raises(ConfigError, match="exit status 3"):
-        run_password_command(f'{sys.executable} -c "raise SystemExit(3)"', timeout=10)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (exited, not yet reaped by init) counts as gone
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_a_bad_aws_ca_bundle_is_one_line(tmp_path):

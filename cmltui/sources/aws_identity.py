@@ -6,7 +6,6 @@ caller's ARN says who actually holds the credentials.
 
 from __future__ import annotations
 
-import getpass
 import logging
 import re
 import threading
@@ -14,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from cmltui.credentials import local_user
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,6 @@ def name_from_arn(arn: str | None) -> str | None:
         return None
     name = _NOT_NAME.sub("", name)[:MAX_NAME]
     return name or None
-
-
-def local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def operator_name(sts_client: Any) -> str:

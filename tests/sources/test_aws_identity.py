@@ -10,7 +10,8 @@ import pytest
 from cmltui.audit import AuditLog
 from cmltui.backends.direct.wiring import Endpoints, build_core
 from cmltui.config import Config
-from cmltui.sources.aws_identity import local_user, name_from_arn, operator_name
+from cmltui.credentials import local_user
+from cmltui.sources.aws_identity import name_from_arn, operator_name
 
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 

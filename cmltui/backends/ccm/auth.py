@@ -7,11 +7,10 @@ fresh one. Neither the token nor the command's output is ever logged or shown.
 from __future__ import annotations
 
 import asyncio
-import shlex
-import subprocess
 from collections.abc import Mapping
 
 from cmltui.config import ConfigError, SourceConfig
+from cmltui.credentials import run_credential_command
 
 MAX_TOKEN_BYTES = 16_384
 
@@ -47,14 +46,9 @@ class TokenProvider:
     def _read(self) -> str | None:
         command = self._config.token_command
         if command:
-            try:
-                result = subprocess.run(
-                    shlex.split(command), capture_output=True, text=True, timeout=30, check=True
-                )
-            except (OSError, subprocess.SubprocessError, ValueError) as exc:
-                # Only the exception's type: its text could carry the command's output.
-                raise ConfigError(f"source.token_command failed: {type(exc).__name__}") from None
-            token = result.stdout.strip()
+            token = run_credential_command(
+                command, key="source.token_command", timeout=self._config.token_command_timeout
+            ).strip()
         else:
             name = self._config.token_env
             token = (self._env.get(name) or "").strip() if name else ""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -44,6 +43,7 @@ from cmltui.backends.ccm.auth import TokenProvider
 from cmltui.backends.ccm.stream import CcmStream, StreamEvent, StreamState
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
+from cmltui.credentials import local_user
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
@@ -115,7 +115,7 @@ class CcmBackend:
         self.url = source.url
         self.clock = clock or SystemClock()
         self.audit = audit or AuditLog()
-        self.operator = operator or _local_user()
+        self.operator = operator or local_user()
         self.timing = timing or StreamTiming()
         self.regions = tuple(source.regions or config.aws.regions)
         self.label = f"ccm {self.url}"
@@ -686,13 +686,6 @@ def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return 0
     return max(0, int(value))
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,6 @@ it too.
 
 from __future__ import annotations
 
-import getpass
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from cmltui.api.events import IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.audit import AuditLog, AuditUnavailable
 from cmltui.clock import Clock
 from cmltui.config import Config
+from cmltui.credentials import local_user
 from cmltui.domain import idle
 from cmltui.domain.enums import SYSTEM_ACTOR, PauseReason, WorkerStatus
 from cmltui.domain.registry import WorkerRegistry
@@ -64,7 +64,7 @@ class Actions:
         self.aws = aws
         self.clock = clock
         self.audit = audit
-        self.operator = operator or _local_user()
+        self.operator = operator or local_user()
         self._in_flight: set[str] = set()
         self.warnings: list[str] = []  # e.g. a stop whose history tags could not be written
 
@@ -366,10 +366,3 @@ class Actions:
             detail=dict(detail) if detail else None,
             required=required,
         )
-
-
-def _local_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from cmltui.config import CmlConfig, ConfigError, CredentialOverride, resolve_password
+from cmltui.config import CmlConfig, ConfigError, CredentialOverride
+from cmltui.credentials import resolve_password
 from cmltui.domain.sanitize import visible
 from cmltui.domain.tags import CML_URL_TAG
 from cmltui.sources.aws_ec2 import Ec2Instance
