@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,33 +27,56 @@ class AuditUnavailable(Exception):
 
 
 READ_TAIL_BYTES = 1_000_000
-MAX_LINE = 8_000
+"""How much of the file's end one worker's entries are read from (the detail screen)."""
+MAX_LINE = 8_192
 
 
-def read_entries(path: Path, worker_id: str, limit: int = 50) -> list[dict[str, Any]]:
-    """The last `limit` audit entries of one worker, oldest first (reads the file's tail only).
+def read_entries(
+    path: Path,
+    worker_id: str | None = None,
+    limit: int | None = 50,
+    *,
+    actions: Collection[str] | None = None,
+    max_bytes: int = READ_TAIL_BYTES,
+) -> list[dict[str, Any]]:
+    """The newest audit entries, oldest first, read from the file's last `max_bytes` only.
 
-    A line that is too long, broken or not an object is skipped: the file is data.
+    Only one worker's when `worker_id` is given, only those `actions` when given, and at most
+    `limit` (None: all found). A line that is cut, too long, broken or not an object is
+    skipped: the file is data. The one reader of the log: the detail screen's entries and the
+    savings ledger's pauses and resumes both come from here.
     """
     try:
         with path.open("rb") as handle:
             handle.seek(0, 2)
             size = handle.tell()
-            handle.seek(max(0, size - READ_TAIL_BYTES))
-            data = handle.read()
-    except OSError:
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read(max_bytes)
+    except FileNotFoundError:
         return []
+    except OSError as exc:
+        log.warning("cannot read audit log %s: %s", path, exc)
+        return []
+    lines = data.splitlines()
+    if size > max_bytes and lines:
+        lines = lines[1:]  # the first line is cut
+    wanted = worker_id.encode() if worker_id is not None else b'"action"'
     found: list[dict[str, Any]] = []
-    for raw in data.splitlines():
-        if len(raw) > MAX_LINE or worker_id.encode() not in raw:
+    for raw in lines:
+        if len(raw) > MAX_LINE or wanted not in raw:
             continue
         try:
             entry = json.loads(raw)
         except ValueError:
             continue
-        if isinstance(entry, dict) and entry.get("instance_id") == worker_id:
-            found.append(entry)
-    return found[-limit:]
+        if not isinstance(entry, dict):
+            continue
+        if worker_id is not None and entry.get("instance_id") != worker_id:
+            continue
+        if actions is not None and entry.get("action") not in actions:
+            continue
+        found.append(entry)
+    return found if limit is None else found[-limit:]
 
 
 class AuditLog:

@@ -9,7 +9,7 @@ import pytest
 
 from cmltui.api.cost import cost_breakdown, cost_totals
 from cmltui.audit import AuditLog
-from cmltui.backends.direct.savings import SavingsLedger, read_audit_entries
+from cmltui.backends.direct.savings import SavingsLedger, pause_entries
 from cmltui.clock import ManualClock
 from cmltui.domain.enums import PauseReason, WorkerStatus
 from cmltui.domain.history import derive_external
@@ -159,7 +159,7 @@ def test_duplicate_and_failed_records_stop_nothing_more(tmp_path):
         {"time": "garbage", "action": "pause", "instance_id": WID, "result": "ok"},
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken line\n")
-    (interval,) = audit_intervals(read_audit_entries(path))[WID]
+    (interval,) = audit_intervals(pause_entries(path))[WID]
     assert (interval.start, interval.end) == (T0, T0 + timedelta(hours=2))
 
 
@@ -169,7 +169,7 @@ def test_only_the_tail_of_a_huge_audit_log_is_read(tmp_path):
     with path.open("w") as handle:
         for _ in range(2000):
             handle.write(json.dumps(row) + "\n")
-    entries = read_audit_entries(path, max_bytes=10_000)
+    entries = pause_entries(path, max_bytes=10_000)
     assert 0 < len(entries) < 200
 
 

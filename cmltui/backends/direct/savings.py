@@ -7,7 +7,6 @@ stalls a collector cycle; new pauses and resumes arrive through the audit log's 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -15,44 +14,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, read_entries
 from cmltui.domain.savings import StopInterval, audit_intervals
 from cmltui.domain.tags import parse_time
 
 log = logging.getLogger(__name__)
 
 MAX_READ_BYTES = 8 * 1024 * 1024
-MAX_LINE_CHARS = 8_192
-_ACTIONS = frozenset({"pause", "auto_pause", "resume"})
+PAUSE_ACTIONS = frozenset({"pause", "auto_pause", "resume"})
 
 
-def read_audit_entries(path: Path, max_bytes: int = MAX_READ_BYTES) -> list[dict[str, Any]]:
-    """The pause and resume records in the last `max_bytes` of the file; bad lines skipped."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            raw = handle.read(max_bytes)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        log.warning("cannot read audit log %s: %s", path, exc)
-        return []
-    lines = raw.decode("utf-8", errors="replace").splitlines()
-    if size > max_bytes and lines:
-        lines = lines[1:]  # the first line is cut
-    entries = []
-    for line in lines:
-        if len(line) > MAX_LINE_CHARS or '"action"' not in line:
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("action") in _ACTIONS:
-            entries.append(entry)
-    return entries
+def pause_entries(path: Path, max_bytes: int = MAX_READ_BYTES) -> list[dict[str, Any]]:
+    """The pause and resume records in the last `max_bytes` of the audit log."""
+    return read_entries(path, None, None, actions=PAUSE_ACTIONS, max_bytes=max_bytes)
 
 
 class SavingsLedger:
@@ -79,13 +53,13 @@ class SavingsLedger:
         with self._lock:
             if self._loaded:
                 return
-            for entry in read_audit_entries(self._path):
+            for entry in pause_entries(self._path):
                 self._add(entry)
             self._intervals = {wid: _intervals_of(es) for wid, es in self._entries.items()}
             self._loaded = True
 
     def _on_record(self, entry: dict[str, Any]) -> None:
-        if entry.get("action") not in _ACTIONS:
+        if entry.get("action") not in PAUSE_ACTIONS:
             return
         with self._lock:
             if not self._loaded:
