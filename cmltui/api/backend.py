@@ -64,6 +64,8 @@ StatusCallback = Callable[[SourceStatus], None]
 WarningCallback = Callable[[str], None]
 """Called once per warning (a stop whose history tags could not be written, an unusable audit
 log); may be called from any thread."""
+WARNINGS_KEPT = 200
+"""How many warnings a backend keeps for a subscriber that joins after they were raised."""
 
 AuditEntry = Mapping[str, Any]
 """One audit-log line as written: time, actor, action, instance_id, result, error, …"""

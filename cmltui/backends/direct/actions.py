@@ -1,11 +1,11 @@
-"""Operator actions (SPEC §2.5): toggle idle detection, pause, resume, and pause of many.
+"""Operator actions: toggle idle detection, pause, resume, and pause of many (README, "Keys").
 
 Each action checks the one precondition rule (`cmltui.domain.rules`), re-reads the instance's
 state right before a stop or start, writes a durable audit "intent" line, calls AWS, records
-what it wrote in the registry (so a stale listing cannot undo it), audits the result and
-returns its minimal activity event. None builds a snapshot. Read-only mode blocks every AWS
-write, even when an action is invoked from code; an audit log that cannot be written blocks
-it too.
+what it wrote in the registry (so a stale listing cannot undo it), audits the result, and
+publishes its minimal activity event on the core's activity channel (and returns it). None
+builds a snapshot. Read-only mode blocks every AWS write, even when an action is invoked from
+code; an audit log that cannot be written blocks it too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from cmltui.api.backend import ActionFailed, ActionRefused
-from cmltui.api.events import IdleDetectionToggled, WorkerPaused, WorkerResumed
+from cmltui.api.events import (
+    ActivityEvent,
+    IdleDetectionToggled,
+    WorkerPaused,
+    WorkerResumed,
+    held_from_event,
+)
 from cmltui.audit import AuditLog, AuditUnavailable
 from cmltui.clock import Clock
 from cmltui.config import Config
@@ -27,7 +33,6 @@ from cmltui.domain import idle
 from cmltui.domain.enums import SYSTEM_ACTOR, PauseReason, WorkerStatus
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.rules import ActionKind, action_refusal
-from cmltui.domain.settle import START_CONFIRMS, STOP_CONFIRMS, PendingWrite
 from cmltui.domain.tags import (
     IDLE_DETECTION_TAG,
     IDLE_DISABLED,
@@ -55,18 +60,21 @@ class Actions:
         audit: AuditLog,
         operator: str | None = None,
         read_soon: Callable[[str], None] | None = None,
+        publish: Callable[[ActivityEvent], None] | None = None,
+        warn: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         # Told the worker id after each AWS write that went through, so the collector reads
         # that worker's slow facts on its next cycle instead of at their cadence.
         self.read_soon = read_soon or (lambda _worker_id: None)
+        self.publish = publish or (lambda _event: None)  # the core's activity channel
+        self.warn = warn or (lambda _message: None)  # e.g. history tags that were not written
         self.registry = registry
         self.aws = aws
         self.clock = clock
         self.audit = audit
         self.operator = operator or local_user()
         self._in_flight: set[str] = set()
-        self.warnings: list[str] = []  # e.g. a stop whose history tags could not be written
 
     def set_operator(self, name: str) -> None:
         """The name recorded from now on (the STS caller, once known)."""
@@ -103,12 +111,14 @@ class Actions:
             worker.write_tags({IDLE_DETECTION_TAG: tag_value}, now)
             self.read_soon(worker.instance_id)
             self._audit(worker, action, "ok", now, detail=detail)
-            return IdleDetectionToggled(
+            event = IdleDetectionToggled(
                 worker_id=worker.instance_id,
                 is_enabled=new_value,
                 toggled_by=self.operator,
                 toggled_at=now,
             )
+            self.publish(event)
+            return event
 
     # -- pause ---------------------------------------------------------------------------------
 
@@ -125,11 +135,13 @@ class Actions:
         warning; the others go ahead.
         """
         workers: list[CMLWorker] = []
+        problems: list[str] = []
         for worker_id in dict.fromkeys(worker_ids):
             worker = self._worker(worker_id)
             why = self._refusal(worker, "pause")
             if why is not None:
-                self.warnings.append(f"not paused: {why}")
+                problems.append(f"not paused: {why}")
+                self.warn(problems[-1])
                 continue
             workers.append(worker)
         if not workers:
@@ -142,9 +154,10 @@ class Actions:
             try:
                 events += await self._pause(group, reason=PauseReason.MANUAL, by=None, bulk=True)
             except (ActionRefused, ActionFailed) as exc:
-                self.warnings.append(str(exc))
+                problems.append(str(exc))
+                self.warn(problems[-1])
         if not events:
-            raise ActionFailed("no worker was paused: " + "; ".join(self.warnings[-3:]))
+            raise ActionFailed("no worker was paused: " + "; ".join(problems[-3:]))
         return events
 
     async def _pause(
@@ -182,24 +195,23 @@ class Actions:
                     manual_pause_count=worker.history.manual_pause_count
                     + (reason is PauseReason.MANUAL),
                 )
+                minutes = idle_minutes[worker.instance_id]
+                event = WorkerPaused(
+                    worker_id=worker.instance_id,
+                    pause_reason=reason.value,
+                    paused_by=actor,
+                    paused_at=now,
+                    auto_pause_count=history.auto_pause_count,
+                    manual_pause_count=history.manual_pause_count,
+                    idle_duration_minutes=None if minutes is None else round(minutes, 1),
+                )
                 worker.history = history
                 worker.stop_initiated_at = now
-                worker.status = WorkerStatus.STOPPING
-                worker.pending_status = PendingWrite(WorkerStatus.STOPPING, now, STOP_CONFIRMS)
+                _hold_status(worker, event)
                 self.read_soon(worker.instance_id)
                 await self._record(worker, action, pause_tags(history), now, detail)
-                minutes = idle_minutes[worker.instance_id]
-                events.append(
-                    WorkerPaused(
-                        worker_id=worker.instance_id,
-                        pause_reason=reason.value,
-                        paused_by=actor,
-                        paused_at=now,
-                        auto_pause_count=history.auto_pause_count,
-                        manual_pause_count=history.manual_pause_count,
-                        idle_duration_minutes=None if minutes is None else round(minutes, 1),
-                    )
-                )
+                self.publish(event)
+                events.append(event)
             return events
 
     # -- resume --------------------------------------------------------------------------------
@@ -223,13 +235,7 @@ class Actions:
                 last_resumed_by=actor,
                 manual_resume_count=worker.history.manual_resume_count + 1,
             )
-            worker.history = history
-            worker.start_initiated_at = now
-            worker.status = WorkerStatus.PENDING
-            worker.pending_status = PendingWrite(WorkerStatus.PENDING, now, START_CONFIRMS)
-            self.read_soon(worker.instance_id)
-            await self._record(worker, action, resume_tags(history), now, detail)
-            return WorkerResumed(
+            event = WorkerResumed(
                 worker_id=worker.instance_id,
                 resume_reason="manual",
                 resumed_by=actor,
@@ -238,6 +244,13 @@ class Actions:
                 manual_resume_count=history.manual_resume_count,
                 was_auto_paused=was_auto_paused,
             )
+            worker.history = history
+            worker.start_initiated_at = now
+            _hold_status(worker, event)
+            self.read_soon(worker.instance_id)
+            await self._record(worker, action, resume_tags(history), now, detail)
+            self.publish(event)
+            return event
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -298,7 +311,7 @@ class Actions:
             self._audit(worker, action, "refused", self.clock.now(), error=message)
             if not bulk:
                 raise ActionRefused(message)
-            self.warnings.append(message)
+            self.warn(message)
         if not unchanged:
             raise ActionRefused(f"{action.replace('_', ' ')} not sent: every state changed")
         return unchanged
@@ -334,7 +347,7 @@ class Actions:
             await self.aws.create_tags(worker.region, worker.instance_id, tags)
         except AwsActionError as exc:
             message = f"{worker.name}: history tags not written: {exc}"
-            self.warnings.append(message)
+            self.warn(message)
             log.warning("%s", message)
             self._audit(
                 worker, action, "ok, history tags not written", at, error=str(exc), detail=detail
@@ -366,3 +379,14 @@ class Actions:
             detail=dict(detail) if detail else None,
             required=required,
         )
+
+
+def _hold_status(worker: CMLWorker, event: WorkerPaused | WorkerResumed) -> None:
+    """The in-flight state a pause or resume implies, held against stale listings.
+
+    Which state, and which listed states confirm it, is the settle table's word
+    (`cmltui.domain.settle.EVENT_FIELDS`), the same the Cloud Manager backend holds.
+    """
+    pending = held_from_event(event)["status"]
+    worker.status = WorkerStatus(pending.value)
+    worker.pending_status = pending

@@ -147,5 +147,4 @@ class IdleChecker:
             return None
         worker.activity.auto_paused_episode = episode
         worker.errors.pop("auto_pause", None)
-        self.publish(event)
-        return event
+        return event  # the pause published its own event

@@ -12,14 +12,18 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 from cmltui.api.backend import (
+    WARNINGS_KEPT,
     ActionRefused,
     ActivityCallback,
+    AuditEntry,
     BackendContext,
     SnapshotCallback,
     SourceStatus,
     StatusCallback,
+    WarningCallback,
 )
 from cmltui.api.events import (
     ActivityEvent,
@@ -28,6 +32,8 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.api.subscribers import Subscribers
+from cmltui.audit import default_audit_path, read_entries
 from cmltui.backends.direct.actions import Actions
 from cmltui.backends.direct.wiring import Core, Endpoints, build_core
 from cmltui.config import Config
@@ -67,31 +73,32 @@ class CoreService:
         self._tasks: list[asyncio.Task[None]] = []
         self._idle_task: asyncio.Task[None] | None = None
         self._running = False
-        self._snapshot_subscribers: list[SnapshotCallback] = []
-        self._activity_subscribers: list[ActivityCallback] = []
-        self._status_subscribers: list[StatusCallback] = []
+        self._snapshots: Subscribers[FleetSnapshot] = Subscribers()
+        self._activity: Subscribers[ActivityEvent] = Subscribers()
+        self._status: Subscribers[SourceStatus] = Subscribers(keep=1)
+        self._warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
         self.status = SourceStatus(label=label)
+        self._status.publish(self.status)
         self.failures = 0  # consecutive cycles in which no region could be listed
 
     # -- subscriptions -------------------------------------------------------------------------
 
     def subscribe_snapshots(self, callback: SnapshotCallback) -> None:
-        self._snapshot_subscribers.append(callback)
+        self._snapshots.add(callback)
 
     def subscribe_activity(self, callback: ActivityCallback) -> None:
-        self._activity_subscribers.append(callback)
+        self._activity.add(callback)
 
     def subscribe_status(self, callback: StatusCallback) -> None:
-        self._status_subscribers.append(callback)
-        callback(self.status)
+        self._status.add(callback)
 
-    def _publish_activity(self, event: ActivityEvent) -> None:
-        for callback in list(self._activity_subscribers):
-            callback(event)
+    def subscribe_warnings(self, callback: WarningCallback) -> None:
+        self._warnings.add(callback)
 
-    def _publish_snapshot(self, snapshot: FleetSnapshot) -> None:
-        for callback in list(self._snapshot_subscribers):
-            callback(snapshot)
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings so far (kept until the dashboard subscribes instead of polling this)."""
+        return self._warnings.kept
 
     def _set_status(
         self,
@@ -106,8 +113,7 @@ class CoreService:
         if status == self.status:
             return
         self.status = status
-        for callback in list(self._status_subscribers):
-            callback(status)
+        self._status.publish(status)
 
     # -- interval ------------------------------------------------------------------------------
 
@@ -121,10 +127,6 @@ class CoreService:
         self._wake.set()
         return applied
 
-    @property
-    def warnings(self) -> list[str]:
-        return self.core.actions.warnings if self.core is not None else []
-
     # -- life cycle ----------------------------------------------------------------------------
 
     async def open(self) -> Core:
@@ -136,7 +138,8 @@ class CoreService:
                     self.cadence,
                     lambda text, done=None: self._set_status("starting", text, progress=done),
                 )
-                core.subscribers.append(self._publish_activity)
+                core.activity.add(self._activity.publish)
+                core.warnings.add(self._warnings.publish)
                 self.core = core
                 self._set_status("starting", "reading the fleet for the first time…")
             return self.core
@@ -215,7 +218,7 @@ class CoreService:
                 self._set_status("retrying", f"collection failed: {exc}", self._next_delay())
                 return None
             self._note_outcome(core, snapshot)
-            self._publish_snapshot(snapshot)
+            self._snapshots.publish(snapshot)
             if snapshot.workers and self._running and self._idle_task is None:
                 self._idle_task = asyncio.create_task(self._idle_loop(core), name="cmltui-idle")
             return snapshot
@@ -260,7 +263,17 @@ class CoreService:
                 self.refresh_now()
             await asyncio.sleep(checker.tick_seconds)
 
-    # -- actions (each publishes its own minimal event) ----------------------------------------
+    async def audit_entries(self, worker_id: str, limit: int = 50) -> list[AuditEntry]:
+        """This worker's newest audit entries, read on a worker thread (the file may be big)."""
+        path = self._audit_path()
+        return await asyncio.to_thread(read_entries, path, worker_id, limit)
+
+    def _audit_path(self) -> Path:
+        if self.core is not None:
+            return self.core.actions.audit.path
+        return default_audit_path(demo=self.context.demo)
+
+    # -- actions (each publishes its own minimal event on the core's activity channel) --------
 
     def _actions(self) -> Actions:
         if self.core is None:
@@ -270,25 +283,16 @@ class CoreService:
     async def toggle_idle_detection(
         self, worker_id: str, shown_enabled: bool
     ) -> IdleDetectionToggled:
-        event = await self._actions().toggle_idle_detection(worker_id, shown_enabled)
-        self._publish_activity(event)
-        return event
+        return await self._actions().toggle_idle_detection(worker_id, shown_enabled)
 
     async def pause(self, worker_id: str) -> WorkerPaused:
-        event = await self._actions().pause(worker_id)
-        self._publish_activity(event)
-        return event
+        return await self._actions().pause(worker_id)
 
     async def resume(self, worker_id: str) -> WorkerResumed:
-        event = await self._actions().resume(worker_id)
-        self._publish_activity(event)
-        return event
+        return await self._actions().resume(worker_id)
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
-        events = await self._actions().pause_many(worker_ids)
-        for event in events:
-            self._publish_activity(event)
-        return events
+        return await self._actions().pause_many(worker_ids)
 
 
 def aws_service(config: Config) -> CoreService:

@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cmltui.api.backend import WARNINGS_KEPT
 from cmltui.api.events import ActivityEvent
+from cmltui.api.subscribers import Subscribers
 from cmltui.audit import AuditLog, default_audit_path
 from cmltui.backends.direct.actions import Actions
 from cmltui.backends.direct.collector import Collector
@@ -52,14 +54,12 @@ class Core:
     actions: Actions
     idle_checker: IdleChecker
     demo: bool
-    subscribers: list[Callable[[ActivityEvent], None]] = field(default_factory=list)
+    activity: Subscribers[ActivityEvent]
+    """The activity channel: the actions and the idle checker publish their own events here."""
+    warnings: Subscribers[str]
+    """What an action or the core leaves behind for the operator (kept for late subscribers)."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     prices: PriceBook | None = None
-
-    def publish(self, event: ActivityEvent) -> None:
-        """The activity channel: every subscriber gets every minimal event."""
-        for callback in list(self.subscribers):
-            callback(event)
 
     async def close(self) -> None:
         """Close the clients, then whatever the core was opened with (the demo's fleet)."""
@@ -133,6 +133,8 @@ def build_core(
         prices=prices,
         ledger=SavingsLedger(audit),
     )
+    activity: Subscribers[ActivityEvent] = Subscribers()
+    warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
     actions = Actions(
         config=config,
         registry=registry,
@@ -141,13 +143,24 @@ def build_core(
         audit=audit,
         operator=operator,
         read_soon=collector.read_soon,
+        publish=activity.publish,
+        warn=warnings.publish,
     )
     if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
         look_up_operator(lambda: aws.client("sts", aws.regions[0]), actions.set_operator)
 
-    if actions.audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
-        actions.warnings.append(actions.audit.problem)
-    core = Core(
+    if audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
+        warnings.publish(audit.problem)
+    idle_checker = IdleChecker(
+        config=config,
+        registry=registry,
+        cml=cml,
+        targets=collector.target_for,
+        clock=clock,
+        actions=actions,
+        publish=activity.publish,
+    )
+    return Core(
         config=config,
         clock=clock,
         registry=registry,
@@ -155,17 +168,9 @@ def build_core(
         cml=cml,
         collector=collector,
         actions=actions,
-        idle_checker=None,  # type: ignore[arg-type]  # set just below: it publishes via core
+        idle_checker=idle_checker,
         demo=endpoints.demo,
+        activity=activity,
+        warnings=warnings,
         prices=prices,
     )
-    core.idle_checker = IdleChecker(
-        config=config,
-        registry=registry,
-        cml=cml,
-        targets=collector.target_for,
-        clock=clock,
-        actions=actions,
-        publish=core.publish,
-    )
-    return core

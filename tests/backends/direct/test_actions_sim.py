@@ -170,7 +170,7 @@ async def test_stop_stands_when_history_tags_cannot_be_written(fleet, tmp_path):
             event = await core.actions.pause(worker.instance_id)
         assert event.manual_pause_count >= 1
         assert ec2_state(core, worker.instance_id)[0] == "stopped"
-        assert any("history tags not written" in w for w in core.actions.warnings)
+        assert any("history tags not written" in w for w in core.warnings.kept)
         audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
         assert audit[-1]["result"] == "ok, history tags not written"
         assert "UnauthorizedOperation" in audit[-1]["error"]
@@ -206,7 +206,7 @@ async def test_auto_pause_end_to_end_with_a_stepped_clock(fresh_fleet, tmp_path)
     fleet = fresh_fleet
     events = []
     core = make_core(fleet, tmp_path, idle__auto_pause=True)
-    core.subscribers.append(events.append)
+    core.activity.add(events.append)
     near = fleet.worker("cml-nearpause-05")
     idle_worker = fleet.worker("cml-idle-03")
     try:
@@ -266,7 +266,7 @@ async def test_auto_pause_end_to_end_with_a_stepped_clock(fresh_fleet, tmp_path)
 async def test_no_auto_pause_when_a_switch_says_no(fleet, tmp_path, overrides):
     events = []
     core = make_core(fleet, tmp_path, **overrides)
-    core.subscribers.append(events.append)
+    core.activity.add(events.append)
     try:
         await core.collector.collect()
         core.aws.calls.reset()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 
 from cmltui.api.backend import ActionRefused, BackendContext, SourceStatus
-from cmltui.api.events import FleetSnapshot, IdleDetectionToggled
+from cmltui.api.events import ActivityEvent, FleetSnapshot, IdleDetectionToggled
+from cmltui.api.subscribers import Subscribers
 from cmltui.backends.direct.service import RETRY_CAP_SECONDS, CoreService
 from cmltui.clock import ManualClock
 from cmltui.config import Config
@@ -59,16 +60,22 @@ class IdleCheckerStub:
 
 @dataclass
 class ActionsStub:
+    """Publishes its event on the core's activity channel itself, as `Actions` does."""
+
     clock: ManualClock
-    warnings: list[str] = field(default_factory=list)
+    activity: Subscribers[ActivityEvent]
+    warnings: Subscribers[str]
 
     async def toggle_idle_detection(self, worker_id: str, shown_enabled: bool):
-        return IdleDetectionToggled(
+        event = IdleDetectionToggled(
             worker_id=worker_id,
             is_enabled=not shown_enabled,
             toggled_by="tester",
             toggled_at=self.clock.now(),
         )
+        self.activity.publish(event)
+        self.warnings.publish(f"{worker_id}: a warning the toggle left behind")
+        return event
 
 
 @dataclass
@@ -80,7 +87,8 @@ class CoreStub:
     collector: ScriptedCollector
     idle_checker: IdleCheckerStub
     actions: ActionsStub
-    subscribers: list = field(default_factory=list)
+    activity: Subscribers[ActivityEvent]
+    warnings: Subscribers[str]
     closed: bool = False
 
     async def close(self) -> None:
@@ -90,7 +98,13 @@ class CoreStub:
 def make_service(config: Config | None = None) -> tuple[CoreService, CoreStub]:
     config = config or Config()
     clock = ManualClock(T0)
-    core = CoreStub(config, clock, ScriptedCollector(clock), IdleCheckerStub(), ActionsStub(clock))
+    activity: Subscribers[ActivityEvent] = Subscribers()
+    warnings: Subscribers[str] = Subscribers(keep=10)
+    warnings.publish("raised while the core opened")
+    actions = ActionsStub(clock, activity, warnings)
+    core = CoreStub(
+        config, clock, ScriptedCollector(clock), IdleCheckerStub(), actions, activity, warnings
+    )
 
     async def opener(cadence, progress):
         progress("opening", 0.5)
@@ -169,7 +183,7 @@ async def test_the_interval_is_kept_once_and_clamped():
     assert core is not None and service.cadence.seconds == 600
 
 
-async def test_actions_publish_their_event_and_wait_for_the_core():
+async def test_actions_publish_their_event_once_and_wait_for_the_core():
     service, _ = make_service()
     with pytest.raises(ActionRefused, match="still being read"):
         await service.toggle_idle_detection("i-1", shown_enabled=True)
@@ -177,7 +191,20 @@ async def test_actions_publish_their_event_and_wait_for_the_core():
     service.subscribe_activity(events.append)
     await service.open()
     event = await service.toggle_idle_detection("i-1", shown_enabled=True)
-    assert events == [event] and event.is_enabled is False
+    assert events == [event] and event.is_enabled is False  # once: the service adds no copy
+
+
+async def test_warnings_arrive_as_messages_and_a_late_subscriber_gets_the_earlier_ones():
+    service, _ = make_service()
+    early: list[str] = []
+    service.subscribe_warnings(early.append)
+    await service.open()
+    assert early == ["raised while the core opened"]
+    await service.toggle_idle_detection("i-1", shown_enabled=True)
+    assert early[-1] == "i-1: a warning the toggle left behind" and len(early) == 2
+    late: list[str] = []
+    service.subscribe_warnings(late.append)
+    assert late == early  # the dashboard mounting later still sees them, once each
 
 
 def test_interval_ladder_steps_round_values_both_ways():
