@@ -16,9 +16,10 @@ from cmltui.clock import ensure_utc
 from cmltui.domain import idle
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices
-from cmltui.domain.sanitize import finite_number, finite_percent
+from cmltui.domain.sanitize import finite_count, finite_number, finite_percent
 from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
 from cmltui.domain.secrets import is_secret_key
+from cmltui.domain.settle import HELD_FIELDS
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
 from cmltui.domain.worker import CMLWorker, MetricReading
@@ -174,7 +175,8 @@ class CcmMapContext:
     """What mapping a Cloud Manager `worker.snapshot` needs besides its payload.
 
     `received_at` is the envelope's time (when Cloud Manager sent it); `held` carries the values
-    the settle rule keeps from cmltui's own recent events, which a stale snapshot must not undo.
+    the settle rule keeps from recent activity events, which a stale snapshot must not undo
+    (`cmltui.domain.settle`: DTO fields and values, laid over the payload's).
     """
 
     now: datetime
@@ -184,25 +186,6 @@ class CcmMapContext:
     prices: PriceLookup = field(default_factory=StaticPrices)
     held: Mapping[str, Any] = field(default_factory=dict)
 
-
-CCM_HELD_FIELDS = frozenset(
-    {
-        "is_idle_detection_enabled",
-        "last_activity_at",
-        "last_activity_check_at",
-        "next_idle_check_at",
-        "target_pause_at",
-        "last_paused_at",
-        "paused_by",
-        "pause_reason",
-        "auto_pause_count",
-        "manual_pause_count",
-        "last_resumed_at",
-        "auto_resume_count",
-        "manual_resume_count",
-    }
-)
-"""Fields of a Cloud Manager snapshot that a minimal event may hold against a stale snapshot."""
 
 _CCM_STATUS_ALIASES = {"starting": "pending", "failed": "unknown"}
 _MAX_TEXT = 512
@@ -218,11 +201,9 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     parsed, bounded and checked here. `license_token` (and any token-like nested key) is never
     read, so it cannot reach the DTO.
     """
-    data = {**payload, **{k: v for k, v in ctx.held.items() if k in CCM_HELD_FIELDS}}
+    data = {**payload, **{k: v for k, v in ctx.held.items() if k in HELD_FIELDS}}
     worker_id = _text(data.get("id")) or "?"
-    status = WorkerStatus.from_ec2(
-        _CCM_STATUS_ALIASES.get(str(data.get("status"))) or _text(data.get("status"))
-    )
+    status = ccm_status(data.get("status"))
     running = status is WorkerStatus.RUNNING
     cpu = finite_percent(data.get("cpu_utilization"))
     storage = finite_percent(data.get("storage_utilization"))
@@ -298,10 +279,10 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
         target_pause_at=target_pause,
         is_idle_detection_enabled=enabled if isinstance(enabled, bool) else False,
-        auto_pause_count=_count(data.get("auto_pause_count")),
-        manual_pause_count=_count(data.get("manual_pause_count")),
-        auto_resume_count=_count(data.get("auto_resume_count")),
-        manual_resume_count=_count(data.get("manual_resume_count")),
+        auto_pause_count=finite_count(data.get("auto_pause_count")),
+        manual_pause_count=finite_count(data.get("manual_pause_count")),
+        auto_resume_count=finite_count(data.get("auto_resume_count")),
+        manual_resume_count=finite_count(data.get("manual_resume_count")),
         last_paused_at=ccm_time(data.get("last_paused_at")),
         last_resumed_at=ccm_time(data.get("last_resumed_at")),
         paused_by=_text(data.get("paused_by")),
@@ -334,20 +315,35 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     )
 
 
+def ccm_status(value: Any) -> WorkerStatus:
+    """Cloud Manager's status word as cmltui's (its `starting` is EC2's `pending`)."""
+    text = _text(value)
+    return WorkerStatus.from_ec2(_CCM_STATUS_ALIASES.get(text or "") or text)
+
+
 def ccm_time(value: Any) -> datetime | None:
-    """An ISO-8601 time from Cloud Manager, which may end in `+00:00Z`; naive means UTC."""
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
+    """An ISO-8601 time from Cloud Manager, which may end in `+00:00Z`; naive means UTC.
+
+    A datetime (a value the settle rule holds from an event) is taken as it is.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif not isinstance(value, str) or not 0 < len(value) <= 64:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1]
-        if not _has_offset(text):
-            text += "+00:00"
+    else:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1]
+            if not _has_offset(text):
+                text += "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return ensure_utc(parsed)
+    except OverflowError:  # year 1 or 9999 with an offset has no UTC form
         return None
-    return ensure_utc(parsed)
 
 
 def _has_offset(text: str) -> bool:
@@ -367,11 +363,6 @@ def _enum(kind: Any, value: Any, default: Any) -> Any:
         return kind(value)
     except ValueError:
         return default
-
-
-def _count(value: Any) -> int:
-    number = _int_or_none(value)
-    return max(0, number) if number is not None else 0
 
 
 def _tags(value: Any) -> dict[str, str]:
@@ -518,10 +509,6 @@ def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -8,41 +8,65 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
+from cmltui.api.backend import Backend
 from cmltui.api.events import FleetSnapshot
-from cmltui.cli.exits import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, say
+from cmltui.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, say
 from cmltui.config import Config
-
-if TYPE_CHECKING:
-    from cmltui.backends.ccm.backend import CcmBackend
-    from cmltui.backends.direct.service import CoreService
-
 
 log = logging.getLogger(__name__)
 
 CLOSE_GRACE_SECONDS = 1.0
 
+Command = Callable[[argparse.Namespace, Config], int]
+
 
 def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
-    if getattr(args, "ccm_sim", False):
-        from cmltui.backends.ccm import demo as ccm_commands
+    return COMMANDS[command](args, config)
 
-        return ccm_commands.dispatch(command, args, config)
-    handlers = {"run": _run, "demo": _demo, "snapshot": _snapshot, "simulate": _simulate}
-    return handlers[command](args, config)
+
+def backend_for(args: argparse.Namespace, config: Config) -> Backend:
+    """The one backend a command reads from, whichever it is:
+
+    - a simulated CML Cloud Manager (`demo --ccm`), started by the backend itself;
+    - the simulated fleet (`demo`, `snapshot --demo`), started by the core service itself;
+    - a CML Cloud Manager (`[source] kind = "ccm"` or `--ccm URL`, for `run` and `snapshot`);
+    - AWS as configured.
+    """
+    demo = args.command == "demo" or bool(getattr(args, "demo", False))
+    if demo and getattr(args, "ccm_sim", False):
+        from cmltui.backends.ccm.demo import ccm_demo_backend
+
+        return ccm_demo_backend(config, workers=args.workers, seed=args.seed)
+    if demo:
+        from cmltui.backends.direct.demo import demo_service
+
+        return demo_service(config, workers=args.workers, seed=args.seed)
+    if config.source.kind == "ccm":
+        from cmltui.backends.ccm.backend import CcmBackend
+
+        return CcmBackend(config)
+    from cmltui.backends.direct.service import aws_service
+
+    return aws_service(config)
 
 
 def _snapshot(args: argparse.Namespace, config: Config) -> int:
     from cmltui.cli.table import render_table
 
-    snapshot = asyncio.run(_collect_once(args, config))
-    if (
-        not snapshot.workers
-        and snapshot.errors
-        and len(snapshot.errors) >= len(config.aws.regions if not args.demo else [1])
-    ):
+    backend = backend_for(args, config)
+
+    async def collect_once() -> FleetSnapshot:
+        try:
+            return await backend.snapshot_once()
+        finally:
+            await backend.close()
+
+    snapshot = asyncio.run(collect_once())
+    regions = len(backend.context.regions) or 1
+    if not snapshot.workers and snapshot.errors and len(snapshot.errors) >= regions:
         say("; ".join(snapshot.errors))  # every failing region, each named in its message
         return EXIT_FAILED
     if args.format == "json":
@@ -50,47 +74,16 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_table(snapshot))
-    return 0
+    return EXIT_OK
 
 
-def _service(args: argparse.Namespace, config: Config) -> CoreService | CcmBackend:
-    """The one core service, on AWS or (for `demo` and `snapshot --demo`) a simulated fleet;
-    or a CML Cloud Manager's stream when `[source] kind = "ccm"` (or `--ccm URL`)."""
-    if (
-        config.source.kind == "ccm"
-        and args.command in ("run", None, "snapshot")
-        and not getattr(args, "demo", False)
-    ):
-        from cmltui.backends.ccm.backend import CcmBackend
-
-        return CcmBackend(config)
-    if args.command == "demo" or getattr(args, "demo", False):
-        from cmltui.backends.direct.demo import demo_service
-
-        return demo_service(config, workers=args.workers, seed=args.seed)
-    from cmltui.backends.direct.service import aws_service
-
-    return aws_service(config)
+def _dashboard(args: argparse.Namespace, config: Config) -> int:
+    """`run` and `demo`: the live dashboard on whichever backend the arguments name."""
+    return _run_tui(backend_for(args, config), config, args)
 
 
-async def _collect_once(args: argparse.Namespace, config: Config) -> FleetSnapshot:
-    service = _service(args, config)
-    try:
-        return await service.snapshot_once()
-    finally:
-        await service.close()
-
-
-def _run(args: argparse.Namespace, config: Config) -> int:
-    return _run_tui(_service(args, config), config, args)
-
-
-def _demo(args: argparse.Namespace, config: Config) -> int:
-    return _run_tui(_service(args, config), config, args)
-
-
-def _run_tui(service: CoreService | CcmBackend, config: Config, args: argparse.Namespace) -> int:
-    """Run the dashboard and close the service on the same loop, however the app ends."""
+def _run_tui(backend: Backend, config: Config, args: argparse.Namespace) -> int:
+    """Run the dashboard and close the backend on the same loop, however the app ends."""
     import os
 
     from cmltui.clock import SystemClock
@@ -98,7 +91,7 @@ def _run_tui(service: CoreService | CcmBackend, config: Config, args: argparse.N
     from cmltui.tui.app import CmltuiApp
 
     settings_path, _named = resolve_config_path(args.config, os.environ)
-    app = CmltuiApp(service, config, SystemClock(), settings_path=settings_path)
+    app = CmltuiApp(backend, config, SystemClock(), settings_path=settings_path)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -112,17 +105,16 @@ def _run_tui(service: CoreService | CcmBackend, config: Config, args: argparse.N
                 # Closing waits for nothing that may hang: in-flight AWS calls are abandoned
                 # (daemon threads) and CML requests are cancelled with their session.
                 async with asyncio.timeout(CLOSE_GRACE_SECONDS):
-                    await service.close()
+                    await backend.close()
             except TimeoutError:
-                log.warning("service close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
+                log.warning("backend close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
 
     asyncio.run(main())
-    return app.return_code or 0
+    return app.return_code or EXIT_OK
 
 
 def _simulate(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.sim.runner import SimulatedFleet, simulate_info_text
-
+    """The simulators alone (the fleet, or with `--ccm` a Cloud Manager), until ctrl+c."""
     live = sys.stderr.isatty()
 
     def progress(phase: str, done: int, total: int) -> None:
@@ -133,17 +125,40 @@ def _simulate(args: argparse.Namespace, config: Config) -> int:
             print(("" if live else f"cmltui: {phase}: {done}/{total}"), file=sys.stderr)
         sys.stderr.flush()
 
-    async def serve() -> None:
+    async def start() -> tuple[str, Callable[[], Awaitable[None]]]:
+        """What to print, and how to stop it."""
+        if args.ccm_sim:
+            from cmltui.backends.ccm.demo import SIM_TOKEN_ENV
+            from cmltui.sim.ccm_server import CcmSimulator
+
+            sim = CcmSimulator(workers=args.workers, seed=args.seed, host=args.host)
+            await sim.start()
+            return sim.info_text(SIM_TOKEN_ENV), sim.stop
+        from cmltui.sim.runner import SimulatedFleet, simulate_info_text
+
         fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
         await fleet.start(progress)
+        return simulate_info_text(fleet), fleet.stop
+
+    async def serve() -> None:
+        info, stop = await start()
         try:
-            print(simulate_info_text(fleet), flush=True)
+            print(info, flush=True)
             await asyncio.Event().wait()
         finally:
-            await fleet.stop()
+            await stop()
 
     try:
         asyncio.run(serve())
     except KeyboardInterrupt:
         print("\ncmltui: simulator stopped", file=sys.stderr)
-    return 0
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Command] = {
+    "run": _dashboard,
+    "demo": _dashboard,
+    "snapshot": _snapshot,
+    "simulate": _simulate,
+}
+"""The one command table: each subcommand and what runs it."""

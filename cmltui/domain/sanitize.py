@@ -101,3 +101,9 @@ def finite_percent(value: Any) -> float | None:
     """A float clamped to [0, 100]; anything that is not a finite real number becomes None."""
     number = finite_number(value)
     return None if number is None else min(100.0, max(0.0, number))
+
+
+def finite_count(value: Any) -> int:
+    """A count from outside: a non-negative int; anything that is not a finite number is 0."""
+    number = finite_number(value)
+    return max(0, int(number)) if number is not None else 0

@@ -3,10 +3,14 @@
 The same `Backend` the dashboard gets from the AWS core: per-worker `worker.snapshot` payloads
 go through the one mapper and are assembled into fleet snapshots, published at the configured
 interval (or at once when a status changes or the initial set is complete). Cloud Manager's
-minimal events become cmltui's own activity events. A value an event set is held against any
-snapshot that was sent before the event plus the settle time (the settle rule), so a stale
-snapshot never undoes an action. Actions go through Cloud Manager's REST routes, under the same
-read-only mode, in-flight guard and audit log as on AWS; their results come back as events.
+minimal events become cmltui's own activity events. What an event sets (`EVENT_FIELDS`, the
+in-flight status of a pause or resume included) is held by the one settle rule
+(`cmltui.domain.settle`), as on AWS: a snapshot sent before the event plus the settle time
+never undoes it. Actions go through Cloud Manager's REST routes, under the same read-only mode,
+in-flight guard and audit log as on AWS; their results come back as Cloud Manager's events.
+
+An opener (`demo --ccm`) starts what the backend reads from, a simulated Cloud Manager, before
+the first connection, and `close()` stops it.
 """
 
 from __future__ import annotations
@@ -15,31 +19,39 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from cmltui.api.backend import (
+    WARNINGS_KEPT,
     ActionFailed,
     ActionRefused,
+    ActivityCallback,
+    AuditEntry,
     BackendContext,
+    SnapshotCallback,
     SourceStatus,
+    StatusCallback,
+    WarningCallback,
 )
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import (
     ActivityEvent,
-    ActivityUpdated,
     FleetSnapshot,
     IdleDetectionToggled,
     WorkerPaused,
     WorkerResumed,
-    event_time,
+    held_from_event,
 )
-from cmltui.audit import AuditLog, AuditUnavailable
+from cmltui.api.subscribers import Subscribers
+from cmltui.audit import AuditLog, AuditUnavailable, read_entries
 from cmltui.backends.ccm.api import CcmApi, CcmAuthError, CcmError, CcmRefused, ssl_context
 from cmltui.backends.ccm.auth import TokenProvider
+from cmltui.backends.ccm.events import ACTIVITY_TYPES, to_activity
 from cmltui.backends.ccm.stream import CcmStream, StreamEvent, StreamState
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
@@ -47,8 +59,9 @@ from cmltui.credentials import local_user
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
-from cmltui.domain.settle import PendingWrite
-from cmltui.mapper import CCM_HELD_FIELDS, CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
+from cmltui.domain.sanitize import finite_count
+from cmltui.domain.settle import PendingWrite, settle_fields
+from cmltui.mapper import CcmMapContext, ccm_status, ccm_time, map_ccm_snapshot_to_dto
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +110,18 @@ class _Entry:
     region: str
 
 
+@dataclass(frozen=True)
+class CcmOpened:
+    """What an opener started: the config and environment to reach it, and how to stop it."""
+
+    config: Config
+    env: Mapping[str, str]
+    close: Callable[[], Awaitable[None]]
+
+
+CcmOpener = Callable[[], Awaitable[CcmOpened]]
+
+
 class CcmBackend:
     def __init__(
         self,
@@ -107,35 +132,28 @@ class CcmBackend:
         operator: str | None = None,
         env: Mapping[str, str] | None = None,
         timing: StreamTiming | None = None,
+        opener: CcmOpener | None = None,
+        label: str | None = None,
     ) -> None:
-        source = config.source
-        if not source.url:
+        """Read the Cloud Manager at `config.source.url`, or the one `opener` starts (then
+        `label` names it until it is up)."""
+        if opener is None and not config.source.url:
             raise ConfigError('source.url: required when source.kind is "ccm" (or --ccm URL)')
-        self.config = config
-        self.url = source.url
         self.clock = clock or SystemClock()
         self.audit = audit or AuditLog()
         self.operator = operator or local_user()
         self.timing = timing or StreamTiming()
-        self.regions = tuple(source.regions or config.aws.regions)
-        self.label = f"ccm {self.url}"
-        self.context = BackendContext(
-            profile=None,
-            regions=self.regions,
-            read_only=config.read_only,
-            tls_verified=source.verify_tls and self.url.startswith("https://"),
-            demo=False,
-            source=self.label,
-        )
-        self.warnings: list[str] = []
-        self.tokens = TokenProvider(source, os.environ if env is None else env)
-        self.status = SourceStatus(self.label, "starting")
+        self._opener = opener
+        self._demo = opener is not None
+        self._open_lock = asyncio.Lock()
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._reach(config, os.environ if env is None else env, label)
         self.applied: dict[str, int] = {}  # snapshots applied per worker (tests read it)
         self.published = 0
         self._interval = clamp_interval(config.intervals.collector)
         self._settle = timedelta(seconds=config.idle.settle_seconds)
         self._entries: dict[str, _Entry] = {}
-        self._held: dict[str, dict[str, PendingWrite[Any]]] = {}  # payload form
+        self._held: dict[str, dict[str, PendingWrite[Any]]] = {}  # DTO fields, from events
         self._seen_this_connection: set[str] = set()
         self._initial_done = asyncio.Event()
         self._connected = False
@@ -143,14 +161,36 @@ class CcmBackend:
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
         self._unknown_types: set[str] = set()
-        self._snapshot_subs: list[Callable[[FleetSnapshot], None]] = []
-        self._activity_subs: list[Callable[[ActivityEvent], None]] = []
-        self._status_subs: list[Callable[[SourceStatus], None]] = []
+        self._snapshots: Subscribers[FleetSnapshot] = Subscribers()
+        self._activity: Subscribers[ActivityEvent] = Subscribers()
+        self._status: Subscribers[SourceStatus] = Subscribers(keep=1)
+        self._warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
+        self.status = SourceStatus(self.label, "starting")
+        self._status.publish(self.status)
+        if self.audit.problem:  # actions are refused; the dashboard says why, once
+            self._warnings.publish(self.audit.problem)
         self._session: aiohttp.ClientSession | None = None
         self._api: CcmApi | None = None
         self.stream: CcmStream | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._initial_task: asyncio.Task[None] | None = None
+
+    def _reach(self, config: Config, env: Mapping[str, str], label: str | None = None) -> None:
+        """Point the backend at `config.source` (at construction, or once the opener ran)."""
+        source = config.source
+        self.config = config
+        self.url = source.url or ""
+        self.regions = tuple(source.regions or config.aws.regions)
+        self.label = label or f"ccm {self.url}"
+        self.context = BackendContext(
+            profile=None,
+            regions=self.regions,
+            read_only=config.read_only,
+            tls_verified=source.verify_tls and not self.url.startswith("http://"),
+            demo=self._demo,
+            source=self.label,
+        )
+        self.tokens = TokenProvider(source, env)
 
     # --- the Backend protocol -----------------------------------------------------------------
 
@@ -163,19 +203,34 @@ class CcmBackend:
         self._wake.set()
         return self._interval
 
-    def subscribe_snapshots(self, callback: Callable[[FleetSnapshot], None]) -> None:
-        self._snapshot_subs.append(callback)
+    def subscribe_snapshots(self, callback: SnapshotCallback) -> None:
+        self._snapshots.add(callback)
 
-    def subscribe_activity(self, callback: Callable[[ActivityEvent], None]) -> None:
-        self._activity_subs.append(callback)
+    def subscribe_activity(self, callback: ActivityCallback) -> None:
+        self._activity.add(callback)
 
-    def subscribe_status(self, callback: Callable[[SourceStatus], None]) -> None:
-        self._status_subs.append(callback)
-        callback(self.status)
+    def subscribe_status(self, callback: StatusCallback) -> None:
+        self._status.add(callback)
+
+    def subscribe_warnings(self, callback: WarningCallback) -> None:
+        self._warnings.add(callback)
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings so far (kept until the dashboard subscribes instead of polling this)."""
+        return self._warnings.kept
 
     async def start(self) -> None:
-        """Open the session and start the stream and the publisher; returns at once."""
-        if self._tasks:
+        """Start the stream and the publisher (after the opener, if any); returns at once."""
+        if not self._tasks:
+            self._tasks = [asyncio.create_task(self._run(), name="cmltui-ccm")]
+
+    async def _run(self) -> None:
+        try:
+            await self.open()
+        except Exception as exc:  # e.g. the simulated Cloud Manager could not start
+            log.exception("could not start the Cloud Manager source")
+            self._set_status("error", f"could not start: {exc}")
             return
         api = self._open_api()
         self.stream = CcmStream(
@@ -190,10 +245,20 @@ class CcmBackend:
             shutdown_delay=self.timing.shutdown_delay,
             silence=self.timing.silence,
         )
-        self._tasks = [
-            asyncio.create_task(self.stream.run(), name="cmltui-ccm-stream"),
-            asyncio.create_task(self._publisher(), name="cmltui-ccm-publisher"),
-        ]
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.stream.run(), name="cmltui-ccm-stream")
+            group.create_task(self._publisher(), name="cmltui-ccm-publisher")
+
+    async def open(self) -> None:
+        """Run the opener once (the demo starts its simulated Cloud Manager here)."""
+        async with self._open_lock:
+            if self._opener is None:
+                return
+            opened = await self._opener()
+            self._opener = None
+            self._closers.append(opened.close)
+            self._reach(opened.config, opened.env)
+            self._set_status("starting", "connecting")
 
     def refresh_now(self) -> None:
         self._wake.set()
@@ -209,9 +274,16 @@ class CcmBackend:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        while self._closers:
+            await self._closers.pop()()
+
+    async def audit_entries(self, worker_id: str, limit: int = 50) -> list[AuditEntry]:
+        """This worker's newest audit entries, read on a worker thread (the file may be big)."""
+        return await asyncio.to_thread(read_entries, self.audit.path, worker_id, limit)
 
     async def snapshot_once(self) -> FleetSnapshot:
         """One fleet snapshot from the worker list of every region (`cmltui snapshot --ccm`)."""
+        await self.open()
         api = self._open_api()
         errors: list[str] = []
         now = self.clock.now()
@@ -249,56 +321,66 @@ class CcmBackend:
         )
         if isinstance(event, IdleDetectionToggled):
             return event
-        return IdleDetectionToggled(  # the server changed nothing (already so): no event came
+        toggled = IdleDetectionToggled(  # the server changed nothing (already so): no event came
             worker_id=worker_id,
             is_enabled=new_value,
             toggled_by=self.operator,
             toggled_at=self.clock.now(),
         )
+        self._accept(toggled)
+        return toggled
 
     async def pause(self, worker_id: str) -> WorkerPaused:
         entry = self._for_action(worker_id, "pause")
         event = await self._act(worker_id, entry, "pause", "stop", WorkerPaused.type, {})
         if isinstance(event, WorkerPaused):
             return event
-        counts = entry.payload
-        return WorkerPaused(
+        counts = entry.payload  # accepted, but Cloud Manager's event did not come in time
+        paused = WorkerPaused(
             worker_id=worker_id,
             pause_reason="manual",
             paused_by=self.operator,
             paused_at=self.clock.now(),
-            auto_pause_count=_int(counts.get("auto_pause_count")),
-            manual_pause_count=_int(counts.get("manual_pause_count")) + 1,
+            auto_pause_count=finite_count(counts.get("auto_pause_count")),
+            manual_pause_count=finite_count(counts.get("manual_pause_count")) + 1,
             idle_duration_minutes=None,
         )
+        self._accept(paused)
+        return paused
 
     async def resume(self, worker_id: str) -> WorkerResumed:
         entry = self._for_action(worker_id, "resume")
         event = await self._act(worker_id, entry, "resume", "start", WorkerResumed.type, {})
         if isinstance(event, WorkerResumed):
             return event
-        counts = entry.payload
-        return WorkerResumed(
+        counts = entry.payload  # accepted, but Cloud Manager's event did not come in time
+        resumed = WorkerResumed(
             worker_id=worker_id,
             resume_reason="manual",
             resumed_by=self.operator,
             resumed_at=self.clock.now(),
-            auto_resume_count=_int(counts.get("auto_resume_count")),
-            manual_resume_count=_int(counts.get("manual_resume_count")) + 1,
+            auto_resume_count=finite_count(counts.get("auto_resume_count")),
+            manual_resume_count=finite_count(counts.get("manual_resume_count")) + 1,
             was_auto_paused=counts.get("pause_reason") == "idle_timeout",
         )
+        self._accept(resumed)
+        return resumed
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
 
     def _for_action(self, worker_id: str, kind: ActionKind) -> _Entry:
-        """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no."""
+        """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no.
+
+        The status is the one shown: a held in-flight status (a pause just sent) counts.
+        """
         entry = self._entries.get(worker_id)
+        held = self._held.get(worker_id, {}).get("status")
         listed = entry.payload.get("status") if entry is not None else None
         why = action_refusal(
             kind,
             name=self._name(worker_id),
-            status=WorkerStatus.from_ec2(listed if isinstance(listed, str) else None),
+            status=WorkerStatus(held.value) if held is not None else ccm_status(listed),
             read_only=self.config.read_only,
             in_flight=worker_id in self._in_flight,
         )
@@ -403,8 +485,7 @@ class CcmBackend:
     def _set_status(self, state: str, detail: str | None, retry_in: float | None = None) -> None:
         retry_at = self.clock.now() + timedelta(seconds=retry_in) if retry_in else None
         self.status = SourceStatus(self.label, state, detail, retry_at)
-        for callback in list(self._status_subs):
-            callback(self.status)
+        self._status.publish(self.status)
 
     async def _on_connected(self) -> None:
         """A new connection: its initial snapshots follow; the list says which to expect."""
@@ -456,7 +537,7 @@ class CcmBackend:
             self._on_snapshot(event)
         elif event.type == METRICS:
             self._on_metrics(event)
-        elif event.type in _ACTIVITY_TYPES:
+        elif event.type in ACTIVITY_TYPES:
             self._on_activity(event)
         elif event.type not in FOLLOWED_BY_SNAPSHOT and event.type not in self._unknown_types:
             self._unknown_types.add(event.type)
@@ -486,12 +567,12 @@ class CcmBackend:
                     "Cloud Manager sent more than %d workers; the rest are ignored", MAX_WORKERS
                 )
             return
-        if old is not None and old.payload == payload:
-            return  # the same snapshot again (another client connected): nothing to apply
         if old is not None and received < old.received_at:
             return  # an older snapshot arriving late never replaces a newer one
+        if old is not None and old.payload == payload:
+            old.received_at = received  # the same again, read later (another client connected)
+            return
         self._entries[worker_id] = _Entry(payload, received, region)
-        self._settle_held(worker_id, payload, received)
         if count:
             self.applied[worker_id] = self.applied.get(worker_id, 0) + 1
         if old is not None and old.payload.get("status") != payload.get("status"):
@@ -506,29 +587,21 @@ class CcmBackend:
                 entry.payload[name] = event.data[name]
 
     def _on_activity(self, event: StreamEvent) -> None:
-        activity = _to_activity(event.type, event.data)
+        activity = to_activity(event.type, event.data)
         if activity is None:
             log.info("Cloud Manager %s event without the fields cmltui needs; ignored", event.type)
             return
-        at = event_time(activity) or self.clock.now()
-        held = self._held.setdefault(activity.worker_id, {})
-        for name, value in _held_values(event.data).items():
-            held[name] = PendingWrite(value, at)
         waiter = self._waiters.get((activity.worker_id, activity.type))
         if waiter is not None and not waiter.done():
             waiter.set_result(activity)  # the action's caller gets the server's own event
-        for callback in list(self._activity_subs):  # and so does every subscriber (the app
-            callback(activity)  # shows an event once even when it is reported twice)
+        self._accept(activity)  # and so does every subscriber (the app shows an event once
+        # even when it is reported twice)
 
-    def _settle_held(self, worker_id: str, payload: Mapping[str, Any], received: datetime) -> None:
-        held = self._held.get(worker_id)
-        if not held:
-            return
-        for name, item in list(held.items()):
-            if _same(payload.get(name), item.value) or item.outlived_by(received, self._settle):
-                del held[name]
-        if not held:
-            del self._held[worker_id]
+    def _accept(self, activity: ActivityEvent) -> None:
+        """Hold what the event sets (the settle table) and put it on the activity channel."""
+        if activity.worker_id in self._entries:  # bounded: only workers Cloud Manager listed
+            self._held.setdefault(activity.worker_id, {}).update(held_from_event(activity))
+        self._activity.publish(activity)
 
     # --- publishing ---------------------------------------------------------------------------
 
@@ -548,8 +621,7 @@ class CcmBackend:
     def publish(self) -> FleetSnapshot:
         snapshot = self._fleet_snapshot()
         self.published += 1
-        for callback in list(self._snapshot_subs):
-            callback(snapshot)
+        self._snapshots.publish(snapshot)
         return snapshot
 
     def _fleet_snapshot(self, errors: tuple[str, ...] = ()) -> FleetSnapshot:
@@ -559,17 +631,15 @@ class CcmBackend:
         prices = self.config.price_table()
         dtos = []
         for worker_id, entry in self._entries.items():
-            held = {k: v.value for k, v in self._held.get(worker_id, {}).items()}
             ctx = CcmMapContext(
                 now=now,
                 received_at=entry.received_at,
                 poll_interval=self._interval,
                 next_refresh_at=next_at,
                 prices=prices,
-                held=held,
             )
             try:
-                dtos.append(map_ccm_snapshot_to_dto(entry.payload, ctx))
+                dtos.append(self._settled_dto(worker_id, entry, ctx))
             except Exception as exc:  # a payload the DTO refuses: that worker only
                 log.warning(
                     "Cloud Manager worker %s not shown: %s", worker_id[:64], type(exc).__name__
@@ -579,119 +649,26 @@ class CcmBackend:
             collected_at=now, next_refresh_at=next_at, workers=tuple(dtos), errors=tuple(problems)
         )
 
+    def _settled_dto(self, worker_id: str, entry: _Entry, ctx: CcmMapContext) -> CMLWorkerDto:
+        """The worker's DTO, with the values recent events set that its snapshot cannot undo.
+
+        The snapshot is read as the mapper reads it; the settle rule then drops each held value
+        the snapshot confirms, or outlives (sent later than the event plus the settle time),
+        and what still stands is laid over the payload by the mapper.
+        """
+        dto = map_ccm_snapshot_to_dto(entry.payload, ctx)
+        held = self._held.get(worker_id)
+        if not held:
+            return dto
+        read = {name: getattr(dto, name) for name in held}
+        settle_fields(read, held, entry.received_at, self._settle)
+        if not held:
+            del self._held[worker_id]
+            return dto
+        standing = {name: write.value for name, write in held.items()}
+        return map_ccm_snapshot_to_dto(entry.payload, replace(ctx, held=standing))
+
     def _name(self, worker_id: str) -> str:
         entry = self._entries.get(worker_id)
         name = entry.payload.get("name") if entry else None
         return name[:120] if isinstance(name, str) and name else worker_id[:64]
-
-
-_ACTIVITY_TYPES = frozenset(
-    {IdleDetectionToggled.type, WorkerPaused.type, WorkerResumed.type, ActivityUpdated.type}
-)
-_HELD_FROM_EVENT = {
-    "is_enabled": "is_idle_detection_enabled",
-    "paused_at": "last_paused_at",
-    "resumed_at": "last_resumed_at",
-}
-
-
-def _held_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The DTO fields an event sets, in payload form, for the settle rule."""
-    values = {}
-    for key, value in data.items():
-        name = _HELD_FROM_EVENT.get(key, key)
-        if name in CCM_HELD_FIELDS:
-            values[name] = value
-    return values
-
-
-def _same(snapshot_value: Any, held_value: Any) -> bool:
-    a, b = ccm_time(snapshot_value), ccm_time(held_value)
-    if a is not None and b is not None:
-        return a.replace(microsecond=0) == b.replace(microsecond=0)
-    return snapshot_value == held_value
-
-
-def _to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
-    """Cloud Manager's minimal event as cmltui's own (None when a required field is missing)."""
-    worker_id = data.get("worker_id")
-    if not isinstance(worker_id, str) or not worker_id:
-        return None
-    worker_id = worker_id[:128]
-    try:
-        if kind == IdleDetectionToggled.type:
-            at = ccm_time(data.get("toggled_at"))
-            if at is None or not isinstance(data.get("is_enabled"), bool):
-                return None
-            return IdleDetectionToggled(
-                worker_id=worker_id,
-                is_enabled=data["is_enabled"],
-                toggled_by=_actor(data.get("toggled_by")),
-                toggled_at=at,
-            )
-        if kind == WorkerPaused.type:
-            at = ccm_time(data.get("paused_at"))
-            if at is None:
-                return None
-            reason = data.get("pause_reason")
-            minutes = data.get("idle_duration_minutes")
-            return WorkerPaused(
-                worker_id=worker_id,
-                pause_reason=reason if reason in ("idle_timeout", "manual") else "external",
-                paused_by=_actor(data.get("paused_by")),
-                paused_at=at,
-                auto_pause_count=_int(data.get("auto_pause_count")),
-                manual_pause_count=_int(data.get("manual_pause_count")),
-                idle_duration_minutes=(
-                    float(minutes)
-                    if isinstance(minutes, int | float) and not isinstance(minutes, bool)
-                    else None
-                ),
-            )
-        if kind == WorkerResumed.type:
-            at = ccm_time(data.get("resumed_at"))
-            if at is None:
-                return None
-            reason = data.get("resume_reason")
-            return WorkerResumed(
-                worker_id=worker_id,
-                resume_reason=reason if reason in ("manual", "auto") else "external",
-                resumed_by=_actor(data.get("resumed_by")),
-                resumed_at=at,
-                auto_resume_count=_int(data.get("auto_resume_count")),
-                manual_resume_count=_int(data.get("manual_resume_count")),
-                was_auto_paused=data.get("was_auto_paused") is True,
-            )
-        if kind == ActivityUpdated.type:
-            check = ccm_time(data.get("last_activity_check_at"))
-            if check is None:
-                return None
-            return ActivityUpdated(
-                worker_id=worker_id,
-                last_activity_at=ccm_time(data.get("last_activity_at")),
-                last_activity_check_at=check,
-                next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-                target_pause_at=ccm_time(data.get("target_pause_at")),
-            )
-    except ValueError:  # pydantic's ValidationError: a value of the wrong kind
-        return None
-    return None
-
-
-def _actor(value: Any) -> str:
-    return value[:120] if isinstance(value, str) and value else "unknown"
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return max(0, int(value))
-
-
-@contextlib.asynccontextmanager
-async def ccm_backend(config: Config, **kwargs: Any) -> AsyncIterator[CcmBackend]:
-    backend = CcmBackend(config, **kwargs)
-    try:
-        yield backend
-    finally:
-        await backend.close()

@@ -1,22 +1,18 @@
-"""`demo --ccm` and `simulate --ccm`: the simulated CML Cloud Manager, with or without the UI.
+"""`demo --ccm`: the dashboard on a simulated CML Cloud Manager that the backend starts itself.
 
-(`run --ccm URL` and `snapshot --ccm URL` go through `commands`, which builds a `CcmBackend`.)
+The backend's opener starts the simulator (`cmltui.sim.ccm_server`, HTTPS on 127.0.0.1) before
+the first connection and its `close()` stops it, as the direct demo's opener starts its fleet:
+the dashboard, its signal handlers and its close timeout are the same as for any backend.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
-
+from cmltui.audit import AuditLog, default_audit_path
+from cmltui.backends.ccm.backend import CcmBackend, CcmOpened
 from cmltui.config import Config
 
 SIM_TOKEN_ENV = "CMLTUI_CCM_TOKEN"
-
-
-def dispatch(command: str, args: argparse.Namespace, config: Config) -> int:
-    handlers = {"demo": _demo, "simulate": _simulate}
-    return handlers[command](args, config)
+DEMO_LABEL = "ccm demo · simulated Cloud Manager"
 
 
 def sim_config(config: Config, url: str, ca_file: str) -> Config:
@@ -34,43 +30,23 @@ def sim_config(config: Config, url: str, ca_file: str) -> Config:
     return Config.model_validate(data)
 
 
-def _demo(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.backends.ccm.backend import CcmBackend
-    from cmltui.clock import SystemClock
-    from cmltui.sim.ccm_server import CcmSimulator
-    from cmltui.tui.app import CmltuiApp
+def ccm_demo_backend(config: Config, *, workers: int, seed: int) -> CcmBackend:
+    """A Cloud Manager backend on a simulated Cloud Manager it starts on first use."""
 
-    async def main() -> int:
-        sim = CcmSimulator(workers=args.workers, seed=args.seed)
+    async def open_simulator() -> CcmOpened:
+        from cmltui.sim.ccm_server import CcmSimulator
+
+        sim = CcmSimulator(workers=workers, seed=seed)
         await sim.start()
-        backend = CcmBackend(
-            sim_config(config, sim.url, str(sim.ca_file)), env={SIM_TOKEN_ENV: sim.token}
+        return CcmOpened(
+            config=sim_config(config, sim.url, str(sim.ca_file)),
+            env={SIM_TOKEN_ENV: sim.token},
+            close=sim.stop,
         )
-        app = CmltuiApp(backend, config, SystemClock())  # type: ignore[arg-type]
-        try:
-            await app.run_async()
-        finally:
-            await backend.close()
-            await sim.stop()
-        return app.return_code or 0
 
-    return asyncio.run(main())
-
-
-def _simulate(args: argparse.Namespace, config: Config) -> int:
-    from cmltui.sim.ccm_server import CcmSimulator
-
-    async def serve() -> None:
-        sim = CcmSimulator(workers=args.workers, seed=args.seed, host=args.host)
-        await sim.start()
-        try:
-            print(sim.info_text(SIM_TOKEN_ENV), flush=True)
-            await asyncio.Event().wait()
-        finally:
-            await sim.stop()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        print("\ncmltui: simulator stopped", file=sys.stderr)
-    return 0
+    return CcmBackend(
+        config,
+        audit=AuditLog(default_audit_path(demo=True)),
+        opener=open_simulator,
+        label=DEMO_LABEL,
+    )

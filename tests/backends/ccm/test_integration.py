@@ -193,6 +193,50 @@ async def test_a_stale_snapshot_never_undoes_a_toggle_until_settle_time_has_pass
     assert _by_name(backend.publish())["cml-busy-01"]["is_idle_detection_enabled"] is True
 
 
+async def test_a_snapshot_read_before_a_pause_never_puts_running_back(live, sim):
+    """The settle rule holds the status a pause implies, as on AWS (README, "Idle detection")."""
+    backend, _recorder = live
+    clock = sim.clock
+    assert isinstance(clock, ManualClock)
+    worker = sim.model.by_name("cml-busy-01")
+    clock.advance(1)
+    stale = sim.model.snapshot_event(worker, clock.now(), "metrics")  # read while running
+    # Cloud Manager's own snapshot after the stop comes when its monitor has polled EC2: hold
+    # it back, so that only the pause's events go out now.
+    emit, held_back = sim.emit, []
+
+    def emit_all_but_snapshots(events):
+        held_back.extend(e for e in events if e.type == "worker.snapshot")
+        emit([e for e in events if e.type != "worker.snapshot"])
+
+    sim.emit = emit_all_but_snapshots
+    paused = await backend.pause(worker.id)
+    sim.emit = emit
+    assert paused.paused_by == "ccm-sim-user" and held_back  # Cloud Manager's own event
+    assert _by_id(backend.publish(), worker.id)["status"] == "stopping"  # held, not listed yet
+
+    clock.advance(5)  # the snapshot read before the pause arrives 5 s after its event
+    applied = backend.applied[worker.id]
+    sim.broadcast(stale)
+    await wait_for(lambda: backend.applied[worker.id] == applied + 1)
+    shown = _by_id(backend.publish(), worker.id)
+    assert (shown["status"], shown["manual_pause_count"]) == ("stopping", 1)
+    assert shown["paused_by"] == "ccm-sim-user" and shown["hourly_cost"] == 0.0
+    assert shown["idle_state"] is None  # a stopping worker has no idle state
+
+    # Someone starts it again; a snapshot sent after the event plus the settle time (30 s) that
+    # still disagrees is not stale: it wins.
+    clock.advance(40)
+    worker.status, worker.transition_at = "running", None
+    sim.broadcast(sim.model.snapshot_event(worker, clock.now(), "status_updated"))
+    await wait_for(lambda: backend.applied[worker.id] == applied + 2)
+    assert _by_id(backend.publish(), worker.id)["status"] == "running"
+
+
+def _by_id(snapshot: FleetSnapshot, worker_id: str) -> dict[str, object]:
+    return next(worker_dto_to_dict(d) for d in snapshot.workers if d.id == worker_id)
+
+
 async def test_metrics_events_update_the_next_fleet_snapshot(live, sim):
     backend, _recorder = live
     clock = sim.clock
