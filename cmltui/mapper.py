@@ -15,7 +15,7 @@ from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
 from cmltui.clock import ensure_utc
 from cmltui.domain import idle
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
-from cmltui.domain.prices import Price, PriceLookup, StaticPrices
+from cmltui.domain.prices import Price, PriceLookup, StaticPrices, hourly_cost, price_of
 from cmltui.domain.sanitize import finite_count, finite_number, finite_percent
 from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
 from cmltui.domain.secrets import is_secret_key
@@ -59,7 +59,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     history = worker.history
     licensing = worker.cml.licensing  # stored token-free and JSON-safe (CMLState)
     detection_on = idle.detection_active(worker, ctx.idle)
-    price = _price(worker, ctx.prices)
+    price = price_of(ctx.prices, worker.region, worker.instance_type)
     return CMLWorkerDto(
         id=worker.instance_id,
         name=worker.tags.get(NAME_TAG) or worker.instance_id,
@@ -161,7 +161,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         ),
         recent_user_ids=list(worker.activity.recent_user_ids),
         recent_users=[worker.cml.users.get(uid, uid) for uid in worker.activity.recent_user_ids],
-        hourly_cost=_hourly_cost(worker, price),
+        hourly_cost=hourly_cost(running, price),
         hourly_price=price.per_hour if price else None,
         price_source=price.source if price else None,
         savings=_savings(worker, price, ctx),
@@ -181,6 +181,7 @@ class CcmMapContext:
 
     now: datetime
     received_at: datetime
+    idle: idle.IdleSettings = field(default_factory=idle.IdleSettings)
     poll_interval: float = 10.0
     next_refresh_at: datetime | None = None
     prices: PriceLookup = field(default_factory=StaticPrices)
@@ -211,17 +212,21 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         storage = finite_percent(data.get("disk_utilization"))
     instance_type = _text(data.get("instance_type"))
     system_info = _bounded_json(data.get("cml_system_info"))
-    enabled = data.get("is_idle_detection_enabled")
+    enabled = data.get("is_idle_detection_enabled") is True
     last_activity = ccm_time(data.get("last_activity_at"))
+    last_check = ccm_time(data.get("last_activity_check_at"))
+    last_resumed = ccm_time(data.get("last_resumed_at"))
     poll = finite_number(data.get("poll_interval"))
     region = _text(data.get("aws_region")) or ""
-    price = ctx.prices.price(region, instance_type) if instance_type else None
-    target_pause = ccm_time(data.get("target_pause_at"))
-    # Cloud Manager's target pause time is its reference time plus its own timeout.
-    is_idle = (
-        ctx.now >= target_pause
-        if running and enabled is True and target_pause is not None
-        else None
+    price = price_of(ctx.prices, region, instance_type)
+    # The domain's rule, as on AWS: idle past the timeout since the latest activity or resume,
+    # unknown until Cloud Manager has checked the activity. (Cloud Manager's own
+    # `target_pause_at` is shown as sent, but upstream never sets it.)
+    detection_on = running and enabled
+    activity_known = last_check is not None
+    minutes = idle.minutes_since(idle.latest(last_activity, last_resumed), ctx.now)
+    is_idle = idle.idle_verdict(
+        minutes, detection_on=detection_on, activity_known=activity_known, settings=ctx.idle
     )
     return CMLWorkerDto(
         id=worker_id,
@@ -275,38 +280,34 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         terminated_at=ccm_time(data.get("terminated_at")),
         created_by=_text(data.get("created_by")),
         last_activity_at=last_activity,
-        last_activity_check_at=ccm_time(data.get("last_activity_check_at")),
+        last_activity_check_at=last_check,
         next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-        target_pause_at=target_pause,
-        is_idle_detection_enabled=enabled if isinstance(enabled, bool) else False,
+        target_pause_at=ccm_time(data.get("target_pause_at")),
+        is_idle_detection_enabled=enabled,
         auto_pause_count=finite_count(data.get("auto_pause_count")),
         manual_pause_count=finite_count(data.get("manual_pause_count")),
         auto_resume_count=finite_count(data.get("auto_resume_count")),
         manual_resume_count=finite_count(data.get("manual_resume_count")),
         last_paused_at=ccm_time(data.get("last_paused_at")),
-        last_resumed_at=ccm_time(data.get("last_resumed_at")),
+        last_resumed_at=last_resumed,
         paused_by=_text(data.get("paused_by")),
         pause_reason=_enum(PauseReason, data.get("pause_reason"), None),
         collected_at=ctx.received_at,
         errors={},
-        resumed_by=None,
+        resumed_by=_text(data.get("resumed_by")),  # not in Cloud Manager's DTO; an event's
         is_idle=is_idle,
         idle_state=idle.state_of(
-            running=running, detection_on=enabled is True, in_snooze=False, is_idle=is_idle
+            running=running, detection_on=detection_on, in_snooze=False, is_idle=is_idle
         ),
-        idle_minutes=(
-            _round(max(0.0, (ctx.now - last_activity).total_seconds() / 60.0))
-            if running and enabled is True and last_activity is not None
-            else None
-        ),
-        in_snooze_period=False,
+        idle_minutes=_round(minutes) if detection_on and activity_known else None,
+        in_snooze_period=False,  # Cloud Manager's DTO carries no snooze
         snooze_ends_at=None,
         eligible_for_auto_pause=False,
         running_nodes=_int_or_none(_mapping(system_info).get("running_nodes")),
         labs=None,
         recent_user_ids=[],
         recent_users=[],
-        hourly_cost=(0.0 if not running else price.per_hour if price else None),
+        hourly_cost=hourly_cost(running, price),
         hourly_price=price.per_hour if price else None,
         price_source=price.source if price else None,
         savings=_NEVER_STOPPED,  # Cloud Manager sends no stop history to count from
@@ -427,17 +428,6 @@ def _pick(
     if cml_stamp is None or cloudwatch.timestamp > cml_stamp:
         return cw_value
     return cml_value
-
-
-def _price(worker: CMLWorker, prices: PriceLookup) -> Price | None:
-    return prices.price(worker.region, worker.instance_type) if worker.instance_type else None
-
-
-def _hourly_cost(worker: CMLWorker, price: Price | None) -> float | None:
-    """Burn now: a stopped worker costs nothing per hour (its volumes are not counted)."""
-    if worker.status is not WorkerStatus.RUNNING:
-        return 0.0
-    return price.per_hour if price else None
 
 
 def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> SavingsDto:

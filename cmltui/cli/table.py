@@ -7,10 +7,13 @@ by terminal cell width, so wide and zero-width characters keep the columns strai
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.cells import cell_len, set_cell_size
 
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
+from cmltui.domain.idle import IdleState, idle_words
 from cmltui.domain.sanitize import visible
 
 WIDTH = 80
@@ -21,14 +24,14 @@ def _pct(value: float | None) -> str:
 
 
 def _idle(dto: CMLWorkerDto) -> str:
-    """`?` while unknown (telemetry not read), `off`, or the idle time: never a guess."""
-    if dto.idle_state is None:
-        return "-"
-    if dto.idle_state in ("off", "unknown") or dto.idle_minutes is None:
-        return {"off": "off"}.get(dto.idle_state, "?")
-    minutes = dto.idle_minutes
-    text = f"{minutes / 60:.1f}h" if minutes >= 90 else f"{minutes:.0f}m"
-    return ("IDLE " if dto.is_idle else "") + text
+    """The state's short word from the domain (`?` while unknown, `snooze`, `off`, `-` when not
+    running); idle and active say for how long, as the dashboard's cell does. Never a guess."""
+    state, minutes = dto.idle_state, dto.idle_minutes
+    words = idle_words(state)
+    if state not in (IdleState.IDLE, IdleState.ACTIVE) or minutes is None:
+        return words.short
+    age = f"{minutes / 60:.1f}h" if minutes >= 90 else f"{minutes:.0f}m"
+    return f"{words.short} {age}" if state == IdleState.IDLE else age
 
 
 def _cost(dto: CMLWorkerDto) -> str:
@@ -55,7 +58,7 @@ def line(text: str, width: int = WIDTH) -> str:
 
 def render_table(snapshot: FleetSnapshot) -> str:
     header = f"{'NAME':<18} {'STATUS':<8} {'SERVICE':<11} {'CPU':>4} {'MEM':>4} {'DISK':>4} "
-    header += f"{'LABS':>5} {'IDLE':<10} {'$/H':>5}"
+    header += f"{'LABS':>5} {'IDLE':<11} {'$/H':>5}"
     lines = [header]
     for dto in snapshot.workers:
         labs = "-" if dto.active_labs_count is None else f"{dto.active_labs_count}/"
@@ -71,7 +74,7 @@ def render_table(snapshot: FleetSnapshot) -> str:
                     cell(_pct(dto.memory_utilization), 4, ">"),
                     cell(_pct(dto.storage_utilization), 4, ">"),
                     cell(labs, 5, ">"),
-                    cell(_idle(dto), 10),
+                    cell(_idle(dto), 11),
                     cell(cost, 5, ">"),
                 )
             )
@@ -79,11 +82,9 @@ def render_table(snapshot: FleetSnapshot) -> str:
         for source, error in dto.errors.items():
             lines.append(line(f"  ! {source}: {error}"))
     cost = snapshot.cost()
-    states = [d.idle_state for d in snapshot.workers]
-    lines.append(
-        f"{cost.workers} workers, {cost.running} running: idle {states.count('idle')}, "
-        f"busy {states.count('active')}, ? {states.count('unknown')} (not read yet)"
-    )
+    counts = Counter(d.idle_state for d in snapshot.workers if d.idle_state is not None)
+    states = ", ".join(f"{state.value} {counts[state]}" for state in IdleState if counts[state])
+    lines.append(line(f"{cost.workers} workers, {cost.running} running: {states or 'none'}"))
     lines.append(f"collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}")
     lines.append(
         f"burn ${cost.burn_per_hour:.2f}/h, idle burn ${cost.idle_burn_per_hour:.2f}/h, "

@@ -1,7 +1,8 @@
-"""Idle detection and auto-pause: one definition (SPEC §2.4), as pure functions.
+"""Idle detection and auto-pause: one definition (README, "Idle detection and auto-pause").
 
-Every function takes the worker, the idle settings and `now`, so the idle checker, the mapper
-and the UI all agree on what "idle" means.
+Pure functions over plain facts (`latest`, `minutes_since`, `idle_verdict`, `state_of`), and
+the same over a registry worker, so the idle checker, both mappers and every output agree on
+what "idle" means and how each state reads.
 """
 
 from __future__ import annotations
@@ -54,18 +55,35 @@ def detection_active(worker: CMLWorker, settings: IdleSettings) -> bool:
     return worker.is_running and settings.enabled and detection_enabled_for(worker, settings)
 
 
-def reference_time(worker: CMLWorker) -> datetime | None:
-    """The latest of: newest activity, last start or resume (ours or external), launch."""
-    candidates = [worker.activity.last_activity_at, worker.last_start_at()]
-    present = [c for c in candidates if c is not None]
+def latest(*times: datetime | None) -> datetime | None:
+    """The latest of the times that are known; None when none is."""
+    present = [t for t in times if t is not None]
     return max(present) if present else None
 
 
-def idle_minutes(worker: CMLWorker, now: datetime) -> float | None:
-    ref = reference_time(worker)
-    if ref is None or not worker.is_running:
+def minutes_since(reference: datetime | None, now: datetime) -> float | None:
+    """Minutes from the reference time to now (never negative); None without a reference."""
+    if reference is None:
         return None
-    return max(0.0, (now - ref).total_seconds() / 60.0)
+    return max(0.0, (now - reference).total_seconds() / 60.0)
+
+
+def idle_verdict(
+    minutes: float | None, *, detection_on: bool, activity_known: bool, settings: IdleSettings
+) -> bool | None:
+    """Idle past the timeout; None while unknown (detection off, activity never read)."""
+    if minutes is None or not detection_on or not activity_known:
+        return None
+    return minutes >= settings.timeout.total_seconds() / 60.0
+
+
+def reference_time(worker: CMLWorker) -> datetime | None:
+    """The latest of: newest activity, last start or resume (ours or external), launch."""
+    return latest(worker.activity.last_activity_at, worker.last_start_at())
+
+
+def idle_minutes(worker: CMLWorker, now: datetime) -> float | None:
+    return minutes_since(reference_time(worker), now) if worker.is_running else None
 
 
 def activity_known(worker: CMLWorker) -> bool:
@@ -75,10 +93,12 @@ def activity_known(worker: CMLWorker) -> bool:
 
 def is_idle(worker: CMLWorker, settings: IdleSettings, now: datetime) -> bool | None:
     """None while unknown: detection off, not running, or telemetry never read yet."""
-    minutes = idle_minutes(worker, now)
-    if minutes is None or not detection_active(worker, settings) or not activity_known(worker):
-        return None
-    return minutes >= settings.timeout.total_seconds() / 60.0
+    return idle_verdict(
+        idle_minutes(worker, now),
+        detection_on=detection_active(worker, settings),
+        activity_known=activity_known(worker),
+        settings=settings,
+    )
 
 
 class IdleState(StrEnum):

@@ -104,3 +104,16 @@ class StaticPrices:
 
     def want(self, pairs: Iterable[tuple[str, str]]) -> None:
         return None
+
+
+def price_of(prices: PriceLookup, region: str, instance_type: str | None) -> Price | None:
+    """A worker's price, or None when its type is unknown or nobody priced it there."""
+    return prices.price(region, instance_type) if instance_type else None
+
+
+def hourly_cost(running: bool, price: Price | None) -> float | None:
+    """Burn now: a worker that is not running costs nothing per hour (its volumes are not
+    counted); a running one its price, or None when unpriced (never a guess)."""
+    if not running:
+        return 0.0
+    return price.per_hour if price else None

@@ -59,8 +59,9 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
     assert "cml-busy-01" in names and "cml-stopped-06" in names
     busy = next(w for w in data["workers"] if w["name"] == "cml-busy-01")
     assert busy["status"] == "running" and busy["created_at"].endswith("+00:00")
-    # Idle state is three-valued: a worker whose telemetry could not be read (CML down) is
-    # unknown, never "not idle"; one read is idle or active; a stopped one has none.
+    # Idle state is never a guess: a worker whose telemetry could not be read (CML down) is
+    # unknown, never "not idle"; one read is idle or active; one just resumed is in snooze
+    # (whatever its verdict); a stopped one has none.
     by_name = {w["name"]: w for w in data["workers"]}
     down = by_name["cml-down-07"]
     assert (down["idle_state"], down["is_idle"], down["idle_minutes"]) == ("unknown", None, None)
@@ -69,6 +70,8 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
         True,
     )
     assert (busy["idle_state"], busy["is_idle"]) == ("active", False)
+    snooze = by_name["cml-snooze-04"]
+    assert (snooze["idle_state"], snooze["in_snooze_period"]) == ("snooze", True)
     assert by_name["cml-stopped-06"]["idle_state"] is None
     # Addresses, DNS names included, for a running worker; none for a stopped one.
     assert busy["public_ip"] and busy["private_ip"]
@@ -81,13 +84,27 @@ def test_snapshot_demo_json_is_valid_json_for_jq(tmp_path):
     assert "token" not in json.dumps([sorted(w) for w in data["workers"]])
 
 
-def test_snapshot_table_fits_80_columns(tmp_path):
-    result = cmltui("snapshot", "--demo", "--workers", "5", env=clean_env(tmp_path))
+def test_snapshot_table_fits_80_columns_and_says_each_idle_state_as_the_dashboard(tmp_path):
+    result = cmltui("snapshot", "--demo", "--workers", "7", env=clean_env(tmp_path))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("NAME")
     assert max(len(line) for line in lines) <= 80
-    assert len([ln for ln in lines if ln.startswith("cml-")]) == 5
+    rows = {ln.split()[0]: ln for ln in lines if ln.startswith("cml-")}
+    assert len(rows) == 7
+    idle_at = lines[0].index("IDLE")
+
+    def idle_cell(name: str) -> str:
+        return rows[name][idle_at : idle_at + 11].strip()
+
+    assert idle_cell("cml-down-07") == "?"  # telemetry never read: unknown, not "active"
+    assert idle_cell("cml-snooze-04") == "snooze"  # as the dashboard says, not its minutes
+    assert idle_cell("cml-labs-02") == "off"
+    assert idle_cell("cml-stopped-06") == "-"
+    assert idle_cell("cml-idle-03").startswith("IDLE ")
+    assert idle_cell("cml-busy-01").endswith("m")  # active: for how long
+    summary = next(line for line in lines if line.startswith("7 workers"))
+    assert "idle 1" in summary and "unknown 1" in summary and "snooze 1" in summary
     burn = next(line for line in lines if line.startswith("burn $"))
     assert ", idle burn $" in burn and ", month $" in burn
 

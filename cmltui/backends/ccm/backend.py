@@ -629,11 +629,13 @@ class CcmBackend:
         now = self.clock.now()
         next_at = now + timedelta(seconds=self._interval)
         prices = self.config.price_table()
+        settings = self.config.idle_settings()
         dtos = []
         for worker_id, entry in self._entries.items():
             ctx = CcmMapContext(
                 now=now,
                 received_at=entry.received_at,
+                idle=settings,
                 poll_interval=self._interval,
                 next_refresh_at=next_at,
                 prices=prices,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cmltui.api.dto import worker_dto_to_dict
+from cmltui.domain.idle import IdleSettings
 from cmltui.mapper import CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
 from cmltui.sim.ccm_model import CcmModel
 
@@ -82,6 +83,43 @@ def test_held_values_win_over_the_payload():
         CcmMapContext(now=T0, received_at=T0, held={"is_idle_detection_enabled": False}),
     )
     assert dto.is_idle_detection_enabled is False
+
+
+def test_idle_comes_from_the_domains_rule_not_from_target_pause_at():
+    two_hours_ago = "2026-03-02T07:00:00+00:00"
+    checked = "2026-03-02T08:59:00+00:00"
+    idle = map_ccm_snapshot_to_dto(
+        _payload(
+            last_activity_at=two_hours_ago, last_activity_check_at=checked, target_pause_at=None
+        ),
+        CTX,
+    )
+    assert (idle.idle_state, idle.is_idle, idle.idle_minutes) == ("idle", True, 120.0)
+    # The configured timeout decides, as on AWS: three hours is not reached yet.
+    patient = CcmMapContext(now=T0, received_at=T0, idle=IdleSettings(timeout=timedelta(hours=3)))
+    active = map_ccm_snapshot_to_dto(
+        _payload(last_activity_at=two_hours_ago, last_activity_check_at=checked), patient
+    )
+    assert (active.idle_state, active.is_idle) == ("active", False)
+    # A resume counts like activity: resumed ten minutes ago, the worker is not idle.
+    resumed = map_ccm_snapshot_to_dto(
+        _payload(
+            last_activity_at=two_hours_ago,
+            last_activity_check_at=checked,
+            last_resumed_at="2026-03-02T08:50:00+00:00Z",
+        ),
+        CTX,
+    )
+    assert (resumed.idle_state, resumed.idle_minutes) == ("active", 10.0)
+
+
+def test_activity_never_checked_is_unknown_never_active():
+    dto = map_ccm_snapshot_to_dto(
+        _payload(last_activity_at="2026-03-02T08:58:00+00:00", last_activity_check_at=None), CTX
+    )
+    assert (dto.idle_state, dto.is_idle, dto.idle_minutes) == ("unknown", None, None)
+    off = map_ccm_snapshot_to_dto(_payload(is_idle_detection_enabled="yes"), CTX)
+    assert (off.idle_state, off.is_idle_detection_enabled) == ("off", False)
 
 
 def test_prices_come_from_the_same_lookup_as_on_aws():
