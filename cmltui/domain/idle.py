@@ -44,10 +44,20 @@ class IdleSettings:
     check_interval: timedelta = timedelta(seconds=300)
 
 
-def detection_enabled_for(worker: CMLWorker, settings: IdleSettings) -> bool:
-    """Switch 2: the worker's tag, else the config default."""
-    tagged = idle_detection_tag(worker.tags)
+def detection_enabled_by(tags: Mapping[str, str], settings: IdleSettings) -> bool:
+    """Switch 2 as these tags say it: the `cmltui:idle-detection` tag, else the config default."""
+    tagged = idle_detection_tag(tags)
     return settings.default_per_worker if tagged is None else tagged
+
+
+def detection_enabled_for(worker: CMLWorker, settings: IdleSettings) -> bool:
+    """Switch 2 for a registry worker (its tags, with the monitor's own writes held)."""
+    return detection_enabled_by(worker.tags, settings)
+
+
+def detection_switched_on(tags: Mapping[str, str], settings: IdleSettings) -> bool:
+    """Switches 1 and 2: idle status is computed at all, and for a worker with these tags."""
+    return settings.enabled and detection_enabled_by(tags, settings)
 
 
 def detection_active(worker: CMLWorker, settings: IdleSettings) -> bool:

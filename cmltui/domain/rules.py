@@ -1,7 +1,9 @@
-"""When an operator action may be sent (SPEC §2.5): one pure function for the TUI and the core.
+"""When an operator action or an auto-pause may be sent: one pure function for the TUI and
+the core (README, "Keys" and "Idle detection and auto-pause").
 
-The dashboard asks before it opens a dialog; the core asks again before it sends anything, so
-a key press, a palette entry and a call from code all meet the same rule.
+The dashboard asks before it opens a dialog; the core asks again before it sends anything, and
+once more with what it re-reads right before a stop or start, so a key press, a palette entry,
+a call from code and auto-pause all meet the same rule.
 """
 
 from __future__ import annotations
@@ -10,18 +12,21 @@ from typing import Final, Literal
 
 from cmltui.domain.enums import WorkerStatus
 
-ActionKind = Literal["toggle_idle_detection", "pause", "resume"]
+ActionKind = Literal["toggle_idle_detection", "pause", "resume", "auto_pause"]
 
 _ALLOWED: Final[dict[str, WorkerStatus]] = {
     "pause": WorkerStatus.RUNNING,
+    "auto_pause": WorkerStatus.RUNNING,
     "resume": WorkerStatus.STOPPED,
 }
 _ALREADY: Final[dict[str, frozenset[WorkerStatus]]] = {
     "pause": frozenset({WorkerStatus.STOPPING, WorkerStatus.STOPPED}),
+    "auto_pause": frozenset({WorkerStatus.STOPPING, WorkerStatus.STOPPED}),
     "resume": frozenset({WorkerStatus.PENDING, WorkerStatus.RUNNING}),
 }
 _ONLY: Final[dict[str, str]] = {
     "pause": "only a running worker can be paused",
+    "auto_pause": "only a running worker can be paused",
     "resume": "only a stopped worker can be resumed",
 }
 
@@ -33,8 +38,13 @@ def action_refusal(
     status: WorkerStatus,
     read_only: bool = False,
     in_flight: bool = False,
+    idle_detection: bool = True,
 ) -> str | None:
-    """Why `kind` may not be sent to this worker now, or None when it may."""
+    """Why `kind` may not be sent to this worker now, or None when it may.
+
+    `idle_detection` (both switches, as the worker's tag says) matters to auto-pause only: a
+    worker someone excluded from idle detection is never auto-paused.
+    """
     verb = kind.replace("_", " ")
     if read_only:
         return f"read-only mode: {verb} not sent"
@@ -46,4 +56,6 @@ def action_refusal(
         return f"{name} is already {status.value}"
     if status is not _ALLOWED[kind]:
         return f"{name} is {status.value}; {_ONLY[kind]}"
+    if kind == "auto_pause" and not idle_detection:
+        return f"{name}: idle detection is off for it (cmltui:idle-detection)"
     return None

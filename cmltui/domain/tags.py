@@ -6,6 +6,7 @@ see the same counters and the same last pause and resume.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
@@ -35,7 +36,7 @@ IDLE_ENABLED: Final = "enabled"
 IDLE_DISABLED: Final = "disabled"
 
 
-def idle_detection_tag(tags: dict[str, str]) -> bool | None:
+def idle_detection_tag(tags: Mapping[str, str]) -> bool | None:
     """The per-worker switch from its tag; None when absent or unreadable (default applies)."""
     value = tags.get(IDLE_DETECTION_TAG, "").strip().lower()
     if value == IDLE_ENABLED:

@@ -485,20 +485,22 @@ class AwsSource:
         )
         return _current_states(response, "StartingInstances", [instance_id])[instance_id]
 
-    async def instance_states(self, region: str, instance_ids: list[str]) -> dict[str, str]:
-        """The current EC2 state of a few instances (one DescribeInstances), read just before
-        an action is sent so that a change made meanwhile by someone else is not overwritten."""
+    async def instances_now(self, region: str, instance_ids: list[str]) -> dict[str, Ec2Instance]:
+        """A few instances as EC2 shows them now (state and tags; one DescribeInstances), read
+        just before an action is sent so that a change made meanwhile by someone else is not
+        overwritten. An instance EC2 no longer lists is missing from the answer."""
 
         def describe(ec2: Any) -> dict[str, Any]:
             return ec2.describe_instances(InstanceIds=list(instance_ids))
 
         response = await self._act(region, instance_ids, "DescribeInstances", describe)
-        states = {i: "unknown" for i in instance_ids}
+        wanted = set(instance_ids)
+        found: dict[str, Ec2Instance] = {}
         for reservation in response.get("Reservations", []):
             for raw in reservation.get("Instances", []):
-                if raw.get("InstanceId") in states:
-                    states[raw["InstanceId"]] = str(raw.get("State", {}).get("Name", "unknown"))
-        return states
+                if raw.get("InstanceId") in wanted:
+                    found[raw["InstanceId"]] = parse_instance(raw, region)
+        return found
 
     async def _act(
         self, region: str, instance_ids: list[str], operation: str, call: Callable[[Any], T]

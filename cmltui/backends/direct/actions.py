@@ -94,7 +94,7 @@ class Actions:
     ) -> IdleDetectionToggled:
         """Write the opposite of the value shown (never read-then-invert)."""
         worker = self._worker(worker_id)
-        action = "toggle_idle_detection"
+        action: ActionKind = "toggle_idle_detection"
         new_value = not shown_enabled
         with self._guard([worker], action):
             now = self.clock.now()
@@ -169,10 +169,10 @@ class Actions:
         bulk: bool,
     ) -> list[WorkerPaused]:
         """Stop the workers (all of one region) in one call, then write each one's history."""
-        action = "auto_pause" if reason is PauseReason.IDLE_TIMEOUT else "pause"
+        action: ActionKind = "auto_pause" if reason is PauseReason.IDLE_TIMEOUT else "pause"
         actor = by or (SYSTEM_ACTOR if reason is PauseReason.IDLE_TIMEOUT else self.operator)
-        with self._guard(workers, "pause"):
-            workers = await self._still_as_shown(workers, action, WorkerStatus.RUNNING, bulk)
+        with self._guard(workers, action):
+            workers = await self._last_look(workers, action, WorkerStatus.RUNNING, bulk)
             now = self.clock.now()
             idle_minutes = {w.instance_id: idle.idle_minutes(w, now) for w in workers}
             detail = {"reason": reason.value, "by": actor}
@@ -218,10 +218,10 @@ class Actions:
 
     async def resume(self, worker_id: str, *, by: str | None = None) -> WorkerResumed:
         worker = self._worker(worker_id)
-        action = "resume"
+        action: ActionKind = "resume"
         actor = by or self.operator
         with self._guard([worker], action):
-            await self._still_as_shown([worker], action, WorkerStatus.STOPPED, bulk=False)
+            await self._last_look([worker], action, WorkerStatus.STOPPED, bulk=False)
             now = self.clock.now()
             was_auto_paused = worker.history.pause_reason is PauseReason.IDLE_TIMEOUT
             detail = {"by": actor}
@@ -261,12 +261,14 @@ class Actions:
         return worker
 
     def _refusal(self, worker: CMLWorker, kind: ActionKind) -> str | None:
+        """The precondition rule on the registry's view (the monitor's own writes held)."""
         return action_refusal(
             kind,
             name=worker.name,
             status=worker.status,
             read_only=self.read_only,
             in_flight=worker.instance_id in self._in_flight,
+            idle_detection=idle.detection_switched_on(worker.tags, self.config.idle_settings()),
         )
 
     @contextmanager
@@ -285,35 +287,53 @@ class Actions:
         finally:
             self._in_flight -= ids
 
-    async def _still_as_shown(
-        self, workers: list[CMLWorker], action: str, expected: WorkerStatus, bulk: bool
+    async def _last_look(
+        self, workers: list[CMLWorker], kind: ActionKind, expected: WorkerStatus, bulk: bool
     ) -> list[CMLWorker]:
-        """Re-read the instances' state with one DescribeInstances right before sending.
+        """Re-read the instances with one DescribeInstances right before sending, and apply
+        the whole precondition rule to what EC2 says now (its state, and for auto-pause its
+        idle-detection tag), as well as to the registry's view (already checked).
 
-        A worker stopped or started by someone else while the dialog was open is not acted on,
-        so an external stop is never recorded as this operator's pause.
+        A worker stopped or started by someone else while the dialog was open is not acted
+        on, so an external stop is never recorded as this operator's pause; a worker another
+        admin excluded from idle detection during a held collection is not auto-paused.
         """
         region = workers[0].region
+        verb = kind.replace("_", " ")
         try:
-            states = await self.aws.instance_states(region, [w.instance_id for w in workers])
+            now = await self.aws.instances_now(region, [w.instance_id for w in workers])
         except AwsActionError as exc:
-            raise ActionFailed(f"{action} not sent: could not re-read the state: {exc}") from exc
+            raise ActionFailed(f"{verb} not sent: could not re-read the state: {exc}") from exc
+        settings = self.config.idle_settings()
         unchanged = []
         for worker in workers:
-            now_is = WorkerStatus.from_ec2(states.get(worker.instance_id))
-            if now_is is expected:
+            instance = now.get(worker.instance_id)
+            status = WorkerStatus.from_ec2(instance.state if instance else None)
+            why = action_refusal(
+                kind,
+                name=worker.name,
+                status=status,
+                read_only=self.read_only,
+                in_flight=False,  # this action's own: `_guard` refused any other
+                idle_detection=idle.detection_switched_on(
+                    instance.tags if instance else {}, settings
+                ),
+            )
+            if why is None:
                 unchanged.append(worker)
                 continue
-            message = (
-                f"{worker.name} is now {now_is.value} (changed since it was shown as "
-                f"{expected.value}); {action.replace('_', ' ')} not sent"
-            )
-            self._audit(worker, action, "refused", self.clock.now(), error=message)
+            if status is not expected:
+                why = (
+                    f"{worker.name} is now {status.value} (changed since it was shown as "
+                    f"{expected.value})"
+                )
+            message = f"{why}; {verb} not sent (read again right before sending)"
+            self._audit(worker, kind, "refused", self.clock.now(), error=message)
             if not bulk:
                 raise ActionRefused(message)
             self.warn(message)
         if not unchanged:
-            raise ActionRefused(f"{action.replace('_', ' ')} not sent: every state changed")
+            raise ActionRefused(f"{verb} not sent: every state changed")
         return unchanged
 
     def _intent(

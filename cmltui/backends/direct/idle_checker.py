@@ -1,4 +1,4 @@
-"""The idle checker (SPEC §2.4): the only reader of CML telemetry, and the auto-pauser.
+"""The idle checker: the only reader of CML telemetry, and the auto-pauser.
 
 On each tick it checks the workers whose check is due (never-checked workers first, the rest
 spread across the activity interval), updates their activity state in the shared registry,
@@ -135,6 +135,7 @@ class IdleChecker:
         if not settings.auto_pause or self.config.read_only:
             return None
         if not idle.eligible_for_auto_pause(worker, settings, now):
+            worker.errors.pop("auto_pause", None)  # a refusal said why; it no longer applies
             return None
         episode = idle.reference_time(worker)
         if episode is not None and worker.activity.auto_paused_episode == episode:

@@ -241,6 +241,22 @@ def test_one_precondition_rule(kind, status, read_only, in_flight, expected):
         assert why is not None and expected in why
 
 
+def test_auto_pause_meets_the_same_rule_and_the_idle_detection_switch():
+    def why(status: WorkerStatus, detection: bool, read_only: bool = False) -> str | None:
+        return action_refusal(
+            "auto_pause", name="w", status=status, read_only=read_only, idle_detection=detection
+        )
+
+    assert why(WorkerStatus.RUNNING, True) is None
+    assert "idle detection is off" in (why(WorkerStatus.RUNNING, False) or "")
+    assert "already stopped" in (why(WorkerStatus.STOPPED, True) or "")
+    assert why(WorkerStatus.RUNNING, True, read_only=True) == "read-only mode: auto pause not sent"
+    # The switch matters to auto-pause only: an operator's pause of that worker is allowed.
+    assert (
+        action_refusal("pause", name="w", status=WorkerStatus.RUNNING, idle_detection=False) is None
+    )
+
+
 def test_importing_the_tui_loads_no_aws_http_or_simulator_code():
     code = (
         "import cmltui.tui.app, sys; "

@@ -95,6 +95,52 @@ async def test_a_toggle_during_a_collection_survives_it_and_auto_pause_respects_
         await core.close()
 
 
+async def test_auto_pause_reads_the_tag_again_and_spares_a_worker_excluded_meanwhile(
+    fleet, tmp_path
+):
+    """Another admin excludes the worker from idle detection while a collection is held: the
+    listing is stale, so the registry still says enabled; the re-read right before the stop
+    says disabled, and the whole precondition rule applied to it sends nothing."""
+    core = make_core(fleet, tmp_path, idle__auto_pause=True)
+    worker_id = fleet.worker("cml-idle-03").instance_id  # idle for hours: auto-pause bait
+    ec2 = core.aws.client("ec2", core.config.aws.regions[0])
+    try:
+        await core.collector.collect()
+        held = HeldListing(core)
+        collection = asyncio.create_task(core.collector.collect())
+        await held.listed.wait()  # read before the other admin's change
+        assert IDLE_DETECTION_TAG not in held.listed_tags(worker_id)
+        ec2.create_tags(
+            Resources=[worker_id], Tags=[{"Key": IDLE_DETECTION_TAG, "Value": "disabled"}]
+        )
+        held.release.set()
+        snapshot = await collection
+        assert dto_of(snapshot, worker_id).is_idle_detection_enabled is True  # the stale view
+
+        core.aws.list_fleet = held._real  # type: ignore[method-assign]
+        core.aws.calls.reset()
+        events = await core.idle_checker.check_due()
+        ops = {op: n for (_r, _s, op), n in core.aws.calls.snapshot().items()}
+        assert "StopInstances" not in ops and "CreateTags" not in ops  # nothing was sent
+        assert ops.get("DescribeInstances") == 1  # the last look
+        assert [e for e in events if e.type == "worker.paused"] == []
+        assert ec2_state(core, worker_id)[0] == "running"
+        audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+        ours = [a for a in audit if a["instance_id"] == worker_id]
+        assert [(a["action"], a["result"]) for a in ours] == [("auto_pause", "refused")]
+        assert "idle detection is off" in ours[0]["error"]  # the audit says why
+        assert ours[0]["operator"] == "system"
+
+        # The next listing shows the tag: the worker is no longer eligible, and the refusal's
+        # note on the worker goes with it.
+        snapshot = await core.collector.collect()
+        assert dto_of(snapshot, worker_id).idle_state == "off"
+        await core.idle_checker.check_worker(core.registry.require(worker_id))
+        assert "auto_pause" not in core.registry.require(worker_id).errors
+    finally:
+        await core.close()
+
+
 async def test_someone_else_changing_it_back_wins_after_the_settle_time(fleet, tmp_path):
     core = make_core(fleet, tmp_path)
     worker_id = fleet.worker("cml-nearpause-05").instance_id
