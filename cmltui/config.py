@@ -1,4 +1,4 @@
-"""Configuration: a pydantic model of the TOML file (SPEC §6).
+"""Configuration: a pydantic model of the TOML file (README, "Configuration").
 
 Precedence is flags > environment (`CMLTUI_*` and the standard `AWS_*`) > file > defaults. Any
 problem becomes a `ConfigError` whose one-line message names the file and the key.
@@ -30,14 +30,11 @@ from pydantic_core import PydanticCustomError
 from cmltui import keymap, paths
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
-from cmltui.domain.prices import BUNDLED_PRICES, TABLE_REGION, ConfiguredPrices, StaticPrices
+from cmltui.domain.prices import ConfiguredPrices, StaticPrices
 from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.keymap import ActionSpec
 
 APP_NAME = paths.APP_NAME
-
-DEFAULT_PRICES: dict[str, float] = dict(BUNDLED_PRICES[TABLE_REGION])
-"""The bundled us-east-1 table (kept here for older callers; see `cmltui.domain.prices`)."""
 
 PositivePrice = Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)]
 

@@ -1,7 +1,9 @@
-"""The one place a worker's outward shape is built (SPEC §1, §2.3).
+"""The one place a worker's outward shape is built (README, "How it is built").
 
-`map_worker_to_dto` turns a registry `CMLWorker` into a `CMLWorkerDto`; `worker_dto_to_dict`
-turns a DTO into a JSON-ready dict. Nothing else builds, copies or patches a DTO.
+`map_worker_to_dto` turns a registry `CMLWorker` into a `CMLWorkerDto` (the direct backend);
+`map_ccm_snapshot_to_dto` does the same for a Cloud Manager's `worker.snapshot` payload, with
+the same domain rules. Nothing else builds, copies or patches a DTO; its one JSON form is
+`cmltui.api.dto.worker_dto_to_dict`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class MapContext:
 
 
 def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
-    """Build the outward shape of one worker; every rule of SPEC §2.3 lives here."""
+    """Build the outward shape of one worker; every mapping rule (CML first, CloudWatch as
+    the fallback, the newer reading wins, values clamped and never guessed) lives here."""
     now = ctx.now
     running = worker.status is WorkerStatus.RUNNING
     has_address = worker.status not in _NO_ADDRESS_STATES

@@ -46,7 +46,7 @@ def log_file(*, demo: bool = False) -> Path:
 
 
 def cache_dir() -> Path:
-    """Throw-away data (for example the simulator's generated certificates)."""
+    """Data that can be read again when lost: the Pricing API's prices (`price_cache_file`)."""
     return Path(platformdirs.user_cache_dir(APP_NAME))
 
 

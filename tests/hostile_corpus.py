@@ -1,6 +1,6 @@
 """Hostile strings an adversary with CreateTags rights, or a broken CML, can put in front of us.
 
-Shared by the tests that feed them through every text path (issue 15).
+Shared by the tests that feed them through every text path.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Configuration errors and precedence (SPEC §6), through the `cmltui` command itself."""
+"""Configuration errors and precedence, through the `cmltui` command itself."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every mapping rule of SPEC §2.3, with its edge cases."""
+"""Every mapping rule of `map_worker_to_dto`, with its edge cases."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def test_stopped_worker_has_no_addresses_or_metrics_but_keeps_history():
     assert dto.cpu_utilization is None and dto.memory_utilization is None
     assert dto.storage_utilization is None and dto.cloudwatch_cpu_utilization is None
     assert dto.cml_system_info is None and dto.cml_system_health is None
-    # Slow-changing CML facts survive the stop, each with its age (issue 9, item 2).
+    # Slow-changing CML facts survive the stop, each with its age.
     assert dto.cml_version == "2.9.0"
     assert dto.cml_license_info == {"registration": {"status": "COMPLETED"}}
     assert dto.fact_ages_seconds == {"cml_version": 240, "cml_license_info": 1800}

@@ -1,10 +1,8 @@
-"""The single-source rule is checked, not hoped for (SPEC §1, §2.2)."""
+"""The single-source rule is checked, not hoped for: one DTO, built in one place."""
 
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 from cmltui.api.dto import CMLWorkerDto
@@ -97,27 +95,3 @@ def test_the_ast_check_catches_a_violation(tmp_path):
         "e = a.__class__(**a.model_dump())\n"
     )
     assert len(_violations(bad)) == 5
-
-
-def test_importing_the_core_never_imports_textual():
-    code = (
-        "import sys\n"
-        "import cmltui.domain.idle, cmltui.domain.registry, cmltui.domain.transitions\n"
-        "import cmltui.api.dto, cmltui.mapper, cmltui.api.events, cmltui.config, cmltui.cli.main\n"
-        "import cmltui.cli.commands, cmltui.logging_setup\n"
-        "import importlib, pkgutil, cmltui\n"
-        "for sub in ('sources', 'collector', 'actions', 'idle_checker', 'sim', 'backend'):\n"
-        "    try:\n"
-        "        mod = importlib.import_module('cmltui.' + sub)\n"
-        "    except ModuleNotFoundError as exc:\n"
-        "        if exc.name != 'cmltui.' + sub: raise\n"
-        "        continue\n"
-        "    for info in pkgutil.walk_packages(getattr(mod, '__path__', []), mod.__name__ + '.'):\n"
-        "        importlib.import_module(info.name)\n"
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(','.join(bad))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == ""

@@ -1,4 +1,4 @@
-"""`CMLWorkerDto`: the only shape of a worker that leaves the core (SPEC §2.2).
+"""`CMLWorkerDto`: the only shape of a worker that leaves the core.
 
 Built only by `cmltui.mapper.map_worker_to_dto`; turned into JSON only by
 `worker_dto_to_dict` below. Field names are those users of the CML Cloud Manager know.

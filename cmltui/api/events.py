@@ -1,4 +1,4 @@
-"""The two kinds of message (SPEC §1, §2.5).
+"""The two kinds of message (README, "How it is built").
 
 Snapshots (`worker.snapshot`, full DTOs) come only from the collector. Activity events are
 minimal: they carry exactly their own fields, and a receiver patches only those.

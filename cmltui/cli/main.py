@@ -1,4 +1,4 @@
-"""The `cmltui` command (SPEC §6): global options before or after the subcommand."""
+"""The `cmltui` command (README, "Commands"): global options before or after the subcommand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The string enums of SPEC §2.1-2.2; their values are what the DTO and JSON carry."""
+"""The string enums of the worker's states; their values are what the DTO and JSON carry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stops and starts done outside cmltui, derived on read from EC2 facts (SPEC §2.4)."""
+"""Stops and starts done outside cmltui, derived on read from EC2 facts (README, "Tags cmltui
+reads and writes")."""
 
 from __future__ import annotations
 

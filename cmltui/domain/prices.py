@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 PriceSource = Literal["api", "cache", "table", "config"]
-PRICE_SOURCES: tuple[PriceSource, ...] = ("config", "api", "cache", "table")
 
 TABLE_REGION = "us-east-1"
 """The region the bundled table was read for; it prices no other region."""

@@ -1,4 +1,4 @@
-"""The decision tables of SPEC §2.1: service status and license status."""
+"""The decision tables of service status and license status, each in one function."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def service_status(
     boot_grace: timedelta,
     cml_ready: bool | None = None,
 ) -> ServiceStatus:
-    """SPEC §2.1: a running worker is starting within the boot grace until CML answers.
+    """A running worker is starting within the boot grace until CML answers.
 
     A CML that answers `ready: false` is still booting its services: starting within the
     grace (the DTO's `cml_ready` False tells this phase from the refusing one), degraded after.
@@ -59,7 +59,7 @@ _AUTHORIZED = {"AUTHORIZED", "IN_COMPLIANCE"}
 
 
 def license_status(licensing: Mapping[str, Any] | None, *, now: datetime) -> LicenseStatus | None:
-    """SPEC §2.1 license table, from the `/licensing` object as CML returns it.
+    """The license table, from the `/licensing` object as CML returns it.
 
     None when the licensing object has not been read (unknown, not "unregistered").
     """

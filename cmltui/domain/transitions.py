@@ -1,4 +1,5 @@
-"""State transitions of a worker and their side effects (SPEC §2.3)."""
+"""State transitions of a worker and their side effects (a stopped worker keeps no address or
+metrics, and a start cmltui did not make is noted)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """`CMLWorker`: everything cmltui knows about one worker, kept in the shared registry.
 
 The collector fills the EC2, CloudWatch and CML parts; the idle checker the activity part; the
-actions the in-flight markers. Only the mapper turns it into the outward `CMLWorkerDto`.
+actions the history and the writes a stale listing must not undo (`pending_tags`,
+`pending_status`). Only the mapper turns it into the outward `CMLWorkerDto`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -624,8 +623,6 @@ def export_yaml(header: dict[str, str], topo: Topology) -> str:
 
 
 # ----- response bodies ------------------------------------------------------------------------
-
-StateOf = Callable[[SimNode], str]
 
 
 def node_body(node: SimNode, lab_id: str, state: str) -> dict[str, Any]:

@@ -128,8 +128,3 @@ def make_tls(directory: Path) -> TlsMaterial:
         ),
         untrusted=_context(directory, "untrusted", _pem(rogue_cert), _key_pem(rogue_key)),
     )
-
-
-def client_context(ca_file: Path) -> ssl.SSLContext:
-    """A client context that trusts only the simulator's CA: what tests and the demo use."""
-    return ssl.create_default_context(cafile=str(ca_file))

@@ -1,4 +1,4 @@
-"""The AWS source (SPEC §3.1): EC2 discovery, status checks, AMI names, CloudWatch, actions.
+"""The AWS source: EC2 discovery, status checks, AMI names, CloudWatch, actions.
 
 One boto3 session, one long-lived client per service and region, botocore retries, and every
 boto3 call on a worker thread so the event loop never blocks. API calls are counted through
@@ -242,7 +242,7 @@ class AwsSource:
 
     def _new_session(self) -> boto3.session.Session:
         core = botocore.session.get_session()
-        # An unchanged listing page reuses its last parse (issue 14), and botocore's default
+        # An unchanged listing page reuses its last parse (`aws_reuse`), and botocore's default
         # timestamp parser (dateutil, ~25 µs a value; EC2 replies carry several per instance)
         # gives way to ISO-8601 from the standard library, ~100x cheaper.
         parsers = ReusingParserFactory()

@@ -1,4 +1,4 @@
-"""Reuse the parse of an EC2 listing page that is the same as last time (issue 14).
+"""Reuse the parse of an EC2 listing page that is the same as last time.
 
 At a 2 s interval DescribeInstances is asked every cycle, and botocore spends about half of the
 call's CPU turning the XML into dicts. A fleet rarely changes between two cycles: apart from its

@@ -1,4 +1,4 @@
-"""Pooled, bounded, token-caching client for the CML REST API (SPEC §3.2).
+"""Pooled, bounded, token-caching client for the CML REST API.
 
 One `aiohttp.ClientSession` serves every worker, so connections stay alive between cycles and a
 cycle does not pay a TLS handshake per worker. A semaphore bounds the requests in flight across
@@ -154,10 +154,6 @@ class CMLError(Exception):
         self.message = message
         self.login_failed = login_failed
         self.transport = transport  # no HTTP answer at all (refused, timeout, TLS, reset)
-
-
-class _Unauthorized(Exception):
-    """An authenticated call answered 401 (internal: triggers one re-login)."""
 
 
 @dataclass
@@ -381,7 +377,7 @@ class CMLClient:
         except ValueError:
             raise CMLError("malformed JSON") from None
         # Nesting cannot be deeper than the number of brackets that open it: a body with few
-        # (every `/system_stats`) needs no walk, which costs more than parsing it (issue 14).
+        # (every `/system_stats`) needs no walk, which costs more than parsing it.
         limit = self.max_json_depth
         if body.count(b"{") + body.count(b"[") > limit and json_depth(value, limit) > limit:
             raise CMLError(f"response nested too deeply (over {limit} levels)")

@@ -1,4 +1,4 @@
-"""Start and stop under faults (issue 15): unusable state directory, a hung AWS endpoint,
+"""Start and stop under faults: unusable state directory, a hung AWS endpoint,
 signals and their exit codes, every failing region named, `q` within 2 s in a real terminal."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`cmltui snapshot` end to end, as a user runs it (SPEC §6)."""
+"""`cmltui snapshot` end to end, as a user runs it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Idle detection and auto-pause (SPEC §2.4)."""
+"""Idle detection and auto-pause (README, "Idle detection and auto-pause")."""
 
 from __future__ import annotations
 

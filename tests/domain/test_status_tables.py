@@ -1,4 +1,4 @@
-"""The service-status and license-status tables of SPEC §2.1, row by row."""
+"""The service-status and license-status tables, row by row."""
 
 from __future__ import annotations
 

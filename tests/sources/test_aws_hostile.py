@@ -1,4 +1,4 @@
-"""AWS answers that are broken or hostile become short, visible, one-line errors (issue 15)."""
+"""AWS answers that are broken or hostile become short, visible, one-line errors."""
 
 from __future__ import annotations
 

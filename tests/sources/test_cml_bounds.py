@@ -1,4 +1,4 @@
-"""Bounded work per worker: body size, JSON depth, slow answers, one bad endpoint (issue 15).
+"""Bounded work per worker: body size, JSON depth, slow answers, one bad endpoint.
 
 Every server here is a small aiohttp app on 127.0.0.1 made for the test, over HTTPS signed by
 the test CA, so the client's real transport, TLS and parsing run.

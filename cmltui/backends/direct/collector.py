@@ -1,4 +1,4 @@
-"""The collector: the one job that produces full worker snapshots (SPEC §1, §3).
+"""The collector: the one job that produces full worker snapshots.
 
 Each cycle lists the fleet from EC2 (batched), asks every running worker's CML API (pooled,
 bounded), falls back to CloudWatch only where CML stats are missing or stale, updates the shared
@@ -494,16 +494,6 @@ def _node_counts(system_info: dict[str, Any] | None) -> tuple[object, object] | 
     if system_info is None:
         return None
     return system_info.get("running_nodes"), system_info.get("total_nodes")
-
-
-def _merge(into: CMLCycleResult, more: CMLCycleResult) -> None:
-    """Fold a follow-up round into the cycle's result."""
-    for name in ("system_information", "system_health", "lab_ids", "labs", "licensing", "users"):
-        value = getattr(more, name)
-        if value is not None:
-            setattr(into, name, value)
-    into.errors.update(more.errors)
-    into.login_failed = into.login_failed or more.login_failed
 
 
 def _read_answered(result: CMLCycleResult, read: str) -> bool:

@@ -1,6 +1,6 @@
 """The core service: one owner of the collector and idle-checker schedules and both channels.
 
-`cmltui run`, `cmltui demo` and `cmltui snapshot` all build one (SPEC §1); only the way its
+`cmltui run`, `cmltui demo` and `cmltui snapshot` all build one; only the way its
 core is opened differs (AWS as configured, or the simulated fleet first). The dashboard talks
 to it through `cmltui.api.backend.Backend` and runs no collection of its own. Plain asyncio.
 """

@@ -1,4 +1,4 @@
-"""Which URL and credentials to use for each worker's CML API (SPEC §3.2).
+"""Which URL and credentials to use for each worker's CML API (README, "Security").
 
 Trust boundary: anyone allowed to tag an instance can set `cmltui:cml-url`. Such a URL is used
 only when its host is one of the instance's own addresses or DNS names, or matches

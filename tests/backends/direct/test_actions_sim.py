@@ -1,4 +1,4 @@
-"""Actions and the idle checker against the simulated fleet (SPEC §2.4, §2.5)."""
+"""Actions and the idle checker against the simulated fleet."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What is read how often, and what makes it read sooner (issue 14; issue 9, item 2).
+"""What is read how often, and what makes it read sooner (README, "What is read how often").
 
 Against the simulated fleet with a stepped clock and the simulator's own background step off,
 so that nothing changes unless a test changes it. Requests are counted per worker by the CML

@@ -1,6 +1,6 @@
 """The collector against the simulated fleet: every state of the mix, faults, call counts.
 
-Expectations are written by hand from the fleet's design (SPEC §4 mix), not computed by the
+Expectations are written by hand from the fleet's design (its 12-role mix), not computed by the
 mapper.
 """
 

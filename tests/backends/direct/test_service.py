@@ -1,4 +1,4 @@
-"""The core service owns the schedules (SPEC §1): one cycle at a time, backoff while nothing
+"""The core service owns the schedules: one cycle at a time, backoff while nothing
 can be listed, the interval in one place, both channels published, and the seam kept clean."""
 
 from __future__ import annotations
@@ -255,16 +255,6 @@ def test_auto_pause_meets_the_same_rule_and_the_idle_detection_switch():
     assert (
         action_refusal("pause", name="w", status=WorkerStatus.RUNNING, idle_detection=False) is None
     )
-
-
-def test_importing_the_tui_loads_no_aws_http_or_simulator_code():
-    code = (
-        "import cmltui.tui.app, sys; "
-        "print(sorted(m for m in ('boto3','botocore','aiohttp','moto','cmltui.sim') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_events_do_not_import_the_mapper():

@@ -1,4 +1,4 @@
-"""The settle rule in the core (SPEC §1): a collection that started before the operator's write
+"""The settle rule in the core: a collection that started before the operator's write
 never undoes it, in the registry, the next snapshot, the idle checker or auto-pause.
 
 The collection is held open after its EC2 listing was read (so the listing is stale for sure),

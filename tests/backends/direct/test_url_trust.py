@@ -1,4 +1,4 @@
-"""Where the CML password may go: the instance's own addresses, allowed hosts, https (issue 15)."""
+"""Where the CML password may go: the instance's own addresses, allowed hosts, https."""
 
 from __future__ import annotations
 
