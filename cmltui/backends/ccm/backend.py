@@ -27,17 +27,13 @@ from typing import Any
 import aiohttp
 
 from cmltui.api.backend import (
-    WARNINGS_KEPT,
     ActionFailed,
     ActionRefused,
-    ActivityCallback,
     AuditEntry,
     BackendContext,
-    SnapshotCallback,
     SourceStatus,
-    StatusCallback,
-    WarningCallback,
 )
+from cmltui.api.channels import Channels
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import (
     ActivityEvent,
@@ -47,7 +43,6 @@ from cmltui.api.events import (
     WorkerResumed,
     held_from_event,
 )
-from cmltui.api.subscribers import Subscribers
 from cmltui.audit import AuditLog, AuditUnavailable, read_entries
 from cmltui.backends.ccm.api import CcmApi, CcmAuthError, CcmError, CcmRefused, ssl_context
 from cmltui.backends.ccm.auth import TokenProvider
@@ -122,7 +117,7 @@ class CcmOpened:
 CcmOpener = Callable[[], Awaitable[CcmOpened]]
 
 
-class CcmBackend:
+class CcmBackend(Channels):
     def __init__(
         self,
         config: Config,
@@ -161,14 +156,9 @@ class CcmBackend:
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
         self._unknown_types: set[str] = set()
-        self._snapshots: Subscribers[FleetSnapshot] = Subscribers()
-        self._activity: Subscribers[ActivityEvent] = Subscribers()
-        self._status: Subscribers[SourceStatus] = Subscribers(keep=1)
-        self._warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
-        self.status = SourceStatus(self.label, "starting")
-        self._status.publish(self.status)
+        super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
-            self._warnings.publish(self.audit.problem)
+            self.warned.publish(self.audit.problem)
         self._session: aiohttp.ClientSession | None = None
         self._api: CcmApi | None = None
         self.stream: CcmStream | None = None
@@ -202,23 +192,6 @@ class CcmBackend:
         self._interval = clamp_interval(seconds)
         self._wake.set()
         return self._interval
-
-    def subscribe_snapshots(self, callback: SnapshotCallback) -> None:
-        self._snapshots.add(callback)
-
-    def subscribe_activity(self, callback: ActivityCallback) -> None:
-        self._activity.add(callback)
-
-    def subscribe_status(self, callback: StatusCallback) -> None:
-        self._status.add(callback)
-
-    def subscribe_warnings(self, callback: WarningCallback) -> None:
-        self._warnings.add(callback)
-
-    @property
-    def warnings(self) -> list[str]:
-        """The warnings so far (kept until the dashboard subscribes instead of polling this)."""
-        return self._warnings.kept
 
     async def start(self) -> None:
         """Start the stream and the publisher (after the opener, if any); returns at once."""
@@ -484,8 +457,7 @@ class CcmBackend:
 
     def _set_status(self, state: str, detail: str | None, retry_in: float | None = None) -> None:
         retry_at = self.clock.now() + timedelta(seconds=retry_in) if retry_in else None
-        self.status = SourceStatus(self.label, state, detail, retry_at)
-        self._status.publish(self.status)
+        self.publish_status(SourceStatus(self.label, state, detail, retry_at))
 
     async def _on_connected(self) -> None:
         """A new connection: its initial snapshots follow; the list says which to expect."""
@@ -601,7 +573,7 @@ class CcmBackend:
         """Hold what the event sets (the settle table) and put it on the activity channel."""
         if activity.worker_id in self._entries:  # bounded: only workers Cloud Manager listed
             self._held.setdefault(activity.worker_id, {}).update(held_from_event(activity))
-        self._activity.publish(activity)
+        self.activity.publish(activity)
 
     # --- publishing ---------------------------------------------------------------------------
 
@@ -621,7 +593,7 @@ class CcmBackend:
     def publish(self) -> FleetSnapshot:
         snapshot = self._fleet_snapshot()
         self.published += 1
-        self._snapshots.publish(snapshot)
+        self.snapshots.publish(snapshot)
         return snapshot
 
     def _fleet_snapshot(self, errors: tuple[str, ...] = ()) -> FleetSnapshot:

@@ -6,7 +6,8 @@ end in `+00:00Z`); an event without the fields cmltui needs becomes None and is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from cmltui.api.events import (
@@ -16,79 +17,87 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.domain.sanitize import finite_count
+from cmltui.domain.sanitize import finite_count, finite_number
+from cmltui.domain.settle import EVENT_TIME_KEY
 from cmltui.mapper import ccm_time
-
-ACTIVITY_TYPES: Final = frozenset(
-    {IdleDetectionToggled.type, WorkerPaused.type, WorkerResumed.type, ActivityUpdated.type}
-)
 
 
 def to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
-    """Cloud Manager's minimal event as cmltui's own (None when a required field is missing)."""
+    """Cloud Manager's minimal event as cmltui's own (None when a required field is missing).
+
+    When each event happened is read from the key the settle table names for it
+    (`cmltui.domain.settle.EVENT_TIME_KEY`): its held values date from then.
+    """
     worker_id = data.get("worker_id")
-    if not isinstance(worker_id, str) or not worker_id:
+    build = _BUILDERS.get(kind)
+    at = ccm_time(data.get(EVENT_TIME_KEY.get(kind, "")))
+    if not isinstance(worker_id, str) or not worker_id or build is None or at is None:
         return None
-    worker_id = worker_id[:128]
     try:
-        if kind == IdleDetectionToggled.type:
-            at = ccm_time(data.get("toggled_at"))
-            if at is None or not isinstance(data.get("is_enabled"), bool):
-                return None
-            return IdleDetectionToggled(
-                worker_id=worker_id,
-                is_enabled=data["is_enabled"],
-                toggled_by=_actor(data.get("toggled_by")),
-                toggled_at=at,
-            )
-        if kind == WorkerPaused.type:
-            at = ccm_time(data.get("paused_at"))
-            if at is None:
-                return None
-            reason = data.get("pause_reason")
-            minutes = data.get("idle_duration_minutes")
-            return WorkerPaused(
-                worker_id=worker_id,
-                pause_reason=reason if reason in ("idle_timeout", "manual") else "external",
-                paused_by=_actor(data.get("paused_by")),
-                paused_at=at,
-                auto_pause_count=finite_count(data.get("auto_pause_count")),
-                manual_pause_count=finite_count(data.get("manual_pause_count")),
-                idle_duration_minutes=(
-                    float(minutes)
-                    if isinstance(minutes, int | float) and not isinstance(minutes, bool)
-                    else None
-                ),
-            )
-        if kind == WorkerResumed.type:
-            at = ccm_time(data.get("resumed_at"))
-            if at is None:
-                return None
-            reason = data.get("resume_reason")
-            return WorkerResumed(
-                worker_id=worker_id,
-                resume_reason=reason if reason in ("manual", "auto") else "external",
-                resumed_by=_actor(data.get("resumed_by")),
-                resumed_at=at,
-                auto_resume_count=finite_count(data.get("auto_resume_count")),
-                manual_resume_count=finite_count(data.get("manual_resume_count")),
-                was_auto_paused=data.get("was_auto_paused") is True,
-            )
-        if kind == ActivityUpdated.type:
-            check = ccm_time(data.get("last_activity_check_at"))
-            if check is None:
-                return None
-            return ActivityUpdated(
-                worker_id=worker_id,
-                last_activity_at=ccm_time(data.get("last_activity_at")),
-                last_activity_check_at=check,
-                next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-                target_pause_at=ccm_time(data.get("target_pause_at")),
-            )
+        return build(worker_id[:128], at, data)
     except ValueError:  # pydantic's ValidationError: a value of the wrong kind
         return None
-    return None
 
 
-def _actor(value: Any) -> str:
+def _toggled(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent | None:
+    enabled = data.get("is_enabled")
+    if not isinstance(enabled, bool):
+        return None
+    return IdleDetectionToggled(
+        worker_id=worker_id,
+        is_enabled=enabled,
+        toggled_by=_actor(data, "toggled_by"),
+        toggled_at=at,
+    )
+
+
+def _paused(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent:
+    reason = data.get("pause_reason")
+    return WorkerPaused(
+        worker_id=worker_id,
+        pause_reason=reason if reason in ("idle_timeout", "manual") else "external",
+        paused_by=_actor(data, "paused_by"),
+        paused_at=at,
+        auto_pause_count=finite_count(data.get("auto_pause_count")),
+        manual_pause_count=finite_count(data.get("manual_pause_count")),
+        idle_duration_minutes=finite_number(data.get("idle_duration_minutes")),
+    )
+
+
+def _resumed(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent:
+    reason = data.get("resume_reason")
+    return WorkerResumed(
+        worker_id=worker_id,
+        resume_reason=reason if reason in ("manual", "auto") else "external",
+        resumed_by=_actor(data, "resumed_by"),
+        resumed_at=at,
+        auto_resume_count=finite_count(data.get("auto_resume_count")),
+        manual_resume_count=finite_count(data.get("manual_resume_count")),
+        was_auto_paused=data.get("was_auto_paused") is True,
+    )
+
+
+def _activity(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent:
+    return ActivityUpdated(
+        worker_id=worker_id,
+        last_activity_at=ccm_time(data.get("last_activity_at")),
+        last_activity_check_at=at,
+        next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
+        target_pause_at=ccm_time(data.get("target_pause_at")),
+    )
+
+
+def _actor(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
     return value[:120] if isinstance(value, str) and value else "unknown"
+
+
+_BUILDERS: Final[
+    Mapping[str, Callable[[str, datetime, Mapping[str, Any]], ActivityEvent | None]]
+] = {
+    IdleDetectionToggled.type: _toggled,
+    WorkerPaused.type: _paused,
+    WorkerResumed.type: _resumed,
+    ActivityUpdated.type: _activity,
+}
+ACTIVITY_TYPES: Final = frozenset(_BUILDERS)

@@ -40,7 +40,7 @@ from cmltui.domain.tags import (
     pause_tags,
     resume_tags,
 )
-from cmltui.domain.worker import CMLWorker
+from cmltui.domain.worker import CMLWorker, PauseHistory
 from cmltui.sources.aws import AwsSource
 from cmltui.sources.aws_errors import AwsActionError
 
@@ -205,12 +205,9 @@ class Actions:
                     manual_pause_count=history.manual_pause_count,
                     idle_duration_minutes=None if minutes is None else round(minutes, 1),
                 )
-                worker.history = history
-                worker.stop_initiated_at = now
-                _hold_status(worker, event)
-                self.read_soon(worker.instance_id)
-                await self._record(worker, action, pause_tags(history), now, detail)
-                self.publish(event)
+                await self._went_through(
+                    worker, action, event, history, pause_tags(history), detail
+                )
                 events.append(event)
             return events
 
@@ -244,12 +241,7 @@ class Actions:
                 manual_resume_count=history.manual_resume_count,
                 was_auto_paused=was_auto_paused,
             )
-            worker.history = history
-            worker.start_initiated_at = now
-            _hold_status(worker, event)
-            self.read_soon(worker.instance_id)
-            await self._record(worker, action, resume_tags(history), now, detail)
-            self.publish(event)
+            await self._went_through(worker, action, event, history, resume_tags(history), detail)
             return event
 
     # -- helpers -------------------------------------------------------------------------------
@@ -353,6 +345,29 @@ class Actions:
                 self._audit(worker, action, "failed", self.clock.now(), error=str(exc))
             names = ", ".join(w.name for w in workers)
             raise ActionFailed(f"{names}: {action.replace('_', ' ')} failed: {exc}") from exc
+
+    async def _went_through(
+        self,
+        worker: CMLWorker,
+        action: ActionKind,
+        event: WorkerPaused | WorkerResumed,
+        history: PauseHistory,
+        tags: dict[str, str],
+        detail: dict[str, object],
+    ) -> None:
+        """What a stop or start AWS accepted leaves behind: the history (on the worker, then as
+        tags), the in-flight state held against stale listings, an early re-read, the audit
+        line, and the event on the activity channel."""
+        at = event.paused_at if isinstance(event, WorkerPaused) else event.resumed_at
+        worker.history = history
+        if isinstance(event, WorkerPaused):
+            worker.stop_initiated_at = at
+        else:
+            worker.start_initiated_at = at
+        _hold_status(worker, event)
+        self.read_soon(worker.instance_id)
+        await self._record(worker, action, tags, at, detail)
+        self.publish(event)
 
     async def _record(
         self,

@@ -15,24 +15,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from cmltui.api.backend import (
-    WARNINGS_KEPT,
     ActionRefused,
-    ActivityCallback,
     AuditEntry,
     BackendContext,
-    SnapshotCallback,
     SourceStatus,
-    StatusCallback,
-    WarningCallback,
 )
+from cmltui.api.channels import Channels
 from cmltui.api.events import (
-    ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.api.subscribers import Subscribers
 from cmltui.audit import default_audit_path, read_entries
 from cmltui.backends.direct.actions import Actions
 from cmltui.backends.direct.wiring import Core, Endpoints, build_core
@@ -50,7 +44,7 @@ RETRY_CAP_SECONDS = 300.0
 PRICE_WAIT_SECONDS = 15.0  # `snapshot` waits this long for Pricing API reads it started
 
 
-class CoreService:
+class CoreService(Channels):
     """Runs the collector loop and the idle-checker loop and publishes both channels."""
 
     def __init__(
@@ -73,32 +67,8 @@ class CoreService:
         self._tasks: list[asyncio.Task[None]] = []
         self._idle_task: asyncio.Task[None] | None = None
         self._running = False
-        self._snapshots: Subscribers[FleetSnapshot] = Subscribers()
-        self._activity: Subscribers[ActivityEvent] = Subscribers()
-        self._status: Subscribers[SourceStatus] = Subscribers(keep=1)
-        self._warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
-        self.status = SourceStatus(label=label)
-        self._status.publish(self.status)
+        super().__init__(label)
         self.failures = 0  # consecutive cycles in which no region could be listed
-
-    # -- subscriptions -------------------------------------------------------------------------
-
-    def subscribe_snapshots(self, callback: SnapshotCallback) -> None:
-        self._snapshots.add(callback)
-
-    def subscribe_activity(self, callback: ActivityCallback) -> None:
-        self._activity.add(callback)
-
-    def subscribe_status(self, callback: StatusCallback) -> None:
-        self._status.add(callback)
-
-    def subscribe_warnings(self, callback: WarningCallback) -> None:
-        self._warnings.add(callback)
-
-    @property
-    def warnings(self) -> list[str]:
-        """The warnings so far (kept until the dashboard subscribes instead of polling this)."""
-        return self._warnings.kept
 
     def _set_status(
         self,
@@ -109,11 +79,7 @@ class CoreService:
     ) -> None:
         now = self.core.clock.now() if self.core is not None else None
         retry_at = now + timedelta(seconds=retry_in) if now and retry_in else None
-        status = SourceStatus(self.status.label, state, detail, retry_at, progress)
-        if status == self.status:
-            return
-        self.status = status
-        self._status.publish(status)
+        self.publish_status(SourceStatus(self.status.label, state, detail, retry_at, progress))
 
     # -- interval ------------------------------------------------------------------------------
 
@@ -138,8 +104,8 @@ class CoreService:
                     self.cadence,
                     lambda text, done=None: self._set_status("starting", text, progress=done),
                 )
-                core.activity.add(self._activity.publish)
-                core.warnings.add(self._warnings.publish)
+                core.activity.add(self.activity.publish)
+                core.warnings.add(self.warned.publish)
                 self.core = core
                 self._set_status("starting", "reading the fleet for the first time…")
             return self.core
@@ -218,7 +184,7 @@ class CoreService:
                 self._set_status("retrying", f"collection failed: {exc}", self._next_delay())
                 return None
             self._note_outcome(core, snapshot)
-            self._snapshots.publish(snapshot)
+            self.snapshots.publish(snapshot)
             if snapshot.workers and self._running and self._idle_task is None:
                 self._idle_task = asyncio.create_task(self._idle_loop(core), name="cmltui-idle")
             return snapshot

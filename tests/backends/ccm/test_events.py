@@ -1,0 +1,56 @@
+"""Cloud Manager's minimal events become cmltui's own, checked field by field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cmltui.api.events import WorkerPaused, held_from_event
+from cmltui.backends.ccm.events import ACTIVITY_TYPES, to_activity
+from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.settle import EVENT_FIELDS
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PAUSED = {
+    "worker_id": "w-1",
+    "pause_reason": "manual",
+    "paused_by": "bob",
+    "paused_at": "2026-03-02T09:00:00+00:00Z",
+    "auto_pause_count": 1,
+    "manual_pause_count": 2,
+    "idle_duration_minutes": 75.5,
+}
+
+
+def test_a_pause_reads_as_cmltuis_event_and_holds_the_in_flight_status():
+    event = to_activity("worker.paused", PAUSED)
+    assert isinstance(event, WorkerPaused)
+    assert (event.paused_at, event.paused_by, event.manual_pause_count) == (T0, "bob", 2)
+    held = held_from_event(event)
+    assert held["status"].value is WorkerStatus.STOPPING and held["status"].at == T0
+    assert held["status"].agrees_with("stopped") and not held["status"].agrees_with("running")
+
+
+def test_outside_values_are_checked_never_trusted():
+    odd = to_activity(
+        "worker.paused",
+        {
+            **PAUSED,
+            "pause_reason": "because",
+            "paused_by": "",
+            "manual_pause_count": float("nan"),
+            "idle_duration_minutes": float("inf"),
+        },
+    )
+    assert isinstance(odd, WorkerPaused)
+    assert (odd.pause_reason, odd.paused_by) == ("external", "unknown")
+    assert (odd.manual_pause_count, odd.idle_duration_minutes) == (0, None)
+
+
+def test_an_event_without_what_cmltui_needs_is_none():
+    assert to_activity("worker.paused", {**PAUSED, "paused_at": "yesterday"}) is None
+    assert to_activity("worker.paused", {**PAUSED, "worker_id": 5}) is None
+    assert to_activity("worker.something.new", PAUSED) is None
+    toggled = {"worker_id": "w-1", "toggled_at": "2026-03-02T09:00:00Z", "is_enabled": "no"}
+    assert to_activity("worker.idle_detection.toggled", toggled) is None
+    # Every event the settle table knows is read from Cloud Manager, and no other.
+    assert frozenset(EVENT_FIELDS) == ACTIVITY_TYPES
