@@ -22,7 +22,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -55,10 +55,12 @@ from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.sanitize import finite_count
-from cmltui.domain.settle import PendingWrite, settle_fields
+from cmltui.domain.settle import EVENT_TIME_KEY, PendingWrite, settle_fields
 from cmltui.mapper import CcmMapContext, ccm_status, ccm_time, map_ccm_snapshot_to_dto
 
 log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=ActivityEvent)
 
 MAX_WORKERS = 20_000  # a misbehaving server cannot grow the fleet without bound
 SNAPSHOT = "worker.snapshot"
@@ -284,60 +286,35 @@ class CcmBackend(Channels):
         entry = self._for_action(worker_id, "toggle_idle_detection")
         new_value = not shown_enabled
         route = "enable_idle" if new_value else "disable_idle"
-        event = await self._act(
-            worker_id,
-            entry,
-            "toggle_idle_detection",
-            route,
-            IdleDetectionToggled.type,
-            {"is_enabled": new_value},
+        # When the server changes nothing (already so), no event comes: the one expected is it.
+        expected = {"is_enabled": new_value, "toggled_by": self.operator}
+        detail = {"is_enabled": new_value}
+        return await self._act(
+            worker_id, entry, "toggle_idle_detection", route, IdleDetectionToggled, expected, detail
         )
-        if isinstance(event, IdleDetectionToggled):
-            return event
-        toggled = IdleDetectionToggled(  # the server changed nothing (already so): no event came
-            worker_id=worker_id,
-            is_enabled=new_value,
-            toggled_by=self.operator,
-            toggled_at=self.clock.now(),
-        )
-        self._accept(toggled)
-        return toggled
 
     async def pause(self, worker_id: str) -> WorkerPaused:
         entry = self._for_action(worker_id, "pause")
-        event = await self._act(worker_id, entry, "pause", "stop", WorkerPaused.type, {})
-        if isinstance(event, WorkerPaused):
-            return event
-        counts = entry.payload  # accepted, but Cloud Manager's event did not come in time
-        paused = WorkerPaused(
-            worker_id=worker_id,
-            pause_reason="manual",
-            paused_by=self.operator,
-            paused_at=self.clock.now(),
-            auto_pause_count=finite_count(counts.get("auto_pause_count")),
-            manual_pause_count=finite_count(counts.get("manual_pause_count")) + 1,
-            idle_duration_minutes=None,
-        )
-        self._accept(paused)
-        return paused
+        counts = entry.payload
+        expected = {
+            "pause_reason": "manual",
+            "paused_by": self.operator,
+            "auto_pause_count": counts.get("auto_pause_count"),
+            "manual_pause_count": finite_count(counts.get("manual_pause_count")) + 1,
+        }
+        return await self._act(worker_id, entry, "pause", "stop", WorkerPaused, expected)
 
     async def resume(self, worker_id: str) -> WorkerResumed:
         entry = self._for_action(worker_id, "resume")
-        event = await self._act(worker_id, entry, "resume", "start", WorkerResumed.type, {})
-        if isinstance(event, WorkerResumed):
-            return event
-        counts = entry.payload  # accepted, but Cloud Manager's event did not come in time
-        resumed = WorkerResumed(
-            worker_id=worker_id,
-            resume_reason="manual",
-            resumed_by=self.operator,
-            resumed_at=self.clock.now(),
-            auto_resume_count=finite_count(counts.get("auto_resume_count")),
-            manual_resume_count=finite_count(counts.get("manual_resume_count")) + 1,
-            was_auto_paused=counts.get("pause_reason") == "idle_timeout",
-        )
-        self._accept(resumed)
-        return resumed
+        counts = entry.payload
+        expected = {
+            "resume_reason": "manual",
+            "resumed_by": self.operator,
+            "auto_resume_count": counts.get("auto_resume_count"),
+            "manual_resume_count": finite_count(counts.get("manual_resume_count")) + 1,
+            "was_auto_paused": counts.get("pause_reason") == "idle_timeout",
+        }
+        return await self._act(worker_id, entry, "resume", "start", WorkerResumed, expected)
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
@@ -369,10 +346,17 @@ class CcmBackend(Channels):
         entry: _Entry,
         action: str,
         route: str,
-        event_type: str,
-        detail: dict[str, Any],
-    ) -> ActivityEvent | None:
-        """Send the route, then wait for Cloud Manager's own event for it (None if none came)."""
+        kind: type[E],
+        expected: dict[str, Any],
+        detail: dict[str, Any] | None = None,
+    ) -> E:
+        """Send the route, then wait for Cloud Manager's own event for it.
+
+        If none comes in time (the route was accepted), the event `expected` describes stands
+        in for it: held and published as Cloud Manager's would be.
+        """
+        event_type = kind.type
+        detail = {**(detail or {}), "via": self.label}
         api = self._open_api()
         self._in_flight.add(worker_id)
         key = (worker_id, event_type)
@@ -385,7 +369,6 @@ class CcmBackend(Channels):
             "operator": self.operator,
             "action": action,
         }
-        detail = {**detail, "via": self.label}
         try:
             try:  # the durable intent line first: if it cannot be written, nothing is sent
                 self.audit.record(
@@ -418,13 +401,26 @@ class CcmBackend(Channels):
             self.audit.record(at=self.clock.now(), result="ok", detail=detail, **audit)
             try:
                 async with asyncio.timeout(self.timing.action_event_timeout):
-                    return await waiter
+                    event = await waiter
             except TimeoutError:
                 log.info("%s of %s: no event from Cloud Manager in time", action, worker_id)
-                return None
+                event = self._stand_in(event_type, worker_id, expected)
         finally:
             self._waiters.pop(key, None)
             self._in_flight.discard(worker_id)
+        if not isinstance(event, kind):  # cannot happen: waiters and stand-ins are by type
+            raise ActionFailed(f"{action.replace('_', ' ')}: no {event_type} event")
+        return event
+
+    def _stand_in(
+        self, event_type: str, worker_id: str, expected: dict[str, Any]
+    ) -> ActivityEvent | None:
+        """The event Cloud Manager did not send, read like its own and accepted as it would be."""
+        data = {"worker_id": worker_id, EVENT_TIME_KEY[event_type]: self.clock.now(), **expected}
+        event = to_activity(event_type, data)
+        if event is not None:
+            self._accept(event)
+        return event
 
     # --- the stream ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from cmltui.sim.ccm_model import TRANSITION_S
 from cmltui.sim.ccm_server import CcmSimulator
 from cmltui.sim.fleet import build_fleet
 
-from .ccm_helpers import ccm_config, make_backend, wait_for
+from .ccm_helpers import FAST, ccm_config, make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 IDLE_FIELDS = {
@@ -231,6 +232,38 @@ async def test_a_snapshot_read_before_a_pause_never_puts_running_back(live, sim)
     sim.broadcast(sim.model.snapshot_event(worker, clock.now(), "status_updated"))
     await wait_for(lambda: backend.applied[worker.id] == applied + 2)
     assert _by_id(backend.publish(), worker.id)["status"] == "running"
+
+
+async def test_an_accepted_action_whose_event_never_comes_stands_in_for_it(sim, tmp_path):
+    """A toggle to what the server already has changes nothing there, so no event comes; a
+    pause whose event is lost likewise: the expected event is held and published instead."""
+    backend = make_backend(sim, tmp_path, timing=replace(FAST, action_event_timeout=0.3))
+    recorder = Recorder(backend)
+    await backend.start()
+    try:
+        assert await backend.wait_initial_set(5)
+        worker = sim.model.by_name("cml-busy-01")
+        assert worker.idle_enabled is True
+        toggled = await backend.toggle_idle_detection(worker.id, shown_enabled=False)
+        assert (toggled.is_enabled, toggled.toggled_by) == (True, "tester")  # ours, not theirs
+        assert "worker.idle_detection.toggled" not in sim.sent
+        emit = sim.emit
+        sim.emit = lambda events: emit([e for e in events if e.type != "worker.paused"])
+        paused = await backend.pause(worker.id)
+        sim.emit = emit
+        assert (paused.paused_by, paused.manual_pause_count) == ("tester", 1)
+        assert recorder.activity[-2:] == [toggled, paused]  # on the channel, once each
+        assert _by_id(backend.publish(), worker.id)["status"] == "stopping"  # held
+        audit = [json.loads(x) for x in backend.audit.path.read_text().splitlines()]
+        assert [(a["action"], a["result"]) for a in audit] == [
+            ("toggle_idle_detection", "intent"),
+            ("toggle_idle_detection", "ok"),
+            ("pause", "intent"),
+            ("pause", "ok"),
+        ]
+        assert audit[0]["detail"] == {"is_enabled": True, "via": f"ccm {sim.url}"}
+    finally:
+        await backend.close()
 
 
 def _by_id(snapshot: FleetSnapshot, worker_id: str) -> dict[str, object]:
