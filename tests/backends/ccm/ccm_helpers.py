@@ -48,6 +48,7 @@ def make_backend(
 ) -> CcmBackend:
     return CcmBackend(
         config or ccm_config(sim),
+        clock=sim.clock,  # the simulator's: idle minutes and held times follow the test's clock
         env={"TEST_CCM_TOKEN": sim.token} if env is None else env,
         audit=AuditLog(tmp_path / "audit.jsonl"),
         operator="tester",
