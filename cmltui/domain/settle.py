@@ -82,15 +82,13 @@ def merge_tags(
 ) -> dict[str, str]:
     """The listed tags with the writes a stale listing cannot undo laid over them.
 
-    Writes that the listing confirms or outlives are dropped from `pending`.
+    Writes that the listing confirms or outlives are dropped from `pending`. A tag the listing
+    lacks reads as absent (None), which disagrees with any write: someone deleted it.
     """
-    merged = dict(listed)
-    for key, write in list(pending.items()):
-        if write.settled_by(listed.get(key), read_started, settle):
-            del pending[key]
-        else:
-            merged[key] = write.value
-    return merged
+    if not pending:
+        return dict(listed)
+    merged = settle_fields({**dict.fromkeys(pending), **listed}, pending, read_started, settle)
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 def settle_status(
