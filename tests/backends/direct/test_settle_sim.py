@@ -101,15 +101,25 @@ async def test_auto_pause_reads_the_tag_again_and_spares_a_worker_excluded_meanw
     """Another admin excludes the worker from idle detection while a collection is held: the
     listing is stale, so the registry still says enabled; the re-read right before the stop
     says disabled, and the whole precondition rule applied to it sends nothing."""
-    core = make_core(fleet, tmp_path, idle__auto_pause=True)
-    worker_id = fleet.worker("cml-idle-03").instance_id  # idle for hours: auto-pause bait
+    # Idle detection is off by default here and on for one worker only, idle for 50 minutes
+    # against a 30-minute timeout, whose CML no other test of the module stops: whatever ran
+    # before, it is the one auto-pause candidate.
+    core = make_core(
+        fleet,
+        tmp_path,
+        idle__auto_pause=True,
+        idle__default_per_worker="disabled",
+        idle__timeout_minutes=30,
+    )
+    worker_id = fleet.worker("cml-nearpause-05").instance_id
     ec2 = core.aws.client("ec2", core.config.aws.regions[0])
+    ec2.create_tags(Resources=[worker_id], Tags=[{"Key": IDLE_DETECTION_TAG, "Value": "enabled"}])
     try:
         await core.collector.collect()
         held = HeldListing(core)
         collection = asyncio.create_task(core.collector.collect())
         await held.listed.wait()  # read before the other admin's change
-        assert IDLE_DETECTION_TAG not in held.listed_tags(worker_id)
+        assert held.listed_tags(worker_id)[IDLE_DETECTION_TAG] == "enabled"
         ec2.create_tags(
             Resources=[worker_id], Tags=[{"Key": IDLE_DETECTION_TAG, "Value": "disabled"}]
         )
