@@ -1,4 +1,4 @@
-"""Time for the dashboard to apply one 1000-worker snapshot and render the frame (SPEC §5).
+"""Time for the dashboard to apply one 1000-worker snapshot and render the frame.
 
 Run: python benchmarks/tui_apply.py [--workers 1000] [--rounds 30] [--profile]
 

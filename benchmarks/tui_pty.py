@@ -1,4 +1,4 @@
-"""What the live dashboard writes to a real terminal per refresh, and its CPU when idle (SPEC §5).
+"""What the live dashboard writes to a real terminal per refresh, and its CPU when idle.
 
 Run: python benchmarks/tui_pty.py [--seconds 80] [--only drift|frozen|frozen-full] [--show-lines]
      python benchmarks/tui_pty.py --vs-htop [--seconds 120]   # side by side with `htop -d 20`

@@ -1,4 +1,4 @@
-"""The pause/resume confirmation (SPEC §2.5): No is the default answer.
+"""The pause/resume confirmation: No is the default answer.
 
 The dialog names what the operator is about to affect (worker, instance, type, cost, the running
 labs and the people seen on it) so that a stop is never a surprise. Focus starts on **No**:
@@ -8,6 +8,7 @@ Tab then Enter cannot confirm by accident.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -19,7 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.domain.idle import IdleState, idle_words
+from cmltui.keymap import Scope
 from cmltui.tui.fmt import NONE, duration, local_time, money
+from cmltui.tui.hints import own_hint
 from cmltui.tui.safe import fit_cells, plain, shown
 
 Kind = Literal["pause", "resume"]
@@ -72,7 +76,8 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
         _row(text, "Effect", "StopInstances · running labs and nodes go down", "yellow")
         if dto.idle_minutes is not None:
             idle = duration(dto.idle_minutes * 60)
-            _row(text, "Idle for", f"{idle}" + ("  IDLE" if dto.is_idle else ""))
+            idle_word = idle_words(IdleState.IDLE).short
+            _row(text, "Idle for", f"{idle}" + (f"  {idle_word}" if dto.is_idle else ""))
     else:
         _row(text, "Effect", f"StartInstances · billing resumes at {cost}", "yellow")
         if dto.last_paused_at is not None:
@@ -104,6 +109,12 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
     return text
 
 
+def answer_hint(bindings: Iterable[Binding]) -> str:
+    """ "y: yes · n, Esc or Enter: no", from the dialog's own bindings."""
+    yes = own_hint(bindings, "answer(True)", "{key}: yes")
+    return f"{yes} · {own_hint(bindings, 'answer(False)', '{key}: no')}"
+
+
 def yes_button(label: str) -> Button:
     """A Yes that a click presses but the focus never reaches (Tab, arrows)."""
     button = Button(label, id="yes", variant="error")
@@ -114,6 +125,7 @@ def yes_button(label: str) -> Button:
 class ConfirmActionScreen(ModalScreen[bool]):
     """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
 
+    SCOPE: ClassVar = Scope.DIALOG
     AUTO_FOCUS = "#no"
     BINDINGS: ClassVar = [
         Binding("y", "answer(True)", "Yes", show=True),
@@ -154,7 +166,7 @@ class ConfirmActionScreen(ModalScreen[bool]):
             with Horizontal():
                 yield yes_button(f"Yes, {self.kind}")
                 yield Button("No", id="no", variant="primary")
-            yield Static("y: yes · n, Esc or Enter: no", id="hint")
+            yield Static(Text(answer_hint(self.BINDINGS)), id="hint")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

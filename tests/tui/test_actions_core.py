@@ -128,13 +128,13 @@ async def test_pause_and_resume_default_to_no_then_yes_sends_one_call(fleet, cor
         await _settle(app, pilot)
         assert _ops(core).get("StopInstances") == 1
         assert len(events) == 1 and events[0].type == "worker.paused"
-        assert app.table.shown_status(worker_id) == "stopping…"
+        assert app.view.status_word(worker_id) == "stopping…"
         assert core.collector.cycles == cycles  # the action built no snapshot
         fleet.step()
         await fleet.sync()
         await app.backend.collect()
         await pilot.pause()
-        assert app.table.shown_status(worker_id) == "stopped"
+        assert app.view.status_word(worker_id) == "stopped"
         assert "by tester (manual)" in app.query_one("#pause", PausePanel).plain()
 
         core.aws.calls.reset()
@@ -146,7 +146,7 @@ async def test_pause_and_resume_default_to_no_then_yes_sends_one_call(fleet, cor
         await pilot.press("r", "y")
         await _settle(app, pilot)
         assert _ops(core).get("StartInstances") == 1
-        assert app.table.shown_status(worker_id) == "starting…"
+        assert app.view.status_word(worker_id) == "starting…"
         assert [e.type for e in events] == ["worker.paused", "worker.resumed"]
 
 
@@ -172,7 +172,7 @@ async def test_access_denied_is_an_error_and_changes_nothing_on_screen(fleet, co
         assert "UnauthorizedOperation" in errors[0].message
         assert events == []
         assert app.table.row_text(worker_id) == row and pause_panel.plain() == panel
-        assert app.table.shown_status(worker_id) == "running"
+        assert app.view.status_word(worker_id) == "running"
         assert not core.actions.in_flight(worker_id) and app.operator.in_flight == set()
 
 
@@ -193,7 +193,7 @@ async def test_a_stop_whose_history_tags_fail_stands_and_warns(fleet, core):
                 stub.add_client_error("create_tags", "UnauthorizedOperation", "no tags for you")
                 await pilot.press("p", "y")
                 await _settle(app, pilot)
-            assert app.table.shown_status(worker_id) == "stopping…"  # the stop stands
+            assert app.view.status_word(worker_id) == "stopping…"  # the stop stands
             warnings = [n.message for n in app._notifications if n.severity == "warning"]
             assert any(f"{name}: history tags not written" in m for m in warnings)
             assert [e.type for e in events] == ["worker.paused"]

@@ -1,4 +1,4 @@
-"""The quiet input thread (issue 14): keys arrive, a lone ESC still resolves, the thread sleeps
+"""The quiet input thread: keys arrive, a lone ESC still resolves, the thread sleeps
 while nothing is typed, a stop wakes it, and a terminal that goes away is reported once."""
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def test_stream_drop_shows_reconnecting_and_stale_rows_until_it_is_back(sim, tmp
         assert b"token" not in back.lower()
         # Back on the stream: the next fleet snapshot repaints the title without the marker.
         deadline = time.monotonic() + 15
-        while b"STALE" in last_title(term.read_until(b"sort name", 15, start=stale)):
+        while b"STALE" in last_title(term.read_until(b"sort NAME", 15, start=stale)):
             assert time.monotonic() < deadline, "the stale marker stayed after reconnecting"
             term.read_until(b"Workers", 5)  # the next title repaint
         assert sim.call(lambda: sim.sim.connects) >= 2
