@@ -209,7 +209,7 @@ def audit_text(entries: Iterable[Mapping[str, Any]] | None, keys: KeyHints) -> T
         text.append("reading…\n", "dim")
     elif not count:
         text.append("no entries\n", "dim")
-    text.append(f"(where the audit log is: {keys(hints.HELP)})", "dim")
+    text.append(f"({keys(hints.HELP)}: it says where the audit log is)", "dim")
     return text
 
 

@@ -28,8 +28,8 @@ class Hint:
 
 RESUME_FROM_FREEZE: Final = Hint("freeze", "press {key} to resume")
 QUITS: Final = Hint("quit", "{key} quits")
-HELP: Final = Hint("help", "{key} help")
-ACTIVITY_LOG: Final = Hint("activity", "{key} activity log")
+HELP: Final = Hint("help", "{key} opens help")
+ACTIVITY_LOG: Final = Hint("activity", "{key} opens the activity log")
 OPENS_CML: Final = Hint("open_url", "{key} opens the CML web UI")
 COPIES: Final = Hint("clipboard", "{key} copies")
 PAUSES_MARKED: Final = Hint("pause_idle", "{key} pauses the marked ones")

@@ -142,7 +142,7 @@ class CopyMenu(ModalScreen[int | None]):
                 label.append(visible(value))
                 options.append(Option(label))
             yield OptionList(*options)
-            pick = own_hint(OptionList.BINDINGS, "select", "number or {key} copies")
+            pick = own_hint(OptionList.BINDINGS, "select", "number or {key} picks")
             close = own_hint(self.BINDINGS, "dismiss_menu", "{key} closes")
             yield Static(Text(f"{visible(self._name)} · {pick} · {close}"), id="copy-hint")
 
