@@ -85,7 +85,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("clear", "clear", "escape",
                "clear the filter, then the marks", "", "Clear filter, then marks"),
     ActionSpec("sort", "sort", "s",
-               "sort by the next column, left to right (or click a column title)", "",
+               "sort by the next column to the right (or click a title)", "",
                "Sort: next column"),
     ActionSpec("sort_reverse", "sort_reverse", "S",
                "reverse the sort (or click the sorted title again)", "", "Sort: reverse"),

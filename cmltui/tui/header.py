@@ -30,7 +30,8 @@ from cmltui.tui.repaint import ShownText, changed_text_regions
 from cmltui.tui.safe import shown
 
 COUNTED_STATES = (IdleState.ACTIVE, IdleState.SNOOZE, IdleState.UNKNOWN)
-"""Counted beside `CostTotals.idle`, in this order; snooze only when there is one."""
+"""Counted beside `CostTotals.idle`, in this order; snooze only on a wide header and when there
+is one (at 80 columns the stale and unpriced warnings need the room)."""
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ class FleetHeader(Widget):
             (_word(IdleState.IDLE), None, cost.idle, "bold yellow" if cost.idle else "bold"),
         ]
         for state in COUNTED_STATES:
-            if state is not IdleState.SNOOZE or t.states.get(state):
+            if state is not IdleState.SNOOZE or (wide and t.states.get(state)):
                 counts.append((_word(state), None, t.states.get(state, 0), "bold"))
         for word, short, value, style in counts:
             bottom.append(f" {word if wide or short is None else short} ", "dim")

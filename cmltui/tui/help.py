@@ -47,12 +47,13 @@ def help_table(
     for spec in keymap.ACTIONS:
         # Key names come from the config: plain text, never markup.
         table.add_row(plain(keymap.pretty(key_hints.keys(spec.id)), limit=40), spec.description)
-    moves = [
-        key
-        for action in ("cursor(-1)", "cursor(1)", "page(-1)", "page(1)")
-        for key in bound_keys(WorkerTable.BINDINGS, action)
-    ]
-    table.add_row(" ".join(moves), "move the cursor")
+    for actions, what in (
+        (("cursor(-1)", "cursor(1)"), "move the cursor"),
+        (("page(-1)", "page(1)"), "a page up or down"),
+    ):
+        keys_of = [bound_keys(WorkerTable.BINDINGS, action) for action in actions]
+        # "↑ ↓ k j": each action's first key, then each one's second
+        table.add_row(" ".join(k for rank in zip(*keys_of, strict=False) for k in rank), what)
     table.add_row(keymap.hint_key(App.COMMAND_PALETTE_BINDING), "command palette")
     table.add_row("", "")
     table.add_row(Text("Cues", style="bold"), "")
@@ -67,7 +68,8 @@ def help_table(
     )
     table.add_row("(unconfirmed)", "changed here; waiting for AWS to agree")
     for state, example in CUE_EXAMPLES.items():
-        table.add_row(example, f"IDLE column: {idle_words(state).long}")
+        quiet = " (quiet for 12 minutes)" if state is IdleState.ACTIVE else ""
+        table.add_row(example, idle_words(state).long + quiet)
     table.add_row("*", f"a marked worker ({key_hints(hints.PAUSES_MARKED)})")
     if files:
         table.add_row("", "")

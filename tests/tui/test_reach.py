@@ -21,6 +21,7 @@ from cmltui.tui.columns import fit_columns
 from cmltui.tui.confirm import ConfirmActionScreen, running_rate
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.fmt import money
+from cmltui.tui.panels import IdleStatusPanel
 from cmltui.tui.problem import fixes_for
 from cmltui.tui.reach import CopyMenu
 from cmltui.tui.safe import shown_lines
@@ -593,3 +594,81 @@ async def test_detail_screen_keys_act_on_its_worker_and_follow_remaps(make_app, 
         await pilot.pause()
         assert app.clipboard == busy
         assert isinstance(app.screen, WorkerDetailScreen)
+
+
+async def test_a_worker_whose_idle_state_is_unknown_never_reads_active(make_app, workers):
+    """Its telemetry was never read: `?` in the table and in the bulk dialog, and the idle
+    panel says why; only a worker known to be busy reads "active"."""
+    unknown = by_name(workers, "busy")
+    unknown.activity.last_activity_check_at = None
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot, workers, "busy")
+        x, width = app.table.column_span("idle")
+        assert app.table.row_text(unknown.instance_id)[x : x + width].strip() == "?"
+        idle_panel = app.query_one("#idle", IdleStatusPanel).plain()
+        assert "Idle for    — (unknown: activity not read yet)" in idle_panel
+        for role in ("busy", "eval"):  # one unknown, one active
+            app.table.move_to(by_name(workers, role).instance_id)
+            await pilot.press("space")
+        await pilot.press("P")
+        await pilot.pause()
+        assert isinstance(app.screen, BulkPauseScreen)
+        lines = str(app.screen.query_one("#workers", Static).render()).splitlines()
+        words = {line.split()[0]: line.split()[2] for line in lines if line.startswith("cml-")}
+        assert words == {"cml-busy-01": "?", "cml-eval-10": "active"}
+        await pilot.press("escape")
+
+
+async def test_sort_toast_and_title_use_the_header_names_and_say_when_it_is_hidden(
+    make_app, workers
+):
+    app, _ = make_app()
+    async with app.run_test(size=(200, 48)) as pilot:
+        await ready(app, pilot, workers)
+        await pilot.press("s", "s")
+        await pilot.pause()
+        assert app.table.sort_key == "service"
+        assert "sort CML▲" in app.table.border_title
+        assert "Sorted by CML ▲" in [n.message for n in app._notifications]
+        while app.table.sort_key != "cost":
+            await pilot.press("s")
+        assert "sort $/H▼" in app.table.border_title
+        while app.table.sort_key != "type":
+            await pilot.press("s")
+        assert "column hidden" not in app.table.border_title
+        await pilot.resize_terminal(80, 24)  # the TYPE column does not fit any more
+        await pilot.pause()
+        assert app.table.sort_hidden and "sort TYPE▲ (column hidden)" in app.table.border_title
+        await pilot.press("S")
+        await pilot.pause()
+        assert "Sorted by TYPE ▼ (a column this width hides)" in [
+            n.message for n in app._notifications
+        ]
+        await pilot.press("s")  # on to the next shown column: round to NAME
+        assert app.table.sort_key == "name" and not app.table.sort_hidden
+
+
+async def test_on_help_and_cost_only_what_needs_no_worker_works(make_app, workers):
+    """Help and cost are the `info` scope: a worker's action does nothing there; on the cost
+    screen (a full screen, not a dialog) refresh and the interval keys still do."""
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot, workers, "busy")
+        for opener in ("question_mark", "dollar_sign"):
+            await pilot.press(opener)
+            await pilot.pause()
+            screen = app.screen
+            await pilot.press("p", "i", "space", "s", "P")
+            await pilot.pause()
+            assert app.screen is screen and backend.calls == [] and not app.table.marked
+            assert app.table.sort_key == "name"
+            if opener == "dollar_sign":
+                await pilot.press("R", "plus")
+                assert backend.refreshes == 1 and app.backend.interval == 15
+                titles = {c.title for c in app.get_system_commands(screen)}
+                assert "Refresh now" in titles and "Pause worker" not in titles
+            await pilot.press("escape")
+            await pilot.pause()
+        titles = {c.title for c in app.get_system_commands(app.main_screen)}
+        assert "Pause worker" in titles and "Mark worker" in titles
