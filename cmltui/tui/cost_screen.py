@@ -16,12 +16,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from cmltui import keymap
 from cmltui.api.cost import HOURS_PER_MONTH, CostTotals, GroupBy, cost_breakdown, cost_totals
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
@@ -29,7 +27,7 @@ from cmltui.clock import Clock
 from cmltui.keymap import Scope
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import NONE, UNPRICED, local_time, money, money_short
-from cmltui.tui.hints import own_hint
+from cmltui.tui.hints import closing_bindings, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.safe import fit_cells
 
@@ -137,14 +135,7 @@ class CostScreen(Screen[None]):
     """Full-screen cost breakdown; follows new snapshots while open."""
 
     SCOPE: ClassVar = Scope.INFO
-    BINDINGS: ClassVar = [
-        Binding("escape,q", "close", "Close", show=True),
-        # The cost key closes it too: same id as the cost action, so `[keys] cost` moves it.
-        Binding(
-            keymap.BY_ID["cost"].keys, "close", "Close", show=False,
-            id=keymap.BINDING_PREFIX + "cost",
-        ),
-    ]  # fmt: skip
+    BINDINGS: ClassVar = closing_bindings("close", "cost")
     DEFAULT_CSS = """
     CostScreen > VerticalScroll { padding: 0 1; border: round $accent; }
     CostScreen Static { width: 100%; height: auto; }

@@ -8,7 +8,6 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -20,7 +19,7 @@ from cmltui.domain.idle import IdleState, idle_words
 from cmltui.keymap import Scope
 from cmltui.tui import hints
 from cmltui.tui.fleet_view import IN_FLIGHT_WORDS
-from cmltui.tui.hints import KeyHints, bound_keys, own_hint
+from cmltui.tui.hints import KeyHints, bound_keys, closing_bindings, own_hint
 from cmltui.tui.safe import plain
 from cmltui.tui.table import WorkerTable
 
@@ -81,14 +80,7 @@ def help_table(
 
 class HelpScreen(ModalScreen[None]):
     SCOPE: ClassVar = Scope.INFO
-    BINDINGS: ClassVar = [
-        Binding("escape,q", "dismiss", "Close", show=True),
-        # The help key closes it too: same id as the help action, so `[keys] help` moves it.
-        Binding(
-            keymap.BY_ID["help"].keys, "dismiss", "Close", show=False,
-            id=keymap.BINDING_PREFIX + "help",
-        ),
-    ]  # fmt: skip
+    BINDINGS: ClassVar = closing_bindings("dismiss", "help")
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {

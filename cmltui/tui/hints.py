@@ -93,3 +93,18 @@ def own_hint(
 ) -> str:
     """A hint for a screen's own binding: `template` with `{key}` as that binding's keys."""
     return template.format(key=either(bound_keys(bindings, action, keys)))
+
+
+def closing_bindings(close: str, opened_by: str) -> list[Binding]:
+    """Esc and `q` run `close`, and so does the key that opened the screen: its binding has
+    that action's id, so a `[keys]` remap of `opened_by` moves it too."""
+    return [
+        Binding("escape,q", close, "Close", show=True),
+        Binding(
+            keymap.BY_ID[opened_by].keys,
+            close,
+            "Close",
+            show=False,
+            id=keymap.BINDING_PREFIX + opened_by,
+        ),
+    ]
