@@ -8,20 +8,16 @@ cancel, only `y` or a click on Yes confirm, and Yes never takes the focus.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.idle import IdleState
-from cmltui.keymap import Scope
 from cmltui.tui.columns import idle_label
-from cmltui.tui.confirm import answer_hint, running_rate, yes_button
+from cmltui.tui.confirm import AnswerScreen, answer_hint, running_rate, yes_button
 from cmltui.tui.fmt import NONE, money
 from cmltui.tui.safe import fit_cells
 
@@ -58,16 +54,9 @@ def bulk_body(rows: Sequence[BulkRow]) -> Text:
     return text
 
 
-class BulkPauseScreen(ModalScreen[bool]):
+class BulkPauseScreen(AnswerScreen):
     """ "Pause N workers?" with every one listed; dismisses with True only on Yes."""
 
-    SCOPE: ClassVar = Scope.DIALOG
-    AUTO_FOCUS = "#no"
-    BINDINGS: ClassVar = [
-        Binding("y", "answer(True)", "Yes", show=True),
-        Binding("n,escape", "answer(False)", "No", show=True),
-        Binding("enter", "answer(False)", "No", show=False, priority=True),
-    ]
     DEFAULT_CSS = """
     BulkPauseScreen { align: center middle; }
     BulkPauseScreen > Vertical {
@@ -103,12 +92,5 @@ class BulkPauseScreen(ModalScreen[bool]):
             with Horizontal():
                 yield yes_button(f"Yes, pause {len(self.dtos)}")
                 yield Button("No", id="no", variant="primary")
-            hint = answer_hint(self.BINDINGS)
+            hint = answer_hint()
             yield Static(Text(f"StopInstances per region · {hint}"), id="hint")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)

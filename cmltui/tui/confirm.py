@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -109,7 +109,15 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
     return text
 
 
-def answer_hint(bindings: Iterable[Binding]) -> str:
+ANSWER_BINDINGS: Final = (
+    Binding("y", "answer(True)", "Yes", show=True),
+    Binding("n,escape", "answer(False)", "No", show=True),
+    Binding("enter", "answer(False)", "No", show=False, priority=True),
+)
+"""Only `y` is yes; Enter (on the focused No), `n` and Esc are no."""
+
+
+def answer_hint(bindings: Iterable[Binding] = ANSWER_BINDINGS) -> str:
     """ "y: yes · n, Esc or Enter: no", from the dialog's own bindings."""
     yes = own_hint(bindings, "answer(True)", "{key}: yes")
     return f"{yes} · {own_hint(bindings, 'answer(False)', '{key}: no')}"
@@ -122,15 +130,25 @@ def yes_button(label: str) -> Button:
     return button
 
 
-class ConfirmActionScreen(ModalScreen[bool]):
-    """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
+class AnswerScreen(ModalScreen[bool]):
+    """A yes/no dialog whose default is No: dismisses with True only on `y` or a click on Yes."""
 
     SCOPE: ClassVar = Scope.DIALOG
     AUTO_FOCUS = "#no"
+    BINDINGS: ClassVar = list(ANSWER_BINDINGS)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ConfirmActionScreen(AnswerScreen):
+    """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
+
     BINDINGS: ClassVar = [
-        Binding("y", "answer(True)", "Yes", show=True),
-        Binding("n,escape", "answer(False)", "No", show=True),
-        Binding("enter", "answer(False)", "No", show=False, priority=True),
         Binding("left", "app.focus_previous", show=False),
         Binding("right", "app.focus_next", show=False),
     ]
@@ -166,11 +184,4 @@ class ConfirmActionScreen(ModalScreen[bool]):
             with Horizontal():
                 yield yes_button(f"Yes, {self.kind}")
                 yield Button("No", id="no", variant="primary")
-            yield Static(Text(answer_hint(self.BINDINGS)), id="hint")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+            yield Static(Text(answer_hint()), id="hint")

@@ -155,28 +155,22 @@ class OperatorActions:
         call: Callable[[], Awaitable[ActivityEvent]],
         success: str,
     ) -> None:
+        """Send `call` in a worker; `success` is the toast once the backend took it."""
         self.in_flight.add(dto.id)  # before the worker runs: a quick second press is refused
-        self.host.run_worker(
-            self._run(what, dto, call, success), group="actions", exit_on_error=False
-        )
 
-    async def _run(
-        self,
-        what: str,
-        dto: CMLWorkerDto,
-        call: Callable[[], Awaitable[ActivityEvent]],
-        success: str,
-    ) -> None:
-        try:
-            await call()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # ActionFailed, and anything else: never crash the app
-            self._failed(what, exc, dto.id)
-        else:  # the backend put the event on the activity channel itself
-            self.host.notify(success[0].upper() + success[1:], timeout=4)
-        finally:
-            self.in_flight.discard(dto.id)
+        async def run() -> None:
+            try:
+                await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # ActionFailed, and anything else: never crash the app
+                self._failed(what, exc, dto.id)
+            else:  # the backend put the event on the activity channel itself
+                self.host.notify(success[0].upper() + success[1:], timeout=4)
+            finally:
+                self.in_flight.discard(dto.id)
+
+        self.host.run_worker(run(), group="actions", exit_on_error=False)
 
     def _failed(
         self, what: str, exc: Exception, worker_id: str | None = None, *, title: str = ""

@@ -14,7 +14,9 @@ new data, and a panel repaints only the cells whose text changed.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
+from rich.console import OverflowMethod
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.events import Resize
@@ -120,7 +122,21 @@ class Panel(Widget):
         """What the panel shows, without styles (for tests)."""
         return self.build(self.size.width or 40).plain
 
+    OVERFLOW: ClassVar[OverflowMethod] = "ellipsis"
+    NOTHING_SELECTED: ClassVar[str] = "no worker selected"
+    """What the panel says with no worker selected ("" for nothing)."""
+
     def build(self, width: int) -> Text:
+        """The panel's text for the selected worker, `width` cells wide."""
+        text = Text(no_wrap=True, overflow=self.OVERFLOW)
+        dto = self.dto
+        if dto is None:
+            return text.append(self.NOTHING_SELECTED, "dim")
+        self.fill(text, dto, width)
+        return text
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
+        """Write what the panel shows of `dto` into `text`."""
         raise NotImplementedError
 
 
@@ -173,11 +189,9 @@ class GaugesPanel(_MetricsPanel):
     DEFAULT_CSS = "GaugesPanel { width: 1fr; }"
     bar_width: int | None = None  # set by the row; else from the width
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    OVERFLOW: ClassVar[OverflowMethod] = "crop"
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         bar_width = self.bar_width or gauge_widths(width)[0]
         for i, (label, metric) in enumerate(_METRICS):
             value = getattr(dto, metric)
@@ -189,7 +203,6 @@ class GaugesPanel(_MetricsPanel):
             text.append("  ")
             if i < len(_METRICS) - 1:
                 text.append("\n")
-        return text
 
 
 class SparklinesPanel(_MetricsPanel):
@@ -197,17 +210,15 @@ class SparklinesPanel(_MetricsPanel):
 
     DEFAULT_CSS = "SparklinesPanel { width: 0; height: 3; }"
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        dto = self.dto
-        if dto is None:
-            return text
+    OVERFLOW: ClassVar[OverflowMethod] = "crop"
+    NOTHING_SELECTED: ClassVar[str] = ""
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         for i, (_, metric) in enumerate(_METRICS):
             lvl = level(getattr(dto, metric), self._thresholds)
             text.append(sparkline(self._history.series(dto.id, _HISTORY[metric]), width), lvl.style)
             if i < len(_METRICS) - 1:
                 text.append("\n")
-        return text
 
 
 _METRICS = (("CPU", "cpu_utilization"), ("MEM", "memory_utilization"), ("DSK", "disk_utilization"))
@@ -253,11 +264,7 @@ class IdleStatusPanel(_ActivityPanel):
         self._config = config
         self._read_only = read_only or config.read_only
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         wid = dto.id
         now = self._clock.now()
         view = self._view
@@ -309,7 +316,6 @@ class IdleStatusPanel(_ActivityPanel):
             activity += f" · checked {local_time(checked, now=now)}"
         _line(text, "Activity", activity)
         text.rstrip()
-        return text
 
     def _why_unknown(self, dto: CMLWorkerDto, state: IdleState | None) -> str:
         """Why no idle time is shown, in the domain's words."""
@@ -323,11 +329,7 @@ class IdleStatusPanel(_ActivityPanel):
 class PausePanel(_ActivityPanel):
     """State, last pause and resume, by whom, why, counters; patched by pause/resume events."""
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         now = self._clock.now()
         shown = self.shown
         in_flight = self._view.in_flight(dto.id)
@@ -356,7 +358,6 @@ class PausePanel(_ActivityPanel):
         _line(text, "Price", price_text(dto))
         _line(text, "Saved", saved_text(dto, now))
         text.rstrip()
-        return text
 
 
 def price_text(dto: CMLWorkerDto) -> Text:
@@ -390,11 +391,7 @@ def saved_text(dto: CMLWorkerDto, now: datetime) -> Text:
 class HealthPanel(Panel):
     """CML service, version, health, license, stale data and errors: snapshots only."""
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         now = self._clock.now()
         service = Text(dto.service_status.value, _SERVICE_STYLE.get(dto.service_status.value, ""))
         if dto.cml_version:
@@ -441,23 +438,23 @@ class HealthPanel(Panel):
         for source, error in sorted(dto.errors.items()):
             _line(text, f"Error {source}"[: LABEL - 1], error, "#ff6b6b")
         text.rstrip()
-        return text
 
 
 class LabsPanel(Panel):
     """The selected worker's labs: title, owner, state, nodes. Snapshots only."""
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text
+    NOTHING_SELECTED: ClassVar[str] = ""
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         if dto.labs is None:
             if dto.status is not WorkerStatus.RUNNING:
-                return text.append(f"no labs while the worker is {dto.status.value}", "dim")
-            return text.append("labs unknown (CML not reachable)", "dim")
+                text.append(f"no labs while the worker is {dto.status.value}", "dim")
+                return
+            text.append("labs unknown (CML not reachable)", "dim")
+            return
         if not dto.labs:
-            return text.append("no labs", "dim")
+            text.append("no labs", "dim")
+            return
         title_width = max(8, width - 28)
         text.append(f"{'TITLE':<{title_width}} {'OWNER':<10} {'STATE':<9} NODES\n", "bold")
         for lab in sorted(dto.labs, key=lambda lab: (lab.state != "STARTED", lab.title.lower())):
@@ -468,7 +465,6 @@ class LabsPanel(Panel):
             text.append(fit_cells(lab.state, 9), style)
             text.append(f" {nodes:>5}\n")
         text.rstrip()
-        return text
 
 
 def _switch_source(dto: CMLWorkerDto, enabled: bool) -> str:
