@@ -4,6 +4,8 @@ still disagrees)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -190,3 +192,13 @@ def test_with_idle_detection_off_globally_a_toggle_leaves_it_off(fleet):
     labs = by_name(fleet, "labs").instance_id
     view.apply_event(_toggle(labs, True))
     assert view.idle_state(labs) is IdleState.OFF
+
+
+def test_the_view_model_is_plain_python():
+    """The model half of the dashboard loads no Textual (nor any source client)."""
+    code = (
+        "import sys, cmltui.tui.fleet_view, cmltui.keymap; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'boto3', 'aiohttp'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
