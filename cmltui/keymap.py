@@ -111,7 +111,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("help", "help", "question_mark",
                "this help: keys, cues and where files go", "Help", "Help", scopes=_VIEW),
     ActionSpec("quit", "quit", "q", "quit", "Quit", "", scopes=_EVERYWHERE),
-    ActionSpec("interrupt", "quit", "ctrl+c", "leave at once, from anywhere (as quit does)",
+    ActionSpec("interrupt", "quit", "ctrl+c",
+               "leave at once, from anywhere (even while typing a filter)",
                priority=True, scopes=_EVERYWHERE),
 )
 # fmt: on
