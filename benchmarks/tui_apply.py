@@ -17,8 +17,9 @@ the timestamp. Headless, the console has the "standard" 16-colour system, so the
 fewer than a 256-colour terminal gets (`tui_pty.py` measures real bytes). "First frame" is the
 first such call after posting; "settled" is the last frame before the app went idle again
 (`pilot.pause()`), in case a widget's update spills into a second frame. The per-part times
-wrap each snapshot subscriber's callback, `FleetHistory.record` and the screen's
-`_compositor_refresh` on the instances (the app's code is measured, not changed).
+wrap each snapshot subscriber's callback, `FleetHistory.record`, the view-model's
+`apply_snapshot` and the screen's `_compositor_refresh` on the instances (the app's code is
+measured, not changed).
 """
 
 from __future__ import annotations
@@ -156,6 +157,9 @@ class PartTimer:
             label = "panels" if "Panel" in type(node).__name__ else type(node).__name__
             callbacks[:] = [self._rewrap(node, label, cb) for cb in callbacks]
         app.history.record = self.wrap("FleetHistory.record", app.history.record)  # type: ignore[method-assign]
+        view = getattr(app, "view", None)  # the view-model (absent before it existed)
+        if view is not None:
+            view.apply_snapshot = self.wrap("FleetView.apply_snapshot", view.apply_snapshot)  # type: ignore[method-assign]
         screen = app.screen
         screen._compositor_refresh = self.wrap(  # type: ignore[method-assign]
             "render (compositor + serialize)", screen._compositor_refresh

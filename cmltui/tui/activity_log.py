@@ -23,7 +23,8 @@ from cmltui.api.events import (
     event_time,
 )
 from cmltui.clock import Clock
-from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.bus import ActivityArrived, Bus
+from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.fmt import local_time
 from cmltui.tui.safe import shown
 
@@ -86,22 +87,17 @@ class ActivityLog(RichLog):
 
     DEFAULT_CSS = "ActivityLog { height: 8; } ActivityLog:focus { border-top: solid $accent; }"
 
-    def __init__(self, bus: Bus, clock: Clock, *, id: str | None = None) -> None:
+    def __init__(self, bus: Bus, view: FleetView, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id, max_lines=MAX_LINES, wrap=True, markup=False, highlight=False)
         self._bus = bus
+        self._view = view
         self._clock = clock
-        self._names: dict[str, str] = {}
         self._round: list[ActivityUpdated] = []
         self._round_timer: Timer | None = None
         self.can_focus = True
 
     def on_mount(self) -> None:
-        # Names only: the log shows `name` instead of an instance id.
-        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         self._bus.activity.subscribe(self, self._on_activity, immediate=True)
-
-    def _on_snapshot(self, message: SnapshotArrived) -> None:
-        self._names = {dto.id: dto.name for dto in message.snapshot.workers}
 
     def _on_activity(self, message: ActivityArrived) -> None:
         event = message.event
@@ -111,7 +107,8 @@ class ActivityLog(RichLog):
                 self._round_timer.stop()
             self._round_timer = self.set_timer(ROUND_QUIET_SECONDS, self.flush_round)
             return
-        name = self._names.get(event.worker_id, event.worker_id)
+        dto = self._view.dto(event.worker_id)  # the log names the worker, not its id
+        name = dto.name if dto is not None else event.worker_id
         self.note(describe(event, name), style=event_style(event), when=event_time(event))
 
     def flush_round(self) -> None:

@@ -1,8 +1,9 @@
-"""`CmltuiApp`: the dashboard over a `Backend` (SPEC §1, §5).
+"""`CmltuiApp`: the dashboard over a `Backend` (the README's "How it is built").
 
 The app runs no collection: the backend (the core service) owns the schedules and calls back
-with snapshots, activity events and its source status, from any thread. The app puts them on
-its two channels; `R` asks the backend for a cycle now. Freezing holds both channels back;
+with snapshots, activity events, warnings and its source status, from any thread. The app
+applies snapshots and events to the view-model (`FleetView`, the fleet as shown) and puts them
+on its two channels; `R` asks the backend for a cycle now. Freezing holds both channels back;
 collection goes on, and unfreezing shows the latest snapshot. Nothing that goes wrong in a
 cycle or an action crashes the app.
 """
@@ -31,6 +32,7 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -44,18 +46,19 @@ from cmltui.cli.exits import EXIT_SIGTERM, EXIT_TERMINAL_GONE
 from cmltui.clock import Clock
 from cmltui.config import Config, ConfigError, save_ui_theme
 from cmltui.domain.intervals import step_interval
+from cmltui.keymap import Scope
 from cmltui.logging_setup import log_file_path
-from cmltui.tui import reach
+from cmltui.tui import compat, hints, reach
 from cmltui.tui.activity_log import ActivityLog
-from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
-from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
+from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.fmt import local_time
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
+from cmltui.tui.hints import KeyHints
 from cmltui.tui.history import FleetHistory
 from cmltui.tui.operator import OperatorActions
 from cmltui.tui.panels import (
@@ -69,7 +72,6 @@ from cmltui.tui.panels import (
     SparklinesPanel,
 )
 from cmltui.tui.problem import problem_text
-from cmltui.tui.reach import CopyMenu
 from cmltui.tui.safe import PlainInput, plain, shown
 from cmltui.tui.table import WorkerTable
 
@@ -93,16 +95,18 @@ def _leave_now() -> None:
     os._exit(EXIT_TERMINAL_GONE)
 
 
-NOT_UNDER_CONFIRM = frozenset(spec.action for spec in keymap.ACTIONS) - {"quit"}
-WORKER_ACTIONS = frozenset(
-    {"toggle_idle", "pause", "resume", "open_url", "clipboard", "refresh", "freeze", "faster"}
-    | {"slower", "help", "quit"}
-)
-"""What works on a worker's detail screen (the table's own keys do not)."""
+WARNING_STYLE = "yellow"
 
 
 class CmltuiApp(App[None]):
     """The live dashboard."""
+
+    class BackendWarning(Message):
+        """A warning the backend raised (a stop whose history tags could not be written …)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
 
     TITLE = "cmltui"
     CSS_PATH = "app.tcss"
@@ -139,13 +143,18 @@ class CmltuiApp(App[None]):
         audit_path: Path | None = None,
     ) -> None:
         super().__init__()
-        self.backend = backend
+        self.audit_path = audit_path or default_audit_path(demo=backend.context.demo)
+        self.backend = compat.complete(backend, self.audit_path)
         self.config = config
         self.clock = clock
         self.start_backend = start_backend
         self.bus = Bus(self)
+        self.view = FleetView(
+            timedelta(seconds=config.idle.settle_seconds), idle_enabled=config.idle.enabled
+        )
+        self.hints = KeyHints(config.keys.model_dump())
         self.history = FleetHistory(config.ui.history_points)
-        self.latest: FleetSnapshot | None = None
+        self.latest: FleetSnapshot | None = None  # the last one received (frozen or not)
         self.frozen = False
         self.cycles_started = 0
         self.cycles_failed = 0
@@ -158,48 +167,44 @@ class CmltuiApp(App[None]):
         self._retired: list[FleetSnapshot] = []
         self.operator = OperatorActions(self)
         self.settings_path = settings_path  # where a theme chosen in the palette is saved
-        self.audit_path = audit_path or default_audit_path(demo=backend.context.demo)
         self.log_path = log_file_path(demo=backend.context.demo)
         self.source_status: SourceStatus | None = None
 
     # --- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        settle = timedelta(seconds=self.config.idle.settle_seconds)
+        bus, view, clock, config = self.bus, self.view, self.clock, self.config
         with Vertical(id="body"):
-            yield FleetHeader(self.bus, self.backend.context, self.backend.interval, id="header")
-            yield Static(
-                "FROZEN · the view is paused, collection goes on · press space to resume",
-                id="frozen",
-            )
+            yield FleetHeader(bus, self.backend.context, self.backend.interval, id="header")
+            frozen = "FROZEN · the view is paused, collection goes on · "
+            yield Static(Text(frozen + self.hints(hints.RESUME_FROM_FREEZE)), id="frozen")
             with Container(id="main"):
                 yield Static(id="problem")
-                yield WorkerTable(self.bus, self.config.ui.thresholds, settle, id="table")
+                yield WorkerTable(bus, view, config.ui.thresholds, id="table")
                 with Container(id="detail"):
                     with Vertical(id="detail-left"):
                         with GaugesRow(id="gauges-row"):
-                            yield GaugesPanel(
-                                self.bus, self.clock, self.config, self.history, id="gauges"
-                            )
+                            yield GaugesPanel(bus, view, clock, config, self.history, id="gauges")
                             yield SparklinesPanel(
-                                self.bus, self.clock, self.config, self.history, id="sparklines"
+                                bus, view, clock, config, self.history, id="sparklines"
                             )
                         yield Static("CML", classes="section-title")
-                        yield HealthPanel(self.bus, self.clock, id="health")
+                        yield HealthPanel(bus, view, clock, id="health")
                     with Vertical(id="detail-right"):
                         yield Static("Idle", classes="section-title")
                         yield IdleStatusPanel(
-                            self.bus,
-                            self.clock,
-                            self.config,
+                            bus,
+                            view,
+                            clock,
+                            config,
                             read_only=self.backend.context.read_only,
                             id="idle",
                         )
                         yield Static("Pause / resume", classes="section-title")
-                        yield PausePanel(self.bus, self.clock, self.config, id="pause")
+                        yield PausePanel(bus, view, clock, id="pause")
                         yield Static("Labs", classes="section-title")
-                        yield LabsPanel(self.bus, self.clock, id="labs")
-            yield ActivityLog(self.bus, self.clock, id="log")
+                        yield LabsPanel(bus, view, clock, id="labs")
+            yield ActivityLog(bus, view, clock, id="log")
         yield PlainInput(
             placeholder="filter the columns · or one field: owner:bob lab:… user:… tag:…",
             id="filter",
@@ -223,6 +228,8 @@ class CmltuiApp(App[None]):
         self.backend.subscribe_snapshots(self._from_backend(self._snapshot_collected))
         self.backend.subscribe_activity(self._from_backend(self.publish_activity))
         self.backend.subscribe_status(self._from_backend(self._status_changed))
+        # Posting a message is safe from any thread: warnings need no hop of their own.
+        self.backend.subscribe_warnings(lambda text: self.post_message(self.BackendWarning(text)))
         if not self.is_headless:
             self._watch_terminal()
         if self.start_backend:
@@ -251,7 +258,7 @@ class CmltuiApp(App[None]):
             self.set_interval(TTY_CHECK_SECONDS, self._check_tty)
 
     def get_driver_class(self) -> type[Driver]:
-        """On Linux, the driver whose input thread sleeps while no key is pressed (issue 14);
+        """On Linux, the driver whose input thread sleeps while no key is pressed;
         Textual's choice elsewhere and when `TEXTUAL_DRIVER` names one."""
         chosen = super().get_driver_class()
         return QuietLinuxDriver if chosen is LinuxDriver else chosen
@@ -304,21 +311,11 @@ class CmltuiApp(App[None]):
     def activity_log(self) -> ActivityLog:
         return self.query_one("#log", ActivityLog)
 
-    @property
-    def idle_panel(self) -> IdleStatusPanel:
-        return self.query_one("#idle", IdleStatusPanel)
-
-    def dto(self, worker_id: str) -> CMLWorkerDto | None:
-        """The latest snapshot's DTO of a worker (what the dialogs describe)."""
-        if self.latest is None:
-            return None
-        return next((d for d in self.latest.workers if d.id == worker_id), None)
-
     def on_worker_table_cursor_moved(self, message: WorkerTable.CursorMoved) -> None:
         for panel in self.query(Panel):
             panel.select(message.worker_id)
         detail = self.query_one("#detail")
-        dto = self.dto(message.worker_id) if message.worker_id else None
+        dto = self.view.dto(message.worker_id)
         # The name is an EC2 tag: plain text, never markup (a `[/]` or `[@click]` is data).
         detail.border_title = (
             plain(f"{dto.name} · {dto.id}", limit=200) if dto else "No worker selected"
@@ -352,7 +349,7 @@ class CmltuiApp(App[None]):
             # Freeing a 1000-worker snapshot's DTOs takes milliseconds: keep the old one alive
             # until the new one is on screen (a frame comes within 1/60 s), then let it go.
             # A plain loop timer: Textual's `call_after_refresh` costs a message and a fresh
-            # inspection of the callback's signature on every cycle (issue 14).
+            # inspection of the callback's signature on every cycle.
             self._retired.append(self.latest)
             if self._event_loop is not None:
                 self._event_loop.call_later(RELEASE_RETIRED_SECONDS, self._retired.clear)
@@ -364,7 +361,6 @@ class CmltuiApp(App[None]):
             self._last_errors = snapshot.errors
         self._show_problem(snapshot)
         self._send(SnapshotArrived(snapshot))
-        self.operator.show_new_warnings()  # e.g. an auto-pause whose history tags failed
 
     def _show_problem(self, snapshot: FleetSnapshot) -> None:
         """No workers and region errors: the error panel replaces the table until data comes."""
@@ -380,7 +376,7 @@ class CmltuiApp(App[None]):
                 note += f"; last try {local_time(tried_at, seconds=True)}"
             if retry is not None:
                 note += f"; next {local_time(retry, seconds=True)}"
-            note += ". q quits · ? help · a activity log"
+            note += ". " + self.hints.join(hints.QUITS, hints.HELP, hints.ACTIVITY_LOG)
             self.query_one("#problem", Static).update(
                 problem_text(errors, self.backend.context, note)
             )
@@ -396,13 +392,21 @@ class CmltuiApp(App[None]):
         self._send(ActivityArrived(event))
 
     def _send(self, message: SnapshotArrived | ActivityArrived) -> None:
+        """Onto the view-model, then to the widgets (unless the view is frozen)."""
         if self.frozen:
             self._held.append(message)
             return
         if isinstance(message, SnapshotArrived):
+            self.view.apply_snapshot(message.snapshot)
             self.bus.snapshots.publish(message)
         else:
+            self.view.apply_event(message.event)
             self.bus.activity.publish(message)
+
+    def on_cmltui_app_backend_warning(self, message: BackendWarning) -> None:
+        """Each warning once: in the activity log and as a toast."""
+        self.note(f"warning: {message.text}", style=WARNING_STYLE)
+        self.notify(message.text, title="Warning", severity="warning", timeout=10)
 
     def notify(
         self,
@@ -455,7 +459,8 @@ class CmltuiApp(App[None]):
 
     def on_worker_table_sort_changed(self, message: WorkerTable.SortChanged) -> None:
         arrow = "▼" if message.descending else "▲"
-        self.notify(f"Sorted by {message.key} {arrow}", timeout=2)
+        hidden = " (a column this width hides)" if message.hidden else ""
+        self.notify(f"Sorted by {message.title} {arrow}{hidden}", timeout=2)
 
     def action_top(self) -> None:
         self.table.action_cursor_to(0)
@@ -523,8 +528,10 @@ class CmltuiApp(App[None]):
     # --- reach: the worker itself -------------------------------------------------------------
 
     def selected_dto(self) -> CMLWorkerDto | None:
-        worker_id = self.table.cursor_id
-        return self.dto(worker_id) if worker_id else None
+        return self.view.dto(self._worker_in_view())
+
+    def clear_marks(self) -> None:
+        self.table.clear_marks()
 
     def action_open_detail(self) -> None:
         dto = self.selected_dto()
@@ -540,7 +547,7 @@ class CmltuiApp(App[None]):
         reach.copy_menu(self, self.selected_dto())
 
     def action_pause_idle(self) -> None:
-        self.operator.request_bulk()
+        self.operator.request_bulk(self.table.order, self.table.marked)
 
     # --- the theme ----------------------------------------------------------------------------
 
@@ -587,30 +594,43 @@ class CmltuiApp(App[None]):
         return files
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's own entries (theme, quit, keys…), then every action of the one table."""
+        """Textual's own entries (theme, quit, keys…), then every action of the one table
+        that works on the screen the palette was opened on."""
         yield from super().get_system_commands(screen)
+        scope = _scope_of(screen)
         for spec in keymap.palette_entries():
-            run = partial(self.call_next, self.run_action, spec.action)
-            yield SystemCommand(spec.palette, spec.description, run)
+            if keymap.works_on(spec.action, scope):
+                run = partial(self.call_next, self.run_action, spec.action)
+                yield SystemCommand(spec.palette, spec.description, run)
 
     def action_cost(self) -> None:
         if not isinstance(self.screen, CostScreen):
-            self.push_screen(CostScreen(self.bus, self.latest, self.clock))
+            self.push_screen(CostScreen(self.bus, self.view.snapshot, self.clock))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Under an open confirmation only its own keys (and quit) work: no second dialog.
-        On a worker's detail screen only the worker's own actions (and quit) work."""
-        if isinstance(self.screen, ConfirmActionScreen | BulkPauseScreen | CopyMenu):
-            return action not in NOT_UNDER_CONFIRM
-        if isinstance(self.screen, WorkerDetailScreen):
-            return action in WORKER_ACTIONS or action not in NOT_UNDER_CONFIRM
-        return True
+        """An action works on the screens its `keymap` entry names: under an open
+        confirmation only its own keys (and quit), on a worker's detail screen the worker's
+        own actions. Elsewhere its key does nothing and the footer leaves it out."""
+        return keymap.works_on(action, _scope_of(self.screen))
 
     def action_toggle_idle(self) -> None:
-        self.operator.toggle_idle()
+        self.operator.toggle_idle(self._worker_in_view())
 
     def action_pause(self) -> None:
-        self.operator.request("pause")
+        self.operator.request("pause", self._worker_in_view())
 
     def action_resume(self) -> None:
-        self.operator.request("resume")
+        self.operator.request("resume", self._worker_in_view())
+
+    def _worker_in_view(self) -> str | None:
+        """The worker an action is for: the detail screen's own, else the table's cursor."""
+        screen = self.screen
+        if isinstance(screen, WorkerDetailScreen):
+            return screen.worker_id
+        return self.table.cursor_id
+
+
+def _scope_of(screen: Screen) -> Scope:
+    """Which actions work on a screen: the scope it declares (the dashboard's own: MAIN)."""
+    scope = getattr(screen, "SCOPE", Scope.MAIN)
+    return scope if isinstance(scope, Scope) else Scope.MAIN

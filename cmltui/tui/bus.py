@@ -1,25 +1,24 @@
-"""The two channels of the dashboard (SPEC §1), one message type each.
+"""The two channels of the dashboard (the README's "How it is built"), one message type each.
 
 `SnapshotArrived` carries a full collector cycle; `ActivityArrived` carries one minimal activity
 event. They travel on two separate Textual signals owned by the app; each widget subscribes to
-the channel(s) it reacts to, and nothing else crosses between them.
+the channel(s) it reacts to, and nothing else crosses between them. The app has applied each
+message to the view-model (`FleetView`) before it publishes it, so a widget reads the fleet
+there, by id, and never keeps a copy of its own.
 
 Widgets subscribe with `immediate=True`: every subscriber runs in the publisher's turn, in one
 pass, and the screen shows the whole snapshot in one frame. Textual's default would post each
 callback through `call_next`, wrapped in a new `partial` whose signature Textual inspects again
-on every call: a cost paid by every widget on every cycle (issue 14).
+on every call: a cost paid by every widget on every cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 from textual.dom import DOMNode
 from textual.signal import Signal
 
-from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
 
 
@@ -28,14 +27,6 @@ class SnapshotArrived:
     """A collector cycle's full snapshot (the snapshot channel)."""
 
     snapshot: FleetSnapshot
-
-    @cached_property
-    def workers_by_id(self) -> Mapping[str, CMLWorkerDto]:
-        """Every worker by instance id, built once per snapshot and shared by all subscribers.
-
-        Read-only by convention: subscribers keep a reference and never change it.
-        """
-        return {dto.id: dto for dto in self.snapshot.workers}
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,22 @@
-"""The worker table's columns: what each cell says, how rows sort and which columns fit.
+"""The worker table's columns: the one registry of what each column is called, says, sorts by
+and how long it stays as the screen narrows.
 
-Pure functions of a DTO (plus the row's in-flight marker), so the table widget only lays out and
-paints, and tests can check the wording directly.
+Each `Column` gives its header (also the sort's name in the title and the toast), its sort key
+and direction, and its priority; `COLUMNS` is in display order, which is also the order `s`
+steps through. Cells are pure functions of a DTO (plus the row's state as the view-model shows
+it), so the table widget only lays out and paints, and tests can check the wording directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
+from cmltui.domain.idle import IdleState, idle_words
 from cmltui.tui.fmt import NONE, UNPRICED, Level, coarse_age, duration, level, money
 
 _SERVICE_WORDS = {
@@ -31,33 +35,48 @@ class Cell:
     style: str = ""
 
 
+SortKey = Callable[[CMLWorkerDto], Any]
+_STATUS_ORDER = {s: i for i, s in enumerate(WorkerStatus)}
+
+
+def _num(value: float | int | None) -> float:
+    return -1.0 if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
     title: str
+    """The header, and the sort's name wherever the sort is named."""
     width: int
     priority: int  # lower stays longer when the screen is narrow
+    sort: SortKey
+    descending_first: bool = False  # numbers: the biggest first
     align: str = "left"
     flex: bool = False
 
 
 COLUMNS: tuple[Column, ...] = (
-    # Priorities: IDLE and $/H (what this tool is for) outlast the CML word and the gauges.
-    Column("name", "NAME", 12, 0, flex=True),
-    Column("status", "STATUS", 9, 1),
-    Column("service", "CML", 12, 6),
-    Column("cpu", "CPU%", 5, 4, "right"),
-    Column("memory", "MEM%", 5, 5, "right"),
-    Column("idle", "IDLE", 8, 2, "right"),
-    Column("cost", "$/H", 6, 3, "right"),
-    Column("disk", "DSK%", 5, 7, "right"),
-    Column("labs", "LABS", 5, 8, "right"),
-    Column("license", "LICENSE", 12, 9),
-    Column("type", "TYPE", 12, 10),
-    Column("region", "REGION", 12, 11),
-    Column("nodes", "NODES", 5, 12, "right"),
-    Column("id", "INSTANCE ID", 19, 13),
+    # Display order, which `s` follows. Priorities: IDLE and $/H (what this tool is for)
+    # outlast the CML word and the gauges.
+    Column("name", "NAME", 12, 0, lambda d: d.name.lower(), flex=True),
+    Column("status", "STATUS", 9, 1, lambda d: (_STATUS_ORDER[d.status], d.name.lower())),
+    Column("service", "CML", 12, 6, lambda d: d.service_status.value),
+    Column("cpu", "CPU%", 5, 4, lambda d: _num(d.cpu_utilization), True, "right"),
+    Column("memory", "MEM%", 5, 5, lambda d: _num(d.memory_utilization), True, "right"),
+    Column("idle", "IDLE", 8, 2, lambda d: _num(d.idle_minutes), True, "right"),
+    Column("cost", "$/H", 6, 3, lambda d: _num(d.hourly_cost), True, "right"),
+    Column("disk", "DSK%", 5, 7, lambda d: _num(d.disk_utilization), True, "right"),
+    Column("labs", "LABS", 5, 8, lambda d: _num(d.active_labs_count), True, "right"),
+    Column(
+        "license", "LICENSE", 12, 9, lambda d: d.license_status.value if d.license_status else ""
+    ),
+    Column("type", "TYPE", 12, 10, lambda d: d.instance_type or ""),
+    Column("region", "REGION", 12, 11, lambda d: d.aws_region),
+    Column("nodes", "NODES", 5, 12, lambda d: _num(d.running_nodes), True, "right"),
+    Column("id", "INSTANCE ID", 19, 13, lambda d: d.id),
 )
+BY_KEY: Mapping[str, Column] = {column.key: column for column in COLUMNS}
 NAME_MAX = 26
 SEPARATOR = 1
 
@@ -83,27 +102,27 @@ def fit_columns(width: int, columns: Sequence[Column] = COLUMNS) -> list[tuple[C
     return result
 
 
+class RowState(NamedTuple):
+    """A row's state as the view-model shows it (an event the snapshot has not listed yet)."""
+
+    status_word: str  # the listed state, or an in-flight marker ("stopping…")
+    idle_state: IdleState | None
+
+
 def cells(
-    dto: CMLWorkerDto,
-    shown_status: str,
-    thresholds: ThresholdsConfig,
-    *,
-    detection_enabled: bool | None = None,
+    dto: CMLWorkerDto, thresholds: ThresholdsConfig, shown: RowState | None = None
 ) -> dict[str, Cell]:
-    """Every column's cell for one worker; `shown_status` may be an in-flight marker and
-    `detection_enabled` the idle switch as the idle panel shows it (a toggle not yet listed).
-    """
-    in_flight = shown_status != dto.status.value
+    """Every column's cell for one worker; `shown` defaults to the snapshot's own state."""
+    status_word, idle_state = shown or RowState(dto.status.value, dto.idle_state)
+    in_flight = status_word != dto.status.value
     return {
         "name": Cell(dto.name, "bold" if dto.status is WorkerStatus.RUNNING else ""),
-        "status": Cell(shown_status, _status_style(dto.status, in_flight)),
+        "status": Cell(status_word, _status_style(dto.status, in_flight)),
         "service": _service_cell(dto),
         "cpu": _metric_cell(dto.cpu_utilization, thresholds),
         "memory": _metric_cell(dto.memory_utilization, thresholds),
         "disk": _metric_cell(dto.disk_utilization, thresholds),
-        "idle": _idle_cell(
-            dto, dto.is_idle_detection_enabled if detection_enabled is None else detection_enabled
-        ),
+        "idle": _idle_cell(dto, idle_state),
         "cost": _cost_cell(dto),
         "labs": Cell(_labs_text(dto)),
         "license": _license_cell(dto),
@@ -150,9 +169,6 @@ def _service_cell(dto: CMLWorkerDto) -> Cell:
     return Cell(word, style)
 
 
-UNKNOWN = "?"
-
-
 def _metric_cell(value: float | None, thresholds: ThresholdsConfig) -> Cell:
     if value is None:
         return Cell(NONE, "dim")
@@ -160,24 +176,34 @@ def _metric_cell(value: float | None, thresholds: ThresholdsConfig) -> Cell:
     return Cell(f"{value:.0f}{_TABLE_CUE.get(lvl, '')}", lvl.style)
 
 
-def _idle_cell(dto: CMLWorkerDto, detection_enabled: bool) -> Cell:
-    """Idle, active or unknown (`?`: telemetry not read yet), or `off`; never a guess."""
-    if dto.status is not WorkerStatus.RUNNING:
+_IDLE_STYLE = {
+    IdleState.IDLE: "bold yellow",
+    IdleState.ACTIVE: "",
+    IdleState.UNKNOWN: "dim",
+    IdleState.OFF: "dim",
+    IdleState.SNOOZE: "cyan",
+}
+
+
+def idle_label(dto: CMLWorkerDto, state: IdleState | None) -> str:
+    """The state's short word (`domain.idle`), with the age when idle: `IDLE 3h`, `?`, `off`."""
+    if state is None:
+        return NONE
+    if state is IdleState.IDLE and dto.idle_minutes is not None:
+        return f"{idle_words(state).short} {coarse_age(dto.idle_minutes * 60)}"
+    return idle_words(state).short
+
+
+def _idle_cell(dto: CMLWorkerDto, state: IdleState | None) -> Cell:
+    """The state in its word (`?` while unknown, never a guess); an active worker shows how
+    long it has been quiet instead, in whole minutes: a cell ticking every refresh would
+    repaint every running row (over SSH that is most of a refresh's bytes)."""
+    if state is None:
         return Cell(NONE, "dim")
-    if not detection_enabled:
-        return Cell("off", "dim")
-    if dto.idle_state == "off":  # switched on by a toggle not yet listed, or globally off
-        return Cell(UNKNOWN, "dim") if not dto.is_idle_detection_enabled else Cell("off", "dim")
-    if dto.in_snooze_period:
-        return Cell("snooze", "cyan")
     minutes = dto.idle_minutes
-    if dto.idle_state == "unknown" or minutes is None:
-        return Cell(UNKNOWN, "dim")
-    if dto.is_idle:
-        return Cell(f"IDLE {coarse_age(minutes * 60)}", "bold yellow")
-    # Whole minutes: idle timeouts are minutes, and a cell ticking every refresh would repaint
-    # every running row (over SSH that is most of a refresh's bytes).
-    return Cell("<1m" if minutes < 1 else duration(minutes * 60))
+    if state is IdleState.ACTIVE and minutes is not None:
+        return Cell("<1m" if minutes < 1 else duration(minutes * 60))
+    return Cell(idle_label(dto, state), _IDLE_STYLE[state])
 
 
 def _labs_text(dto: CMLWorkerDto) -> str:
@@ -195,42 +221,29 @@ def _license_cell(dto: CMLWorkerDto) -> Cell:
 
 # --- sorting ----------------------------------------------------------------------------------
 
-SortKey = Callable[[CMLWorkerDto], Any]
-_STATUS_ORDER = {s: i for i, s in enumerate(WorkerStatus)}
 
-
-def _num(value: float | int | None) -> float:
-    return -1.0 if value is None else float(value)
-
-
-SORTS: tuple[tuple[str, SortKey, bool], ...] = (
-    # (column key, key function, descending first): every column sorts; `s` cycles in this
-    # order (the usual questions first).
-    ("name", lambda d: d.name.lower(), False),
-    ("status", lambda d: (_STATUS_ORDER[d.status], d.name.lower()), False),
-    ("cpu", lambda d: _num(d.cpu_utilization), True),
-    ("memory", lambda d: _num(d.memory_utilization), True),
-    ("disk", lambda d: _num(d.disk_utilization), True),
-    ("idle", lambda d: _num(d.idle_minutes), True),
-    ("cost", lambda d: _num(d.hourly_cost), True),
-    ("labs", lambda d: _num(d.active_labs_count), True),
-    ("service", lambda d: d.service_status.value, False),
-    ("license", lambda d: d.license_status.value if d.license_status else "", False),
-    ("type", lambda d: d.instance_type or "", False),
-    ("region", lambda d: d.aws_region, False),
-    ("nodes", lambda d: _num(d.running_nodes), True),
-    ("id", lambda d: d.id, False),
-)
-SORT_KEYS: tuple[str, ...] = tuple(key for key, _f, _d in SORTS)
-
-
-def sort_ids(
-    workers: Sequence[CMLWorkerDto], sort_index: int, *, reverse: bool = False
-) -> list[str]:
-    """Worker ids in display order; ties keep a stable order by name then id."""
-    _, key, descending = SORTS[sort_index % len(SORTS)]
+def sort_ids(workers: Iterable[CMLWorkerDto], key: str, *, reverse: bool = False) -> list[str]:
+    """Worker ids in display order by a column; ties keep a stable order by name then id."""
+    column = BY_KEY[key]
     by_name = sorted(workers, key=lambda d: (d.name.lower(), d.id))
-    return [d.id for d in sorted(by_name, key=key, reverse=descending != reverse)]
+    return [
+        d.id for d in sorted(by_name, key=column.sort, reverse=column.descending_first != reverse)
+    ]
+
+
+def next_sort(current: str, shown: Sequence[str]) -> str:
+    """The column `s` goes to: the next one shown to the right, wrapping to the first.
+
+    From a column the width hides, the next shown one to its right in display order.
+    """
+    if not shown:
+        return current
+    order = [column.key for column in COLUMNS]
+    start = order.index(current)
+    for key in order[start + 1 :] + order[: start + 1]:
+        if key in shown:
+            return key
+    return shown[0]
 
 
 FILTER_FIELDS: tuple[str, ...] = (

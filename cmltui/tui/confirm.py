@@ -1,4 +1,4 @@
-"""The pause/resume confirmation (SPEC §2.5): No is the default answer.
+"""The pause/resume confirmation: No is the default answer.
 
 The dialog names what the operator is about to affect (worker, instance, type, cost, the running
 labs and the people seen on it) so that a stop is never a surprise. Focus starts on **No**:
@@ -8,8 +8,9 @@ Tab then Enter cannot confirm by accident.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Final, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,7 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.domain.idle import IdleState, idle_words
+from cmltui.keymap import Scope
 from cmltui.tui.fmt import NONE, duration, local_time, money
+from cmltui.tui.hints import own_hint
 from cmltui.tui.safe import fit_cells, plain, shown
 
 Kind = Literal["pause", "resume"]
@@ -72,7 +76,8 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
         _row(text, "Effect", "StopInstances · running labs and nodes go down", "yellow")
         if dto.idle_minutes is not None:
             idle = duration(dto.idle_minutes * 60)
-            _row(text, "Idle for", f"{idle}" + ("  IDLE" if dto.is_idle else ""))
+            idle_word = idle_words(IdleState.IDLE).short
+            _row(text, "Idle for", f"{idle}" + (f"  {idle_word}" if dto.is_idle else ""))
     else:
         _row(text, "Effect", f"StartInstances · billing resumes at {cost}", "yellow")
         if dto.last_paused_at is not None:
@@ -104,6 +109,20 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
     return text
 
 
+ANSWER_BINDINGS: Final = (
+    Binding("y", "answer(True)", "Yes", show=True),
+    Binding("n,escape", "answer(False)", "No", show=True),
+    Binding("enter", "answer(False)", "No", show=False, priority=True),
+)
+"""Only `y` is yes; Enter (on the focused No), `n` and Esc are no."""
+
+
+def answer_hint(bindings: Iterable[Binding] = ANSWER_BINDINGS) -> str:
+    """ "y: yes · n, Esc or Enter: no", from the dialog's own bindings."""
+    yes = own_hint(bindings, "answer(True)", "{key}: yes")
+    return f"{yes} · {own_hint(bindings, 'answer(False)', '{key}: no')}"
+
+
 def yes_button(label: str) -> Button:
     """A Yes that a click presses but the focus never reaches (Tab, arrows)."""
     button = Button(label, id="yes", variant="error")
@@ -111,14 +130,25 @@ def yes_button(label: str) -> Button:
     return button
 
 
-class ConfirmActionScreen(ModalScreen[bool]):
+class AnswerScreen(ModalScreen[bool]):
+    """A yes/no dialog whose default is No: dismisses with True only on `y` or a click on Yes."""
+
+    SCOPE: ClassVar = Scope.DIALOG
+    AUTO_FOCUS = "#no"
+    BINDINGS: ClassVar = list(ANSWER_BINDINGS)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ConfirmActionScreen(AnswerScreen):
     """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
 
-    AUTO_FOCUS = "#no"
     BINDINGS: ClassVar = [
-        Binding("y", "answer(True)", "Yes", show=True),
-        Binding("n,escape", "answer(False)", "No", show=True),
-        Binding("enter", "answer(False)", "No", show=False, priority=True),
         Binding("left", "app.focus_previous", show=False),
         Binding("right", "app.focus_next", show=False),
     ]
@@ -154,11 +184,4 @@ class ConfirmActionScreen(ModalScreen[bool]):
             with Horizontal():
                 yield yes_button(f"Yes, {self.kind}")
                 yield Button("No", id="no", variant="primary")
-            yield Static("y: yes · n, Esc or Enter: no", id="hint")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+            yield Static(Text(answer_hint()), id="hint")

@@ -2,22 +2,20 @@
 
 Everything comes from the snapshot channel through `cost_totals`/`cost_breakdown`, the same
 arithmetic as the header and the JSON fleet block. Owner names come from tags: they are shown
-as plain text, with control and format characters replaced, never as markup.
+as plain text, with control and format characters made visible, never as markup.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 
 from rich import box
-from rich.cells import cell_len, set_cell_size
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
@@ -26,8 +24,12 @@ from cmltui.api.cost import HOURS_PER_MONTH, CostTotals, GroupBy, cost_breakdown
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
 from cmltui.clock import Clock
+from cmltui.keymap import Scope
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import NONE, UNPRICED, local_time, money, money_short
+from cmltui.tui.hints import closing_bindings, own_hint
+from cmltui.tui.host import host_of
+from cmltui.tui.safe import fit_cells
 
 WIDE = 100
 """From this width the tables split savings into auto and manual columns."""
@@ -37,14 +39,6 @@ SECTIONS: tuple[tuple[GroupBy, str], ...] = (
     ("instance_type", "By instance type"),
     ("region", "By region"),
 )
-
-
-def plain(value: str, width: int = NAME_WIDTH) -> str:
-    """Outside text made harmless for a cell: no control, format or bidi characters, bounded."""
-    cleaned = "".join("?" if unicodedata.category(ch)[0] == "C" else ch for ch in value[:200])
-    if cell_len(cleaned) <= width:
-        return cleaned
-    return set_cell_size(cleaned, width - 1) + "…"
 
 
 def burn_cell(burn: float, unpriced: int) -> Text:
@@ -113,7 +107,7 @@ def breakdown_table(title: str, rows: Sequence[tuple[str, CostTotals]], *, wide:
         table.add_column("manual", justify="right", no_wrap=True)
     for name, t in rows:
         cells: list[Text | str] = [
-            Text(plain(name)),
+            Text(fit_cells(name, NAME_WIDTH).rstrip()),
             str(t.running),
             str(t.stopped),
             Text(str(t.idle), "yellow" if t.idle else ""),
@@ -140,7 +134,8 @@ def cost_view(workers: Sequence[CMLWorkerDto], now: datetime, width: int) -> Gro
 class CostScreen(Screen[None]):
     """Full-screen cost breakdown; follows new snapshots while open."""
 
-    BINDINGS = [Binding("escape,q,dollar_sign", "close", "Close", show=True)]
+    SCOPE: ClassVar = Scope.INFO
+    BINDINGS: ClassVar = closing_bindings("close", "cost")
     DEFAULT_CSS = """
     CostScreen > VerticalScroll { padding: 0 1; border: round $accent; }
     CostScreen Static { width: 100%; height: auto; }
@@ -155,7 +150,8 @@ class CostScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Cost"
-            scroll.border_subtitle = "$ or esc to close"
+            close = own_hint(self.BINDINGS, "close", "{key} to close", host_of(self).hints)
+            scroll.border_subtitle = Text(close)
             yield Static(id="cost-body")
 
     def on_mount(self) -> None:

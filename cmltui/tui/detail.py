@@ -3,7 +3,8 @@
 Identity, addresses and an ssh line, the full CML health, licence and version, its labs, the
 pause/resume history, this worker's own audit entries, its CPU/memory/disk history for the
 session as a plot, and every error in full, wrapped. It follows the snapshot channel, so what it
-shows stays current while it is open.
+shows stays current while it is open. The audit entries come from the backend, read off the UI
+thread when the screen opens and when an action on this worker is reported.
 
 The plot is `textual-plotext` (Textualize's widget over plotext): a real line chart with axes
 and a legend inside Textual's layout, from a maintained library, where Textual's own `Sparkline`
@@ -13,9 +14,11 @@ without colour too.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from rich.console import Group
 from rich.table import Table
@@ -28,18 +31,24 @@ from textual.widgets import Footer, Static
 from textual_plotext import PlotextPlot
 
 from cmltui import keymap
+from cmltui.api.backend import AuditEntry
 from cmltui.api.dto import CMLWorkerDto
-from cmltui.audit import read_entries
-from cmltui.tui.bus import SnapshotArrived
+from cmltui.api.events import ActivityUpdated
+from cmltui.domain.idle import idle_words
+from cmltui.keymap import Scope
+from cmltui.tui import hints
+from cmltui.tui.bus import ActivityArrived, SnapshotArrived
 from cmltui.tui.fmt import NONE, duration, local_time
+from cmltui.tui.hints import KeyHints, own_hint
+from cmltui.tui.host import host_of
 from cmltui.tui.panels import price_text, saved_text
 from cmltui.tui.reach import ssh_command
-from cmltui.tui.textsafe import visible
+from cmltui.tui.safe import shown_lines as visible
 
-if TYPE_CHECKING:
-    from cmltui.tui.app import CmltuiApp
+log = logging.getLogger(__name__)
 
 LABEL = 14
+AUDIT_ENTRIES: Final = 50
 MAX_TAGS = 40
 MAX_LABS = 50
 MAX_FACTS = 60
@@ -72,9 +81,9 @@ def _facts(text: Text, facts: Mapping[str, Any] | None, prefix: str = "") -> int
             shown += _facts(text, value, name + ".")
         else:
             if isinstance(value, list):
-                value = ", ".join(visible(v, 200) for v in value[:20])
-            text.append(f"{visible(name, 120)}: ", "dim")
-            text.append(visible(NONE if value is None or value == "" else value, 1000) + "\n")
+                value = ", ".join(visible(v, limit=200) for v in value[:20])
+            text.append(f"{visible(name, limit=120)}: ", "dim")
+            text.append(visible(NONE if value is None or value == "" else value, limit=1000) + "\n")
             shown += 1
     return shown
 
@@ -96,13 +105,13 @@ def identity_text(dto: CMLWorkerDto, now: datetime) -> Text:
     _row(text, "Launched", local_time(dto.created_at, now=now))
     tags = sorted(dto.aws_tags.items())
     for key, value in tags[:MAX_TAGS]:
-        _row(text, "Tag", f"{visible(key, 128)}={visible(value, 256)}", "cyan")
+        _row(text, "Tag", f"{visible(key, limit=128)}={visible(value, limit=256)}", "cyan")
     if len(tags) > MAX_TAGS:
         text.append(f"… and {len(tags) - MAX_TAGS} more tags\n", "dim")
     return text
 
 
-def addresses_text(dto: CMLWorkerDto, ssh_template: str) -> Text:
+def addresses_text(dto: CMLWorkerDto, ssh_template: str, keys: KeyHints) -> Text:
     text = Text()
     _title(text, "Addresses")
     _row(text, "CML URL", dto.https_endpoint, "bold")
@@ -111,7 +120,7 @@ def addresses_text(dto: CMLWorkerDto, ssh_template: str) -> Text:
     _row(text, "Public DNS", dto.public_dns)
     _row(text, "Private DNS", dto.private_dns)
     _row(text, "ssh", ssh_command(dto, ssh_template))
-    text.append("o opens the CML web UI · y copies\n", "dim")
+    text.append(keys.join(hints.OPENS_CML, hints.COPIES) + "\n", "dim")
     return text
 
 
@@ -150,9 +159,9 @@ def labs_text(dto: CMLWorkerDto) -> Group:
     for lab in sorted(dto.labs, key=lambda lab: lab.title.lower())[:MAX_LABS]:
         started = lab.state == "STARTED"
         grid.add_row(
-            Text(visible(lab.title, 120)),
-            Text(visible(lab.owner or NONE, 60)),
-            Text(visible(lab.state, 30), "bold" if started else "dim"),
+            Text(visible(lab.title, limit=120)),
+            Text(visible(lab.owner or NONE, limit=60)),
+            Text(visible(lab.state, limit=30), "bold" if started else "dim"),
             Text(f"{NONE if lab.node_count is None else lab.node_count} nodes"),
         )
     heading.rstrip()
@@ -174,31 +183,33 @@ def history_text(dto: CMLWorkerDto, now: datetime) -> Text:
     _row(text, "Pauses", f"auto {dto.auto_pause_count} · manual {dto.manual_pause_count}")
     _row(text, "Resumes", f"auto {dto.auto_resume_count} · manual {dto.manual_resume_count}")
     idle = NONE if dto.idle_minutes is None else duration(dto.idle_minutes * 60)
-    detection = "on" if dto.is_idle_detection_enabled else "off"
-    _row(text, "Idle", f"{idle} · detection {detection}")
+    _row(text, "Idle", f"{idle} · {idle_words(dto.idle_state).long}")
     text.append(f"{'Saved':<{LABEL}}", "dim")
     text.append_text(saved_text(dto, now))
     text.append("\n")
     return text
 
 
-def audit_text(entries: Iterable[Mapping[str, Any]]) -> Text:
+def audit_text(entries: Iterable[Mapping[str, Any]] | None, keys: KeyHints) -> Text:
+    """The worker's audit entries; None while they are being read."""
     text = Text()
     _title(text, "Audit (this worker)")
     count = 0
-    for entry in entries:
+    for entry in entries or ():
         count += 1
-        text.append(f"{visible(entry.get('time', '?'), 40)[:19]:<20}", "dim")
-        text.append(f"{visible(entry.get('action', '?'), 40)} ", "bold")
-        result = visible(entry.get("result", "?"), 40)
+        text.append(f"{visible(entry.get('time', '?'), limit=40)[:19]:<20}", "dim")
+        text.append(f"{visible(entry.get('action', '?'), limit=40)} ", "bold")
+        result = visible(entry.get("result", "?"), limit=40)
         text.append(result, "green" if result == "ok" else "yellow")
-        text.append(f" by {visible(entry.get('operator', '?'), 80)}")
+        text.append(f" by {visible(entry.get('operator', '?'), limit=80)}")
         if entry.get("error"):
-            text.append(f" · {visible(entry['error'], 500)}", "#ff6b6b")
+            text.append(f" · {visible(entry['error'], limit=500)}", "#ff6b6b")
         text.append("\n")
-    if not count:
+    if entries is None:
+        text.append("reading…\n", "dim")
+    elif not count:
         text.append("no entries\n", "dim")
-    text.append("(where the audit log is: ? help)", "dim")
+    text.append(f"({keys(hints.HELP)}: it says where the audit log is)", "dim")
     return text
 
 
@@ -209,7 +220,7 @@ def errors_text(dto: CMLWorkerDto) -> Text:
     if not dto.errors:
         text.append("none\n", "dim")
     for source, message in sorted(dto.errors.items()):
-        text.append(f"{visible(source, 40)}: ", "bold #ff6b6b")
+        text.append(f"{visible(source, limit=40)}: ", "bold #ff6b6b")
         text.append(visible(message) + "\n")
     return text
 
@@ -240,6 +251,7 @@ class HistoryPlot(PlotextPlot):
 class WorkerDetailScreen(Screen[None]):
     """The detail of one worker; it follows the snapshots while open."""
 
+    SCOPE: ClassVar = Scope.DETAIL
     BINDINGS: ClassVar = [
         Binding("escape", "back", "Back", priority=True),
         # In the footer here (not on the table's, which must fit 80 columns); same ids, so a
@@ -268,10 +280,8 @@ class WorkerDetailScreen(Screen[None]):
     def __init__(self, worker_id: str) -> None:
         super().__init__()
         self.worker_id = worker_id
-
-    @property
-    def cmltui(self) -> CmltuiApp:
-        return self.app  # type: ignore[return-value]
+        self.audit_entries: list[AuditEntry] | None = None  # None until the backend answered
+        self.audit_reads = 0  # how often the backend was asked (for tests)
 
     def compose(self) -> ComposeResult:
         yield Static(id="worker-title")
@@ -289,9 +299,12 @@ class WorkerDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.cmltui.bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
+        host = host_of(self)
+        host.bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
+        host.bus.activity.subscribe(self, self._on_activity, immediate=True)
         self.query_one("#worker-body").focus()
         self._show()
+        self._read_audit()
 
     def on_resize(self) -> None:
         narrow = self.size.width < self.NARROW
@@ -304,25 +317,50 @@ class WorkerDetailScreen(Screen[None]):
     def _on_snapshot(self, _message: SnapshotArrived) -> None:
         self._show()
 
+    def _on_activity(self, message: ActivityArrived) -> None:
+        """An action on this worker (a toggle, pause or resume) wrote to the audit log: read
+        it again. Activity checks write nothing there, so they are not worth a read."""
+        event = message.event
+        if event.worker_id == self.worker_id and not isinstance(event, ActivityUpdated):
+            self._read_audit()
+
+    def _read_audit(self) -> None:
+        self.run_worker(self._load_audit(), group="audit", exclusive=True, exit_on_error=False)
+
+    async def _load_audit(self) -> None:
+        """The backend reads the audit log off the event loop; the screen only shows it."""
+        host = host_of(self)
+        self.audit_reads += 1
+        try:
+            entries = await host.backend.audit_entries(self.worker_id, AUDIT_ENTRIES)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an unreadable log is shown as empty, never a crash
+            log.warning("audit entries of %s not read: %s", self.worker_id, exc)
+            entries = []
+        self.audit_entries = list(entries)
+        self.query_one("#audit", Static).update(audit_text(self.audit_entries, host.hints))
+
     def _show(self) -> None:
-        app = self.cmltui
-        dto = app.dto(self.worker_id)
+        host = host_of(self)
+        dto = host.view.dto(self.worker_id)
         title = self.query_one("#worker-title", Static)
+        back = own_hint(self.BINDINGS, "back", "{key}: back")
         if dto is None:
-            title.update(Text(f"{self.worker_id} is no longer listed · Esc: back"))
+            title.update(Text(f"{self.worker_id} is no longer listed · {back}"))
             return
-        now = app.clock.now()
-        title.update(Text(f"{visible(dto.name)} · {dto.id} · Esc: back"))
+        now = host.clock.now()
+        title.update(Text(f"{visible(dto.name)} · {dto.id} · {back}"))
         self.query_one("#identity", Static).update(identity_text(dto, now))
-        self.query_one("#addresses", Static).update(addresses_text(dto, app.config.ui.ssh))
+        addresses = addresses_text(dto, host.config.ui.ssh, host.hints)
+        self.query_one("#addresses", Static).update(addresses)
         self.query_one("#errors", Static).update(errors_text(dto))
         self.query_one("#cml", Static).update(cml_text(dto, now))
         self.query_one("#history", Static).update(history_text(dto, now))
         self.query_one("#labs", Static).update(labs_text(dto))
-        audit = audit_text(read_entries(app.audit_path, dto.id))
-        self.query_one("#audit", Static).update(audit)
-        series = {metric: app.history.series(dto.id, metric) for metric, _l, _m in METRICS}
-        self.query_one(HistoryPlot).show(series, app.backend.interval)
+        self.query_one("#audit", Static).update(audit_text(self.audit_entries, host.hints))
+        series = {metric: host.history.series(dto.id, metric) for metric, _l, _m in METRICS}
+        self.query_one(HistoryPlot).show(series, host.backend.interval)
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -2,7 +2,7 @@
 
 Textual's input thread wakes ten times a second to check for its exit flag and for a lone ESC
 waiting to be resolved. On an idle dashboard those wake-ups cost more CPU than the collection
-itself at the default interval (issue 14). This driver's thread blocks in `select` until input
+itself at the default interval. This driver's thread blocks in `select` until input
 arrives or it is woken through a pipe to stop; it polls only for a moment after input, while
 the parser may hold an escape sequence that a timeout resolves.
 

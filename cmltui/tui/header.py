@@ -1,13 +1,16 @@
 """The header: fleet totals, where the data comes from, last update and safety markers.
 
-Snapshot channel only. Totals are a pure function so they can be checked without a screen.
-Only the cells that changed are repainted, so a refresh in which nothing else changed writes
-just the new update time.
+Snapshot channel only. The money and the running, stopped and idle counts are the snapshot's
+own `cost()` (`api.cost.CostTotals`, as in the JSON and on the cost screen); the other idle
+states are counted by the domain's `IdleState` and named in its words. Only the cells that
+changed are repainted, so a refresh in which nothing else changed writes just the new update
+time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,47 +21,38 @@ from textual.geometry import Region
 from textual.widget import Widget
 
 from cmltui.api.backend import BackendContext, SourceStatus
-from cmltui.api.cost import CostTotals, cost_totals
+from cmltui.api.cost import CostTotals
 from cmltui.api.dto import CMLWorkerDto
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.idle import IdleState, idle_words
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import UNPRICED, local_time, money, money_short
 from cmltui.tui.repaint import ShownText, changed_text_regions
 from cmltui.tui.safe import shown
 
+COUNTED_STATES = (IdleState.ACTIVE, IdleState.SNOOZE, IdleState.UNKNOWN)
+"""Counted beside `CostTotals.idle`, in this order; snooze only on a wide header and when there
+is one (at 80 columns the stale and unpriced warnings need the room)."""
+
 
 @dataclass(frozen=True)
-class FleetTotals:
-    workers: int = 0
-    running: int = 0
-    stopped: int = 0
-    idle: int = 0
-    busy: int = 0
-    unknown: int = 0  # running, detection on, telemetry not read yet
+class HeaderCounts:
+    """What the header's totals line shows: the fleet's cost totals and the other idle states."""
+
+    cost: CostTotals = field(default_factory=CostTotals)
+    states: Mapping[IdleState, int] = field(default_factory=dict)
     stale: int = 0
-    cost: CostTotals = field(default_factory=CostTotals)  # burn, idle burn, projections
 
 
-def fleet_totals(workers: Iterable[CMLWorkerDto]) -> FleetTotals:
-    """Idle, busy (active) and unknown counted apart; money from `cost_totals`.
-
-    A running worker whose telemetry has not been read is unknown, never busy or idle.
-    """
-    workers = list(workers)
-    counts = dict.fromkeys(("workers", "running", "stopped", "idle", "busy", "unknown", "stale"), 0)
-    by_state = {"idle": "idle", "active": "busy", "unknown": "unknown"}
-    cost = cost_totals(workers)
+def header_counts(workers: Iterable[CMLWorkerDto], cost: CostTotals) -> HeaderCounts:
+    """The idle states of the workers not counted idle (a worker is counted once, by state),
+    and the workers with stale CML data."""
+    states: Counter[IdleState] = Counter()
+    stale = 0
     for dto in workers:
-        counts["workers"] += 1
-        counts["running"] += dto.status is WorkerStatus.RUNNING
-        counts["stopped"] += dto.status is WorkerStatus.STOPPED
-        state = dto.idle_state
-        if state == "snooze":  # counted by its verdict until the header shows snooze apart
-            state = {True: "idle", False: "active"}.get(dto.is_idle, "unknown")  # type: ignore[arg-type]
-        if state in by_state:
-            counts[by_state[state]] += 1
-        counts["stale"] += dto.cml_stale_seconds is not None
-    return FleetTotals(cost=cost, **counts)
+        if dto.idle_state is not None and dto.is_idle is not True:
+            states[dto.idle_state] += 1
+        stale += dto.cml_stale_seconds is not None
+    return HeaderCounts(cost=cost, states=dict(states), stale=stale)
 
 
 def progress_bar(fraction: float, width: int = 12) -> str:
@@ -143,7 +137,7 @@ class FleetHeader(Widget):
         self._bus = bus
         self._source = context
         self._interval = interval
-        self._totals = FleetTotals()
+        self._totals = HeaderCounts()
         self._updated_at: datetime | None = None
         self._errors: tuple[str, ...] = ()
         self._status: SourceStatus | None = None
@@ -159,7 +153,8 @@ class FleetHeader(Widget):
         self._update(whole=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
-        self._totals = fleet_totals(message.snapshot.workers)
+        snapshot = message.snapshot
+        self._totals = header_counts(snapshot.workers, snapshot.cost())
         self._updated_at = message.snapshot.collected_at
         self._errors = message.snapshot.errors
         self._update()
@@ -243,33 +238,36 @@ class FleetHeader(Widget):
                 top.append(shown(status.detail, limit=300), "yellow")
         right = stamp_text(self._updated_at, self._interval)
         t = self._totals
+        cost = t.cost
         wide = (self.size.width or 80) >= WIDE_HEADER
         bottom = Text(no_wrap=True, overflow="ellipsis")
-        for word, short, value, style in (
-            ("running", "run", t.running, "bold green"),
-            ("stopped", "stop", t.stopped, "bold"),
-            ("idle", "idle", t.idle, "bold yellow" if t.idle else "bold"),
-            ("busy", "busy", t.busy, "bold"),
-            ("?", "?", t.unknown, "bold"),
-        ):
-            bottom.append(f" {word if wide else short} ", "dim")
+        counts = [
+            ("running", "run", cost.running, "bold green"),
+            ("stopped", "stop", cost.stopped, "bold"),
+            (_word(IdleState.IDLE), None, cost.idle, "bold yellow" if cost.idle else "bold"),
+        ]
+        for state in COUNTED_STATES:
+            if state is not IdleState.SNOOZE or (wide and t.states.get(state)):
+                counts.append((_word(state), None, t.states.get(state, 0), "bold"))
+        for word, short, value, style in counts:
+            bottom.append(f" {word if wide or short is None else short} ", "dim")
             bottom.append(str(value), style)
             bottom.append(" " if wide else "")
         if wide:
-            bottom.append(f"of {t.workers} ", "dim")
+            bottom.append(f"of {cost.workers} ", "dim")
         bottom.append("│", "dim")
         bottom.append(" burn " if wide else " ", "dim")
-        bottom.append(f"{money(t.cost.burn_per_hour)}/h", "bold")
-        bottom.append("  idle ", "dim")
+        bottom.append(f"{money(cost.burn_per_hour)}/h", "bold")
+        bottom.append(f"  {_word(IdleState.IDLE)} ", "dim")
         bottom.append(
-            f"{money(t.cost.idle_burn_per_hour)}/h",
-            "bold yellow" if t.cost.idle_burn_per_hour else "",
+            f"{money(cost.idle_burn_per_hour)}/h",
+            "bold yellow" if cost.idle_burn_per_hour else "",
         )
         if wide:
-            self._projections(bottom, t, wide)
-        if t.cost.unpriced_running:
+            self._projections(bottom, cost, wide)
+        if cost.unpriced_running:
             # Never a silent guess: say how many running workers the money leaves out.
-            bottom.append(f"  +{t.cost.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
+            bottom.append(f"  +{cost.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
             if wide:
                 bottom.append(" unpriced", "#ff6b6b")
         if t.stale:
@@ -277,13 +275,18 @@ class FleetHeader(Widget):
         if self._errors:
             bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
         if not wide:  # narrow: the warnings above go first, the projections last
-            self._projections(bottom, t, wide)
+            self._projections(bottom, cost, wide)
         return top, right, bottom
 
     @staticmethod
-    def _projections(bottom: Text, t: FleetTotals, wide: bool) -> None:
+    def _projections(bottom: Text, cost: CostTotals, wide: bool) -> None:
         """The day and month at the current burn."""
         bottom.append("  day " if wide else "  ", "dim")
-        bottom.append(money_short(t.cost.projected_day) + ("" if wide else "/d"))
+        bottom.append(money_short(cost.projected_day) + ("" if wide else "/d"))
         bottom.append("  month " if wide else " ", "dim")
-        bottom.append(money_short(t.cost.projected_month) + ("" if wide else "/mo"))
+        bottom.append(money_short(cost.projected_month) + ("" if wide else "/mo"))
+
+
+def _word(state: IdleState) -> str:
+    """A state's word in the totals line (the domain's short word, in lower case)."""
+    return idle_words(state).short.lower()

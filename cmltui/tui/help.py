@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from cmltui import keymap
 from cmltui.config import KeysConfig, ThresholdsConfig
+from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.idle import IdleState, idle_words
+from cmltui.keymap import Scope
+from cmltui.tui import hints
+from cmltui.tui.fleet_view import IN_FLIGHT_WORDS
+from cmltui.tui.hints import KeyHints, bound_keys, closing_bindings, own_hint
 from cmltui.tui.safe import plain
+from cmltui.tui.table import WorkerTable
+
+CUE_EXAMPLES: dict[IdleState, str] = {
+    IdleState.IDLE: f"{idle_words(IdleState.IDLE).short} 3h",
+    IdleState.ACTIVE: "12m",
+    IdleState.UNKNOWN: idle_words(IdleState.UNKNOWN).short,
+    IdleState.OFF: idle_words(IdleState.OFF).short,
+    IdleState.SNOOZE: idle_words(IdleState.SNOOZE).short,
+}
+"""How the table's IDLE cell shows each state (an active worker: how long it has been quiet)."""
 
 
 def help_table(
@@ -23,14 +39,21 @@ def help_table(
     files: Sequence[tuple[str, str]] = (),
 ) -> Table:
     """Every action of the one table, with the keys the config gave it, then the cues."""
+    key_hints = KeyHints(keys.model_dump())
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for spec in keymap.ACTIONS:
         # Key names come from the config: plain text, never markup.
-        table.add_row(plain(keymap.pretty(getattr(keys, spec.id)), limit=40), spec.description)
-    table.add_row("↑ ↓ PgUp PgDn", "move the cursor")
-    table.add_row("ctrl+p", "command palette")
+        table.add_row(plain(keymap.pretty(key_hints.keys(spec.id)), limit=40), spec.description)
+    for actions, what in (
+        (("cursor(-1)", "cursor(1)"), "move the cursor"),
+        (("page(-1)", "page(1)"), "a page up or down"),
+    ):
+        keys_of = [bound_keys(WorkerTable.BINDINGS, action) for action in actions]
+        # "↑ ↓ k j": each action's first key, then each one's second
+        table.add_row(" ".join(k for rank in zip(*keys_of, strict=False) for k in rank), what)
+    table.add_row(keymap.hint_key(App.COMMAND_PALETTE_BINDING), "command palette")
     table.add_row("", "")
     table.add_row(Text("Cues", style="bold"), "")
     table.add_row(
@@ -39,10 +62,14 @@ def help_table(
         f"(· careful ≥{thresholds.careful:g}%)",
     )
     table.add_row("error 4m old", "CML not answering: its data is 4 minutes old")
-    table.add_row("stopping…", "an action is under way; a snapshot will confirm it")
+    table.add_row(
+        IN_FLIGHT_WORDS[WorkerStatus.STOPPING], "an action is under way; a snapshot will confirm it"
+    )
     table.add_row("(unconfirmed)", "changed here; waiting for AWS to agree")
-    table.add_row("IDLE 1h05m", "idle past the timeout")
-    table.add_row("*", "a marked worker (P pauses the marked ones)")
+    for state, example in CUE_EXAMPLES.items():
+        quiet = " (quiet for 12 minutes)" if state is IdleState.ACTIVE else ""
+        table.add_row(example, idle_words(state).long + quiet)
+    table.add_row("*", f"a marked worker ({key_hints(hints.PAUSES_MARKED)})")
     if files:
         table.add_row("", "")
         table.add_row(Text("Files", style="bold"), "")
@@ -52,9 +79,8 @@ def help_table(
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close", show=True),
-    ]
+    SCOPE: ClassVar = Scope.INFO
+    BINDINGS: ClassVar = closing_bindings("dismiss", "help")
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
@@ -78,7 +104,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "cmltui help"
-            scroll.border_subtitle = "esc to close"
+            key_hints = KeyHints(self._keys.model_dump())
+            close = own_hint(self.BINDINGS, "dismiss", "{key} to close", key_hints)
+            scroll.border_subtitle = Text(close)
             yield Static(help_table(self._keys, self._thresholds, self._files))
 
     async def action_dismiss(self, result: None = None) -> None:

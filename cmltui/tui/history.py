@@ -1,4 +1,4 @@
-"""A short utilization history for every worker, fed by snapshots only (SPEC §5).
+"""A short utilization history for every worker, fed by snapshots only.
 
 Kept for all workers, not just the selected one, so that selecting a worker shows its recent
 past at once.

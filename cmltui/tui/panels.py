@@ -6,15 +6,17 @@
 - `PausePanel`: pause/resume state and history; likewise.
 - `HealthPanel` and `LabsPanel`: CML health, license, errors, labs; snapshots only.
 
-Each panel keeps the latest DTO of every worker, so switching the selection needs no new data,
-and repaints only when what it shows has changed.
+Every panel reads the fleet from the view-model (`FleetView`): the snapshot's DTOs, and the
+values an activity event set that no snapshot has settled yet. Switching the selection needs no
+new data, and a panel repaints only the cells whose text changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import ClassVar
 
+from rich.console import OverflowMethod
 from rich.text import Text
 from textual.containers import Horizontal
 from textual.events import Resize
@@ -25,8 +27,10 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.idle import IdleState, idle_words
 from cmltui.domain.tags import idle_detection_tag
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.fleet_view import DETECTION, FleetView
 from cmltui.tui.fmt import (
     NONE,
     UNPRICED,
@@ -39,7 +43,6 @@ from cmltui.tui.fmt import (
     sparkline,
 )
 from cmltui.tui.history import FleetHistory
-from cmltui.tui.overlay import IDLE_FIELDS, IN_FLIGHT_FIELD, PAUSE_FIELDS, Overlay
 from cmltui.tui.repaint import ShownText, changed_text_regions
 from cmltui.tui.safe import fit_cells, made_visible, shown
 
@@ -61,12 +64,11 @@ class Panel(Widget):
 
     DEFAULT_CSS = "Panel { height: auto; }"
 
-    def __init__(self, bus: Bus, clock: Clock, *, id: str | None = None) -> None:
+    def __init__(self, bus: Bus, view: FleetView, clock: Clock, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._bus = bus
+        self._view = view
         self._clock = clock
-        self._dtos: Mapping[str, CMLWorkerDto] = {}
-        self._collected_at: datetime | None = None
         self.worker_id: str | None = None
         self._shown: ShownText | None = None
         self._built: tuple[int, Text] | None = None  # (width, text) of the last `_update`
@@ -75,14 +77,8 @@ class Panel(Widget):
     def on_mount(self) -> None:
         self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
 
-    def _on_snapshot(self, message: SnapshotArrived) -> None:
-        self._dtos = message.workers_by_id  # one map per snapshot, shared by every panel
-        self._collected_at = message.snapshot.collected_at
-        self.after_snapshot(message)
+    def _on_snapshot(self, _message: SnapshotArrived) -> None:
         self._update()
-
-    def after_snapshot(self, message: SnapshotArrived) -> None:
-        """Hook for panels that reconcile event patches against the snapshot."""
 
     def select(self, worker_id: str | None) -> None:
         if worker_id != self.worker_id:
@@ -91,7 +87,7 @@ class Panel(Widget):
 
     @property
     def dto(self) -> CMLWorkerDto | None:
-        return self._dtos.get(self.worker_id) if self.worker_id else None
+        return self._view.dto(self.worker_id)
 
     def on_resize(self, event: Resize) -> None:
         self._update(whole=True)
@@ -126,7 +122,21 @@ class Panel(Widget):
         """What the panel shows, without styles (for tests)."""
         return self.build(self.size.width or 40).plain
 
+    OVERFLOW: ClassVar[OverflowMethod] = "ellipsis"
+    NOTHING_SELECTED: ClassVar[str] = "no worker selected"
+    """What the panel says with no worker selected ("" for nothing)."""
+
     def build(self, width: int) -> Text:
+        """The panel's text for the selected worker, `width` cells wide."""
+        text = Text(no_wrap=True, overflow=self.OVERFLOW)
+        dto = self.dto
+        if dto is None:
+            return text.append(self.NOTHING_SELECTED, "dim")
+        self.fill(text, dto, width)
+        return text
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
+        """Write what the panel shows of `dto` into `text`."""
         raise NotImplementedError
 
 
@@ -161,13 +171,14 @@ class _MetricsPanel(Panel):
     def __init__(
         self,
         bus: Bus,
+        view: FleetView,
         clock: Clock,
         config: Config,
         history: FleetHistory,
         *,
         id: str | None = None,
     ) -> None:
-        super().__init__(bus, clock, id=id)
+        super().__init__(bus, view, clock, id=id)
         self._thresholds = config.ui.thresholds
         self._history = history
 
@@ -178,11 +189,9 @@ class GaugesPanel(_MetricsPanel):
     DEFAULT_CSS = "GaugesPanel { width: 1fr; }"
     bar_width: int | None = None  # set by the row; else from the width
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    OVERFLOW: ClassVar[OverflowMethod] = "crop"
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         bar_width = self.bar_width or gauge_widths(width)[0]
         for i, (label, metric) in enumerate(_METRICS):
             value = getattr(dto, metric)
@@ -194,7 +203,6 @@ class GaugesPanel(_MetricsPanel):
             text.append("  ")
             if i < len(_METRICS) - 1:
                 text.append("\n")
-        return text
 
 
 class SparklinesPanel(_MetricsPanel):
@@ -202,76 +210,66 @@ class SparklinesPanel(_MetricsPanel):
 
     DEFAULT_CSS = "SparklinesPanel { width: 0; height: 3; }"
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="crop")
-        dto = self.dto
-        if dto is None:
-            return text
+    OVERFLOW: ClassVar[OverflowMethod] = "crop"
+    NOTHING_SELECTED: ClassVar[str] = ""
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         for i, (_, metric) in enumerate(_METRICS):
             lvl = level(getattr(dto, metric), self._thresholds)
             text.append(sparkline(self._history.series(dto.id, _HISTORY[metric]), width), lvl.style)
             if i < len(_METRICS) - 1:
                 text.append("\n")
-        return text
 
 
 _METRICS = (("CPU", "cpu_utilization"), ("MEM", "memory_utilization"), ("DSK", "disk_utilization"))
 _HISTORY = {"cpu_utilization": "cpu", "memory_utilization": "memory", "disk_utilization": "disk"}
 
 
-class IdleStatusPanel(Panel):
-    """Idle detection, idle time, target pause, snooze; patched by its own activity fields."""
+_READ_STATES = frozenset({IdleState.IDLE, IdleState.ACTIVE, IdleState.SNOOZE})
+"""States in which the worker's activity has been read and its idle time means something."""
 
-    def __init__(
-        self,
-        bus: Bus,
-        clock: Clock,
-        config: Config,
-        *,
-        read_only: bool = False,
-        id: str | None = None,
-    ) -> None:
-        super().__init__(bus, clock, id=id)
-        self._config = config
-        self._read_only = read_only or config.read_only
-        self.overlay = Overlay(IDLE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
+
+class _ActivityPanel(Panel):
+    """A panel that also shows fields activity events set: it repaints on its worker's events
+    (the view-model holds their values; the other panels wait for the next snapshot)."""
 
     def on_mount(self) -> None:
         # Textual calls Panel.on_mount too (handlers run for every class in the MRO): calling
         # it here as well subscribed the panel to the snapshots twice, and built it twice.
         self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
-    def after_snapshot(self, message: SnapshotArrived) -> None:
-        snapshot = message.snapshot
-        self.overlay.forget_except(self._dtos)
-        for worker_id in self.overlay.patched_workers():  # nearly always none
-            dto = self._dtos[worker_id]
-            values = {name: getattr(dto, name) for name in IDLE_FIELDS}
-            self.overlay.reconcile(worker_id, values, snapshot.collected_at)
-
     def _on_activity(self, message: ActivityArrived) -> None:
-        if self.overlay.apply(message.event) and message.event.worker_id == self.worker_id:
+        if message.event.worker_id == self.worker_id:
             self._update()
 
-    def shown(self, worker_id: str, name: str) -> object:
-        dto = self._dtos.get(worker_id)
-        return self.overlay.value(worker_id, name, getattr(dto, name) if dto else None)
+    def shown(self, name: str) -> object:
+        """A field of the selected worker as the screen shows it (an event's value first)."""
+        return self._view.value(self.worker_id, name) if self.worker_id else None
 
-    def shown_enabled(self, worker_id: str) -> bool | None:
-        """Idle detection as the screen shows it (what a toggle flips)."""
-        if worker_id not in self._dtos:
-            return None
-        return bool(self.shown(worker_id, "is_idle_detection_enabled"))
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+class IdleStatusPanel(_ActivityPanel):
+    """Idle detection, idle time, target pause, snooze; patched by its own activity fields."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        view: FleetView,
+        clock: Clock,
+        config: Config,
+        *,
+        read_only: bool = False,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(bus, view, clock, id=id)
+        self._config = config
+        self._read_only = read_only or config.read_only
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         wid = dto.id
         now = self._clock.now()
-        enabled = bool(self.shown(wid, "is_idle_detection_enabled"))
-        unconfirmed = self.overlay.patched(wid, "is_idle_detection_enabled")
+        view = self._view
+        enabled = view.detection_enabled(wid)
+        unconfirmed = view.is_held(wid, DETECTION)
         switch = Text("ON" if enabled else "OFF", "bold green" if enabled else "bold")
         if not self._config.idle.enabled:
             switch = Text("OFF (globally)", "bold")
@@ -280,31 +278,22 @@ class IdleStatusPanel(Panel):
         if unconfirmed:
             switch.append(" (unconfirmed)", "italic yellow")
         _line(text, "Detection", switch)
-        running = dto.status is WorkerStatus.RUNNING
-        active = running and enabled and self._config.idle.enabled
-        known = dto.is_idle is not None  # telemetry read: never a guess
-        if not active or not known or dto.idle_minutes is None:
-            why = ""
-            if not running:
-                why = f" (worker {dto.status.value})"
-            elif not enabled or not self._config.idle.enabled:
-                why = " (detection off)"
-            elif isinstance(self.shown(wid, "last_activity_check_at"), datetime):
-                why = " (activity read; shown from the next refresh)"
-            else:
-                why = " (unknown: activity not read yet)"
-            _line(text, "Idle for", NONE + why, "dim")
+        state = view.idle_state(wid)
+        known = state in _READ_STATES and dto.is_idle is not None  # telemetry read: no guess
+        if not known or dto.idle_minutes is None:
+            _line(text, "Idle for", f"{NONE} ({self._why_unknown(dto, state)})", "dim")
         else:
             idle_for = duration(dto.idle_minutes * 60)
             timeout = f"{self._config.idle.timeout_minutes:g}m"
             if dto.is_idle:
-                _line(text, "Idle for", f"{idle_for}  IDLE (timeout {timeout})", "bold yellow")
+                word = idle_words(IdleState.IDLE).short
+                _line(text, "Idle for", f"{idle_for}  {word} (timeout {timeout})", "bold yellow")
             else:
                 _line(text, "Idle for", f"{idle_for}  (timeout {timeout})")
-        target = self.shown(wid, "target_pause_at")
+        target = self.shown("target_pause_at")
         auto = self._config.idle.auto_pause and not self._read_only
         why_not = "read-only" if self._config.idle.auto_pause else "auto-pause off"
-        if not active or not known or not isinstance(target, datetime):
+        if not known or not isinstance(target, datetime):
             _line(text, "Pause at", NONE, "dim")
         elif target <= now:
             due = local_time(target, now=now)
@@ -316,84 +305,59 @@ class IdleStatusPanel(Panel):
             _line(text, "Pauses at", f"{local_time(target, now=now)} (auto-pause on)", "bold")
         else:
             _line(text, "Would pause", f"at {local_time(target, now=now)} ({why_not})")
-        if running and dto.in_snooze_period and dto.snooze_ends_at:
+        if state is IdleState.SNOOZE and dto.snooze_ends_at:
             _line(text, "Snooze", f"until {local_time(dto.snooze_ends_at, now=now)}", "cyan")
         else:
             _line(text, "Snooze", "no", "dim")
-        last = self.shown(wid, "last_activity_at")
-        checked = self.shown(wid, "last_activity_check_at")
+        last = self.shown("last_activity_at")
+        checked = self.shown("last_activity_check_at")
         activity = local_time(last, now=now) if isinstance(last, datetime) else NONE
         if isinstance(checked, datetime):
             activity += f" · checked {local_time(checked, now=now)}"
         _line(text, "Activity", activity)
         text.rstrip()
-        return text
+
+    def _why_unknown(self, dto: CMLWorkerDto, state: IdleState | None) -> str:
+        """Why no idle time is shown, in the domain's words."""
+        if state is None:
+            return f"worker {dto.status.value}"
+        if state is IdleState.UNKNOWN and self._view.is_held(dto.id, "last_activity_check_at"):
+            return "activity read; shown from the next refresh"
+        return idle_words(state).long
 
 
-class PausePanel(Panel):
+class PausePanel(_ActivityPanel):
     """State, last pause and resume, by whom, why, counters; patched by pause/resume events."""
 
-    def __init__(self, bus: Bus, clock: Clock, config: Config, *, id: str | None = None) -> None:
-        super().__init__(bus, clock, id=id)
-        self.overlay = Overlay(PAUSE_FIELDS, timedelta(seconds=config.idle.settle_seconds))
-
-    def on_mount(self) -> None:
-        # Textual calls Panel.on_mount too (handlers run for every class in the MRO): calling
-        # it here as well subscribed the panel to the snapshots twice, and built it twice.
-        self._bus.activity.subscribe(self, self._on_activity, immediate=True)
-
-    def after_snapshot(self, message: SnapshotArrived) -> None:
-        snapshot = message.snapshot
-        self.overlay.forget_except(self._dtos)
-        for worker_id in self.overlay.patched_workers():  # nearly always none
-            dto = self._dtos[worker_id]
-            values = {name: getattr(dto, name) for name in PAUSE_FIELDS if name != IN_FLIGHT_FIELD}
-            values[IN_FLIGHT_FIELD] = dto.status.value
-            self.overlay.reconcile(worker_id, values, snapshot.collected_at)
-
-    def _on_activity(self, message: ActivityArrived) -> None:
-        if self.overlay.apply(message.event) and message.event.worker_id == self.worker_id:
-            self._update()
-
-    def _value(self, dto: CMLWorkerDto, name: str) -> object:
-        snapshot_value = dto.status.value if name == IN_FLIGHT_FIELD else getattr(dto, name)
-        return self.overlay.value(dto.id, name, snapshot_value)
-
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         now = self._clock.now()
-        state = str(self._value(dto, IN_FLIGHT_FIELD))
-        in_flight = self.overlay.patched(dto.id, IN_FLIGHT_FIELD)
+        shown = self.shown
+        in_flight = self._view.in_flight(dto.id)
+        state = self._view.status_word(dto.id)
         _line(text, "State", state, "bold italic yellow" if in_flight else "bold")
-        paused_at = self._value(dto, "last_paused_at")
+        paused_at = shown("last_paused_at")
         if isinstance(paused_at, datetime):
-            by = self._value(dto, "paused_by") or "unknown"
-            reason = self._value(dto, "pause_reason")
+            by = shown("paused_by") or "unknown"
+            reason = shown("pause_reason")
             why = getattr(reason, "value", reason) or "?"
             _line(text, "Last pause", f"{local_time(paused_at, now=now)} by {by} ({why})")
         else:
             _line(text, "Last pause", "never", "dim")
-        resumed_at = self._value(dto, "last_resumed_at")
+        resumed_at = shown("last_resumed_at")
         if isinstance(resumed_at, datetime):
-            by = self._value(dto, "resumed_by") or "unknown"
+            by = shown("resumed_by") or "unknown"
             _line(text, "Last resume", f"{local_time(resumed_at, now=now)} by {by}")
         else:
             _line(text, "Last resume", "never", "dim")
         _line(
             text,
             "Auto/manual",
-            f"pauses {self._value(dto, 'auto_pause_count')}"
-            f"/{self._value(dto, 'manual_pause_count')}"
-            f" · resumes {self._value(dto, 'auto_resume_count')}"
-            f"/{self._value(dto, 'manual_resume_count')}",
+            f"pauses {shown('auto_pause_count')}/{shown('manual_pause_count')}"
+            f" · resumes {shown('auto_resume_count')}/{shown('manual_resume_count')}",
         )
         _line(text, "Price", price_text(dto))
         _line(text, "Saved", saved_text(dto, now))
         text.rstrip()
-        return text
 
 
 def price_text(dto: CMLWorkerDto) -> Text:
@@ -427,11 +391,7 @@ def saved_text(dto: CMLWorkerDto, now: datetime) -> Text:
 class HealthPanel(Panel):
     """CML service, version, health, license, stale data and errors: snapshots only."""
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text.append("no worker selected", "dim")
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         now = self._clock.now()
         service = Text(dto.service_status.value, _SERVICE_STYLE.get(dto.service_status.value, ""))
         if dto.cml_version:
@@ -478,23 +438,23 @@ class HealthPanel(Panel):
         for source, error in sorted(dto.errors.items()):
             _line(text, f"Error {source}"[: LABEL - 1], error, "#ff6b6b")
         text.rstrip()
-        return text
 
 
 class LabsPanel(Panel):
     """The selected worker's labs: title, owner, state, nodes. Snapshots only."""
 
-    def build(self, width: int) -> Text:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        dto = self.dto
-        if dto is None:
-            return text
+    NOTHING_SELECTED: ClassVar[str] = ""
+
+    def fill(self, text: Text, dto: CMLWorkerDto, width: int) -> None:
         if dto.labs is None:
             if dto.status is not WorkerStatus.RUNNING:
-                return text.append(f"no labs while the worker is {dto.status.value}", "dim")
-            return text.append("labs unknown (CML not reachable)", "dim")
+                text.append(f"no labs while the worker is {dto.status.value}", "dim")
+                return
+            text.append("labs unknown (CML not reachable)", "dim")
+            return
         if not dto.labs:
-            return text.append("no labs", "dim")
+            text.append("no labs", "dim")
+            return
         title_width = max(8, width - 28)
         text.append(f"{'TITLE':<{title_width}} {'OWNER':<10} {'STATE':<9} NODES\n", "bold")
         for lab in sorted(dto.labs, key=lambda lab: (lab.state != "STARTED", lab.title.lower())):
@@ -505,7 +465,6 @@ class LabsPanel(Panel):
             text.append(fit_cells(lab.state, 9), style)
             text.append(f" {nodes:>5}\n")
         text.rstrip()
-        return text
 
 
 def _switch_source(dto: CMLWorkerDto, enabled: bool) -> str:
@@ -525,7 +484,8 @@ _SERVICE_STYLE = {
 
 
 def _license_raw(info: dict[str, object] | None) -> str:
-    """The raw registration/authorization strings, kept visible (SPEC §2.1)."""
+    """The raw registration/authorization strings, kept visible (a licence the
+    table calls `invalid` still says which status CML gave)."""
     if not info:
         return ""
     parts = []

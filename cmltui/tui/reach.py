@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,10 +21,11 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cmltui.api.dto import CMLWorkerDto
-from cmltui.tui.textsafe import visible
-
-if TYPE_CHECKING:
-    from cmltui.tui.app import CmltuiApp
+from cmltui.keymap import Scope
+from cmltui.tui import hints
+from cmltui.tui.hints import own_hint
+from cmltui.tui.host import Host
+from cmltui.tui.safe import shown as visible
 
 SSH_TEMPLATE = "ssh -p 1122 sysadmin@{host}"
 """CML's own operating-system console (Cockpit's sysadmin on port 1122); `[ui] ssh` overrides."""
@@ -64,7 +65,7 @@ def copy_choices(dto: CMLWorkerDto, template: str = SSH_TEMPLATE) -> list[tuple[
     return [(what, value) for what, value in choices if value]
 
 
-def open_cml(app: CmltuiApp, dto: CMLWorkerDto | None, env: Mapping[str, str] | None = None) -> str:
+def open_cml(app: Host, dto: CMLWorkerDto | None, env: Mapping[str, str] | None = None) -> str:
     """Open the worker's CML web UI, or show its URL; returns what happened (for tests)."""
     if dto is None:
         app.notify("No worker selected.", severity="warning", timeout=3)
@@ -84,7 +85,7 @@ def open_cml(app: CmltuiApp, dto: CMLWorkerDto | None, env: Mapping[str, str] | 
         return "opened"
     app.note(f"CML web UI of {visible(dto.name)}: {visible(url)}")
     app.notify(
-        f"{visible(url)} · no display here: y copies it",
+        f"{visible(url)} · no display here: {app.hints(hints.COPIES)} it",
         title=f"CML web UI of {visible(dto.name)}",
         timeout=15,
         markup=False,
@@ -92,7 +93,7 @@ def open_cml(app: CmltuiApp, dto: CMLWorkerDto | None, env: Mapping[str, str] | 
     return "shown"
 
 
-def copy_menu(app: CmltuiApp, dto: CMLWorkerDto | None) -> None:
+def copy_menu(app: Host, dto: CMLWorkerDto | None) -> None:
     if dto is None:
         app.notify("No worker selected.", severity="warning", timeout=3)
         return
@@ -111,6 +112,7 @@ def copy_menu(app: CmltuiApp, dto: CMLWorkerDto | None) -> None:
 class CopyMenu(ModalScreen[int | None]):
     """What to copy: a number or Enter picks, Esc closes."""
 
+    SCOPE: ClassVar = Scope.DIALOG
     BINDINGS: ClassVar = [
         Binding("escape,q", "dismiss_menu", "Close"),
         *(Binding(str(n), f"pick({n - 1})", show=False) for n in range(1, 10)),
@@ -140,9 +142,9 @@ class CopyMenu(ModalScreen[int | None]):
                 label.append(visible(value))
                 options.append(Option(label))
             yield OptionList(*options)
-            yield Static(
-                Text(f"{visible(self._name)} · number or Enter copies · Esc closes"), id="copy-hint"
-            )
+            pick = own_hint(OptionList.BINDINGS, "select", "number or {key} picks")
+            close = own_hint(self.BINDINGS, "dismiss_menu", "{key} closes")
+            yield Static(Text(f"{visible(self._name)} · {pick} · {close}"), id="copy-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

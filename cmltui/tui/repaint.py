@@ -1,4 +1,4 @@
-"""Which cells of a text widget changed: repaint those, not the whole widget (SPEC §5).
+"""Which cells of a text widget changed: repaint those, not the whole widget.
 
 Over SSH every repainted cell costs bytes. A widget that renders `Text` keeps the lines it showed
 last, and after building new ones refreshes only the span of each line that differs (a clock

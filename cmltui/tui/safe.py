@@ -7,7 +7,7 @@ the operator's filter reaches a widget through one of these helpers.
 
 from __future__ import annotations
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.text import Text
 from textual.widgets import Input
 
@@ -27,6 +27,18 @@ def shown(value: object, *, limit: int = MAX_SHOWN) -> str:
     return visible(str(value), limit)
 
 
+MAX_LINES_SHOWN = 4000
+
+
+def shown_lines(value: object, *, limit: int = MAX_LINES_SHOWN) -> str:
+    """Like `shown`, but its line breaks stay line breaks (an error wraps in full on the
+    detail screen); every other control is made visible."""
+    text = str(value)
+    cut = text[:limit]
+    lines = "\n".join(visible(line, limit) for line in cut.split("\n"))
+    return lines + ("…" if len(text) > limit else "")
+
+
 def made_visible(text: Text) -> Text:
     """`text` with controls made visible; styles stay (the mapping keeps every length)."""
     original = text.plain
@@ -42,7 +54,18 @@ def fit_cells(value: object, width: int) -> str:
     """Visible text padded or cut to exactly `width` terminal cells (wide characters count 2)."""
     text = visible(str(value), max(width * 2, 1) + 1)
     if cell_len(text) > width:
-        return set_cell_size(text, max(0, width - 1)) + ("…" if width else "")
+        if not width:
+            return ""
+        # Whole characters up to width - 1 cells, then "…": a wide character that does not
+        # fit leaves its blank after the "…", not before it.
+        used = count = 0
+        for char in text:
+            size = get_character_cell_size(char)
+            if used + size > width - 1:
+                break
+            used += size
+            count += 1
+        return set_cell_size(text[:count] + "…", width)
     return set_cell_size(text, width)
 
 

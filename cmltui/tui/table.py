@@ -12,7 +12,7 @@ when rows re-sort or others are filtered out.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -30,20 +30,22 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.sanitize import visible
+from cmltui.domain.settle import EVENT_FIELDS
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import (
+    BY_KEY,
     SEPARATOR,
-    SORT_KEYS,
-    SORTS,
     Cell,
     Column,
+    RowState,
     cells,
     fit_columns,
     matches,
+    next_sort,
     sort_ids,
 )
+from cmltui.tui.fleet_view import DETECTION, STATUS, FleetView
 from cmltui.tui.fmt import local_time
-from cmltui.tui.overlay import DETECTION_FIELD, IN_FLIGHT_FIELD, ROW_FIELDS, Overlay
 from cmltui.tui.safe import plain
 
 CURSOR_MARK = ">"
@@ -53,6 +55,10 @@ NAME_TAIL = 3
 CELL_GAP = 4
 """Changed cells closer than this many columns are repainted as one span (a cursor move costs
 about as many bytes)."""
+ROW_EVENTS = frozenset(
+    kind for kind, fields in EVENT_FIELDS.items() if {f.field for f in fields} & {STATUS, DETECTION}
+)
+"""Activity events that change what a row shows (its in-flight marker or its idle state)."""
 
 
 class LineKey(NamedTuple):
@@ -111,10 +117,12 @@ class WorkerTable(ScrollView, can_focus=True):
     class SortChanged(Message):
         """The sort column or direction changed (by key or by a click on a column title)."""
 
-        def __init__(self, key: str, descending: bool) -> None:
+        def __init__(self, key: str, descending: bool, *, hidden: bool = False) -> None:
             super().__init__()
             self.key = key
+            self.title = BY_KEY[key].title  # the column's header: the sort's one name
             self.descending = descending
+            self.hidden = hidden  # the width does not show that column
 
     class CursorMoved(Message):
         """The cursor is on another worker (or on none)."""
@@ -126,25 +134,25 @@ class WorkerTable(ScrollView, can_focus=True):
     def __init__(
         self,
         bus: Bus,
+        view: FleetView,
         thresholds: ThresholdsConfig,
-        settle: timedelta,
         *,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._bus = bus
+        self._view = view
         self._thresholds = thresholds
-        self._overlay = Overlay(ROW_FIELDS, settle)
         self._dtos: Mapping[str, CMLWorkerDto] = {}
         self._order: list[str] = []
         self._columns: list[tuple[Column, int]] = []
         self._spans: list[tuple[int, int]] = []  # (x, width) of each column on a line
-        self._cells: dict[str, tuple[CMLWorkerDto, tuple[str, bool], tuple[Cell, ...]]] = {}
+        self._cells: dict[str, tuple[CMLWorkerDto, RowState | None, tuple[Cell, ...]]] = {}
         self._strips: dict[str, tuple[tuple[object, ...], Strip]] = {}
         self._painted: dict[int, object] = {}  # screen line -> the LineKey render_line painted
         self._have_data = False
         self.cursor_id: str | None = None
-        self.sort_index = 0
+        self.sort_key = "name"  # a `columns.COLUMNS` key
         self.sort_reversed = False
         self.marked: set[str] = set()
         self._keep_tail = False  # names cut at the end would look alike: keep their tails
@@ -161,17 +169,8 @@ class WorkerTable(ScrollView, can_focus=True):
         self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         self._bus.activity.subscribe(self, self._on_activity, immediate=True)
 
-    def _on_snapshot(self, message: SnapshotArrived) -> None:
-        snapshot = message.snapshot
-        self._dtos = message.workers_by_id
-        self._overlay.forget_except(self._dtos)
-        for worker_id in self._overlay.patched_workers():  # only workers with standing patches
-            dto = self._dtos[worker_id]
-            listed = {
-                IN_FLIGHT_FIELD: dto.status.value,
-                DETECTION_FIELD: dto.is_idle_detection_enabled,
-            }
-            self._overlay.reconcile(worker_id, listed, snapshot.collected_at)
+    def _on_snapshot(self, _message: SnapshotArrived) -> None:
+        self._dtos = self._view.by_id
         if len(self._cells) > 2 * len(self._dtos) + 64:  # workers gone for good
             self._cells = {k: v for k, v in self._cells.items() if k in self._dtos}
             self._strips = {k: v for k, v in self._strips.items() if k in self._dtos}
@@ -179,7 +178,7 @@ class WorkerTable(ScrollView, can_focus=True):
         self._rebuild()
 
     def _on_activity(self, message: ActivityArrived) -> None:
-        if self._overlay.apply(message.event):
+        if message.event.type in ROW_EVENTS:  # the view-model holds it already
             self._rebuild()
 
     # --- public API -------------------------------------------------------------------------
@@ -190,18 +189,18 @@ class WorkerTable(ScrollView, can_focus=True):
         return list(self._order)
 
     @property
-    def sort_key(self) -> str:
-        return SORTS[self.sort_index % len(SORTS)][0]
+    def sort_descending(self) -> bool:
+        return BY_KEY[self.sort_key].descending_first != self.sort_reversed
 
     @property
-    def sort_descending(self) -> bool:
-        return SORTS[self.sort_index % len(SORTS)][2] != self.sort_reversed
+    def shown_keys(self) -> list[str]:
+        """The columns this width shows, left to right."""
+        return [column.key for column, _ in self._columns]
 
-    def shown_status(self, worker_id: str) -> str | None:
-        dto = self._dtos.get(worker_id)
-        if dto is None:
-            return None
-        return str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
+    @property
+    def sort_hidden(self) -> bool:
+        """The rows are sorted by a column this width does not show."""
+        return self.sort_key not in self.shown_keys
 
     def row_text(self, worker_id: str) -> str:
         """The plain text of a worker's row (what the screen shows, without colours or the
@@ -220,8 +219,8 @@ class WorkerTable(ScrollView, can_focus=True):
         return None
 
     def cycle_sort(self) -> str:
-        """The next column, in its natural direction."""
-        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        """The next column shown, left to right, in its natural direction."""
+        self.sort_key = next_sort(self.sort_key, self.shown_keys)
         self.sort_reversed = False
         self._sorted()
         return self.sort_key
@@ -235,13 +234,15 @@ class WorkerTable(ScrollView, can_focus=True):
         if key == self.sort_key:
             self.reverse_sort()
             return
-        self.sort_index = SORT_KEYS.index(key)
+        self.sort_key = key
         self.sort_reversed = False
         self._sorted()
 
     def _sorted(self) -> None:
         self._rebuild(full=True)
-        self.post_message(self.SortChanged(self.sort_key, self.sort_descending))
+        self.post_message(
+            self.SortChanged(self.sort_key, self.sort_descending, hidden=self.sort_hidden)
+        )
 
     def toggle_mark(self) -> bool:
         """Mark or unmark the worker under the cursor; True when it is now marked."""
@@ -340,7 +341,7 @@ class WorkerTable(ScrollView, can_focus=True):
             else list(self._dtos.values())
         )
         old_cursor = self._cursor_index()
-        self._order = sort_ids(visible, self.sort_index, reverse=self.sort_reversed)
+        self._order = sort_ids(visible, self.sort_key, reverse=self.sort_reversed)
         self.marked &= self._dtos.keys()
         if self._tail_basis != self._tail_key():
             self._keep_tail = self._names_need_tails()
@@ -462,7 +463,8 @@ class WorkerTable(ScrollView, can_focus=True):
         parts = [f"Workers {len(self._order)}/{len(self._dtos)}"]
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
-        parts.append(f"sort {self.sort_key}{'▼' if self.sort_descending else '▲'}")
+        sort = f"sort {BY_KEY[self.sort_key].title}{'▼' if self.sort_descending else '▲'}"
+        parts.append(sort + (" (column hidden)" if self.sort_hidden else ""))
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
         if self.stale_since is not None:
@@ -476,17 +478,18 @@ class WorkerTable(ScrollView, can_focus=True):
     def _row_cells(self, worker_id: str) -> tuple[Cell, ...]:
         """The shown columns' cells, built once per DTO (snapshots bring new DTO objects)."""
         dto = self._dtos[worker_id]
-        shown = str(self._overlay.value(worker_id, IN_FLIGHT_FIELD, dto.status.value))
-        detection = bool(
-            self._overlay.value(worker_id, DETECTION_FIELD, dto.is_idle_detection_enabled)
+        view = self._view
+        shown = (  # a pause, resume or toggle the snapshot has not listed yet
+            RowState(view.status_word(worker_id), view.idle_state(worker_id))
+            if view.held(worker_id)
+            else None
         )
-        key = (shown, detection)
         cached = self._cells.get(worker_id)
-        if cached is not None and cached[0] is dto and cached[1] == key:
+        if cached is not None and cached[0] is dto and cached[1] == shown:
             return cached[2]
-        all_cells = cells(dto, shown, self._thresholds, detection_enabled=detection)
+        all_cells = cells(dto, self._thresholds, shown)
         row = tuple(all_cells[column.key] for column, _ in self._columns)
-        self._cells[worker_id] = (dto, key, row)
+        self._cells[worker_id] = (dto, shown, row)
         return row
 
     def _refresh_row(self, index: int) -> None:

@@ -4,7 +4,6 @@ signals and their exit codes, every failing region named, `q` within 2 s in a re
 from __future__ import annotations
 
 import os
-import pty
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 
 from cmltui.audit import AuditLog, AuditUnavailable
 from tests.cli.test_snapshot import clean_env, cmltui
-from tests.pty_reading import read_until
+from tests.pty_reading import spawn
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses a Linux pty and signals")
 
@@ -170,69 +169,33 @@ def test_signals_end_a_hung_snapshot_with_the_conventional_code(
     ids=["q", "term", "int"],
 )
 def test_dashboard_exits_within_two_seconds_while_aws_hangs(tmp_path, hung_endpoint, how, code):
-    master, slave = pty.openpty()
     env = aws_env(tmp_path, hung_endpoint, TERM="xterm-256color", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmltui", "run"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    try:
-        screen = read_until(master, b"Workers", timeout=60)
+    with spawn([sys.executable, "-m", "cmltui", "run"], env) as app:
+        screen = app.read_until(b"Workers", timeout=60)
         assert b"Workers" in screen, screen[-500:]
         time.sleep(1.5)  # the first collection is now stuck on the hung endpoint
-        assert proc.poll() is None
+        assert app.proc.poll() is None
         began = time.monotonic()
         if how == "q":
-            os.write(master, b"q")
+            app.write(b"q")
         else:
-            proc.send_signal(how)
-        while proc.poll() is None and time.monotonic() - began < 10:
-            read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
+            app.proc.send_signal(how)
+        app.wait(10)  # keeps the terminal drained
         took = time.monotonic() - began
-        assert proc.poll() is not None, "still running 10 s after q"
+        assert app.proc.poll() is not None, "still running 10 s after q"
         assert took < 2.0, f"{took:.2f}s to exit after {how}"
-        assert proc.returncode == code
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert app.proc.returncode == code
 
 
 def test_dashboard_reports_an_unusable_state_directory_in_one_line(tmp_path):
     (tmp_path / "state").write_text("a file where the state directory should be")
-    master, slave = pty.openpty()
     env = clean_env(tmp_path, TERM="xterm-256color", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmltui", "demo", "--workers", "2"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    try:
-        screen = read_until(master, b"actions are refused", timeout=60)
-        screen += read_until(master, b"Workers", timeout=60)
+    with spawn([sys.executable, "-m", "cmltui", "demo", "--workers", "2"], env) as app:
+        app.read_until(b"actions are refused", timeout=60, start=0)
+        screen = app.read_until(b"Workers", timeout=60, start=0)
         before_ui = screen.split(b"\x1b[?1049h", 1)[0].decode(errors="replace")
         lines = [line for line in before_ui.splitlines() if line.strip()]
         assert len(lines) == 1, before_ui
         assert "cannot write log file" in lines[0] and "actions are refused" in lines[0]
-        os.write(master, b"q")
-        began = time.monotonic()
-        while proc.poll() is None and time.monotonic() - began < 15:
-            read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
-        assert proc.returncode == 0
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        app.write(b"q")
+        assert app.wait(15) == 0

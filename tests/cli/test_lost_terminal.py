@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import subprocess
 import sys
-import termios
 import time
 
 import pytest
 
 from tests.cli.test_snapshot import clean_env
-from tests.pty_reading import read_until
+from tests.pty_reading import spawn
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc and a Linux pty")
 
@@ -25,10 +22,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
-def _make_controlling_tty() -> None:
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 @pytest.mark.parametrize(
     ("controlling", "wait_for"),
     [(True, b"cml-busy-01"), (False, b"cml-busy-01"), (True, b"Workers"), (False, b"Workers")],
@@ -36,35 +29,20 @@ def _make_controlling_tty() -> None:
 )
 def test_closing_the_terminal_side_ends_the_app(tmp_path, controlling, wait_for):
     """Also while the simulator is still starting: a shutdown stuck on the dead terminal ends."""
-    master, slave = pty.openpty()
     env = clean_env(tmp_path, TERM="xterm-256color", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmltui", "demo", "--workers", "3"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-        preexec_fn=_make_controlling_tty if controlling else None,
-    )
-    os.close(slave)
-    try:
-        screen = read_until(master, wait_for, timeout=60)
+    argv = [sys.executable, "-m", "cmltui", "demo", "--workers", "3"]
+    with spawn(argv, env, controlling=controlling) as app:
+        screen = app.read_until(wait_for, timeout=60)
         assert wait_for in screen, screen[-500:]
-        before = cpu_seconds(proc.pid)
-        os.close(master)  # the terminal goes away (as when an SSH link drops)
+        before = cpu_seconds(app.pid)
+        app.close_terminal()  # the terminal goes away (as when an SSH link drops)
         began = time.monotonic()
-        _pid, _status, usage = os.wait4(proc.pid, 0) if _wait(proc, 15) else (0, 0, None)
+        _pid, _status, usage = os.wait4(app.pid, 0) if _wait(app.proc, 15) else (0, 0, None)
         assert usage is not None, "the app kept running after its terminal closed"
         took = time.monotonic() - began
         spent = usage.ru_utime + usage.ru_stime - before
         assert took < 15
         assert spent < max(2.0, took * 0.6), f"{spent:.2f}s CPU in {took:.2f}s after hang-up"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def _wait(proc: subprocess.Popen, timeout: float) -> bool:

@@ -1,13 +1,14 @@
 """One picture of the real idle-status widget in every state, side by side.
 
-Each case is the dashboard's own `IdleStatusPanel`, fed the fixed fleet's snapshot (mapped by
-the real mapper) and showing one worker under one config. Used by a snapshot test and by
-`screenshots/make_screenshots.py`.
+Each case is the dashboard's own `IdleStatusPanel` over its own view-model, fed the fixed
+fleet's snapshot (mapped by the real mapper) and showing one worker under one config. Used by a
+snapshot test and by `screenshots/make_screenshots.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
@@ -17,6 +18,7 @@ from cmltui.clock import Clock
 from cmltui.config import Config, IdleConfig
 from cmltui.domain.worker import CMLWorker
 from cmltui.tui.bus import Bus, SnapshotArrived
+from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.panels import IdleStatusPanel
 from tests.tui.tui_fleet import by_name, snapshot
 
@@ -68,18 +70,31 @@ class IdleStatesApp(App[None]):
             snapshot(workers, clock.now(), case.config) for case in self.cases
         ]
         self.buses = [Bus(self) for _ in self.cases]
+        self.views = [
+            FleetView(
+                timedelta(seconds=case.config.idle.settle_seconds),
+                idle_enabled=case.config.idle.enabled,
+            )
+            for case in self.cases
+        ]
 
     def compose(self) -> ComposeResult:
-        for index, (case, bus) in enumerate(zip(self.cases, self.buses, strict=True)):
+        for index, case in enumerate(self.cases):
             with Vertical(classes="case") as box:
                 box.border_title = case.title
                 yield IdleStatusPanel(
-                    bus, self.clock, case.config, read_only=case.read_only, id=f"case-{index}"
+                    self.buses[index],
+                    self.views[index],
+                    self.clock,
+                    case.config,
+                    read_only=case.read_only,
+                    id=f"case-{index}",
                 )
 
     def show(self) -> None:
         """Publish each case's snapshot and select its worker (call once mounted)."""
         for index, (case, bus) in enumerate(zip(self.cases, self.buses, strict=True)):
+            self.views[index].apply_snapshot(self.snapshots[index])  # as the app does
             bus.snapshots.publish(SnapshotArrived(self.snapshots[index]))
             panel = self.query_one(f"#case-{index}", IdleStatusPanel)
             panel.select(by_name(self.fleet_workers, case.role).instance_id)

@@ -27,6 +27,7 @@ from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.panels import IdleStatusPanel, PausePanel
 from tests.backends.direct.sim_core import T0, described_reply, make_core
+from tests.tui.pilot_helpers import settle
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 SIZE = (160, 48)
@@ -81,12 +82,6 @@ async def _start(app: CmltuiApp, pilot, name: str) -> tuple[str, list[ActivityEv
     return worker_id, events
 
 
-async def _settle(app: CmltuiApp, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def test_i_sends_one_create_tags_one_event_and_no_snapshot(fleet, core):
     app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -96,7 +91,7 @@ async def test_i_sends_one_create_tags_one_event_and_no_snapshot(fleet, core):
         cycles, started = core.collector.cycles, app.cycles_started
         core.aws.calls.reset()
         await pilot.press("i")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert _ops(core) == {"CreateTags": 1}
         assert len(events) == 1 and isinstance(events[0], IdleDetectionToggled)
         assert events[0].worker_id == worker_id and events[0].is_enabled is False
@@ -107,7 +102,7 @@ async def test_i_sends_one_create_tags_one_event_and_no_snapshot(fleet, core):
         await pilot.pause()
         assert "Detection   OFF (by tag)" in idle_panel.plain()
         await pilot.press("i")  # and back, for the other tests of the module
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert _ops(core)["CreateTags"] == 2
 
 
@@ -120,33 +115,33 @@ async def test_pause_and_resume_default_to_no_then_yes_sends_one_call(fleet, cor
         await pilot.pause()
         assert isinstance(app.screen, ConfirmActionScreen)
         await pilot.press("enter")  # the default answer: No
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert "StopInstances" not in _ops(core) and events == []
 
         cycles = core.collector.cycles
         await pilot.press("p", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert _ops(core).get("StopInstances") == 1
         assert len(events) == 1 and events[0].type == "worker.paused"
-        assert app.table.shown_status(worker_id) == "stopping…"
+        assert app.view.status_word(worker_id) == "stopping…"
         assert core.collector.cycles == cycles  # the action built no snapshot
         fleet.step()
         await fleet.sync()
         await app.backend.collect()
         await pilot.pause()
-        assert app.table.shown_status(worker_id) == "stopped"
+        assert app.view.status_word(worker_id) == "stopped"
         assert "by tester (manual)" in app.query_one("#pause", PausePanel).plain()
 
         core.aws.calls.reset()
         await pilot.press("r")
         await pilot.pause()
         await pilot.press("escape")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert "StartInstances" not in _ops(core)
         await pilot.press("r", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert _ops(core).get("StartInstances") == 1
-        assert app.table.shown_status(worker_id) == "starting…"
+        assert app.view.status_word(worker_id) == "starting…"
         assert [e.type for e in events] == ["worker.paused", "worker.resumed"]
 
 
@@ -165,14 +160,14 @@ async def test_access_denied_is_an_error_and_changes_nothing_on_screen(fleet, co
                 "You are not authorized to perform this operation.",
             )
             await pilot.press("p", "y")
-            await _settle(app, pilot)
+            await settle(app, pilot)
             stub.assert_no_pending_responses()
         errors = [n for n in app._notifications if n.severity == "error"]
         assert len(errors) == 1 and errors[0].title == "Pause failed"
         assert "UnauthorizedOperation" in errors[0].message
         assert events == []
         assert app.table.row_text(worker_id) == row and pause_panel.plain() == panel
-        assert app.table.shown_status(worker_id) == "running"
+        assert app.view.status_word(worker_id) == "running"
         assert not core.actions.in_flight(worker_id) and app.operator.in_flight == set()
 
 
@@ -192,8 +187,8 @@ async def test_a_stop_whose_history_tags_fail_stands_and_warns(fleet, core):
                 )
                 stub.add_client_error("create_tags", "UnauthorizedOperation", "no tags for you")
                 await pilot.press("p", "y")
-                await _settle(app, pilot)
-            assert app.table.shown_status(worker_id) == "stopping…"  # the stop stands
+                await settle(app, pilot)
+            assert app.view.status_word(worker_id) == "stopping…"  # the stop stands
             warnings = [n.message for n in app._notifications if n.severity == "warning"]
             assert any(f"{name}: history tags not written" in m for m in warnings)
             assert [e.type for e in events] == ["worker.paused"]
@@ -221,13 +216,13 @@ async def test_bulk_pause_sends_one_stop_per_region_and_audits_every_worker(flee
             await pilot.pause()
             assert isinstance(app.screen, BulkPauseScreen)
             await pilot.press("tab", "enter")  # never a yes by accident
-            await _settle(app, pilot)
+            await settle(app, pilot)
             assert not isinstance(app.screen, BulkPauseScreen)
             assert _ops(core) == {}
             await pilot.press("P")
             await pilot.pause()
             await pilot.press("y")
-            await _settle(app, pilot)
+            await settle(app, pilot)
             ops = _ops(core)
             assert ops["StopInstances"] == 1  # both workers are in one region: one call
             assert ops["DescribeInstances"] == 1  # their state re-read once, right before

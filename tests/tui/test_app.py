@@ -13,6 +13,7 @@ from cmltui.domain.enums import WorkerStatus
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.panels import GaugesPanel, IdleStatusPanel, PausePanel
+from tests.tui.pilot_helpers import cycle
 from tests.tui.tui_fleet import NOW, by_name, snapshot
 
 SIZE = (160, 48)
@@ -39,17 +40,12 @@ def _screen_state(app: CmltuiApp) -> tuple[object, ...]:
     return rows, gauges.plain(), series
 
 
-async def _cycle(app: CmltuiApp, pilot) -> None:
-    await app.backend.collect()
-    await pilot.pause()
-
-
 async def test_snapshot_updates_table_gauges_and_repaints_only_changed_rows(
     make_app, workers, clock
 ):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         busy = by_name(workers, "busy")
         assert app.table.cursor_id == busy.instance_id  # first by name
         gauges, _, _ = _panels(app)
@@ -60,7 +56,7 @@ async def test_snapshot_updates_table_gauges_and_repaints_only_changed_rows(
         busy.cml.system_info["cpu_percent"] = 41.0
         clock.advance(10)
         busy.cml.stats_synced_at = clock.now()
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         changed = {w for w in app.table.order if app.table.row_text(w) != rows_before[w]}
         degraded = by_name(workers, "degraded").instance_id  # its stale age moved 40s -> 50s
         assert changed == {busy.instance_id, degraded}
@@ -69,14 +65,14 @@ async def test_snapshot_updates_table_gauges_and_repaints_only_changed_rows(
         assert app.table.row_text(busy.instance_id).split()[3] == "41"
         assert app.history.series(busy.instance_id, "cpu") == (93.0, 41.0)
 
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert app.table.lines_refreshed == 0  # nothing visible changed
 
 
 async def test_toggle_flips_idle_widget_only_and_settles(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         idle_worker = by_name(workers, "idle")
         app.table.move_to(idle_worker.instance_id)
         await pilot.pause()
@@ -107,16 +103,16 @@ async def test_toggle_flips_idle_widget_only_and_settles(make_app, workers, cloc
 
         # A snapshot whose collection started before the toggle does not flip it back.
         backend.produce = lambda: snapshot(workers, toggled_at - timedelta(seconds=3))
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert "Detection   OFF (unconfirmed)" in idle_panel.plain()
         # Nor does one within the settle time that still shows the old tag.
         backend.produce = lambda: snapshot(workers, toggled_at + timedelta(seconds=20))
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert "OFF (unconfirmed)" in idle_panel.plain()
         # A later snapshot that agrees confirms it.
         idle_worker.tags["cmltui:idle-detection"] = "disabled"
         backend.produce = lambda: snapshot(workers, toggled_at + timedelta(seconds=25))
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert "Detection   OFF" in idle_panel.plain()
         assert "unconfirmed" not in idle_panel.plain()
 
@@ -124,20 +120,20 @@ async def test_toggle_flips_idle_widget_only_and_settles(make_app, workers, cloc
 async def test_disagreeing_snapshot_after_settle_wins(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         await pilot.press("i")  # on cml-busy-01
         await pilot.pause()
         _, idle_panel, _ = _panels(app)
         assert "OFF (unconfirmed)" in idle_panel.plain()
         backend.produce = lambda: snapshot(workers, NOW + timedelta(seconds=31))
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert "Detection   ON" in idle_panel.plain()  # someone changed it back
 
 
 async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         busy = by_name(workers, "busy")
         gauges, idle_panel, pause_panel = _panels(app)
         rows_before = {w: app.table.row_text(w) for w in app.table.order}
@@ -156,7 +152,7 @@ async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(make_ap
             )
         )
         await pilot.pause()
-        assert app.table.shown_status(busy.instance_id) == "stopping…"
+        assert app.view.status_word(busy.instance_id) == "stopping…"
         assert "stopping…" in app.table.row_text(busy.instance_id)
         text = pause_panel.plain()
         assert "State       stopping…" in text
@@ -180,8 +176,8 @@ async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(make_ap
         # The snapshot that sees the instance stopped confirms the marker away.
         busy.status = WorkerStatus.STOPPED
         backend.produce = lambda: snapshot(workers, clock.now() + timedelta(seconds=5))
-        await _cycle(app, pilot)
-        assert app.table.shown_status(busy.instance_id) == "stopped"
+        await cycle(app, pilot)
+        assert app.view.status_word(busy.instance_id) == "stopped"
         assert "State       stopped" in pause_panel.plain()
 
         backend.emit(
@@ -196,14 +192,14 @@ async def test_paused_and_resumed_patch_only_pause_widget_and_row_marker(make_ap
             )
         )
         await pilot.pause()
-        assert app.table.shown_status(busy.instance_id) == "starting…"
+        assert app.view.status_word(busy.instance_id) == "starting…"
         assert "resumes 0/1" in pause_panel.plain()
 
 
 async def test_activity_updated_from_another_thread_patches_idle_fields(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         _, idle_panel, _ = _panels(app)
         busy = by_name(workers, "busy")
         event = ActivityUpdated(
@@ -225,8 +221,8 @@ async def test_activity_updated_from_another_thread_patches_idle_fields(make_app
 async def test_cursor_follows_the_worker_when_rows_resort(make_app, workers, clock):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
-        await pilot.press("s", "s")  # name -> status -> cpu
+        await cycle(app, pilot)
+        await pilot.press("s", "s", "s")  # left to right as shown: NAME, STATUS, CML, CPU%
         assert app.table.sort_key == "cpu"
         labs = by_name(workers, "labs")
         app.table.move_to(labs.instance_id)
@@ -234,7 +230,7 @@ async def test_cursor_follows_the_worker_when_rows_resort(make_app, workers, clo
         assert app.table.order.index(labs.instance_id) == 1
         labs.cml.system_info["cpu_percent"] = 1.0
         clock.advance(10)
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert app.table.order.index(labs.instance_id) > 5
         assert app.table.cursor_id == labs.instance_id
         await pilot.press("down")
@@ -272,13 +268,13 @@ async def test_the_app_starts_the_backend_and_runs_no_collection_of_its_own(make
 async def test_freeze_holds_the_view_and_unfreezing_shows_the_latest(make_app, workers, clock):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         busy = by_name(workers, "busy")
         await pilot.press("f")
         assert app.screen.has_class("-frozen")
         busy.cml.system_info["cpu_percent"] = 11.0
         clock.advance(10)
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert "93!!" in app.table.row_text(busy.instance_id)  # held
         assert app.history.series(busy.instance_id, "cpu")[-1] == 11.0  # collection went on
         await pilot.press("f")
@@ -289,9 +285,9 @@ async def test_freeze_holds_the_view_and_unfreezing_shows_the_latest(make_app, w
 async def test_failed_cycle_notifies_and_keeps_the_last_data(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         backend.fail_next = RuntimeError("AWS said no")
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         assert any("AWS said no" in str(n.message) for n in app._notifications)
         assert (
             "retrying: collection failed: AWS said no"
@@ -303,7 +299,7 @@ async def test_failed_cycle_notifies_and_keeps_the_last_data(make_app, workers):
 async def test_interval_keys_and_filter(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _cycle(app, pilot)
+        await cycle(app, pilot)
         await pilot.press("plus")
         assert app.backend.interval == 15  # the next rung of the ladder, kept by the backend
         await pilot.press("minus", "minus", "minus", "minus")
@@ -348,7 +344,7 @@ async def test_health_panel_names_each_boot_phase_of_cml(make_app, workers, cloc
         for outcome, ready, shown in phases:
             booting.cml.outcome = outcome
             booting.cml.ready = ready
-            await _cycle(app, pilot)
+            await cycle(app, pilot)
             app.table.move_to(booting.instance_id)
             await pilot.pause()
             health = app.query_one("#health").plain()

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from cmltui.config import ThresholdsConfig
-from cmltui.tui.columns import COLUMNS, cells, fit_columns, matches, sort_ids
+from cmltui.domain.idle import IdleState
+from cmltui.tui.columns import (
+    COLUMNS,
+    RowState,
+    cells,
+    fit_columns,
+    idle_label,
+    matches,
+    next_sort,
+    sort_ids,
+)
 from cmltui.tui.fmt import Level, coarse_age, duration, gauge_bar, level, sparkline
-from cmltui.tui.header import fleet_totals
+from cmltui.tui.header import header_counts
 from cmltui.tui.history import FleetHistory
 from tests.tui.tui_fleet import build_workers, by_name, snapshot
 
@@ -45,26 +55,62 @@ def test_gauge_sparkline_and_durations():
 def test_cells_of_the_mix():
     snap = snapshot(build_workers())
     dtos = {d.name: d for d in snap.workers}
-    busy = cells(dtos["cml-busy-01"], "running", TH)
+    busy = cells(dtos["cml-busy-01"], TH)
     assert busy["cpu"].text == "93!!" and busy["memory"].text == "74!"
-    down = cells(dtos["cml-down-07"], "running", TH)
+    down = cells(dtos["cml-down-07"], TH)
     assert down["service"].text == "error 4m old"
-    idle = cells(dtos["cml-idle-03"], "running", TH)
+    idle = cells(dtos["cml-idle-03"], TH)
     assert idle["idle"].text == "IDLE 3h"
-    assert cells(dtos["cml-labs-02"], "running", TH)["idle"].text == "off"
-    assert cells(dtos["cml-snooze-04"], "running", TH)["idle"].text == "snooze"
-    stopped = cells(dtos["cml-stopped-06"], "stopped", TH)
+    assert cells(dtos["cml-labs-02"], TH)["idle"].text == "off"
+    assert cells(dtos["cml-snooze-04"], TH)["idle"].text == "snooze"
+    stopped = cells(dtos["cml-stopped-06"], TH)
     assert stopped["cpu"].text == "—" and stopped["cost"].text == "—"
-    in_flight = cells(dtos["cml-busy-01"], "stopping…", TH)
+    assert stopped["idle"].text == "—"
+    shown = RowState("stopping…", IdleState.ACTIVE)
+    in_flight = cells(dtos["cml-busy-01"], TH, shown)
     assert in_flight["status"].text == "stopping…" and "italic" in in_flight["status"].style
+
+
+def test_idle_words_come_from_the_domain_and_unknown_is_never_active():
+    dtos = {d.name: d for d in snapshot(build_workers()).workers}
+    busy = dtos["cml-busy-01"]
+    assert [idle_label(busy, state) for state in IdleState] == [
+        "IDLE 3m",  # with its age when idle
+        "active",
+        "?",
+        "off",
+        "snooze",
+    ]
+    assert idle_label(busy, None) == "—"
+    # the row as the view-model shows it: a toggle not yet listed
+    assert cells(busy, TH, RowState("running", IdleState.UNKNOWN))["idle"].text == "?"
+    assert cells(busy, TH, RowState("running", IdleState.OFF))["idle"].text == "off"
+
+
+def test_sort_names_are_the_headers_and_s_steps_left_to_right_through_the_shown():
+    shown = [column.key for column, _ in fit_columns(78)]
+    assert shown[:4] == ["name", "status", "service", "cpu"]
+    steps, key = [], "name"
+    for _ in range(len(shown)):
+        key = next_sort(key, shown)
+        steps.append(key)
+    assert steps == [*shown[1:], "name"]  # left to right as shown, then round again
+    everything = [column.key for column in COLUMNS]
+    assert [next_sort(k, everything) for k in everything] == [*everything[1:], everything[0]]
+    # from a column the width hides: on to the next shown one at its right, else the first
+    assert shown[-2:] == ["disk", "labs"] and "license" not in shown
+    assert next_sort("license", shown) == "name"
+    assert next_sort("service", ["name", "cpu", "idle"]) == "cpu"
+    titles = {column.key: column.title for column in COLUMNS}
+    assert titles["service"] == "CML" and titles["cost"] == "$/H"
 
 
 def test_sort_and_filter():
     workers = build_workers()
     snap = snapshot(workers)
-    by_cpu = sort_ids(snap.workers, 2)
+    by_cpu = sort_ids(snap.workers, "cpu")
     assert by_cpu[0] == by_name(workers, "busy").instance_id
-    by_name_ids = sort_ids(snap.workers, 0)
+    by_name_ids = sort_ids(snap.workers, "name")
     assert by_name_ids[0] == by_name(workers, "busy").instance_id
     assert [d.name for d in snap.workers if matches(d, "EXPIRED")] == ["cml-expired-11"]
     # A lab owner is not a column: plain "bob" does not match, `owner:bob` does.
@@ -74,15 +120,16 @@ def test_sort_and_filter():
     assert [d.name for d in snap.workers if matches(d, "lab:busy lab 2")] == ["cml-busy-01"]
 
 
-def test_fleet_totals_and_history():
+def test_header_counts_and_history():
     workers = build_workers()
     snap = snapshot(workers)
-    totals = fleet_totals(snap.workers)
-    assert (totals.workers, totals.running, totals.stopped, totals.idle) == (12, 11, 1, 1)
-    assert totals.stale == 2
-    assert round(totals.cost.burn_per_hour, 2) == round(
-        sum(d.hourly_cost or 0 for d in snap.workers), 2
-    )
+    counts = header_counts(snap.workers, snap.cost())
+    cost = counts.cost
+    assert (cost.workers, cost.running, cost.stopped, cost.idle) == (12, 11, 1, 1)
+    # every running worker once: idle (by the cost totals), active, snooze, unknown or off
+    assert counts.states == {IdleState.ACTIVE: 8, IdleState.SNOOZE: 1, IdleState.OFF: 1}
+    assert counts.stale == 2
+    assert round(cost.burn_per_hour, 2) == round(sum(d.hourly_cost or 0 for d in snap.workers), 2)
     history = FleetHistory(3)
     for _ in range(2):
         history.record(snap.workers, snap.collected_at)  # same cycle twice: one point
@@ -101,14 +148,14 @@ def test_idle_cell_counts_whole_minutes_and_unknown_is_a_question_mark():
     busy.activity.last_activity_at = NOW - timedelta(seconds=40)
     dto = next(d for d in snapshot(workers, NOW).workers if d.id == busy.instance_id)
     assert dto.idle_state == "active"
-    assert cells(dto, "running", TH)["idle"].text == "<1m"
+    assert cells(dto, TH)["idle"].text == "<1m"
     busy.activity.last_activity_at = NOW - timedelta(minutes=5, seconds=30)
     dto = next(d for d in snapshot(workers, NOW).workers if d.id == busy.instance_id)
-    assert cells(dto, "running", TH)["idle"].text == "5m"
+    assert cells(dto, TH)["idle"].text == "5m"
     busy.activity.last_activity_check_at = None  # telemetry never read: unknown
     dto = next(d for d in snapshot(workers, NOW).workers if d.id == busy.instance_id)
     assert dto.idle_state == "unknown"
-    assert cells(dto, "running", TH)["idle"].text == "?"
+    assert cells(dto, TH)["idle"].text == "?"
 
 
 def test_detail_screen_says_where_a_price_came_from_and_what_was_saved():

@@ -9,12 +9,13 @@ import pytest
 from rich.console import Console
 
 from cmltui.api.backend import BackendContext
+from cmltui.api.cost import CostTotals
 from cmltui.clock import ManualClock
 from cmltui.config import Config
 from cmltui.domain.savings import Basis, SavingKind, StopInterval
 from cmltui.domain.worker import CMLWorker
 from cmltui.tui.app import CmltuiApp
-from cmltui.tui.cost_screen import CostScreen, cost_view, plain
+from cmltui.tui.cost_screen import CostScreen, breakdown_table, cost_view
 from cmltui.tui.header import FleetHeader
 from tests.tui.tui_backend import ScriptedBackend
 from tests.tui.tui_fleet import NOW, by_name, snapshot
@@ -109,7 +110,14 @@ async def test_header_and_cost_screen_say_what_the_totals_leave_out(cost_app):
         assert not isinstance(app.screen, CostScreen)
 
 
-def test_owner_names_from_tags_are_made_harmless():
-    assert plain("[bold]x\x1b[31m\u202eevil") == "[bold]x?[31m?evil"
-    assert plain("a" * 40, 10) == "aaaaaaaaa…"
-    assert plain("界" * 10, 9) == "界界界界…"  # cut by width on screen: 8 cells + "…"
+def test_owner_names_from_tags_are_made_harmless_with_the_readmes_visible_symbols():
+    """The one sanitiser: controls and bidi characters become the symbols the README names
+    (never `?`, which reads like an unpriced worker), cut by cells on screen."""
+    rows = [("[bold]x\x1b[31m\u202eevil", CostTotals()), ("a" * 40, CostTotals())]
+    rows.append(("界" * 20, CostTotals()))
+    console = Console(width=120, record=True, color_system=None)
+    console.print(breakdown_table("By owner", rows, wide=False))
+    text = console.export_text()
+    assert "[bold]x␛[31m�evil" in text and "\x1b" not in text and "\u202e" not in text
+    assert "a" * 23 + "…" in text and "a" * 24 not in text
+    assert "界" * 11 + "…" in text  # 22 cells of wide characters and the ellipsis

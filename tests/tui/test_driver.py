@@ -1,4 +1,4 @@
-"""The quiet input thread (issue 14): keys arrive, a lone ESC still resolves, the thread sleeps
+"""The quiet input thread: keys arrive, a lone ESC still resolves, the thread sleeps
 while nothing is typed, a stop wakes it, and a terminal that goes away is reported once."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import pty
 import selectors
 import sys
 import threading
-import time
 import tty
 from typing import Any
 
@@ -19,6 +18,7 @@ from textual import events
 
 from cmltui.tui import driver as driver_module
 from cmltui.tui.driver import PENDING_SECONDS, QuietLinuxDriver, TerminalLost
+from tests.tui.pilot_helpers import until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs a Linux pty")
 
@@ -50,13 +50,6 @@ class CountingSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
         return super().select(timeout)
 
 
-async def _until(predicate: Any, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    return bool(predicate())
-
-
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> Any:
     master, slave = pty.openpty()
@@ -84,9 +77,9 @@ async def test_keys_arrive_and_the_thread_sleeps_once_typing_stops(terminal):
     master, slave = terminal
     made, inbox, thread = _driver(slave)
     os.write(master, b"a")
-    assert await _until(lambda: inbox.keys() == ["a"])
+    assert await until(lambda: inbox.keys() == ["a"])
     os.write(master, b"\x1b")  # a lone ESC: only the parser's timeout can resolve it
-    assert await _until(lambda: inbox.keys() == ["a", "escape"])
+    assert await until(lambda: inbox.keys() == ["a", "escape"])
     await asyncio.sleep(PENDING_SECONDS + 0.3)
     settled = CountingSelector.wakeups
     await asyncio.sleep(1.0)
@@ -100,7 +93,7 @@ async def test_a_terminal_that_goes_away_is_reported_once_and_not_spun_on(termin
     master, slave = terminal
     made, inbox, thread = _driver(slave)
     os.close(master)  # the far end hangs up: reads now fail
-    assert await _until(lambda: inbox.lost() == 1)
+    assert await until(lambda: inbox.lost() == 1)
     woke = CountingSelector.wakeups
     await asyncio.sleep(0.5)
     assert CountingSelector.wakeups <= woke + 1  # no busy loop on the dead descriptor
@@ -150,7 +143,7 @@ async def test_a_spurious_wake_up_is_not_a_lost_terminal(terminal, monkeypatch):
     await asyncio.sleep(0.3)
     assert SpuriousSelector.fd == -1  # the false readiness was handed out
     os.write(master, b"a")
-    assert await _until(lambda: inbox.keys() == ["a"])  # still reading
+    assert await until(lambda: inbox.keys() == ["a"])  # still reading
     assert inbox.lost() == 0
     made.disable_input()
     assert not thread.is_alive()

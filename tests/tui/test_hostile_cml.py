@@ -1,5 +1,5 @@
 """CML text with escape sequences, served by the simulator over HTTPS, collected by the real
-core, then drawn by the dashboard and `--format table` (issue 15).
+core, then drawn by the dashboard and `--format table`.
 
 moto cannot store ESC in a tag, so escape sequences arrive the way a compromised CML sends them:
 as lab titles and user names in its JSON.

@@ -1,4 +1,4 @@
-"""The hostile corpus through every text path of the dashboard (issue 15).
+"""The hostile corpus through every text path of the dashboard.
 
 Names (the `Name` tag), lab titles and owners, CML version, errors, `paused_by`, region errors,
 action failures, warnings, the filter: each reaches the table, the detail pane and its border

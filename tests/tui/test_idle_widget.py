@@ -1,4 +1,4 @@
-"""The idle widget's states are right and tell themselves apart in words (SPEC §2.4, §5)."""
+"""The idle widget's states are right and tell themselves apart in words."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ async def test_each_idle_state_reads_differently(workers, clock):
     assert first["enabled"][0] == "Detection   ON"
     assert first["enabled"][2] == "Would pause at 14:57 (auto-pause off)"
     assert first["disabled by tag"][0] == "Detection   OFF (by tag)"
-    assert first["disabled by tag"][1:] == ["Idle for    — (detection off)", "Pause at    —"]
+    assert first["disabled by tag"][1:] == ["Idle for    — (idle detection off)", "Pause at    —"]
     assert first["disabled by default"][0] == "Detection   OFF (default)"
     assert first["idle (auto-pause off)"][1] == "Idle for    3h00m  IDLE (timeout 60m)"
     assert first["idle (auto-pause off)"][2] == "Would pause now (due 12:00; auto-pause off)"

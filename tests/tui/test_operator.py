@@ -1,4 +1,4 @@
-"""Pilot tests of the operator's actions over the scripted backend (SPEC §2.5, §5).
+"""Pilot tests of the operator's actions over the scripted backend.
 
 Pause and resume ask first, with No as the default; preconditions, read-only mode and an action
 already in flight refuse with a message and send nothing; refusals and failures leave the
@@ -11,39 +11,20 @@ import asyncio
 
 from cmltui.api.backend import ActionFailed, ActionRefused, BackendContext
 from cmltui.config import Config, KeysConfig
-from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.help import help_table
 from cmltui.tui.panels import PausePanel
+from tests.tui.pilot_helpers import messages, ready, settle
 from tests.tui.tui_fleet import by_name
 
 SIZE = (160, 48)
-
-
-def _messages(app: CmltuiApp) -> list[tuple[str, str]]:
-    return [(n.severity, n.message) for n in app._notifications]
-
-
-async def _ready(app: CmltuiApp, pilot, workers, role: str) -> str:
-    await app.backend.collect()
-    await pilot.pause()
-    worker_id = by_name(workers, role).instance_id
-    app.table.move_to(worker_id)
-    await pilot.pause()
-    return worker_id
-
-
-async def _settle(app: CmltuiApp, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def test_pause_dialog_names_worker_labs_and_users_and_defaults_to_no(make_app, workers):
     # cml-busy-01 is in eu-west-1: its price comes from the config, never from us-east-1's table
     app, backend = make_app(Config.model_validate({"prices": {"eu-west-1": {"m5zn.metal": 4.36}}}))
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         await pilot.press("p")
         await pilot.pause()
         screen = app.screen
@@ -60,32 +41,32 @@ async def test_pause_dialog_names_worker_labs_and_users_and_defaults_to_no(make_
         assert "Users seen   u-alice, bob, alice" in body  # recent users, then lab owners
 
         await pilot.press("enter")  # Enter presses the focused No
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmActionScreen)
         assert backend.calls == []
-        assert ("information", "Pause of cml-busy-01 cancelled.") in _messages(app)
-        assert app.table.shown_status(busy) == "running"
+        assert ("information", "Pause of cml-busy-01 cancelled.") in messages(app)
+        assert app.view.status_word(busy) == "running"
 
 
 async def test_escape_and_n_cancel_y_confirms(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         for key in ("escape", "n"):
             await pilot.press("p")
             await pilot.pause()
             assert isinstance(app.screen, ConfirmActionScreen)
             await pilot.press(key)
-            await _settle(app, pilot)
+            await settle(app, pilot)
             assert not isinstance(app.screen, ConfirmActionScreen)
         assert backend.calls == []
 
         await pilot.press("p", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("pause", busy)]
-        assert app.table.shown_status(busy) == "stopping…"
+        assert app.view.status_word(busy) == "stopping…"
         assert "State       stopping…" in app.query_one("#pause", PausePanel).plain()
-        assert ("information", "Pause sent: cml-busy-01 is stopping") in _messages(app)
+        assert ("information", "Pause sent: cml-busy-01 is stopping") in messages(app)
         assert "cml-busy-01: pause (manual) by tester" in "\n".join(
             str(line.text) for line in app.activity_log.lines
         )
@@ -93,13 +74,13 @@ async def test_escape_and_n_cancel_y_confirms(make_app, workers):
         await pilot.press("p")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmActionScreen)
-        assert ("warning", "cml-busy-01 is already stopping") in _messages(app)
+        assert ("warning", "cml-busy-01 is already stopping") in messages(app)
 
 
 async def test_yes_button_resumes_a_stopped_worker(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        stopped = await _ready(app, pilot, workers, "stopped")
+        stopped = await ready(app, pilot, workers, "stopped")
         await pilot.press("r")
         await pilot.pause()
         body = str(app.screen.query_one("#details").render())
@@ -109,25 +90,25 @@ async def test_yes_button_resumes_a_stopped_worker(make_app, workers):
         await pilot.press("left")  # Yes never takes the focus: Enter stays No
         assert app.focused is not None and app.focused.id == "no"
         await pilot.click("#yes")  # a click on Yes confirms
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("resume", stopped)]
-        assert app.table.shown_status(stopped) == "starting…"
+        assert app.view.status_word(stopped) == "starting…"
 
 
 async def test_status_preconditions_refuse_without_a_dialog(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "stopped")
+        await ready(app, pilot, workers, "stopped")
         await pilot.press("p")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmActionScreen)
-        assert ("warning", "cml-stopped-06 is already stopped") in _messages(app)
+        assert ("warning", "cml-stopped-06 is already stopped") in messages(app)
         app.table.move_to(by_name(workers, "busy").instance_id)
         await pilot.pause()
         await pilot.press("r")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmActionScreen)
-        assert ("warning", "cml-busy-01 is already running") in _messages(app)
+        assert ("warning", "cml-busy-01 is already running") in messages(app)
         assert backend.calls == []
 
 
@@ -135,7 +116,7 @@ async def test_second_press_while_in_flight_is_ignored_with_a_message(make_app, 
     app, backend = make_app()
     backend.action_gate = asyncio.Event()
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         await pilot.press("p", "y")
         await pilot.pause()
         assert app.operator.in_flight == {busy}
@@ -145,9 +126,9 @@ async def test_second_press_while_in_flight_is_ignored_with_a_message(make_app, 
         await pilot.press("i")
         await pilot.pause()
         in_flight = "cml-busy-01: an action is already in flight; wait for it"
-        assert _messages(app).count(("warning", in_flight)) == 2
+        assert messages(app).count(("warning", in_flight)) == 2
         backend.action_gate.set()
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("pause", busy)]
         assert app.operator.in_flight == set()
 
@@ -155,7 +136,7 @@ async def test_second_press_while_in_flight_is_ignored_with_a_message(make_app, 
 async def test_keys_under_an_open_dialog_do_not_reach_the_dashboard(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")
+        await ready(app, pilot, workers, "busy")
         await pilot.press("p")
         await pilot.pause()
         sort_before = app.table.sort_key
@@ -164,7 +145,7 @@ async def test_keys_under_an_open_dialog_do_not_reach_the_dashboard(make_app, wo
         assert len(app.screen_stack) == 2  # no second dialog
         assert app.table.sort_key == sort_before
         await pilot.press("escape")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == []
 
 
@@ -172,17 +153,17 @@ async def test_read_only_mode_sends_nothing(make_app, workers):
     context = BackendContext(profile="ro", regions=("us-east-1",), read_only=True)
     app, backend = make_app(context=context)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")
+        await ready(app, pilot, workers, "busy")
         header = app.query_one("#header").render()
         assert "READ-ONLY" in str(header)
         await pilot.press("p", "i")
         app.table.move_to(by_name(workers, "stopped").instance_id)
         await pilot.pause()
         await pilot.press("r")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmActionScreen)
         assert backend.calls == []
-        warnings = [m for s, m in _messages(app) if s == "warning"]
+        warnings = [m for s, m in messages(app) if s == "warning"]
         assert warnings == [
             "read-only mode: pause not sent",
             "read-only mode: toggle idle detection not sent",
@@ -193,30 +174,30 @@ async def test_read_only_mode_sends_nothing(make_app, workers):
 async def test_refused_and_failed_actions_leave_the_screen_unchanged(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         pause_panel = app.query_one("#pause", PausePanel)
         row, panel = app.table.row_text(busy), pause_panel.plain()
 
         backend.action_error = ActionRefused("cml-busy-01: an action is already in flight")
         await pilot.press("p", "y")
-        await _settle(app, pilot)
-        assert ("warning", "cml-busy-01: an action is already in flight") in _messages(app)
+        await settle(app, pilot)
+        assert ("warning", "cml-busy-01: an action is already in flight") in messages(app)
 
         backend.action_error = ActionFailed("cml-busy-01: pause failed: UnauthorizedOperation")
         await pilot.press("p", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert [n.message for n in errors] == ["cml-busy-01: pause failed: UnauthorizedOperation"]
         assert errors[0].title == "Pause failed"
 
         backend.action_error = RuntimeError("socket closed")
         await pilot.press("p", "y")
-        await _settle(app, pilot)
-        assert ("error", "socket closed") in _messages(app)
+        await settle(app, pilot)
+        assert ("error", "socket closed") in messages(app)
 
         assert len(backend.calls) == 3
         assert app.table.row_text(busy) == row and pause_panel.plain() == panel
-        assert app.table.shown_status(busy) == "running"
+        assert app.view.status_word(busy) == "running"
         assert app.operator.in_flight == set()
         assert len(app._recent_events) == 0  # nothing was published
 
@@ -225,29 +206,29 @@ async def test_history_tag_warning_from_the_core_is_shown_once(make_app, workers
     app, backend = make_app()
     backend.warnings.append("cml-idle-03: history tags not written (an auto-pause)")
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")  # a cycle shows what is new
+        await ready(app, pilot, workers, "busy")  # a cycle shows what is new
         backend.warn_next = ["cml-busy-01: history tags not written: AccessDenied"]
         await pilot.press("p", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await app.backend.collect()
         await pilot.pause()
-        warnings = [m for s, m in _messages(app) if s == "warning"]
+        warnings = [m for s, m in messages(app) if s == "warning"]
         assert warnings == [
             "cml-idle-03: history tags not written (an auto-pause)",
             "cml-busy-01: history tags not written: AccessDenied",
         ]
-        assert app.table.shown_status(by_name(workers, "busy").instance_id) == "stopping…"
+        assert app.view.status_word(by_name(workers, "busy").instance_id) == "stopping…"
 
 
 async def test_remapped_pause_key(make_app, workers):
     app, backend = make_app(config=Config(keys=KeysConfig(pause="x", resume="u")))
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         await pilot.press("p")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmActionScreen)
         await pilot.press("x", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("pause", busy)]
 
 

@@ -1,4 +1,4 @@
-"""Operator reach (issue 10): dialogs that only `y` confirms, bulk pause, marks, detail, open,
+"""Operator reach: dialogs that only `y` confirms, bulk pause, marks, detail, open,
 copy, the conventions people know (ctrl+c, Esc, g/G, sort and clicks) and the interval ladder."""
 
 from __future__ import annotations
@@ -21,31 +21,16 @@ from cmltui.tui.columns import fit_columns
 from cmltui.tui.confirm import ConfirmActionScreen, running_rate
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.fmt import money
+from cmltui.tui.panels import IdleStatusPanel
 from cmltui.tui.problem import fixes_for
 from cmltui.tui.reach import CopyMenu
+from cmltui.tui.safe import shown_lines
 from cmltui.tui.table import WorkerTable
-from cmltui.tui.textsafe import visible
+from tests.tui.pilot_helpers import cycle, ready, settle
 from tests.tui.tui_backend import ScriptedBackend
 from tests.tui.tui_fleet import by_name, snapshot
 
 SIZE = (160, 48)
-
-
-async def _ready(app: CmltuiApp, pilot, workers, role: str | None = None) -> str | None:
-    await app.backend.collect()
-    await pilot.pause()
-    if role is None:
-        return None
-    worker_id = by_name(workers, role).instance_id
-    app.table.move_to(worker_id)
-    await pilot.pause()
-    return worker_id
-
-
-async def _settle(app: CmltuiApp, pilot) -> None:
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 # --- confirmation: only y is yes ----------------------------------------------------------------
@@ -57,12 +42,12 @@ async def _settle(app: CmltuiApp, pilot) -> None:
 async def test_pause_dialog_is_not_confirmed_by_anything_but_y(make_app, workers, keys):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "idle")
+        await ready(app, pilot, workers, "idle")
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmActionScreen)
         await pilot.press(*keys)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmActionScreen)
         assert backend.calls == []
 
@@ -70,24 +55,24 @@ async def test_pause_dialog_is_not_confirmed_by_anything_but_y(make_app, workers
 async def test_pause_dialog_y_pauses_and_yes_cannot_take_the_focus(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        idle = await _ready(app, pilot, workers, "idle")
+        idle = await ready(app, pilot, workers, "idle")
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("tab")
         assert app.focused is not None and app.focused.id == "no"
         await pilot.press("y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("pause", idle)]
 
 
 async def test_click_on_yes_confirms(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        idle = await _ready(app, pilot, workers, "idle")
+        idle = await ready(app, pilot, workers, "idle")
         await pilot.press("p")
         await pilot.pause()
         await pilot.click("#yes")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("pause", idle)]
 
 
@@ -98,19 +83,19 @@ async def test_click_on_yes_confirms(make_app, workers):
 async def test_bulk_pause_defaults_to_no(make_app, workers, keys):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         await pilot.press("P")
         await pilot.pause()
         assert isinstance(app.screen, BulkPauseScreen)
         await pilot.press(*keys)
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == []
 
 
 async def test_pause_all_idle_lists_each_worker_with_its_burn(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         await pilot.press("P")
         await pilot.pause()
         screen = app.screen
@@ -120,9 +105,9 @@ async def test_pause_all_idle_lists_each_worker_with_its_burn(make_app, workers)
         rate = money(running_rate(screen.dtos[0]))
         assert "cml-idle-03" in body and f"{rate}/h" in body and "Total burn stopped" in body
         await pilot.press("y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert backend.calls == [("pause_many", by_name(workers, "idle").instance_id)]
-        assert app.table.shown_status(by_name(workers, "idle").instance_id) == "stopping…"
+        assert app.view.status_word(by_name(workers, "idle").instance_id) == "stopping…"
 
 
 async def test_bulk_pause_of_marked_workers_one_stop_per_region_one_audit_line_each(
@@ -133,7 +118,7 @@ async def test_bulk_pause_of_marked_workers_one_stop_per_region_one_audit_line_e
     backend.audit = AuditLog(audit_path)
     async with app.run_test(size=SIZE) as pilot:
         marked = []
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         for role, key in (("idle", "space"), ("snooze", "v"), ("busy", "space")):
             app.table.move_to(by_name(workers, role).instance_id)
             await pilot.press(key)
@@ -147,7 +132,7 @@ async def test_bulk_pause_of_marked_workers_one_stop_per_region_one_audit_line_e
         assert {d.id for d in screen.dtos} == set(marked)
         assert "Pause 3 marked workers?" in screen.question
         await pilot.press("y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert not app.table.marked  # marks are cleared once the pause is sent
     assert len([c for c in backend.calls if c[0] == "pause_many"]) == 1
     assert set(backend.calls[0][1:]) == set(marked)
@@ -164,9 +149,9 @@ async def test_read_only_refuses_the_bulk_pause(make_app, workers):
     context = BackendContext(profile="ro", regions=("us-east-1",), read_only=True)
     app, backend = make_app(context=context)
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         await pilot.press("P")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert not isinstance(app.screen, BulkPauseScreen)
         assert backend.calls == []
         assert ("warning", "read-only mode: pause not sent") in [
@@ -177,7 +162,7 @@ async def test_read_only_refuses_the_bulk_pause(make_app, workers):
 async def test_escape_clears_the_filter_then_the_marks(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")
+        await ready(app, pilot, workers, "busy")
         await pilot.press("space")
         await pilot.press("slash", *"cml-b", "enter")
         assert app.table.filter_text == "cml-b" and app.table.marked
@@ -191,10 +176,10 @@ async def test_escape_clears_the_filter_then_the_marks(make_app, workers):
 
 
 async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, workers, tmp_path):
-    app, _ = make_app()
-    app.audit_path = tmp_path / "audit.jsonl"
+    app, backend = make_app()
+    backend.audit = AuditLog(tmp_path / "audit.jsonl")  # the backend reads it, not the screen
     busy = by_name(workers, "busy")
-    AuditLog(app.audit_path).record(
+    backend.audit.record(
         at=busy.collected_at,
         operator="alice",
         action="toggle_idle_detection",
@@ -203,7 +188,7 @@ async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, work
         region=busy.region,
         result="ok",
     )
-    AuditLog(app.audit_path).record(
+    backend.audit.record(
         at=busy.collected_at,
         operator="bob",
         action="pause",
@@ -213,12 +198,14 @@ async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, work
         result="ok",
     )
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")
+        await ready(app, pilot, workers, "busy")
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, WorkerDetailScreen)
-        dto = app.dto(busy.instance_id)
+        await screen.workers.wait_for_complete()  # the audit entries, read off the UI thread
+        await pilot.pause()
+        dto = app.view.dto(busy.instance_id)
 
         def text(widget_id: str) -> str:
             console = Console(width=120, record=True)
@@ -231,6 +218,14 @@ async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, work
         assert "toggle_idle_detection" in text("#audit") and "alice" in text("#audit")
         assert "i-someone-else" not in text("#audit") and "bob" not in text("#audit")
         assert "busy lab 1" in text("#labs")
+        assert backend.audit_reads == [busy.instance_id]
+        await cycle(app, pilot)  # a snapshot reads no audit log
+        await screen.workers.wait_for_complete()
+        assert backend.audit_reads == [busy.instance_id]
+        await pilot.press("p", "y")  # an action on this worker: its entries are read again
+        await settle(app, pilot)
+        await screen.workers.wait_for_complete()
+        assert backend.audit_reads == [busy.instance_id] * 2
         await pilot.press("escape")
         assert not isinstance(app.screen, WorkerDetailScreen)
 
@@ -238,11 +233,11 @@ async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, work
 async def test_detail_screen_wraps_full_errors(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _ready(app, pilot, workers, "down")
+        await ready(app, pilot, workers, "down")
         await pilot.press("enter")
         await pilot.pause()
         errors = app.screen.query_one("#errors", Static)
-        dto = app.dto(by_name(workers, "down").instance_id)
+        dto = app.view.dto(by_name(workers, "down").instance_id)
         message = next(iter(dto.errors.values()))
         assert message in str(errors.render()).replace("\n", "")
         assert errors.size.width < len(message) or errors.size.height >= 2
@@ -258,8 +253,8 @@ async def test_o_opens_the_cml_ui_or_prints_the_url(make_app, workers, monkeypat
     opened: list[str] = []
     monkeypatch.setattr(app, "open_url", lambda url, **_: opened.append(url))
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
-        url = app.dto(busy).https_endpoint
+        busy = await ready(app, pilot, workers, "busy")
+        url = app.view.dto(busy).https_endpoint
         monkeypatch.setenv("DISPLAY", ":0")
         monkeypatch.delenv("SSH_CONNECTION", raising=False)
         monkeypatch.delenv("SSH_TTY", raising=False)
@@ -275,7 +270,7 @@ async def test_o_opens_the_cml_ui_or_prints_the_url(make_app, workers, monkeypat
 async def test_y_offers_a_menu_and_copies_the_choice(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         await pilot.press("y")
         await pilot.pause()
         assert isinstance(app.screen, CopyMenu)
@@ -283,7 +278,7 @@ async def test_y_offers_a_menu_and_copies_the_choice(make_app, workers):
         assert whats[:4] == ["instance id", "CML URL", "public IP", "private IP"]
         await pilot.press("2")
         await pilot.pause()
-        assert app.clipboard == app.dto(busy).https_endpoint
+        assert app.clipboard == app.view.dto(busy).https_endpoint
         await pilot.press("y", "enter")
         await pilot.pause()
         assert app.clipboard == busy
@@ -313,7 +308,7 @@ async def test_ctrl_c_quits_from_the_filter_input(make_app):
 async def test_g_and_shift_g_and_reverse_sort(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         order = app.table.order
         await pilot.press("G")
         assert app.table.cursor_id == order[-1]
@@ -321,13 +316,13 @@ async def test_g_and_shift_g_and_reverse_sort(make_app, workers):
         assert app.table.cursor_id == order[0]
         await pilot.press("S")
         assert app.table.order == order[::-1]
-        assert "sort name▼" in app.table.border_title
+        assert "sort NAME▼" in app.table.border_title
 
 
 async def test_header_click_sorts_and_again_reverses(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         x, _width = app.table.column_span("cpu")
         await pilot.click("#table", offset=(x + 1, 1))  # the border is row 0, titles row 1
         assert app.table.sort_key == "cpu" and app.table.sort_descending
@@ -340,7 +335,7 @@ async def test_header_click_sorts_and_again_reverses(make_app, workers):
 async def test_row_click_selects_that_row(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         order = app.table.order
         await pilot.click("#table", offset=(5, 2 + 3))  # border, titles, then rows 0..3
         assert app.table.cursor_id == order[3]
@@ -380,7 +375,7 @@ async def test_names_keep_their_suffix_when_cut_names_would_look_alike(make_app,
         worker.tags["Name"] = f"cml-shared-training-pool-{number:02d}"  # cut at the end: alike
     app, _ = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         names = [app.table.row_text(worker_id).split()[0] for worker_id in app.table.order]
         assert len(set(names)) == len(names)
         assert all("…" in name and name[-2:].isdigit() for name in names)
@@ -389,7 +384,7 @@ async def test_names_keep_their_suffix_when_cut_names_would_look_alike(make_app,
 async def test_detail_pane_gives_way_below_140_columns_and_d_brings_it_back(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _ready(app, pilot, workers, "busy")
+        await ready(app, pilot, workers, "busy")
         detail = app.query_one("#detail")
         assert not detail.display
         await pilot.press("d")
@@ -400,7 +395,7 @@ async def test_detail_pane_gives_way_below_140_columns_and_d_brings_it_back(make
         assert not detail.display
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "busy")
+        await ready(app, pilot, workers, "busy")
         assert app.query_one("#detail").display
         await pilot.press("d")
         await pilot.pause()
@@ -410,7 +405,7 @@ async def test_detail_pane_gives_way_below_140_columns_and_d_brings_it_back(make
 async def test_a_shows_the_activity_log_at_80x24_focused_and_scrollable(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         log = app.activity_log
         assert log.region.height == 0 or not log.display or log.styles.display == "none"
         for n in range(60):
@@ -430,7 +425,7 @@ async def test_a_shows_the_activity_log_at_80x24_focused_and_scrollable(make_app
 async def test_check_rounds_are_one_line_and_actions_stand_out(make_app, workers, clock):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         log = app.activity_log
         before = len(log.lines)
         for worker in workers:
@@ -447,7 +442,7 @@ async def test_check_rounds_are_one_line_and_actions_stand_out(make_app, workers
         await pilot.press("p")  # a pause: the round is written first, then the pause
         await pilot.pause()
         await pilot.press("y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         await pilot.pause(0.1)
         texts = [line.text for line in log.lines[before:]]
         assert len(texts) == 2, texts
@@ -461,7 +456,7 @@ async def test_check_rounds_are_one_line_and_actions_stand_out(make_app, workers
 async def test_filter_by_a_field_prefix(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers)
+        await ready(app, pilot, workers)
         await pilot.press("slash", *"bob", "enter")
         plain = set(app.table.order)
         await pilot.press("escape", "slash", *"owner:bob", "enter")
@@ -552,23 +547,23 @@ async def test_a_failing_source_before_any_worker_fills_the_error_panel(make_app
 
 def test_outside_text_in_the_new_widgets_is_shown_not_obeyed():
     hostile = "lab\x1b[31m red\u202e evil [bold]x[/] \x07"
-    shown = visible(hostile)
+    shown = shown_lines(hostile)
     assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
     assert "␛" in shown and "[bold]x[/]" in shown
-    assert visible("line one\nline two") == "line one\nline two"
-    assert len(visible("x" * 10_000)) <= 4001
+    assert shown_lines("line one\nline two") == "line one\nline two"
+    assert len(shown_lines("x" * 10_000)) <= 4001
 
 
 async def test_a_failed_bulk_pause_keeps_the_marks_and_says_why(make_app, workers):
     app, backend = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await _ready(app, pilot, workers, "idle")
+        await ready(app, pilot, workers, "idle")
         await pilot.press("v")
         backend.action_error = ActionFailed(
             "us-east-1: StopInstances failed: UnauthorizedOperation"
         )
         await pilot.press("P", "y")
-        await _settle(app, pilot)
+        await settle(app, pilot)
         assert app.table.marked == {by_name(workers, "idle").instance_id}
         errors = [n for n in app._notifications if n.severity == "error"]
         assert [n.message for n in errors] == [
@@ -580,7 +575,7 @@ async def test_a_failed_bulk_pause_keeps_the_marks_and_says_why(make_app, worker
 async def test_detail_screen_keys_act_on_its_worker_and_follow_remaps(make_app, workers):
     app, _ = make_app(config=Config(keys=KeysConfig(clipboard="c")))
     async with app.run_test(size=SIZE) as pilot:
-        busy = await _ready(app, pilot, workers, "busy")
+        busy = await ready(app, pilot, workers, "busy")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, WorkerDetailScreen)
@@ -599,3 +594,81 @@ async def test_detail_screen_keys_act_on_its_worker_and_follow_remaps(make_app, 
         await pilot.pause()
         assert app.clipboard == busy
         assert isinstance(app.screen, WorkerDetailScreen)
+
+
+async def test_a_worker_whose_idle_state_is_unknown_never_reads_active(make_app, workers):
+    """Its telemetry was never read: `?` in the table and in the bulk dialog, and the idle
+    panel says why; only a worker known to be busy reads "active"."""
+    unknown = by_name(workers, "busy")
+    unknown.activity.last_activity_check_at = None
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot, workers, "busy")
+        x, width = app.table.column_span("idle")
+        assert app.table.row_text(unknown.instance_id)[x : x + width].strip() == "?"
+        idle_panel = app.query_one("#idle", IdleStatusPanel).plain()
+        assert "Idle for    — (unknown: activity not read yet)" in idle_panel
+        for role in ("busy", "eval"):  # one unknown, one active
+            app.table.move_to(by_name(workers, role).instance_id)
+            await pilot.press("space")
+        await pilot.press("P")
+        await pilot.pause()
+        assert isinstance(app.screen, BulkPauseScreen)
+        lines = str(app.screen.query_one("#workers", Static).render()).splitlines()
+        words = {line.split()[0]: line.split()[2] for line in lines if line.startswith("cml-")}
+        assert words == {"cml-busy-01": "?", "cml-eval-10": "active"}
+        await pilot.press("escape")
+
+
+async def test_sort_toast_and_title_use_the_header_names_and_say_when_it_is_hidden(
+    make_app, workers
+):
+    app, _ = make_app()
+    async with app.run_test(size=(200, 48)) as pilot:
+        await ready(app, pilot, workers)
+        await pilot.press("s", "s")
+        await pilot.pause()
+        assert app.table.sort_key == "service"
+        assert "sort CML▲" in app.table.border_title
+        assert "Sorted by CML ▲" in [n.message for n in app._notifications]
+        while app.table.sort_key != "cost":
+            await pilot.press("s")
+        assert "sort $/H▼" in app.table.border_title
+        while app.table.sort_key != "type":
+            await pilot.press("s")
+        assert "column hidden" not in app.table.border_title
+        await pilot.resize_terminal(80, 24)  # the TYPE column does not fit any more
+        await pilot.pause()
+        assert app.table.sort_hidden and "sort TYPE▲ (column hidden)" in app.table.border_title
+        await pilot.press("S")
+        await pilot.pause()
+        assert "Sorted by TYPE ▼ (a column this width hides)" in [
+            n.message for n in app._notifications
+        ]
+        await pilot.press("s")  # on to the next shown column: round to NAME
+        assert app.table.sort_key == "name" and not app.table.sort_hidden
+
+
+async def test_on_help_and_cost_only_what_needs_no_worker_works(make_app, workers):
+    """Help and cost are the `info` scope: a worker's action does nothing there; on the cost
+    screen (a full screen, not a dialog) refresh and the interval keys still do."""
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot, workers, "busy")
+        for opener in ("question_mark", "dollar_sign"):
+            await pilot.press(opener)
+            await pilot.pause()
+            screen = app.screen
+            await pilot.press("p", "i", "space", "s", "P")
+            await pilot.pause()
+            assert app.screen is screen and backend.calls == [] and not app.table.marked
+            assert app.table.sort_key == "name"
+            if opener == "dollar_sign":
+                await pilot.press("R", "plus")
+                assert backend.refreshes == 1 and app.backend.interval == 15
+                titles = {c.title for c in app.get_system_commands(screen)}
+                assert "Refresh now" in titles and "Pause worker" not in titles
+            await pilot.press("escape")
+            await pilot.pause()
+        titles = {c.title for c in app.get_system_commands(app.main_screen)}
+        assert "Pause worker" in titles and "Mark worker" in titles

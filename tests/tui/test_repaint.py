@@ -270,12 +270,15 @@ async def test_panel_repaints_only_the_line_that_changed(make_app, workers):
         assert any("32 nodes up" in line for line in _screen(app))
 
 
-async def test_panels_share_one_map_per_snapshot(make_app):
+async def test_every_widget_reads_the_one_view_model_and_its_one_map(make_app):
     app, _ = make_app(config=Config())
     async with app.run_test(size=WIDE) as pilot:
         await _cycle(app, pilot)
-        maps = {id(panel._dtos) for panel in app.query(Panel)} | {id(app.table._dtos)}
-        assert len(maps) == 1
+        views = {id(panel._view) for panel in app.query(Panel)}
+        views |= {id(app.table._view), id(app.activity_log._view)}
+        assert views == {id(app.view)}
+        assert app.table._dtos is app.view.by_id  # one id map per snapshot, built once
+        assert len(app.view.by_id) == 12
 
 
 async def test_each_panel_builds_once_per_snapshot(make_app):

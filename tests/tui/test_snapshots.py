@@ -128,7 +128,7 @@ def test_workers_filter_matches_one_by_role(workers):
     assert by_name(workers, "down").name == "cml-down-07"
 
 
-# --- operator reach (issue 10) ------------------------------------------------------------------
+# --- operator reach ----------------------------------------------------------------------------
 
 MEDIUM = (120, 40)
 

@@ -11,10 +11,12 @@ from collections.abc import Callable
 
 from cmltui.api.backend import (
     ActivityCallback,
+    AuditEntry,
     BackendContext,
     SnapshotCallback,
     SourceStatus,
     StatusCallback,
+    WarningCallback,
 )
 from cmltui.api.events import (
     ActivityEvent,
@@ -23,7 +25,7 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, read_entries
 from cmltui.clock import Clock
 from cmltui.domain.intervals import Cadence
 
@@ -47,6 +49,7 @@ class ScriptedBackend:
         self.snapshot_callbacks: list[SnapshotCallback] = []
         self.callbacks: list[ActivityCallback] = []
         self.status_callbacks: list[StatusCallback] = []
+        self.warning_callbacks: list[WarningCallback] = []
         self.calls: list[tuple[str, ...]] = []
         self.collects = 0
         self.refreshes = 0
@@ -56,9 +59,10 @@ class ScriptedBackend:
         self.fail_next: Exception | None = None
         self.action_gate: asyncio.Event | None = None  # when set, pause/resume wait for it
         self.action_error: Exception | None = None  # raised by the next pause/resume
-        self.warnings: list[str] = []  # as the core's Actions.warnings
-        self.warn_next: list[str] = []  # appended to `warnings` by the next pause/resume
-        self.audit: AuditLog | None = None  # where pause_many writes its audit lines
+        self.warnings: list[str] = []  # every warning raised so far
+        self.warn_next: list[str] = []  # raised by the next pause/resume
+        self.audit: AuditLog | None = None  # where pause_many writes (and audit_entries reads)
+        self.audit_reads: list[str] = []  # the worker of each audit_entries call
         self.stop_instances_calls: list[tuple[str, tuple[str, ...]]] = []  # (region, ids)
 
     # -- the protocol's schedule side ----------------------------------------------------------
@@ -78,6 +82,28 @@ class ScriptedBackend:
 
     def subscribe_status(self, callback: StatusCallback) -> None:
         self.status_callbacks.append(callback)
+
+    def subscribe_warnings(self, callback: WarningCallback) -> None:
+        """As the protocol says: a late subscriber first gets the warnings already raised."""
+        self.warning_callbacks.append(callback)
+        for message in self.warnings:
+            callback(message)
+
+    def warn(self, message: str) -> None:
+        """What an action or the source would report as a warning."""
+        self.warnings.append(message)
+        for callback in self.warning_callbacks:
+            callback(message)
+
+    async def snapshot_once(self) -> FleetSnapshot:
+        return self.produce()
+
+    async def audit_entries(self, worker_id: str, limit: int = 50) -> list[AuditEntry]:
+        """The worker's entries from `audit` (read off the loop, as the real backends do)."""
+        self.audit_reads.append(worker_id)
+        if self.audit is None:
+            return []
+        return await asyncio.to_thread(read_entries, self.audit.path, worker_id, limit)
 
     async def start(self) -> None:
         self.started = True
@@ -133,7 +159,7 @@ class ScriptedBackend:
         if self.action_gate is not None:
             await self.action_gate.wait()
         for message in self.warn_next:
-            self.warnings.append(message)
+            self.warn(message)
         self.warn_next = []
         if self.action_error is not None:
             error, self.action_error = self.action_error, None

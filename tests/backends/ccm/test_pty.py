@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import pty
-import re
-import select
-import subprocess
 import sys
 import threading
 import time
@@ -19,9 +14,9 @@ import pytest
 
 from cmltui.sim.ccm_server import CcmSimulator
 from tests.cli.test_snapshot import clean_env
+from tests.pty_reading import spawn
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="needs a Linux pty")
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 class SimThread:
@@ -58,34 +53,11 @@ def sim() -> Iterator[SimThread]:
         runner.close()
 
 
-class Terminal:
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.seen = b""
-
-    def read_until(self, needle: bytes, timeout: float, start: int | None = None) -> bytes:
-        """Everything read from `start` (default: now) until `needle` shows, escapes removed."""
-        start = len(self.seen) if start is None else start
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            plain = ANSI.sub(b"", self.seen[start:])
-            if needle in plain:
-                return plain
-            ready, _, _ = select.select([self.fd], [], [], 0.1)
-            if ready:
-                try:
-                    self.seen += os.read(self.fd, 65536)
-                except OSError:
-                    break
-        raise AssertionError(f"{needle!r} not shown; last output: {self.seen[-400:]!r}")
-
-
 def last_title(plain: bytes) -> bytes:
     return plain[plain.rindex(b"Workers") :][:60]
 
 
 def test_stream_drop_shows_reconnecting_and_stale_rows_until_it_is_back(sim, tmp_path):
-    master, slave = pty.openpty()
     env = clean_env(
         tmp_path,
         TERM="xterm-256color",
@@ -95,40 +67,25 @@ def test_stream_drop_shows_reconnecting_and_stale_rows_until_it_is_back(sim, tmp
         CMLTUI_CCM_TOKEN=sim.sim.token,
         CMLTUI_CCM_CA_BUNDLE=str(sim.sim.ca_file),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmltui", "run", "--ccm", sim.sim.url, "--interval", "2"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    term = Terminal(master)
-    try:
-        term.read_until(b"cml-busy-01", 60, start=0)
-        term.read_until(b"connected", 20, start=0)
+    argv = [sys.executable, "-m", "cmltui", "run", "--ccm", sim.sim.url, "--interval", "2"]
+    with spawn(argv, env) as term:
+        term.expect(b"cml-busy-01", 60, start=0)
+        term.expect(b"connected", 20, start=0)
         dropped = len(term.seen)
         sim.call(lambda: sim.sim.unavailable_for(4.0))  # dropped; 503 for 4 s
-        term.read_until(b"reconnecting", 20, start=dropped)
-        term.read_until(b"STALE", 20, start=dropped)
+        term.expect(b"reconnecting", 20, start=dropped)
+        term.expect(b"STALE", 20, start=dropped)
         stale = len(term.seen)
-        back = term.read_until(b"connected", 30, start=stale)
+        back = term.expect(b"connected", 30, start=stale)
         assert b"token" not in back.lower()
         # Back on the stream: the next fleet snapshot repaints the title without the marker.
         deadline = time.monotonic() + 15
-        while b"STALE" in last_title(term.read_until(b"sort name", 15, start=stale)):
+        while b"STALE" in last_title(term.expect(b"sort NAME", 15, start=stale)):
             assert time.monotonic() < deadline, "the stale marker stayed after reconnecting"
-            term.read_until(b"Workers", 5)  # the next title repaint
+            term.expect(b"Workers", 5)  # the next title repaint
         assert sim.call(lambda: sim.sim.connects) >= 2
         assert not any(
             w.license_token.encode() in term.seen for w in sim.sim.model.workers.values()
         )
-        os.write(master, b"q")
-        proc.wait(15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
+        term.write(b"q")
+        term.proc.wait(15)
