@@ -26,7 +26,7 @@ class Channels:
         self.snapshots: Subscribers[FleetSnapshot] = Subscribers()
         self.activity: Subscribers[ActivityEvent] = Subscribers()
         self.statuses: Subscribers[SourceStatus] = Subscribers(keep=1)
-        self.warned: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
+        self.warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
         self.status = SourceStatus(label)
         self.statuses.publish(self.status)
 
@@ -40,15 +40,10 @@ class Channels:
         self.statuses.add(callback)
 
     def subscribe_warnings(self, callback: WarningCallback) -> None:
-        self.warned.add(callback)
+        self.warnings.add(callback)
 
     def publish_status(self, status: SourceStatus) -> None:
         """The new status, unless it is the one already shown."""
         if status != self.status:
             self.status = status
             self.statuses.publish(status)
-
-    @property
-    def warnings(self) -> list[str]:
-        """The warnings so far (kept until the dashboard subscribes instead of polling this)."""
-        return self.warned.kept

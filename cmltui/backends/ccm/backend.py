@@ -160,7 +160,7 @@ class CcmBackend(Channels):
         self._unknown_types: set[str] = set()
         super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
-            self.warned.publish(self.audit.problem)
+            self.warnings.publish(self.audit.problem)
         self._session: aiohttp.ClientSession | None = None
         self._api: CcmApi | None = None
         self.stream: CcmStream | None = None

@@ -105,7 +105,7 @@ class CoreService(Channels):
                     lambda text, done=None: self._set_status("starting", text, progress=done),
                 )
                 core.activity.add(self.activity.publish)
-                core.warnings.add(self.warned.publish)
+                core.warnings.add(self.warnings.publish)
                 self.core = core
                 self._set_status("starting", "reading the fleet for the first time…")
             return self.core

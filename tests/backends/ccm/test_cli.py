@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import pty
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +14,7 @@ import pytest
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.sim.ccm_server import CcmSimulator
 from tests.cli.test_snapshot import clean_env, cmltui
-from tests.pty_reading import read_until
+from tests.pty_reading import spawn
 
 
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
@@ -159,32 +156,15 @@ def test_a_failing_token_command_is_one_line_without_its_output(tmp_path):
 def test_demo_ccm_is_the_same_dashboard_run_its_signals_end_it_cleanly(tmp_path, signum, code):
     """`demo --ccm` goes through the one dashboard runner: its signal handlers restore the
     terminal and give the conventional code, and closing the backend stops the simulator."""
-    master, slave = pty.openpty()
     env = clean_env(tmp_path, TERM="xterm-256color", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cmltui", "demo", "--ccm", "--workers", "4"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    try:
-        screen = read_until(master, b"cml-busy-01", timeout=60)
-        assert b"cml-busy-01" in screen, screen[-500:]
+    argv = [sys.executable, "-m", "cmltui", "demo", "--ccm", "--workers", "4"]
+    with spawn(argv, env) as app:
+        app.expect(b"cml-busy-01", timeout=60)
         began = time.monotonic()
-        proc.send_signal(signum)
-        while proc.poll() is None and time.monotonic() - began < 10:
-            screen += read_until(master, b"\x00", timeout=0.1)  # keep the terminal drained
+        app.proc.send_signal(signum)
+        app.wait(10)  # keeps the terminal drained
         took = time.monotonic() - began
-        assert proc.returncode == code, screen[-800:]
+        assert app.proc.returncode == code, app.seen[-800:]
         assert took < 3, f"{took:.1f}s to exit after the signal"
-        assert b"\x1b[?1049l" in screen  # the alternate screen was left: the terminal is back
-        assert b"Traceback" not in screen
-    finally:
-        os.close(master)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert b"\x1b[?1049l" in app.seen  # the alternate screen was left: the terminal is back
+        assert b"Traceback" not in app.seen
