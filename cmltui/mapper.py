@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
-from cmltui.clock import ensure_utc
 from cmltui.domain import idle
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices
@@ -21,6 +20,7 @@ from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_inte
 from cmltui.domain.secrets import is_secret_key
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
+from cmltui.domain.times import not_ahead, parse_time
 from cmltui.domain.worker import CMLWorker, MetricReading
 
 _NO_ADDRESS_STATES = {WorkerStatus.STOPPED, WorkerStatus.TERMINATED}
@@ -231,11 +231,11 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     instance_type = _text(data.get("instance_type"))
     system_info = _bounded_json(data.get("cml_system_info"))
     enabled = data.get("is_idle_detection_enabled")
-    last_activity = ccm_time(data.get("last_activity_at"))
+    last_activity = not_ahead(parse_time(data.get("last_activity_at")), ctx.now)
     poll = finite_number(data.get("poll_interval"))
     region = _text(data.get("aws_region")) or ""
     price = ctx.prices.price(region, instance_type) if instance_type else None
-    target_pause = ccm_time(data.get("target_pause_at"))
+    target_pause = parse_time(data.get("target_pause_at"))
     # Cloud Manager's target pause time is its reference time plus its own timeout.
     is_idle = (
         ctx.now >= target_pause
@@ -253,7 +253,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         ami_id=_text(data.get("ami_id")),
         ami_name=_text(data.get("ami_name")),
         ami_description=_text(data.get("ami_description")),
-        ami_creation_date=ccm_time(data.get("ami_creation_date")),
+        ami_creation_date=parse_time(data.get("ami_creation_date")),
         https_endpoint=_text(data.get("https_endpoint")),
         public_ip=_text(data.get("public_ip")),
         private_ip=_text(data.get("private_ip")),
@@ -268,13 +268,13 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         cml_labs_count=_int_or_none(data.get("cml_labs_count")),
         cml_system_info=system_info if isinstance(system_info, dict) else None,
         cml_system_health=_bounded_mapping(data.get("cml_system_health")),
-        cml_last_synced_at=ccm_time(data.get("cml_last_synced_at")),
+        cml_last_synced_at=parse_time(data.get("cml_last_synced_at")),
         ec2_instance_state_detail=_text(data.get("ec2_instance_state_detail")),
         ec2_system_status_check=_text(data.get("ec2_system_status_check")),
-        ec2_last_checked_at=ccm_time(data.get("ec2_last_checked_at")),
+        ec2_last_checked_at=parse_time(data.get("ec2_last_checked_at")),
         cloudwatch_cpu_utilization=finite_percent(data.get("cloudwatch_cpu_utilization")),
         cloudwatch_memory_utilization=finite_percent(data.get("cloudwatch_memory_utilization")),
-        cloudwatch_last_collected_at=ccm_time(data.get("cloudwatch_last_collected_at")),
+        cloudwatch_last_collected_at=parse_time(data.get("cloudwatch_last_collected_at")),
         cloudwatch_detailed_monitoring_enabled=(
             data.get("cloudwatch_detailed_monitoring_enabled")
             if isinstance(data.get("cloudwatch_detailed_monitoring_enabled"), bool)
@@ -286,24 +286,24 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         disk_utilization=storage,
         active_labs_count=_int_or_none(data.get("active_labs_count")),
         poll_interval=poll if poll is not None and poll > 0 else ctx.poll_interval,
-        next_refresh_at=ccm_time(data.get("next_refresh_at")) or ctx.next_refresh_at,
-        created_at=ccm_time(data.get("created_at")),
-        updated_at=ccm_time(data.get("updated_at")),
-        start_initiated_at=ccm_time(data.get("start_initiated_at")),
-        stop_initiated_at=ccm_time(data.get("stop_initiated_at")),
-        terminated_at=ccm_time(data.get("terminated_at")),
+        next_refresh_at=parse_time(data.get("next_refresh_at")) or ctx.next_refresh_at,
+        created_at=parse_time(data.get("created_at")),
+        updated_at=parse_time(data.get("updated_at")),
+        start_initiated_at=parse_time(data.get("start_initiated_at")),
+        stop_initiated_at=parse_time(data.get("stop_initiated_at")),
+        terminated_at=parse_time(data.get("terminated_at")),
         created_by=_text(data.get("created_by")),
         last_activity_at=last_activity,
-        last_activity_check_at=ccm_time(data.get("last_activity_check_at")),
-        next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
+        last_activity_check_at=parse_time(data.get("last_activity_check_at")),
+        next_idle_check_at=parse_time(data.get("next_idle_check_at")),
         target_pause_at=target_pause,
         is_idle_detection_enabled=enabled if isinstance(enabled, bool) else False,
         auto_pause_count=_count(data.get("auto_pause_count")),
         manual_pause_count=_count(data.get("manual_pause_count")),
         auto_resume_count=_count(data.get("auto_resume_count")),
         manual_resume_count=_count(data.get("manual_resume_count")),
-        last_paused_at=ccm_time(data.get("last_paused_at")),
-        last_resumed_at=ccm_time(data.get("last_resumed_at")),
+        last_paused_at=parse_time(data.get("last_paused_at")),
+        last_resumed_at=parse_time(data.get("last_resumed_at")),
         paused_by=_text(data.get("paused_by")),
         pause_reason=_enum(PauseReason, data.get("pause_reason"), None),
         collected_at=ctx.received_at,
@@ -332,27 +332,6 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         cml_stale_seconds=None,
         fact_ages_seconds={},  # Cloud Manager does not say when it read what it sends
     )
-
-
-def ccm_time(value: Any) -> datetime | None:
-    """An ISO-8601 time from Cloud Manager, which may end in `+00:00Z`; naive means UTC."""
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1]
-        if not _has_offset(text):
-            text += "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return ensure_utc(parsed)
-
-
-def _has_offset(text: str) -> bool:
-    tail = text[-6:]
-    return len(tail) == 6 and tail[0] in "+-" and tail[3] == ":"
 
 
 def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:

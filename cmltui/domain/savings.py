@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from cmltui.domain.enums import PauseReason, WorkerStatus
-from cmltui.domain.tags import parse_time
+from cmltui.domain.times import parse_time
 from cmltui.domain.worker import PauseHistory
 
 
@@ -86,7 +86,7 @@ def audit_intervals(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[Stop
         result = entry.get("result")
         if not (isinstance(result, str) and result.startswith("ok")):
             continue
-        when = parse_time(entry.get("time") if isinstance(entry.get("time"), str) else None)
+        when = parse_time(entry.get("time"))
         worker = entry.get("instance_id")
         if when is None or not isinstance(worker, str):
             continue

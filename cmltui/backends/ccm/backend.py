@@ -48,7 +48,8 @@ from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.settle import PendingWrite
-from cmltui.mapper import CCM_HELD_FIELDS, CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
+from cmltui.domain.times import not_ahead, parse_time
+from cmltui.mapper import CCM_HELD_FIELDS, CcmMapContext, map_ccm_snapshot_to_dto
 
 log = logging.getLogger(__name__)
 
@@ -467,7 +468,8 @@ class CcmBackend:
         worker_id = data.get("id")
         if not isinstance(worker_id, str) or not worker_id:
             return
-        received = ccm_time(event.time) or self.clock.now()
+        now = self.clock.now()
+        received = not_ahead(parse_time(event.time), now) or now
         region = data.get("aws_region") if isinstance(data.get("aws_region"), str) else ""
         self._seen_this_connection.add(worker_id)
         self._store(dict(data), received, region or (self.regions[0] if self.regions else ""))
@@ -506,7 +508,7 @@ class CcmBackend:
                 entry.payload[name] = event.data[name]
 
     def _on_activity(self, event: StreamEvent) -> None:
-        activity = _to_activity(event.type, event.data)
+        activity = _to_activity(event.type, event.data, self.clock.now())
         if activity is None:
             log.info("Cloud Manager %s event without the fields cmltui needs; ignored", event.type)
             return
@@ -606,13 +608,13 @@ def _held_values(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _same(snapshot_value: Any, held_value: Any) -> bool:
-    a, b = ccm_time(snapshot_value), ccm_time(held_value)
+    a, b = parse_time(snapshot_value), parse_time(held_value)
     if a is not None and b is not None:
         return a.replace(microsecond=0) == b.replace(microsecond=0)
     return snapshot_value == held_value
 
 
-def _to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
+def _to_activity(kind: str, data: Mapping[str, Any], now: datetime) -> ActivityEvent | None:
     """Cloud Manager's minimal event as cmltui's own (None when a required field is missing)."""
     worker_id = data.get("worker_id")
     if not isinstance(worker_id, str) or not worker_id:
@@ -620,7 +622,7 @@ def _to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
     worker_id = worker_id[:128]
     try:
         if kind == IdleDetectionToggled.type:
-            at = ccm_time(data.get("toggled_at"))
+            at = parse_time(data.get("toggled_at"))
             if at is None or not isinstance(data.get("is_enabled"), bool):
                 return None
             return IdleDetectionToggled(
@@ -630,7 +632,7 @@ def _to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
                 toggled_at=at,
             )
         if kind == WorkerPaused.type:
-            at = ccm_time(data.get("paused_at"))
+            at = parse_time(data.get("paused_at"))
             if at is None:
                 return None
             reason = data.get("pause_reason")
@@ -649,7 +651,7 @@ def _to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
                 ),
             )
         if kind == WorkerResumed.type:
-            at = ccm_time(data.get("resumed_at"))
+            at = parse_time(data.get("resumed_at"))
             if at is None:
                 return None
             reason = data.get("resume_reason")
@@ -663,15 +665,15 @@ def _to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
                 was_auto_paused=data.get("was_auto_paused") is True,
             )
         if kind == ActivityUpdated.type:
-            check = ccm_time(data.get("last_activity_check_at"))
+            check = parse_time(data.get("last_activity_check_at"))
             if check is None:
                 return None
             return ActivityUpdated(
                 worker_id=worker_id,
-                last_activity_at=ccm_time(data.get("last_activity_at")),
+                last_activity_at=not_ahead(parse_time(data.get("last_activity_at")), now),
                 last_activity_check_at=check,
-                next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-                target_pause_at=ccm_time(data.get("target_pause_at")),
+                next_idle_check_at=parse_time(data.get("next_idle_check_at")),
+                target_pause_at=parse_time(data.get("target_pause_at")),
             )
     except ValueError:  # pydantic's ValidationError: a value of the wrong kind
         return None

@@ -17,7 +17,7 @@ from typing import Any
 
 from cmltui.audit import AuditLog
 from cmltui.domain.savings import StopInterval, audit_intervals
-from cmltui.domain.tags import parse_time
+from cmltui.domain.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class SavingsLedger:
         if not isinstance(worker, str):
             return None
         self._entries.setdefault(worker, []).append(entry)
-        when = parse_time(entry.get("time")) if isinstance(entry.get("time"), str) else None
+        when = parse_time(entry.get("time"))
         if when is not None and (self.first_record_at is None or when < self.first_record_at):
             self.first_record_at = when
         return worker
