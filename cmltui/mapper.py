@@ -434,6 +434,7 @@ def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> Savings
         worker.status,
         worker.history,
         worker.ec2_state_transition_at,
+        worker.created_at or worker.launch_time,
     )
     if not intervals:
         return _NEVER_STOPPED  # most workers, most cycles: one shared frozen value
