@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cmltui import paths
-from cmltui.domain.sanitize import error_text
+from cmltui.domain.sanitize import error_text, public_json
+from cmltui.jsonbounds import loads_bounded
+from cmltui.localfile import open_for_append, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,38 @@ class AuditUnavailable(Exception):
 
 READ_TAIL_BYTES = 1_000_000
 MAX_LINE = 8_000
+MAX_LINE_DEPTH = 8
+"""An audit line is a flat object with one small `detail` object: deeper is not ours."""
+
+
+def read_tail(path: Path, max_bytes: int) -> list[bytes]:
+    """The whole lines in the last `max_bytes` of the audit log; [] when it cannot be read.
+
+    The file is data: something other than a regular file in its place (a FIFO, a device) or a
+    read error counts as an empty log, said once in the log file.
+    """
+    try:
+        data = read_bounded(path, max_bytes, tail=True)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        _warn_once(path, exc)
+        return []
+    lines = data.splitlines()
+    if len(data) >= max_bytes and lines:
+        lines = lines[1:]  # the first line may be cut
+    return lines
+
+
+def parse_line(raw: bytes | str) -> dict[str, Any] | None:
+    """One audit line as a dict; None when it is too long, broken, too deep or not an object."""
+    if len(raw) > MAX_LINE:
+        return None
+    try:
+        entry = loads_bounded(raw, MAX_LINE_DEPTH)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def read_entries(path: Path, worker_id: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -35,25 +69,25 @@ def read_entries(path: Path, worker_id: str, limit: int = 50) -> list[dict[str, 
 
     A line that is too long, broken or not an object is skipped: the file is data.
     """
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - READ_TAIL_BYTES))
-            data = handle.read()
-    except OSError:
-        return []
     found: list[dict[str, Any]] = []
-    for raw in data.splitlines():
-        if len(raw) > MAX_LINE or worker_id.encode() not in raw:
+    needle = worker_id.encode()
+    for raw in read_tail(path, READ_TAIL_BYTES):
+        if needle not in raw:
             continue
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("instance_id") == worker_id:
+        entry = parse_line(raw)
+        if entry is not None and entry.get("instance_id") == worker_id:
             found.append(entry)
     return found[-limit:]
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(path: Path, exc: OSError) -> None:
+    reason = exc.strerror or type(exc).__name__
+    if (str(path), reason) not in _warned and len(_warned) < 100:
+        _warned.add((str(path), reason))
+        log.warning("audit log %s cannot be read (%s); read as empty", path, reason)
 
 
 class AuditLog:
@@ -92,7 +126,7 @@ class AuditLog:
 
     def _append(self, text: str, *, sync: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
+        with open_for_append(self.path) as handle:
             if text:
                 handle.write(text)
                 handle.flush()
@@ -127,7 +161,8 @@ class AuditLog:
         }
         if detail:
             entry["detail"] = detail
-        line = json.dumps(entry, sort_keys=True)
+        # Plain, finite JSON: NaN or an odd value in a detail never makes a line that is not JSON.
+        line = json.dumps(public_json(entry), sort_keys=True, allow_nan=False)
         with self._lock:
             try:
                 self._append(line + "\n", sync=required)

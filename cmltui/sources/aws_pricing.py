@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from cmltui.domain.prices import plausible_price
+from cmltui.jsonbounds import loads_bounded
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ PRICING_REGION = "us-east-1"
 MAX_ITEM_CHARS = 200_000
 """A price document larger than this is not a single EC2 product: ignore it."""
 MAX_PAGES = 3
+MAX_ITEM_DEPTH = 16
+"""A price-list item nests about seven levels (terms, term, dimensions, dimension, prices)."""
 
 
 def product_filters(region: str, instance_type: str) -> list[dict[str, str]]:
@@ -43,7 +46,7 @@ def on_demand_usd(item: str | Mapping[str, Any]) -> float | None:
         if len(item) > MAX_ITEM_CHARS:
             return None
         try:
-            item = json.loads(item)
+            item = loads_bounded(item, MAX_ITEM_DEPTH)
         except ValueError:
             return None
     if not isinstance(item, Mapping):
@@ -57,10 +60,12 @@ def on_demand_usd(item: str | Mapping[str, Any]) -> float | None:
             usd = _mapping(dimension.get("pricePerUnit")).get("USD")
             try:
                 value = float(usd)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
-            if math.isfinite(value) and value > 0:
-                return value
+            price = plausible_price(value)
+            if price is not None:
+                return price
+            log.info("price list item with %.40r USD an hour ignored (outside the band)", usd)
     return None
 
 

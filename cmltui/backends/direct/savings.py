@@ -7,7 +7,6 @@ stalls a collector cycle; new pauses and resumes arrive through the audit log's 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -15,42 +14,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cmltui.audit import AuditLog
+from cmltui.audit import AuditLog, parse_line, read_tail
 from cmltui.domain.savings import StopInterval, audit_intervals
 from cmltui.domain.times import parse_time
 
 log = logging.getLogger(__name__)
 
 MAX_READ_BYTES = 8 * 1024 * 1024
-MAX_LINE_CHARS = 8_192
 _ACTIONS = frozenset({"pause", "auto_pause", "resume"})
 
 
 def read_audit_entries(path: Path, max_bytes: int = MAX_READ_BYTES) -> list[dict[str, Any]]:
     """The pause and resume records in the last `max_bytes` of the file; bad lines skipped."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            raw = handle.read(max_bytes)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        log.warning("cannot read audit log %s: %s", path, exc)
-        return []
-    lines = raw.decode("utf-8", errors="replace").splitlines()
-    if size > max_bytes and lines:
-        lines = lines[1:]  # the first line is cut
     entries = []
-    for line in lines:
-        if len(line) > MAX_LINE_CHARS or '"action"' not in line:
+    for raw in read_tail(path, max_bytes):
+        if b'"action"' not in raw:
             continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("action") in _ACTIONS:
+        entry = parse_line(raw)
+        if entry is not None and entry.get("action") in _ACTIONS:
             entries.append(entry)
     return entries
 
