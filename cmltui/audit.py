@@ -14,7 +14,7 @@ from typing import Any
 
 from cmltui import paths
 from cmltui.domain.sanitize import error_text, public_json
-from cmltui.jsonbounds import loads_bounded
+from cmltui.jsonbounds import small_json
 from cmltui.localfile import open_for_append, read_bounded
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,7 @@ def read_tail(path: Path, max_bytes: int) -> list[bytes]:
 
 def parse_line(raw: bytes | str) -> dict[str, Any] | None:
     """One audit line as a dict; None when it is too long, broken, too deep or not an object."""
-    if len(raw) > MAX_LINE:
-        return None
-    try:
-        entry = loads_bounded(raw, MAX_LINE_DEPTH)
-    except ValueError:
-        return None
+    entry = small_json(raw, max_chars=MAX_LINE, max_depth=MAX_LINE_DEPTH)
     return entry if isinstance(entry, dict) else None
 
 

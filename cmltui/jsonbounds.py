@@ -44,5 +44,16 @@ def loads_bounded(data: str | bytes, max_depth: int) -> Any:
     return value
 
 
+def small_json(data: str | bytes, *, max_chars: int, max_depth: int) -> Any | None:
+    """Strict JSON from a short piece of outside data; None when it is longer than
+    `max_chars`, malformed, or nested deeper than `max_depth`."""
+    if len(data) > max_chars:
+        return None
+    try:
+        return loads_bounded(data, max_depth)
+    except ValueError:
+        return None
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")

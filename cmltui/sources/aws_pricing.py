@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cmltui.domain.prices import plausible_price
-from cmltui.jsonbounds import loads_bounded
+from cmltui.jsonbounds import small_json
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,7 @@ def product_filters(region: str, instance_type: str) -> list[dict[str, str]]:
 def on_demand_usd(item: str | Mapping[str, Any]) -> float | None:
     """The hourly USD price of one price-list item's on-demand terms (None if it has none)."""
     if isinstance(item, str):
-        if len(item) > MAX_ITEM_CHARS:
-            return None
-        try:
-            item = loads_bounded(item, MAX_ITEM_DEPTH)
-        except ValueError:
-            return None
+        item = small_json(item, max_chars=MAX_ITEM_CHARS, max_depth=MAX_ITEM_DEPTH)
     if not isinstance(item, Mapping):
         return None
     terms = _mapping(_mapping(item.get("terms")).get("OnDemand"))
