@@ -51,7 +51,7 @@ def test_a_time_tag_at_the_edge_is_unknown_and_named(key, payload):
     other = "last_resumed_at" if field == "last_paused_at" else "last_paused_at"
     assert getattr(history, field) is None
     assert getattr(history, other) == datetime(2026, 3, 2, 8, tzinfo=UTC)  # untouched
-    problem = tag_time_problems(tags, NOW)
+    problem = tag_time_problems(tags, history_from_tags(tags, NOW))
     assert problem is not None and key in problem and payload in problem
 
 
@@ -59,10 +59,10 @@ def test_a_pause_or_resume_tag_more_than_a_day_ahead_is_not_believed():
     ahead = (NOW + timedelta(days=2)).isoformat()
     tags = {"cmltui:last-resumed-at": ahead}
     assert history_from_tags(tags, NOW).last_resumed_at is None
-    assert "cmltui:last-resumed-at" in (tag_time_problems(tags, NOW) or "")
+    assert "cmltui:last-resumed-at" in (tag_time_problems(tags, history_from_tags(tags, NOW)) or "")
     soon = {"cmltui:last-resumed-at": (NOW + timedelta(hours=2)).isoformat()}  # clock skew
     assert history_from_tags(soon, NOW).last_resumed_at == NOW + timedelta(hours=2)
-    assert tag_time_problems(soon, NOW) is None
+    assert tag_time_problems(soon, history_from_tags(soon, NOW)) is None
 
 
 # -- EC2 answers -------------------------------------------------------------------------------

@@ -67,12 +67,14 @@ def history_from_tags(tags: dict[str, str], now: datetime | None = None) -> Paus
     )
 
 
-def tag_time_problems(tags: dict[str, str], now: datetime) -> str | None:
-    """One line naming each time tag that is present but not usable (None when all are)."""
+def tag_time_problems(tags: dict[str, str], history: PauseHistory) -> str | None:
+    """One line naming each time tag that is present but was not usable (None when all were).
+
+    `history` is what `history_from_tags` read from these tags: nothing is parsed twice.
+    """
+    read = {LAST_PAUSED_AT: history.last_paused_at, LAST_RESUMED_AT: history.last_resumed_at}
     problems = [
-        time_problem(key, tags[key])
-        for key in TIME_TAGS
-        if tags.get(key) and _tag_time(tags, key, now) is None
+        time_problem(key, tags[key]) for key in TIME_TAGS if read[key] is None and tags.get(key)
     ]
     return "; ".join(problems) or None
 

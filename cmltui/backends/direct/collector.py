@@ -252,8 +252,9 @@ class Collector:
             worker.public_dns = instance.public_dns
             worker.private_dns = instance.private_dns
             worker.https_endpoint = self._targets.base_url(instance)
-        worker.history = derive_external(worker, history_from_tags(worker.tags, now))
-        _note_problem(worker, "tags", tag_time_problems(worker.tags, now))
+        tagged = history_from_tags(worker.tags, now)
+        _note_problem(worker, "tags", tag_time_problems(worker.tags, tagged))
+        worker.history = derive_external(worker, tagged)
         worker.errors.pop("ec2", None)
         if worker.is_running and worker.https_endpoint:
             self._state.targets[worker.instance_id] = self._targets.target(
