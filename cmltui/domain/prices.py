@@ -32,6 +32,7 @@ def plausible_price(value: object) -> float | None:
     number = finite_number(value)
     return number if number is not None and MIN_PRICE <= number <= MAX_PRICE else None
 
+
 BUNDLED_PRICES: Mapping[str, Mapping[str, float]] = {
     TABLE_REGION: {
         # On-demand USD per hour, Linux, shared tenancy, us-east-1.
