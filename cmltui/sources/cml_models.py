@@ -397,18 +397,23 @@ class TelemetryEventResponse(CMLModel):
 
     category: str
     timestamp: UtcDatetime
-    unusable_time: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="before")
+    _unusable_time: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _keep_unusable_time(cls, body: Any) -> Any:
-        if not isinstance(body, dict):
-            return body
-        raw = body.get("timestamp")
-        if parse_time(raw) is not None:
-            return body
-        return {**body, "timestamp": None, "unusable_time": _raw(raw)}
+    def _keep_unusable_time(cls, body: Any, handler: Any) -> Any:
+        event = handler(body)
+        raw = body.get("timestamp") if isinstance(body, dict) else None
+        if event.timestamp is None and raw is not None:
+            event._unusable_time = _raw(raw)
+        return event
+
+    @property
+    def unusable_time(self) -> str | None:
+        """The time CML sent when it was not usable (None when it was)."""
+        return self._unusable_time
 
 
 def _raw(value: Any) -> str:
