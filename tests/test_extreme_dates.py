@@ -179,10 +179,14 @@ CCM_TIMES = (
 def test_every_cloud_manager_time_at_the_edge_is_unknown(payload):
     model = CcmModel(12, 0, NOW)
     snapshot = model.snapshot(model.by_name("cml-busy-01"), NOW)
+    clean = map_ccm_snapshot_to_dto(snapshot, CcmMapContext(now=NOW, received_at=NOW))
+    assert clean.unknown_fields == [] and clean.errors == {}
     snapshot.update(dict.fromkeys(CCM_TIMES, payload))
     dto = map_ccm_snapshot_to_dto(snapshot, CcmMapContext(now=NOW, received_at=NOW))
     data = worker_dto_to_dict(dto)
     assert [name for name in CCM_TIMES if name != "next_refresh_at" and data[name]] == []
+    assert set(data["unknown_fields"]) == set(CCM_TIMES) - {"next_refresh_at"}
+    assert payload in data["errors"]["times"] and "\x1b" not in data["errors"]["times"]
     json.dumps(data, allow_nan=False)
     for kind, field in [
         ("worker.paused", "paused_at"),
@@ -202,6 +206,7 @@ def test_cloud_manager_activity_days_ahead_is_not_last_activity():
     snapshot["last_activity_at"] = ahead
     dto = map_ccm_snapshot_to_dto(snapshot, CcmMapContext(now=NOW, received_at=NOW))
     assert dto.last_activity_at is None and dto.idle_minutes is None
+    assert dto.unknown_fields == ["last_activity_at"]
     event = _to_activity(
         "worker.activity.updated",
         {"worker_id": "w", "last_activity_check_at": NOW.isoformat(), "last_activity_at": ahead},

@@ -125,6 +125,12 @@ async def test_snapshot_lists_every_worker_and_marks_only_the_poisoned_fields(
     assert workers[TELEMETRY]["idle_state"] == clean_run[TELEMETRY]["idle_state"]
     assert payload in problem(TELEMETRY, "telemetry")
 
+    # Unknown, not absent: the JSON says which fields came in unreadable.
+    assert workers[PAUSED]["unknown_fields"] == ["last_paused_at"]
+    assert workers[RESUMED]["unknown_fields"] == ["last_resumed_at"]
+    assert workers[LICENSED]["unknown_fields"] == ["license_status"]
+    assert workers[TELEMETRY]["unknown_fields"] == []
+
     poisoned = {PAUSED, RESUMED, LICENSED, TELEMETRY}
     for name, worker in workers.items():
         if name in poisoned:
@@ -132,6 +138,7 @@ async def test_snapshot_lists_every_worker_and_marks_only_the_poisoned_fields(
         for field in COMPARED:
             assert worker[field] == clean_run[name][field], (name, field)
         assert set(worker["errors"]) == set(clean_run[name]["errors"]), name
+        assert worker["unknown_fields"] == [], name
     # A poisoned worker loses only its poisoned field: the rest reads as in the clean run.
     for name, spared in [
         (PAUSED, ("status", "license_status", "last_resumed_at")),

@@ -9,6 +9,7 @@ scripted backend then hands the widgets such times directly, as another backend 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ CASES = [
     ("Asia/Tokyo", "9999-12-31T23:59:59-01:00"),
     ("America/New_York", "0001-01-01T00:00:00+05:00"),
 ]
-STOPPED, RUNNING = "cml-stopped-06", "cml-busy-01"
+STOPPED, RUNNING, LICENSED = "cml-stopped-06", "cml-busy-01", "cml-labs-02"
 
 
 @pytest.fixture
@@ -97,35 +98,58 @@ def shown(screen, widget_id: str) -> str:
 async def test_extreme_pause_tags_never_crash_the_dashboard(fleet, core, zone, payload):
     tag(fleet, STOPPED, payload)
     tag(fleet, RUNNING, payload)
+    licensed = fleet.worker(LICENSED).model
+    licensed.license_expires = payload
     app = CmltuiApp(service_over(core), core.config, fleet.clock, start_backend=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await app.backend.collect()
-        await pilot.pause()
-        assert len(app.table.order) == 12
-        for name in (RUNNING, STOPPED):
-            worker_id = next(d.id for d in app.latest.workers if d.name == name)
-            dto = app.dto(worker_id)
-            assert dto is not None and dto.last_resumed_at is None
-            # unknown; a stopped worker shows EC2's own stop time instead (an external stop)
-            assert dto.last_paused_at is None or dto.last_paused_at.year == T0.year
-            app.table.move_to(worker_id)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.backend.collect()
             await pilot.pause()
-            assert "Last pause" in app.query_one("#pause", PausePanel).plain()
-            await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, WorkerDetailScreen)
-            errors = shown(app.screen, "#errors")
-            assert "cmltui:last-paused-at" in errors and payload in errors
-            assert "Last pause" in shown(app.screen, "#history")
-            await pilot.press("escape")
-            await pilot.pause()
-        await pilot.press("r")  # the cursor is on the stopped worker
+            await walk_over_the_poisoned_workers(app, pilot, payload)
+    finally:
+        licensed.license_expires = None
+
+
+async def walk_over_the_poisoned_workers(app: CmltuiApp, pilot, payload: str) -> None:
+    """Cursor, detail screen and resume dialog over every worker a bad date was put on."""
+    assert len(app.table.order) == 12
+    licence_id = next(d.id for d in app.latest.workers if d.name == LICENSED)
+    assert app.table.row_text(licence_id).rstrip().endswith(" ?")  # LICENSE, the last column
+    app.table.move_to(licence_id)
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert re.search(r"\nLicence +\?\n", shown(app.screen, "#cml"))
+    assert "authorization.expires" in shown(app.screen, "#errors")
+    await pilot.press("escape")
+    await pilot.pause()
+    for name in (RUNNING, STOPPED):
+        worker_id = next(d.id for d in app.latest.workers if d.name == name)
+        dto = app.dto(worker_id)
+        assert dto is not None and dto.last_resumed_at is None
+        # unknown; a stopped worker shows EC2's own stop time instead (an external stop)
+        assert dto.last_paused_at is None or dto.last_paused_at.year == T0.year
+        app.table.move_to(worker_id)
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmActionScreen)
-        await pilot.press("n")
+        panel = app.query_one("#pause", PausePanel).plain()
+        assert "Last resume ? by" in panel  # unknown, not "never"
+        if name == RUNNING:
+            assert "Last pause  ? by" in panel
+        await pilot.press("enter")
         await pilot.pause()
-        assert not isinstance(app.screen, ConfirmActionScreen)
-        assert app.return_code is None  # still running: nothing crashed
+        assert isinstance(app.screen, WorkerDetailScreen)
+        errors = shown(app.screen, "#errors")
+        assert "cmltui:last-paused-at" in errors and payload in errors
+        assert "Last resume   ? by" in shown(app.screen, "#history")
+        await pilot.press("escape")
+        await pilot.pause()
+    await pilot.press("r")  # the cursor is on the stopped worker
+    await pilot.pause()
+    assert isinstance(app.screen, ConfirmActionScreen)
+    await pilot.press("n")
+    await pilot.pause()
+    assert not isinstance(app.screen, ConfirmActionScreen)
+    assert app.return_code is None  # still running: nothing crashed
 
 
 ODD = {

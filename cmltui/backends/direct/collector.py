@@ -35,7 +35,13 @@ from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.sanitize import error_text
 from cmltui.domain.settle import merge_tags, settle_status
 from cmltui.domain.status import CMLOutcome, CMLReach, license_time_problems
-from cmltui.domain.tags import NAME_TAG, history_from_tags, tag_time_problems
+from cmltui.domain.tags import (
+    LAST_PAUSED_AT,
+    LAST_RESUMED_AT,
+    NAME_TAG,
+    history_from_tags,
+    tag_time_problems,
+)
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
@@ -255,6 +261,9 @@ class Collector:
         tagged = history_from_tags(worker.tags, now)
         _note_problem(worker, "tags", tag_time_problems(worker.tags, tagged))
         worker.history = derive_external(worker, tagged)
+        for name, tag in (("last_paused_at", LAST_PAUSED_AT), ("last_resumed_at", LAST_RESUMED_AT)):
+            unknown = getattr(worker.history, name) is None and bool(worker.tags.get(tag))
+            _mark_unknown(worker, name, unknown)
         worker.errors.pop("ec2", None)
         if worker.is_running and worker.https_endpoint:
             self._state.targets[worker.instance_id] = self._targets.target(
@@ -468,7 +477,9 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
         if result.licensing is not cml.licensing_source:
             cml.licensing_source = result.licensing
             cml.licensing = result.licensing.as_public_dict()
-            _note_problem(worker, "licensing", license_time_problems(cml.licensing))
+            problem = license_time_problems(cml.licensing)
+            _note_problem(worker, "licensing", problem)
+            _mark_unknown(worker, "license_status", problem is not None)
         cml.licensing_read_at = now
     if result.users is not None:
         cml.users = {user.id: user.username for user in result.users if user.id}
@@ -583,6 +594,13 @@ def _note_problem(worker: CMLWorker, source: str, problem: str | None) -> None:
         worker.errors.pop(source, None)
     else:
         worker.errors[source] = error_text(problem)
+
+
+def _mark_unknown(worker: CMLWorker, field: str, unknown: bool) -> None:
+    if unknown:
+        worker.unknown_fields.add(field)
+    else:
+        worker.unknown_fields.discard(field)
 
 
 def _due(last: datetime | None, every_seconds: float, now: datetime) -> bool:
