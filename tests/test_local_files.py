@@ -135,7 +135,7 @@ def test_a_damaged_audit_log_reads_as_empty_with_one_log_line(tmp_path, caplog, 
         assert len(lines) == 1 and str(path) in lines[0], lines
 
 
-def test_an_audit_log_with_a_deep_line_reads_its_readable_part(tmp_path):
+def test_an_audit_log_with_a_deep_line_reads_its_readable_part(tmp_path, caplog):
     path = tmp_path / "audit.jsonl"
     when = datetime(2026, 3, 2, 8, tzinfo=UTC).isoformat()
     rows = [
@@ -146,7 +146,12 @@ def test_an_audit_log_with_a_deep_line_reads_its_readable_part(tmp_path):
     ]
     path.write_text("\n".join(rows) + "\n")
     assert [e["result"] for e in within(10, lambda: read_entries(path, WID))] == ["intent", "ok"]
-    assert [e["result"] for e in within(10, lambda: read_audit_entries(path))] == ["intent", "ok"]
+    with caplog.at_level(logging.WARNING, logger="cmltui.backends.direct.savings"):
+        entries = within(10, lambda: read_audit_entries(path))
+    assert [e["result"] for e in entries] == ["intent", "ok"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"audit log {path}: 2 unreadable lines skipped"
+    ]
 
 
 @pytest.mark.parametrize("shape", SHAPES)

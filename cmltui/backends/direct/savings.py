@@ -25,14 +25,18 @@ _ACTIONS = frozenset({"pause", "auto_pause", "resume"})
 
 
 def read_audit_entries(path: Path, max_bytes: int = MAX_READ_BYTES) -> list[dict[str, Any]]:
-    """The pause and resume records in the last `max_bytes` of the file; bad lines skipped."""
+    """The pause and resume records in the last `max_bytes` of the file; bad lines skipped
+    (counted in one line of the log: the file's readable part is what counts)."""
     entries = []
+    unreadable = 0
     for raw in read_tail(path, max_bytes):
-        if b'"action"' not in raw:
-            continue
-        entry = parse_line(raw)
-        if entry is not None and entry.get("action") in _ACTIONS:
+        entry = parse_line(raw) if b'"action"' in raw else None
+        if entry is None:
+            unreadable += bool(raw.strip())
+        elif entry.get("action") in _ACTIONS:
             entries.append(entry)
+    if unreadable:
+        log.warning("audit log %s: %d unreadable lines skipped", path, unreadable)
     return entries
 
 
