@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cmltui import paths
-from cmltui.domain.sanitize import error_text
+from cmltui.domain.sanitize import error_text, public_json
+from cmltui.jsonbounds import small_json
+from cmltui.localfile import open_for_append, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,35 @@ class AuditUnavailable(Exception):
 
 
 READ_TAIL_BYTES = 1_000_000
-"""How much of the file's end one worker's entries are read from (the detail screen)."""
+"""How much of the file's end entries are read from (the detail screen's worker entries)."""
 MAX_LINE = 8_192
+MAX_LINE_DEPTH = 8
+"""An audit line is a flat object with one small `detail` object: deeper is not ours."""
+
+
+def read_tail(path: Path, max_bytes: int) -> list[bytes]:
+    """The whole lines in the last `max_bytes` of the audit log; [] when it cannot be read.
+
+    The file is data: something other than a regular file in its place (a FIFO, a device) or a
+    read error counts as an empty log, said once in the log file.
+    """
+    try:
+        data = read_bounded(path, max_bytes, tail=True)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        _warn_once(path, exc.strerror or type(exc).__name__)
+        return []
+    lines = data.splitlines()
+    if len(data) >= max_bytes and lines:
+        lines = lines[1:]  # the first line may be cut
+    return lines
+
+
+def parse_line(raw: bytes | str) -> dict[str, Any] | None:
+    """One audit line as a dict; None when it is too long, broken, too deep or not an object."""
+    entry = small_json(raw, max_chars=MAX_LINE, max_depth=MAX_LINE_DEPTH)
+    return entry if isinstance(entry, dict) else None
 
 
 def read_entries(
@@ -38,45 +67,43 @@ def read_entries(
     *,
     actions: Collection[str] | None = None,
     max_bytes: int = READ_TAIL_BYTES,
+    on_unreadable: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The newest audit entries, oldest first, read from the file's last `max_bytes` only.
 
     Only one worker's when `worker_id` is given, only those `actions` when given, and at most
     `limit` (None: all found). A line that is cut, too long, broken or not an object is
-    skipped: the file is data. The one reader of the log: the detail screen's entries and the
-    savings ledger's pauses and resumes both come from here.
+    skipped: the file is data (`on_unreadable` is told how many). The one reader of the log:
+    the detail screen's entries and the savings ledger's pauses and resumes both come from here.
     """
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            data = handle.read(max_bytes)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        log.warning("cannot read audit log %s: %s", path, exc)
-        return []
-    lines = data.splitlines()
-    if size > max_bytes and lines:
-        lines = lines[1:]  # the first line is cut
     wanted = worker_id.encode() if worker_id is not None else b'"action"'
     found: list[dict[str, Any]] = []
-    for raw in lines:
-        if len(raw) > MAX_LINE or wanted not in raw:
-            continue
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(entry, dict):
+    unreadable = 0
+    for raw in read_tail(path, max_bytes):
+        entry = parse_line(raw) if wanted in raw else None
+        if entry is None:
+            # Another worker's line is not unreadable; with no worker named, every line of
+            # ours names its action, so one that does not is as broken as one that fails.
+            if wanted in raw or (worker_id is None and raw.strip()):
+                unreadable += 1
             continue
         if worker_id is not None and entry.get("instance_id") != worker_id:
             continue
         if actions is not None and entry.get("action") not in actions:
             continue
         found.append(entry)
+    if unreadable and on_unreadable is not None:
+        on_unreadable(unreadable)  # the readable part still counts
     return found if limit is None else found[-limit:]
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(path: Path, reason: str) -> None:
+    if (str(path), reason) not in _warned and len(_warned) < 100:
+        _warned.add((str(path), reason))
+        log.warning("audit log %s cannot be read (%s); read as empty", path, reason)
 
 
 class AuditLog:
@@ -115,7 +142,7 @@ class AuditLog:
 
     def _append(self, text: str, *, sync: bool = False) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
+        with open_for_append(self.path) as handle:
             if text:
                 handle.write(text)
                 handle.flush()
@@ -150,7 +177,8 @@ class AuditLog:
         }
         if detail:
             entry["detail"] = detail
-        line = json.dumps(entry, sort_keys=True)
+        # Plain, finite JSON: NaN or an odd value in a detail never makes a line that is not JSON.
+        line = json.dumps(public_json(entry), sort_keys=True, allow_nan=False)
         with self._lock:
             try:
                 self._append(line + "\n", sync=required)

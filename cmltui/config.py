@@ -30,13 +30,15 @@ from pydantic_core import PydanticCustomError
 from cmltui import keymap, paths
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
-from cmltui.domain.prices import ConfiguredPrices, StaticPrices
+from cmltui.domain.prices import MAX_PRICE, MIN_PRICE, ConfiguredPrices, StaticPrices
 from cmltui.domain.tags import DEFAULT_DISCOVERY_FILTERS
 from cmltui.keymap import ActionSpec
+from cmltui.localfile import read_bounded
 
 APP_NAME = paths.APP_NAME
 
-PositivePrice = Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)]
+PositivePrice = Annotated[float, Field(ge=MIN_PRICE, le=MAX_PRICE, allow_inf_nan=False)]
+"""USD per hour, inside the band every price source shares (`cmltui.domain.prices`)."""
 
 
 class _Section(BaseModel):
@@ -375,11 +377,17 @@ def _env_value(key: str, raw: str) -> Any:
     return raw
 
 
+MAX_CONFIG_BYTES = 1_000_000
+"""A config file is a few kilobytes: a larger one is refused rather than read."""
+
+
 def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_CONFIG_BYTES)  # never a FIFO or a device
         text = raw.decode("utf-8-sig")  # a leading byte-order mark is accepted
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
@@ -445,9 +453,14 @@ def save_ui_theme(path: Path, theme: str) -> None:
     import tomlkit
 
     try:
-        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else None
-    except tomlkit.exceptions.ParseError as exc:
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig")
+        document = tomlkit.parse(text)
+    except FileNotFoundError:
+        document = None
+    except (tomlkit.exceptions.ParseError, UnicodeDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
     if document is None:
         document = tomlkit.document()
     ui = document.get("ui")

@@ -11,6 +11,7 @@ from pathlib import Path
 from cmltui import paths
 from cmltui.domain.sanitize import visible
 from cmltui.domain.secrets import scrub_text
+from cmltui.localfile import open_for_append
 
 _NOISY = ("werkzeug", "botocore", "boto3", "urllib3", "moto", "aiohttp.access")
 
@@ -59,6 +60,7 @@ def configure_logging(
     handler: logging.Handler
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        open_for_append(path).close()  # a FIFO or a device in its place refuses, never hangs
         handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__

@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
-from cmltui.clock import ensure_utc
 from cmltui.domain import idle
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices, hourly_cost, price_of
-from cmltui.domain.sanitize import finite_count, finite_number, finite_percent
+from cmltui.domain.sanitize import error_text, finite_count, finite_number, finite_percent
 from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
 from cmltui.domain.secrets import is_secret_key
 from cmltui.domain.settle import HELD_FIELDS
 from cmltui.domain.status import CMLReach, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by
+from cmltui.domain.times import not_ahead, parse_time, time_problem
 from cmltui.domain.worker import CMLWorker, MetricReading
 
 _NO_ADDRESS_STATES = {WorkerStatus.STOPPED, WorkerStatus.TERMINATED}
@@ -136,6 +136,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         pause_reason=history.pause_reason,
         collected_at=worker.collected_at,
         errors=dict(worker.errors),
+        unknown_fields=sorted(worker.unknown_fields),
         resumed_by=history.last_resumed_by,
         is_idle=idle.is_idle(worker, ctx.idle, now),
         idle_state=idle.idle_state(worker, ctx.idle, now),
@@ -216,9 +217,10 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     instance_type = _text(data.get("instance_type"))
     system_info = _bounded_json(data.get("cml_system_info"))
     enabled = data.get("is_idle_detection_enabled") is True
-    last_activity = ccm_time(data.get("last_activity_at"))
-    last_check = ccm_time(data.get("last_activity_check_at"))
-    last_resumed = ccm_time(data.get("last_resumed_at"))
+    times = _ccm_times(data, ctx.now)
+    last_activity = times["last_activity_at"]
+    last_check = times["last_activity_check_at"]
+    last_resumed = times["last_resumed_at"]
     poll = finite_number(data.get("poll_interval"))
     region = _text(data.get("aws_region")) or ""
     price = price_of(ctx.prices, region, instance_type)
@@ -242,7 +244,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         ami_id=_text(data.get("ami_id")),
         ami_name=_text(data.get("ami_name")),
         ami_description=_text(data.get("ami_description")),
-        ami_creation_date=ccm_time(data.get("ami_creation_date")),
+        ami_creation_date=times["ami_creation_date"],
         https_endpoint=_text(data.get("https_endpoint")),
         public_ip=_text(data.get("public_ip")),
         private_ip=_text(data.get("private_ip")),
@@ -257,13 +259,13 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         cml_labs_count=_int_or_none(data.get("cml_labs_count")),
         cml_system_info=system_info if isinstance(system_info, dict) else None,
         cml_system_health=_bounded_mapping(data.get("cml_system_health")),
-        cml_last_synced_at=ccm_time(data.get("cml_last_synced_at")),
+        cml_last_synced_at=times["cml_last_synced_at"],
         ec2_instance_state_detail=_text(data.get("ec2_instance_state_detail")),
         ec2_system_status_check=_text(data.get("ec2_system_status_check")),
-        ec2_last_checked_at=ccm_time(data.get("ec2_last_checked_at")),
+        ec2_last_checked_at=times["ec2_last_checked_at"],
         cloudwatch_cpu_utilization=finite_percent(data.get("cloudwatch_cpu_utilization")),
         cloudwatch_memory_utilization=finite_percent(data.get("cloudwatch_memory_utilization")),
-        cloudwatch_last_collected_at=ccm_time(data.get("cloudwatch_last_collected_at")),
+        cloudwatch_last_collected_at=times["cloudwatch_last_collected_at"],
         cloudwatch_detailed_monitoring_enabled=(
             data.get("cloudwatch_detailed_monitoring_enabled")
             if isinstance(data.get("cloudwatch_detailed_monitoring_enabled"), bool)
@@ -275,29 +277,31 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         disk_utilization=storage,
         active_labs_count=_int_or_none(data.get("active_labs_count")),
         poll_interval=poll if poll is not None and poll > 0 else ctx.poll_interval,
-        next_refresh_at=ccm_time(data.get("next_refresh_at")) or ctx.next_refresh_at,
-        created_at=ccm_time(data.get("created_at")),
-        updated_at=ccm_time(data.get("updated_at")),
-        start_initiated_at=ccm_time(data.get("start_initiated_at")),
-        stop_initiated_at=ccm_time(data.get("stop_initiated_at")),
-        terminated_at=ccm_time(data.get("terminated_at")),
+        # cmltui's own schedule, unless Cloud Manager says when it refreshes
+        next_refresh_at=parse_time(data.get("next_refresh_at")) or ctx.next_refresh_at,
+        created_at=times["created_at"],
+        updated_at=times["updated_at"],
+        start_initiated_at=times["start_initiated_at"],
+        stop_initiated_at=times["stop_initiated_at"],
+        terminated_at=times["terminated_at"],
         created_by=_text(data.get("created_by")),
         last_activity_at=last_activity,
         last_activity_check_at=last_check,
-        next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-        target_pause_at=ccm_time(data.get("target_pause_at")),
+        next_idle_check_at=times["next_idle_check_at"],
+        target_pause_at=times["target_pause_at"],
         is_idle_detection_enabled=enabled,
         auto_pause_count=finite_count(data.get("auto_pause_count")),
         manual_pause_count=finite_count(data.get("manual_pause_count")),
         auto_resume_count=finite_count(data.get("auto_resume_count")),
         manual_resume_count=finite_count(data.get("manual_resume_count")),
-        last_paused_at=ccm_time(data.get("last_paused_at")),
+        last_paused_at=times["last_paused_at"],
         last_resumed_at=last_resumed,
         paused_by=_text(data.get("paused_by")),
         pause_reason=_enum(PauseReason, data.get("pause_reason"), None),
         collected_at=ctx.received_at,
-        errors={},
-        resumed_by=_text(data.get("resumed_by")),  # not in Cloud Manager's DTO; an event's
+        errors=_ccm_time_problems(data, times),
+        unknown_fields=_unknown(data, times),
+        resumed_by=_text(data.get("resumed_by")),  # not in Cloud Manager's DTO: a held event's
         is_idle=is_idle,
         idle_state=idle.state_of(
             running=running, detection_on=detection_on, in_snooze=False, is_idle=is_idle
@@ -325,34 +329,46 @@ def ccm_status(value: Any) -> WorkerStatus:
     return WorkerStatus.from_ec2(_CCM_STATUS_ALIASES.get(text or "") or text)
 
 
-def ccm_time(value: Any) -> datetime | None:
-    """An ISO-8601 time from Cloud Manager, which may end in `+00:00Z`; naive means UTC.
-
-    A datetime (a value the settle rule holds from an event) is taken as it is.
-    """
-    if isinstance(value, datetime):
-        parsed = value
-    elif not isinstance(value, str) or not 0 < len(value) <= 64:
-        return None
-    else:
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1]
-            if not _has_offset(text):
-                text += "+00:00"
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    try:
-        return ensure_utc(parsed)
-    except OverflowError:  # year 1 or 9999 with an offset has no UTC form
-        return None
+_CCM_TIMES = (
+    "ami_creation_date",
+    "cml_last_synced_at",
+    "ec2_last_checked_at",
+    "cloudwatch_last_collected_at",
+    "created_at",
+    "updated_at",
+    "start_initiated_at",
+    "stop_initiated_at",
+    "terminated_at",
+    "last_activity_at",
+    "last_activity_check_at",
+    "next_idle_check_at",
+    "target_pause_at",
+    "last_paused_at",
+    "last_resumed_at",
+)
 
 
-def _has_offset(text: str) -> bool:
-    tail = text[-6:]
-    return len(tail) == 6 and tail[0] in "+-" and tail[3] == ":"
+def _ccm_times(data: Mapping[str, Any], now: datetime) -> dict[str, datetime | None]:
+    """Every time of a Cloud Manager snapshot through the one parser; activity more than a day
+    ahead is not believed."""
+    times = {name: parse_time(data.get(name)) for name in _CCM_TIMES}
+    times["last_activity_at"] = not_ahead(times["last_activity_at"], now)
+    return times
+
+
+def _unknown(data: Mapping[str, Any], times: Mapping[str, datetime | None]) -> list[str]:
+    """The times Cloud Manager sent that could not be used (absent ones are not unknown)."""
+    return [name for name in _CCM_TIMES if times[name] is None and data.get(name) not in _ABSENT]
+
+
+def _ccm_time_problems(
+    data: Mapping[str, Any], times: Mapping[str, datetime | None]
+) -> dict[str, str]:
+    problems = [time_problem(name, data.get(name)) for name in _unknown(data, times)]
+    return {"times": error_text("; ".join(problems))} if problems else {}
+
+
+_ABSENT = (None, "")
 
 
 def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:
@@ -439,6 +455,7 @@ def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> Savings
         worker.status,
         worker.history,
         worker.ec2_state_transition_at,
+        worker.created_at or worker.launch_time,
     )
     if not intervals:
         return _NEVER_STOPPED  # most workers, most cycles: one shared frozen value

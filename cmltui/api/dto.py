@@ -128,6 +128,9 @@ class CMLWorkerDto(BaseModel):
     # --- what a monitor needs on top ---
     collected_at: UtcDateTime | None
     errors: dict[str, str]
+    # Fields left empty because what came in for them could not be read (a time at the edge of
+    # the calendar, say): unknown, shown as `?`, not absent. `errors` holds the raw text.
+    unknown_fields: list[str]
     resumed_by: str | None
     is_idle: bool | None  # None while unknown: never false for a worker not yet read
     idle_state: IdleState | None  # None: not running (`domain.idle.state_of`)

@@ -70,11 +70,19 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
         say("; ".join(snapshot.errors))  # every failing region, each named in its message
         return EXIT_FAILED
     if args.format == "json":
-        json.dump(snapshot.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(snapshot_json(snapshot) + "\n")
     else:
         sys.stdout.write(render_table(snapshot))
     return EXIT_OK
+
+
+def snapshot_json(snapshot: FleetSnapshot) -> str:
+    """What `snapshot --format json` prints: strict JSON (never `NaN` or `Infinity`).
+
+    Every number was made finite where it came in (prices inside their band, utilization
+    clamped); `allow_nan=False` makes a slip fail loudly here instead of printing non-JSON.
+    """
+    return json.dumps(snapshot.to_dict(), indent=2, allow_nan=False)
 
 
 def _dashboard(args: argparse.Namespace, config: Config) -> int:

@@ -15,6 +15,7 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
 from cmltui.domain.idle import IdleState, idle_words
 from cmltui.domain.sanitize import visible
+from cmltui.domain.times import format_local
 
 WIDTH = 80
 
@@ -85,13 +86,15 @@ def render_table(snapshot: FleetSnapshot) -> str:
     counts = Counter(d.idle_state for d in snapshot.workers if d.idle_state is not None)
     states = ", ".join(f"{state.value} {counts[state]}" for state in IdleState if counts[state])
     lines.append(line(f"{cost.workers} workers, {cost.running} running: {states or 'none'}"))
-    lines.append(f"collected {snapshot.collected_at.astimezone():%Y-%m-%d %H:%M:%S %Z}")
+    lines.append(f"collected {format_local(snapshot.collected_at, '%Y-%m-%d %H:%M:%S %Z')}")
     lines.append(
         f"burn ${cost.burn_per_hour:.2f}/h, idle burn ${cost.idle_burn_per_hour:.2f}/h, "
         f"day ${cost.projected_day:,.0f}, month ${cost.projected_month:,.0f}"
     )
     if cost.saved_usd:
-        since = f" since {cost.saved_since:%Y-%m-%d %H:%M}" if cost.saved_since else ""
+        since = (
+            f" since {format_local(cost.saved_since, '%Y-%m-%d %H:%M')}" if cost.saved_since else ""
+        )
         lines.append(
             f"saved ${cost.saved_usd:,.2f}{since} (auto ${cost.saved_auto_usd:,.2f}, "
             f"manual ${cost.saved_manual_usd:,.2f}, other ${cost.saved_external_usd:,.2f})"

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from cmltui.clock import ensure_utc
 from cmltui.domain.tags import idle_detection_tag
+from cmltui.domain.times import not_ahead, parse_time
 from cmltui.domain.worker import CMLWorker
 
 ACTIVITY_CATEGORIES: Final = frozenset(
@@ -220,7 +220,7 @@ def eligible_for_auto_pause(worker: CMLWorker, settings: IdleSettings, now: date
 @dataclass(frozen=True)
 class TelemetryEvent:
     category: str
-    timestamp: datetime
+    timestamp: datetime | str | None  # as CML sent it; read with the one time parser
     data: Mapping[str, Any]
 
 
@@ -229,6 +229,11 @@ class ActivityScan:
     newest_activity_at: datetime | None  # newest counting event after the old high-water mark
     high_water_mark: datetime | None  # newest timestamp seen at all
     user_ids: tuple[str, ...]  # users seen in the new counting events
+    skipped: tuple[str, ...] = ()  # times of events not believed (unusable, or days ahead)
+    skipped_count: int = 0
+
+
+MAX_SKIPPED_SHOWN = 3
 
 
 def event_user_id(event: TelemetryEvent) -> str | None:
@@ -248,13 +253,30 @@ def counts_as_activity(event: TelemetryEvent) -> bool:
     return True
 
 
-def scan_telemetry(events: Iterable[TelemetryEvent], high_water: datetime | None) -> ActivityScan:
-    """Look only at events newer than the high-water mark; naive timestamps are UTC."""
+def scan_telemetry(
+    events: Iterable[TelemetryEvent], high_water: datetime | None, now: datetime | None = None
+) -> ActivityScan:
+    """Look only at events newer than the high-water mark; naive timestamps are UTC.
+
+    An event whose time is not usable, or (given `now`) more than a day ahead, is skipped: it is
+    neither activity nor a high-water mark, which would otherwise hide every real event until
+    that day.
+    """
     newest: datetime | None = None
     mark = high_water
     users: list[str] = []
+    skipped: list[str] = []
+    skipped_count = 0
     for event in events:
-        stamp = ensure_utc(event.timestamp)
+        stamp = parse_time(event.timestamp)
+        if stamp is not None and now is not None:
+            stamp = not_ahead(stamp, now)
+        if stamp is None:
+            skipped_count += 1
+            if len(skipped) < MAX_SKIPPED_SHOWN:
+                raw = event.timestamp
+                skipped.append(raw.isoformat() if isinstance(raw, datetime) else str(raw))
+            continue
         if high_water is not None and stamp <= high_water:
             continue
         mark = stamp if mark is None or stamp > mark else mark
@@ -264,4 +286,4 @@ def scan_telemetry(events: Iterable[TelemetryEvent], high_water: datetime | None
         user = event_user_id(event)
         if user and user not in users:
             users.append(user)
-    return ActivityScan(newest, mark, tuple(users))
+    return ActivityScan(newest, mark, tuple(users), tuple(skipped), skipped_count)

@@ -12,10 +12,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from cmltui.domain.sanitize import finite_number
+
 PriceSource = Literal["api", "cache", "table", "config"]
 
 TABLE_REGION = "us-east-1"
 """The region the bundled table was read for; it prices no other region."""
+
+MIN_PRICE = 0.001
+MAX_PRICE = 1000.0
+"""The band of plausible on-demand prices, USD per hour. EC2's cheapest instance costs a few
+tenths of a cent and its largest a few hundred dollars: anything outside the band, from any
+source, is a mistake or a forgery and counts as no price (unpriced, `?`)."""
+
+
+def plausible_price(value: object) -> float | None:
+    """`value` as a price per hour when it is a finite number inside the band, else None."""
+    number = finite_number(value)
+    return number if number is not None and MIN_PRICE <= number <= MAX_PRICE else None
+
 
 BUNDLED_PRICES: Mapping[str, Mapping[str, float]] = {
     TABLE_REGION: {
@@ -81,10 +96,19 @@ class ConfiguredPrices:
         return cls(everywhere, by_region)
 
     def get(self, region: str, instance_type: str) -> float | None:
+        """The configured price, inside the band (the config refuses others when it loads)."""
         regional = self.by_region.get(region, {})
         if instance_type in regional:
-            return regional[instance_type]
-        return self.everywhere.get(instance_type)
+            return plausible_price(regional[instance_type])
+        return plausible_price(self.everywhere.get(instance_type))
+
+
+def table_price(
+    table: Mapping[str, Mapping[str, float]], region: str, instance_type: str
+) -> Price | None:
+    """The bundled table's price for the pair, if it has one inside the band."""
+    tabled = plausible_price(table.get(region, {}).get(instance_type))
+    return Price(tabled, "table") if tabled is not None else None
 
 
 @dataclass(frozen=True)
@@ -98,8 +122,7 @@ class StaticPrices:
         configured = self.configured.get(region, instance_type)
         if configured is not None:
             return Price(configured, "config")
-        tabled = self.table.get(region, {}).get(instance_type)
-        return Price(tabled, "table") if tabled is not None else None
+        return table_price(self.table, region, instance_type)
 
     def want(self, pairs: Iterable[tuple[str, str]]) -> None:
         return None

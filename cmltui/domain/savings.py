@@ -12,13 +12,13 @@ Pure arithmetic over those intervals, tested with a stepped clock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from cmltui.domain.enums import PauseReason, WorkerStatus
-from cmltui.domain.tags import parse_time
+from cmltui.domain.times import parse_time
 from cmltui.domain.worker import PauseHistory
 
 
@@ -72,39 +72,61 @@ _REASON_KIND = {
 _STOPPED = (WorkerStatus.STOPPED, WorkerStatus.STOPPING)
 
 
+INTENT_WINDOW = timedelta(minutes=10)
+"""A pause counts only with its `intent` line (written before the AWS call) at most this long
+before it: actions give up on AWS well within it."""
+
+
 def audit_intervals(entries: Iterable[Mapping[str, Any]]) -> dict[str, list[StopInterval]]:
     """Per instance: each successful pause, closed by the first successful resume after it.
 
     A pause with no resume after it stays open (end None); `worker_intervals` decides its end.
-    Failed or refused actions stopped nothing and are skipped.
+    Failed or refused actions stopped nothing and are skipped, and so is a pause without the
+    intent line cmltui writes before it sends one: a forged line alone earns nothing.
     """
-    events: list[tuple[datetime, str, str]] = []
+    events: list[tuple[datetime, str, str, bool]] = []
     for entry in entries:
         action = entry.get("action")
         if action not in ("pause", "auto_pause", "resume"):
             continue
         result = entry.get("result")
-        if not (isinstance(result, str) and result.startswith("ok")):
+        intent = result == "intent"
+        if not (intent or (isinstance(result, str) and result.startswith("ok"))):
             continue
-        when = parse_time(entry.get("time") if isinstance(entry.get("time"), str) else None)
+        when = parse_time(entry.get("time"))
         worker = entry.get("instance_id")
         if when is None or not isinstance(worker, str):
             continue
-        events.append((when, worker, action))
-    events.sort(key=lambda e: e[0])
+        events.append((when, worker, action, intent))
+    events.sort(key=lambda e: e[0])  # stable: an intent stays before its result
+    intents: dict[tuple[str, str], list[datetime]] = {}
     out: dict[str, list[StopInterval]] = {}
-    for when, worker, action in events:
+    for when, worker, action, intent in events:
+        if intent:
+            intents.setdefault((worker, action), []).append(when)
+            continue
         intervals = out.setdefault(worker, [])
         last = intervals[-1] if intervals else None
         if action == "resume":
             if last is not None and last.end is None:
                 intervals[-1] = StopInterval(last.start, when, last.kind, last.basis)
             continue
+        if not _take_intent(intents.get((worker, action)), when):
+            continue  # no intent before it: not a pause cmltui sent
         if last is not None and last.end is None:
             continue  # already paused: a second pause record stops nothing more
         kind = SavingKind.AUTO if action == "auto_pause" else SavingKind.MANUAL
         intervals.append(StopInterval(when, None, kind, Basis.AUDIT_LOG))
     return out
+
+
+def _take_intent(pending: list[datetime] | None, when: datetime) -> bool:
+    """Use up the latest intent in the window before `when`; False when there is none."""
+    while pending:
+        latest = pending.pop()
+        if latest <= when <= latest + INTENT_WINDOW:
+            return True
+    return False
 
 
 def current_stop(
@@ -131,17 +153,24 @@ def worker_intervals(
     status: WorkerStatus,
     history: PauseHistory,
     ec2_stopped_at: datetime | None = None,
+    created_at: datetime | None = None,
 ) -> list[StopInterval]:
     """The audit log's intervals plus the current stop, with every open end settled.
 
     An open audited pause ended at the last resume the tags know of (another operator's, or an
     external start) if there is one after it; else it is still going if the worker is stopped
     now; else nothing says when it ended, and it is left out rather than guessed.
+
+    Nothing is saved before the instance existed (`created_at`): an audited pause older than
+    it is not counted (a forged line, or another instance's), and the current stop starts no
+    earlier than it.
     """
     intervals: list[StopInterval] = []
     stopped = status in _STOPPED
     resumed_at = history.last_resumed_at
     for item in audited:
+        if created_at is not None and item.start < created_at:
+            continue
         if item.end is not None:
             intervals.append(item)
         elif resumed_at is not None and resumed_at > item.start:
@@ -150,6 +179,8 @@ def worker_intervals(
             intervals.append(item)
     now_stopped = current_stop(status, history, ec2_stopped_at)
     if now_stopped is not None:
+        if created_at is not None and now_stopped.start < created_at:
+            now_stopped = replace(now_stopped, start=created_at)
         intervals.append(now_stopped)
     return intervals
 

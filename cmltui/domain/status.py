@@ -10,6 +10,7 @@ from typing import Any
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.enums import LicenseStatus, ServiceStatus, WorkerStatus
+from cmltui.domain.times import parse_time, time_problem
 
 
 class CMLReach(StrEnum):
@@ -61,18 +62,21 @@ _AUTHORIZED = {"AUTHORIZED", "IN_COMPLIANCE"}
 def license_status(licensing: Mapping[str, Any] | None, *, now: datetime) -> LicenseStatus | None:
     """The license table, from the `/licensing` object as CML returns it.
 
-    None when the licensing object has not been read (unknown, not "unregistered").
+    None when the licensing object has not been read (unknown, not "unregistered"), and when an
+    expiry that decides it cannot be read (`license_time_problems` says which).
     """
     if licensing is None:
         return None
-    registration = licensing.get("registration") or {}
-    authorization = licensing.get("authorization") or {}
+    registration = _section(licensing, "registration")
+    authorization = _section(licensing, "authorization")
     reg_status = str(registration.get("status") or "").upper()
     auth_status = str(authorization.get("status") or "").upper()
-    expired = _expired(authorization.get("expires"), now) or _expired(
-        registration.get("expires"), now
-    )
-    if auth_status == "EVAL_EXPIRED" or expired:
+    if auth_status == "EVAL_EXPIRED":
+        return LicenseStatus.EXPIRED
+    expiries = [_expiry(authorization), _expiry(registration)]
+    if any(when is _UNREADABLE for when in expiries):
+        return None
+    if any(isinstance(when, datetime) and when < now for when in expiries):
         return LicenseStatus.EXPIRED
     if auth_status == "EVAL":
         return LicenseStatus.EVALUATION
@@ -83,11 +87,30 @@ def license_status(licensing: Mapping[str, Any] | None, *, now: datetime) -> Lic
     return LicenseStatus.INVALID
 
 
-def _expired(expires: Any, now: datetime) -> bool:
-    if not expires:
-        return False
-    try:
-        when = ensure_utc(datetime.fromisoformat(str(expires).replace("Z", "+00:00")))
-    except ValueError:
-        return False
-    return when < now
+def license_time_problems(licensing: Mapping[str, Any] | None) -> str | None:
+    """One line naming each licence expiry CML sent that is not a usable time (None if none)."""
+    if licensing is None:
+        return None
+    problems = [
+        time_problem(f"{name}.expires", _section(licensing, name).get("expires"))
+        for name in ("authorization", "registration")
+        if _expiry(_section(licensing, name)) is _UNREADABLE
+    ]
+    return "; ".join(problems) or None
+
+
+_UNREADABLE = object()
+
+
+def _section(licensing: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = licensing.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _expiry(section: Mapping[str, Any]) -> datetime | object | None:
+    """The section's expiry: None when it has none, `_UNREADABLE` when it is not a time."""
+    raw = section.get("expires")
+    if raw is None or raw == "":
+        return None
+    when = parse_time(raw)
+    return _UNREADABLE if when is None else when

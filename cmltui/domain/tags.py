@@ -12,6 +12,7 @@ from typing import Final
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.enums import PauseReason
+from cmltui.domain.times import not_ahead, parse_time, time_problem
 from cmltui.domain.worker import PauseHistory
 
 DISCOVERY_TAG: Final = "cml-worker"
@@ -31,6 +32,7 @@ AUTO_PAUSE_COUNT: Final = "cmltui:auto-pause-count"
 MANUAL_PAUSE_COUNT: Final = "cmltui:manual-pause-count"
 AUTO_RESUME_COUNT: Final = "cmltui:auto-resume-count"
 MANUAL_RESUME_COUNT: Final = "cmltui:manual-resume-count"
+TIME_TAGS: Final = (LAST_PAUSED_AT, LAST_RESUMED_AT)
 
 IDLE_ENABLED: Final = "enabled"
 IDLE_DISABLED: Final = "disabled"
@@ -46,20 +48,41 @@ def idle_detection_tag(tags: Mapping[str, str]) -> bool | None:
     return None
 
 
-def history_from_tags(tags: dict[str, str]) -> PauseHistory:
-    """Read the pause/resume history back; a malformed tag reads as absent, never as a crash."""
+def history_from_tags(tags: dict[str, str], now: datetime | None = None) -> PauseHistory:
+    """Read the pause/resume history back; a malformed tag reads as absent, never as a crash.
+
+    With `now`, a pause or resume time more than a day ahead reads as absent too: a forged
+    resume in the future would otherwise keep the worker in snooze, never auto-paused.
+    """
     reason = tags.get(PAUSE_REASON)
     return PauseHistory(
         auto_pause_count=_count(tags.get(AUTO_PAUSE_COUNT)),
         manual_pause_count=_count(tags.get(MANUAL_PAUSE_COUNT)),
         auto_resume_count=_count(tags.get(AUTO_RESUME_COUNT)),
         manual_resume_count=_count(tags.get(MANUAL_RESUME_COUNT)),
-        last_paused_at=parse_time(tags.get(LAST_PAUSED_AT)),
+        last_paused_at=_tag_time(tags, LAST_PAUSED_AT, now),
         last_paused_by=tags.get(LAST_PAUSED_BY) or None,
         pause_reason=PauseReason(reason) if reason in PauseReason._value2member_map_ else None,
-        last_resumed_at=parse_time(tags.get(LAST_RESUMED_AT)),
+        last_resumed_at=_tag_time(tags, LAST_RESUMED_AT, now),
         last_resumed_by=tags.get(LAST_RESUMED_BY) or None,
     )
+
+
+def tag_time_problems(tags: dict[str, str], history: PauseHistory) -> str | None:
+    """One line naming each time tag that is present but was not usable (None when all were).
+
+    `history` is what `history_from_tags` read from these tags: nothing is parsed twice.
+    """
+    read = {LAST_PAUSED_AT: history.last_paused_at, LAST_RESUMED_AT: history.last_resumed_at}
+    problems = [
+        time_problem(key, tags[key]) for key in TIME_TAGS if read[key] is None and tags.get(key)
+    ]
+    return "; ".join(problems) or None
+
+
+def _tag_time(tags: dict[str, str], key: str, now: datetime | None) -> datetime | None:
+    when = parse_time(tags.get(key))
+    return when if now is None else not_ahead(when, now)
 
 
 def pause_tags(history: PauseHistory) -> dict[str, str]:
@@ -92,15 +115,6 @@ def created_by(tags: dict[str, str]) -> str | None:
 
 def format_time(value: datetime | None) -> str:
     return ensure_utc(value).isoformat(timespec="seconds") if value else ""
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-    except ValueError:
-        return None
 
 
 def _count(value: str | None) -> int:

@@ -154,6 +154,8 @@ class CMLWorker:
     start_initiated_at: datetime | None = None
     stop_initiated_at: datetime | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # DTO fields whose outside value came in but could not be read: unknown, not absent.
+    unknown_fields: set[str] = field(default_factory=set)
     # The monitor's own writes that a stale listing must not undo (cmltui.domain.settle).
     pending_tags: dict[str, PendingWrite[str]] = field(default_factory=dict)
     pending_status: PendingWrite[WorkerStatus] | None = None

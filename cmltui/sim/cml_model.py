@@ -98,6 +98,8 @@ class CmlModel:
     notice_id: str = ""
     next_slot: int = 0
     baseline_running: int = 0
+    license_expires: str | None = None
+    """When set, served as `authorization.expires` as it is: a broken or hostile CML's text."""
 
     @property
     def labs(self) -> list[SimLab]:
@@ -621,6 +623,8 @@ class CmlModel:
                 "expires": iso(expires) if expires else None,
             }
             active = "CML_Enterprise" if lic != "unregistered" else "CML_Personal"
+        if self.license_expires is not None:
+            authorization["expires"] = self.license_expires
         in_use = self.running_nodes(now)
         return {
             "udi": {"hostname": self.spec.name, "product_uuid": self.product_uuid},

@@ -21,6 +21,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 from botocore.utils import parse_timestamp
 
 from cmltui.clock import Clock, SystemClock
@@ -80,6 +81,10 @@ IMAGE_IDS_PER_CALL = 200
 LIST_METRICS_RECENTLY_ACTIVE = "PT3H"
 
 T = TypeVar("T")
+
+AWS_FAILURES = (BotoCoreError, ClientError, ResponseParserError)
+"""What a boto3 call raises when AWS (or the way to it) fails: an answer that cannot be parsed
+is one of them, not a crash."""
 
 
 def fast_timestamp(value: Any) -> datetime:
@@ -303,7 +308,7 @@ class AwsSource:
         def run() -> dict[str, InstanceStatus]:
             try:
                 return self._describe_statuses(region, set(instance_ids))
-            except (BotoCoreError, ClientError) as exc:
+            except AWS_FAILURES as exc:
                 endpoint = self._endpoint_of("ec2", region)
                 raise AwsReadError(
                     error_code(exc), f"{region}: status checks: {describe_error(exc, endpoint)}"
@@ -315,7 +320,7 @@ class AwsSource:
         with self._region_lock(region):
             try:
                 instances = self._describe_instances(region)
-            except (BotoCoreError, ClientError) as exc:
+            except AWS_FAILURES as exc:
                 message = f"{region}: {describe_error(exc, self._endpoint_of('ec2', region))}"
                 log.warning("EC2 listing failed: %s", message)
                 return RegionListing(region=region, error=message)
@@ -327,13 +332,13 @@ class AwsSource:
                     wanted = {i.instance_id for i in instances}
                     listing.statuses = self._describe_statuses(region, wanted)
                     listing.statuses_read = True
-            except (BotoCoreError, ClientError) as exc:
+            except AWS_FAILURES as exc:
                 listing.warnings.append(
                     f"{region}: status checks unavailable: {describe_error(exc)}"
                 )
             try:
                 listing.amis = self._describe_amis(region, instances)
-            except (BotoCoreError, ClientError) as exc:
+            except AWS_FAILURES as exc:
                 listing.warnings.append(f"{region}: AMI details unavailable: {describe_error(exc)}")
             for warning in listing.warnings:
                 log.warning("%s", warning)
@@ -423,7 +428,7 @@ class AwsSource:
                 )
                 for page in pages:
                     results.extend(page.get("MetricDataResults", []))
-        except (BotoCoreError, ClientError) as exc:
+        except AWS_FAILURES as exc:
             endpoint = self._endpoint_of("cloudwatch", region)
             raise AwsReadError(
                 error_code(exc), f"{region}: CloudWatch: {describe_error(exc, endpoint)}"
@@ -508,7 +513,7 @@ class AwsSource:
         def run() -> T:
             try:
                 return call(self.client("ec2", region))
-            except (BotoCoreError, ClientError) as exc:
+            except AWS_FAILURES as exc:
                 reason = describe_error(exc, self._endpoint_of("ec2", region))
                 who = ", ".join(instance_ids)
                 raise AwsActionError(

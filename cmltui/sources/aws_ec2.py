@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from cmltui.clock import ensure_utc
+from cmltui.domain.times import parse_time
 
 #: EC2 writes the time of the last user or service transition into StateTransitionReason, e.g.
 #: "User initiated (2026-11-28 10:00:00 GMT)" or "Service initiated (... GMT)".
@@ -68,22 +68,12 @@ def parse_transition_time(reason: str | None) -> datetime | None:
     match = _TRANSITION_TIME.search(reason)
     if match is None:
         return None
-    try:
-        return ensure_utc(datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}"))
-    except ValueError:
-        return None
+    return parse_time(f"{match.group(1)}T{match.group(2)}")
 
 
 def parse_aws_datetime(value: Any) -> datetime | None:
     """botocore gives datetimes for most fields but plain strings for AMI CreationDate."""
-    if isinstance(value, datetime):
-        return ensure_utc(value)
-    if isinstance(value, str) and value:
-        try:
-            return ensure_utc(datetime.fromisoformat(value))
-        except ValueError:
-            return None
-    return None
+    return parse_time(value)
 
 
 def _empty_to_none(value: Any) -> str | None:

@@ -20,6 +20,7 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from cmltui.domain.sanitize import error_text
 
@@ -120,6 +121,8 @@ def _describe(exc: BaseException, endpoint_url: str | None) -> str:
         return f"timed out reading from {where}"
     if isinstance(exc, BotoCoreError):
         return _one_line(str(exc))
+    if isinstance(exc, ResponseParserError):
+        return f"unreadable answer: {_one_line(str(exc))}"
     return f"unexpected error: {type(exc).__name__}: {_one_line(str(exc))}"
 
 

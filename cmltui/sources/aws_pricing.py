@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from cmltui.domain.prices import plausible_price
+from cmltui.jsonbounds import small_json
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ PRICING_REGION = "us-east-1"
 MAX_ITEM_CHARS = 200_000
 """A price document larger than this is not a single EC2 product: ignore it."""
 MAX_PAGES = 3
+MAX_ITEM_DEPTH = 16
+"""A price-list item nests about seven levels (terms, term, dimensions, dimension, prices)."""
 
 
 def product_filters(region: str, instance_type: str) -> list[dict[str, str]]:
@@ -40,12 +43,7 @@ def product_filters(region: str, instance_type: str) -> list[dict[str, str]]:
 def on_demand_usd(item: str | Mapping[str, Any]) -> float | None:
     """The hourly USD price of one price-list item's on-demand terms (None if it has none)."""
     if isinstance(item, str):
-        if len(item) > MAX_ITEM_CHARS:
-            return None
-        try:
-            item = json.loads(item)
-        except ValueError:
-            return None
+        item = small_json(item, max_chars=MAX_ITEM_CHARS, max_depth=MAX_ITEM_DEPTH)
     if not isinstance(item, Mapping):
         return None
     terms = _mapping(_mapping(item.get("terms")).get("OnDemand"))
@@ -57,10 +55,12 @@ def on_demand_usd(item: str | Mapping[str, Any]) -> float | None:
             usd = _mapping(dimension.get("pricePerUnit")).get("USD")
             try:
                 value = float(usd)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 continue
-            if math.isfinite(value) and value > 0:
-                return value
+            price = plausible_price(value)
+            if price is not None:
+                return price
+            log.info("price list item with %.40r USD an hour ignored (outside the band)", usd)
     return None
 
 

@@ -10,11 +10,15 @@ differs (a state, a tag, an address, a pagination token) means a full parse, as 
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from botocore.parsers import EC2QueryParser, ResponseParserFactory
+from botocore.parsers import EC2QueryParser, ResponseParserError, ResponseParserFactory
+
+log = logging.getLogger(__name__)
 
 REUSED_SHAPES = frozenset({"DescribeInstancesResult", "DescribeInstanceStatusResult"})
 """Output shapes of the calls made every cycle; other calls are parsed as botocore does."""
@@ -97,8 +101,43 @@ class ParseMemo:
             return len(self._parsed), self._bytes
 
 
+_XML_REFERENCE = re.compile(rb"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
+_XML_WHITESPACE = frozenset({0x9, 0xA, 0xD})
+_EC2_ANSWER = re.compile(rb'\s*(<\?xml[^>]{0,200}\?>\s*)?<[A-Za-z]{1,80}Response xmlns="http')
+"""How an EC2 answer starts: `<?xml …?>` then `<DescribeInstancesResponse xmlns="http…`."""
+_FORBIDDEN = {code: chr(0x2400 + code) for code in range(0x20) if code not in _XML_WHITESPACE}
+_FORBIDDEN.update({0xFFFE: "\ufffd", 0xFFFF: "\ufffd"})
+"""Characters XML 1.0 does not allow, each as one visible character (␀, ␛, …, or �)."""
+
+
+def _visible_reference(match: re.Match[bytes]) -> bytes:
+    digits = match.group(1)
+    code = int(digits[1:], 16) if digits.startswith(b"x") else int(digits)
+    if code in _FORBIDDEN:
+        return _FORBIDDEN[code].encode()
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return "\ufffd".encode()
+    return match.group(0)
+
+
+def xml_made_parseable(body: bytes) -> bytes | None:
+    """`body` with every character XML 1.0 forbids (raw or as a `&#…;` reference) replaced by a
+    visible one, and bytes that are not UTF-8 by U+FFFD; None when there was nothing to replace.
+
+    Only markup-free characters are replaced, so the document's structure is what was sent.
+    EC2 would have to send such characters for this to matter (moto does, raw, for a tag holding
+    ESC or NUL); one CreateTags would otherwise make a whole region unlistable.
+    """
+    if not _EC2_ANSWER.match(body):
+        return None  # not an EC2 answer with a stray character: not ours to mend
+    text = body.decode("utf-8", errors="replace").translate(_FORBIDDEN)
+    repaired = _XML_REFERENCE.sub(_visible_reference, text.encode("utf-8"))
+    return None if repaired == body else repaired
+
+
 class ReusingEC2Parser(EC2QueryParser):
-    """botocore's EC2 parser, answering an unchanged listing page from the memo."""
+    """botocore's EC2 parser, answering an unchanged listing page from the memo, and reading a
+    page that holds characters XML forbids with those characters made visible."""
 
     def __init__(self, memo: ParseMemo, **defaults: Any) -> None:
         super().__init__(**defaults)
@@ -106,14 +145,28 @@ class ReusingEC2Parser(EC2QueryParser):
 
     def _do_parse(self, response: dict[str, Any], shape: Any) -> dict[str, Any]:
         if shape is None or shape.name not in REUSED_SHAPES:
-            return super()._do_parse(response, shape)
+            return self._parse_or_repair(response, shape)
         request_id, body = split_request_id(response["body"])
         parsed = self._memo.get(shape, body)
         if parsed is None:
-            parsed = super()._do_parse(response, shape)
-            self._memo.put(shape, body, parsed)
+            parsed = self._parse_or_repair(response, shape)
+            self._memo.put(shape, body, parsed)  # keyed by the body as sent: no retry next time
         elif request_id is not None:
             parsed["ResponseMetadata"] = {"RequestId": request_id}
+        return parsed
+
+    def _parse_or_repair(self, response: dict[str, Any], shape: Any) -> dict[str, Any]:
+        try:
+            return super()._do_parse(response, shape)
+        except ResponseParserError:
+            repaired = xml_made_parseable(response["body"])
+            if repaired is None:
+                raise  # not a matter of forbidden characters: the page stays unreadable
+        parsed = super()._do_parse({**response, "body": repaired}, shape)
+        log.warning(
+            "%s: the answer held characters XML does not allow; read with them made visible",
+            getattr(shape, "name", "EC2"),
+        )
         return parsed
 
 

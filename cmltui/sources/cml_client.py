@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from cmltui.jsonbounds import json_depth
 from cmltui.sources.cml_models import (
     LabIdList,
     LabResponse,
@@ -63,23 +64,6 @@ def _finished(result: CMLCycleResult, key: str) -> None:
     task = asyncio.current_task()
     if task is None or not task.cancelling():
         result.pending.discard(key)
-
-
-def json_depth(value: Any, stop_after: int) -> int:
-    """Nesting depth of a decoded JSON value; stops counting once past `stop_after`."""
-    depth = 0
-    level: list[Any] = [value]
-    while level and depth <= stop_after:
-        containers = [v for v in level if isinstance(v, dict | list)]
-        if not containers:
-            break
-        depth += 1
-        level = [
-            child
-            for container in containers
-            for child in (container.values() if isinstance(container, dict) else container)
-        ]
-    return depth
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,26 @@ object it keeps for display (`as_public_dict()`), at any depth, before storing i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from math import isfinite
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    TypeAdapter,
+    model_validator,
+)
 
 from cmltui.domain.secrets import without_secret_keys
+from cmltui.domain.times import MAX_TIME_CHARS, parse_time
 
-
-def _assume_utc(value: datetime | None) -> datetime | None:
-    """CML writes some timestamps without an offset; those are UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
+UtcDatetime = Annotated[datetime | None, BeforeValidator(parse_time)]
+"""A CML time through the one parser: naive is UTC, and a time that is not usable (year 1 with
+an offset, garbage) is None for that field instead of failing the whole response."""
 
 
 class CMLModel(BaseModel):
@@ -386,11 +389,35 @@ class UserResponse(CMLModel):
 
 
 class TelemetryEventResponse(CMLModel):
-    """One telemetry event. `category` stays a string: CML adds categories over releases."""
+    """One telemetry event. `category` stays a string: CML adds categories over releases.
+
+    An event whose time is not usable is kept with `timestamp` None and the raw value in
+    `unusable_time`, so that one bad event is skipped rather than failing the whole list.
+    """
 
     category: str
     timestamp: UtcDatetime
     data: dict[str, Any] = Field(default_factory=dict)
+
+    _unusable_time: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_unusable_time(cls, body: Any, handler: Any) -> Any:
+        event = handler(body)
+        raw = body.get("timestamp") if isinstance(body, dict) else None
+        if event.timestamp is None and raw is not None:
+            event._unusable_time = _raw(raw)
+        return event
+
+    @property
+    def unusable_time(self) -> str | None:
+        """The time CML sent when it was not usable (None when it was)."""
+        return self._unusable_time
+
+
+def _raw(value: Any) -> str:
+    return (value if isinstance(value, str) else repr(value))[:MAX_TIME_CHARS]
 
 
 UserList = TypeAdapter(list[UserResponse])

@@ -48,7 +48,7 @@ from cmltui.config import Config, ConfigError, save_ui_theme
 from cmltui.domain.intervals import step_interval
 from cmltui.keymap import Scope
 from cmltui.logging_setup import log_file_path
-from cmltui.tui import compat, hints, reach
+from cmltui.tui import hints, reach
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.cost_screen import CostScreen
@@ -144,7 +144,7 @@ class CmltuiApp(App[None]):
     ) -> None:
         super().__init__()
         self.audit_path = audit_path or default_audit_path(demo=backend.context.demo)
-        self.backend = compat.complete(backend, self.audit_path)
+        self.backend = backend
         self.config = config
         self.clock = clock
         self.start_backend = start_backend

@@ -17,7 +17,17 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
 from cmltui.domain.idle import IdleState, idle_words
-from cmltui.tui.fmt import NONE, UNPRICED, Level, coarse_age, duration, level, money
+from cmltui.domain.times import UNKNOWN_TIME
+from cmltui.tui.fmt import (
+    NONE,
+    UNPRICED,
+    Level,
+    coarse_age,
+    duration,
+    level,
+    licence_word,
+    money,
+)
 
 _SERVICE_WORDS = {
     ServiceStatus.AVAILABLE: "ok",
@@ -213,10 +223,13 @@ def _labs_text(dto: CMLWorkerDto) -> str:
 
 
 def _license_cell(dto: CMLWorkerDto) -> Cell:
-    if dto.license_status is None:
+    word = licence_word(dto)
+    if word is None:
         return Cell(NONE, "dim")
-    style = {"registered": "green", "evaluation": "yellow"}.get(dto.license_status.value, "#ff6b6b")
-    return Cell(dto.license_status.value, style)
+    return Cell(word, _LICENCE_STYLES.get(word, "#ff6b6b"))
+
+
+_LICENCE_STYLES = {"registered": "green", "evaluation": "yellow", UNKNOWN_TIME: "dim"}
 
 
 # --- sorting ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from textual.widgets import Button, Static
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.idle import IdleState, idle_words
 from cmltui.keymap import Scope
-from cmltui.tui.fmt import NONE, duration, local_time, money
+from cmltui.tui.fmt import NONE, duration, money, shown_time
 from cmltui.tui.hints import own_hint
 from cmltui.tui.safe import fit_cells, plain, shown
 
@@ -80,13 +80,10 @@ def dialog_body(dto: CMLWorkerDto, kind: Kind, now: datetime) -> Text:
             _row(text, "Idle for", f"{idle}" + (f"  {idle_word}" if dto.is_idle else ""))
     else:
         _row(text, "Effect", f"StartInstances · billing resumes at {cost}", "yellow")
-        if dto.last_paused_at is not None:
+        paused = shown_time(dto, "last_paused_at", dto.last_paused_at, now=now)
+        if paused is not None:
             why = getattr(dto.pause_reason, "value", dto.pause_reason) or "?"
-            _row(
-                text,
-                "Last pause",
-                f"{local_time(dto.last_paused_at, now=now)} by {dto.paused_by or '?'} ({why})",
-            )
+            _row(text, "Last pause", f"{paused} by {dto.paused_by or '?'} ({why})")
     labs = running_labs(dto)
     if dto.labs is None:
         label = "unknown (CML not reachable)" if kind == "pause" else "none while stopped"

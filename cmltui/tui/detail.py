@@ -38,7 +38,7 @@ from cmltui.domain.idle import idle_words
 from cmltui.keymap import Scope
 from cmltui.tui import hints
 from cmltui.tui.bus import ActivityArrived, SnapshotArrived
-from cmltui.tui.fmt import NONE, duration, local_time
+from cmltui.tui.fmt import NONE, duration, licence_word, local_time, shown_time
 from cmltui.tui.hints import KeyHints, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.panels import price_text, saved_text
@@ -134,7 +134,7 @@ def cml_text(dto: CMLWorkerDto, now: datetime) -> Text:
     _row(text, "Last synced", local_time(dto.cml_last_synced_at, seconds=True, now=now))
     if dto.cml_stale_seconds is not None:
         _row(text, "Stale", f"data {duration(dto.cml_stale_seconds)} old", "yellow")
-    _row(text, "Licence", dto.license_status.value if dto.license_status else None, "bold")
+    _row(text, "Licence", licence_word(dto), "bold")
     _facts(text, dto.cml_license_info, "licence.")
     _facts(text, dto.cml_system_health, "health.")
     _facts(text, dto.cml_system_info, "system.")
@@ -176,9 +176,9 @@ def history_text(dto: CMLWorkerDto, now: datetime) -> Text:
     text = Text()
     _title(text, "Pause / resume")
     reason = getattr(dto.pause_reason, "value", dto.pause_reason)
-    paused = local_time(dto.last_paused_at, now=now)
+    paused = shown_time(dto, "last_paused_at", dto.last_paused_at, now=now) or NONE
     _row(text, "Last pause", f"{paused} by {dto.paused_by or NONE} ({reason or NONE})")
-    resumed = local_time(dto.last_resumed_at, now=now)
+    resumed = shown_time(dto, "last_resumed_at", dto.last_resumed_at, now=now) or NONE
     _row(text, "Last resume", f"{resumed} by {dto.resumed_by or NONE}")
     _row(text, "Pauses", f"auto {dto.auto_pause_count} · manual {dto.manual_pause_count}")
     _row(text, "Resumes", f"auto {dto.auto_resume_count} · manual {dto.manual_resume_count}")

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
+from cmltui.domain.times import UNKNOWN_TIME, format_local, in_local_zone
 
 SPARK_BLOCKS = " ▁▂▃▄▅▆▇█"
 GAUGE_FULL = "█"
@@ -91,14 +93,41 @@ def sparkline(values: Sequence[float | None], width: int) -> str:
 def local_time(
     value: datetime | None, *, seconds: bool = False, now: datetime | None = None
 ) -> str:
-    """A time in the local zone (TZ); the date is added when it is not today."""
+    """A time in the local zone (TZ); the date is added when it is not today.
+
+    A time the local zone cannot represent reads `?` (see `cmltui.domain.times`), never an error.
+    """
     if value is None:
         return NONE
-    local = value.astimezone()
-    text = local.strftime("%H:%M:%S" if seconds else "%H:%M")
-    if now is not None and now.astimezone().date() != local.date():
-        text = local.strftime("%b %d ") + text
-    return text
+    local = in_local_zone(value)
+    if local is None:
+        return UNKNOWN_TIME
+    today = in_local_zone(now) if now is not None else None
+    dated = now is not None and (today is None or today.date() != local.date())
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    return format_local(local, f"%b %d {clock}" if dated else clock)
+
+
+def shown_time(
+    dto: CMLWorkerDto,
+    name: str,
+    value: object,
+    *,
+    seconds: bool = False,
+    now: datetime | None = None,
+) -> str | None:
+    """A worker's time as shown: local time, `?` when what came in for the field could not be
+    read (`unknown_fields`), None when there is none. `value` may be an event's newer value."""
+    if isinstance(value, datetime):
+        return local_time(value, seconds=seconds, now=now)
+    return UNKNOWN_TIME if name in dto.unknown_fields else None
+
+
+def licence_word(dto: CMLWorkerDto) -> str | None:
+    """The licence status, `?` when an expiry CML sent could not be read, None when not read."""
+    if dto.license_status is not None:
+        return dto.license_status.value
+    return UNKNOWN_TIME if "license_status" in dto.unknown_fields else None
 
 
 def duration(seconds: float | None) -> str:

@@ -37,9 +37,11 @@ from cmltui.tui.fmt import (
     duration,
     gauge_bar,
     level,
+    licence_word,
     local_time,
     money,
     percent,
+    shown_time,
     sparkline,
 )
 from cmltui.tui.history import FleetHistory
@@ -311,7 +313,7 @@ class IdleStatusPanel(_ActivityPanel):
             _line(text, "Snooze", "no", "dim")
         last = self.shown("last_activity_at")
         checked = self.shown("last_activity_check_at")
-        activity = local_time(last, now=now) if isinstance(last, datetime) else NONE
+        activity = shown_time(dto, "last_activity_at", last, now=now) or NONE
         if isinstance(checked, datetime):
             activity += f" · checked {local_time(checked, now=now)}"
         _line(text, "Activity", activity)
@@ -335,18 +337,18 @@ class PausePanel(_ActivityPanel):
         in_flight = self._view.in_flight(dto.id)
         state = self._view.status_word(dto.id)
         _line(text, "State", state, "bold italic yellow" if in_flight else "bold")
-        paused_at = shown("last_paused_at")
-        if isinstance(paused_at, datetime):
+        paused_at = shown_time(dto, "last_paused_at", shown("last_paused_at"), now=now)
+        if paused_at is not None:
             by = shown("paused_by") or "unknown"
             reason = shown("pause_reason")
             why = getattr(reason, "value", reason) or "?"
-            _line(text, "Last pause", f"{local_time(paused_at, now=now)} by {by} ({why})")
+            _line(text, "Last pause", f"{paused_at} by {by} ({why})")
         else:
             _line(text, "Last pause", "never", "dim")
-        resumed_at = shown("last_resumed_at")
-        if isinstance(resumed_at, datetime):
+        resumed = shown_time(dto, "last_resumed_at", shown("last_resumed_at"), now=now)
+        if resumed is not None:
             by = shown("resumed_by") or "unknown"
-            _line(text, "Last resume", f"{local_time(resumed_at, now=now)} by {by}")
+            _line(text, "Last resume", f"{resumed} by {by}")
         else:
             _line(text, "Last resume", "never", "dim")
         _line(
@@ -424,7 +426,7 @@ class HealthPanel(Panel):
             if health.get("is_enterprise"):
                 words.append("enterprise")
             _line(text, "Health", " · ".join(words), "" if health.get("valid") else "yellow")
-        license_word = dto.license_status.value if dto.license_status else NONE
+        license_word = licence_word(dto) or NONE
         raw = _license_raw(dto.cml_license_info)
         style = {"registered": "green", "evaluation": "yellow"}.get(license_word, "#ff6b6b")
         _line(text, "License", license_word + (f" ({raw})" if raw else ""), style)

@@ -32,15 +32,17 @@ WID = "i-0aaaaaaaaaaaaaaa1"
 
 
 def record(audit: AuditLog, clock: ManualClock, action: str, result: str = "ok") -> None:
-    audit.record(
-        at=clock.now(),
-        operator="alice",
-        action=action,
-        worker_id=WID,
-        worker_name="cml-a",
-        region="us-east-1",
-        result=result,
-    )
+    """An action as cmltui audits it: the intent line before the AWS call, then the result."""
+    for line in ("intent", result):
+        audit.record(
+            at=clock.now(),
+            operator="alice",
+            action=action,
+            worker_id=WID,
+            worker_name="cml-a",
+            region="us-east-1",
+            result=line,
+        )
 
 
 def test_pause_resume_pause_then_an_external_stop(tmp_path):
@@ -131,7 +133,14 @@ def test_an_unpriced_worker_has_hours_but_no_dollars():
 def test_duplicate_and_failed_records_stop_nothing_more(tmp_path):
     path = tmp_path / "audit.jsonl"
     rows = [
+        {"time": T0.isoformat(), "action": "pause", "instance_id": WID, "result": "intent"},
         {"time": T0.isoformat(), "action": "pause", "instance_id": WID, "result": "ok"},
+        {
+            "time": (T0 + timedelta(minutes=1)).isoformat(),
+            "action": "pause",
+            "instance_id": WID,
+            "result": "intent",
+        },
         {
             "time": (T0 + timedelta(minutes=1)).isoformat(),
             "action": "pause",
@@ -256,3 +265,84 @@ def test_idle_burn_is_the_part_idle_workers_burn():
     assert totals.idle == 1
     assert totals.burn_per_hour == pytest.approx(3.9641 + 4.08)
     assert totals.idle_burn_per_hour == pytest.approx(3.9641)
+
+
+def forged(path, rows: list[tuple[datetime, str, str]]) -> None:
+    """Audit lines as anyone able to write the file could add them."""
+    lines = [
+        {"time": when.isoformat(), "action": action, "instance_id": WID, "result": result}
+        for when, action, result in rows
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def saved_by(path, launched: datetime, now: datetime, status: WorkerStatus) -> float | None:
+    """What the worker's DTO says it saved, read through the ledger and the one mapper."""
+    ledger = SavingsLedger(AuditLog(path))
+    ledger.load()
+    w = worker(WID, "us-east-1", status, "alice")
+    w.launch_time = w.created_at = launched
+    dto = map_worker_to_dto(w, MapContext(now=now, audited=ledger.by_worker))
+    return dto.savings.saved_usd
+
+
+def test_forged_audit_lines_from_before_the_instance_save_nothing(tmp_path):
+    """A pause in 2001 and a resume in 2026 once read 'saved $852,031 since 2001' for a worker
+    launched hours earlier: a pause older than the instance is not counted, intent or not."""
+    path = tmp_path / "audit.jsonl"
+    launched = T0 - timedelta(hours=5)
+    old = datetime(2001, 1, 1, tzinfo=UTC)
+    forged(path, [(old, "pause", "intent"), (old, "pause", "ok"), (T0, "resume", "ok")])
+    assert saved_by(path, launched, T0 + timedelta(hours=1), WorkerStatus.RUNNING) == 0.0
+    assert saved_by(path, launched, T0 + timedelta(hours=1), WorkerStatus.STOPPED) == 0.0
+
+
+@pytest.mark.parametrize(
+    "intent_at",
+    [None, T0 - timedelta(minutes=11), T0 + timedelta(minutes=1)],
+    ids=["no-intent", "intent-too-old", "intent-after"],
+)
+def test_a_pause_without_its_intent_line_is_not_counted(tmp_path, intent_at):
+    path = tmp_path / "audit.jsonl"
+    rows = [(T0, "pause", "ok"), (T0 + timedelta(hours=2), "resume", "ok")]
+    if intent_at is not None:
+        rows.append((intent_at, "pause", "intent"))
+    forged(path, rows)
+    launched = T0 - timedelta(days=3)
+    assert saved_by(path, launched, T0 + timedelta(hours=3), WorkerStatus.RUNNING) == 0.0
+
+
+def test_a_pause_with_its_intent_counts_as_before(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    forged(
+        path,
+        [
+            (T0 - timedelta(seconds=20), "pause", "intent"),  # the AWS call took 20 s
+            (T0, "pause", "ok"),
+            (T0 + timedelta(hours=2), "resume", "intent"),
+            (T0 + timedelta(hours=2), "resume", "ok"),
+        ],
+    )
+    launched = T0 - timedelta(days=3)
+    saved = saved_by(path, launched, T0 + timedelta(hours=3), WorkerStatus.RUNNING)
+    assert saved == pytest.approx(2 * 3.9641, abs=0.01)
+
+
+def test_the_current_stop_starts_no_earlier_than_the_instance():
+    """Pause tags (or EC2's stop time) from before the launch count from the launch only."""
+    now = T0 + timedelta(hours=4)
+    launched = T0
+    for history in (
+        PauseHistory(
+            last_paused_at=datetime(2001, 1, 1, tzinfo=UTC), pause_reason=PauseReason.MANUAL
+        ),
+        PauseHistory(
+            last_paused_at=datetime(2001, 1, 1, tzinfo=UTC), pause_reason=PauseReason.EXTERNAL
+        ),
+    ):
+        w = worker(WID, "us-east-1", WorkerStatus.STOPPED, "alice")
+        w.launch_time = w.created_at = launched
+        w.history = history
+        dto = map_worker_to_dto(w, MapContext(now=now))
+        assert dto.savings.stopped_hours == 4.0
+        assert dto.savings.since == launched

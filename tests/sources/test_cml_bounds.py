@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp import web
 
+from cmltui.jsonbounds import json_depth
 from cmltui.sources.cml_client import (
     CMLClient,
     CMLCycleResult,
     CMLError,
     CMLTarget,
-    json_depth,
 )
 from tests.sources.conftest import API, LAB_IDS, PASSWORD, USERNAME, Certs, FakeCML, _bodies
 

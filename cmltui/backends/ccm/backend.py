@@ -56,7 +56,8 @@ from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.sanitize import finite_count
 from cmltui.domain.settle import EVENT_TIME_KEY, PendingWrite, settle_fields
-from cmltui.mapper import CcmMapContext, ccm_status, ccm_time, map_ccm_snapshot_to_dto
+from cmltui.domain.times import not_ahead, parse_time
+from cmltui.mapper import CcmMapContext, ccm_status, map_ccm_snapshot_to_dto
 
 log = logging.getLogger(__name__)
 
@@ -417,7 +418,7 @@ class CcmBackend(Channels):
     ) -> ActivityEvent | None:
         """The event Cloud Manager did not send, read like its own and accepted as it would be."""
         data = {"worker_id": worker_id, EVENT_TIME_KEY[event_type]: self.clock.now(), **expected}
-        event = to_activity(event_type, data)
+        event = to_activity(event_type, data, self.clock.now())
         if event is not None:
             self._accept(event)
         return event
@@ -516,7 +517,8 @@ class CcmBackend(Channels):
         worker_id = data.get("id")
         if not isinstance(worker_id, str) or not worker_id:
             return
-        received = ccm_time(event.time) or self.clock.now()
+        now = self.clock.now()
+        received = not_ahead(parse_time(event.time), now) or now
         region = data.get("aws_region") if isinstance(data.get("aws_region"), str) else ""
         self._seen_this_connection.add(worker_id)
         self._store(dict(data), received, region or (self.regions[0] if self.regions else ""))
@@ -555,7 +557,7 @@ class CcmBackend(Channels):
                 entry.payload[name] = event.data[name]
 
     def _on_activity(self, event: StreamEvent) -> None:
-        activity = to_activity(event.type, event.data)
+        activity = to_activity(event.type, event.data, self.clock.now())
         if activity is None:
             log.info("Cloud Manager %s event without the fields cmltui needs; ignored", event.type)
             return

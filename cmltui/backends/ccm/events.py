@@ -19,27 +19,30 @@ from cmltui.api.events import (
 )
 from cmltui.domain.sanitize import finite_count, finite_number
 from cmltui.domain.settle import EVENT_TIME_KEY
-from cmltui.mapper import ccm_time
+from cmltui.domain.times import not_ahead, parse_time
 
 
-def to_activity(kind: str, data: Mapping[str, Any]) -> ActivityEvent | None:
+def to_activity(kind: str, data: Mapping[str, Any], now: datetime) -> ActivityEvent | None:
     """Cloud Manager's minimal event as cmltui's own (None when a required field is missing).
 
     When each event happened is read from the key the settle table names for it
-    (`cmltui.domain.settle.EVENT_TIME_KEY`): its held values date from then.
+    (`cmltui.domain.settle.EVENT_TIME_KEY`): its held values date from then. Activity more than
+    a day after `now` is not believed.
     """
     worker_id = data.get("worker_id")
     build = _BUILDERS.get(kind)
-    at = ccm_time(data.get(EVENT_TIME_KEY.get(kind, "")))
+    at = parse_time(data.get(EVENT_TIME_KEY.get(kind, "")))
     if not isinstance(worker_id, str) or not worker_id or build is None or at is None:
         return None
     try:
-        return build(worker_id[:128], at, data)
+        return build(worker_id[:128], at, data, now)
     except ValueError:  # pydantic's ValidationError: a value of the wrong kind
         return None
 
 
-def _toggled(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent | None:
+def _toggled(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent | None:
     enabled = data.get("is_enabled")
     if not isinstance(enabled, bool):
         return None
@@ -51,7 +54,9 @@ def _toggled(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityE
     )
 
 
-def _paused(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent:
+def _paused(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent:
     reason = data.get("pause_reason")
     return WorkerPaused(
         worker_id=worker_id,
@@ -64,7 +69,9 @@ def _paused(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEv
     )
 
 
-def _resumed(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent:
+def _resumed(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent:
     reason = data.get("resume_reason")
     return WorkerResumed(
         worker_id=worker_id,
@@ -77,13 +84,15 @@ def _resumed(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityE
     )
 
 
-def _activity(worker_id: str, at: datetime, data: Mapping[str, Any]) -> ActivityEvent:
+def _activity(
+    worker_id: str, at: datetime, data: Mapping[str, Any], now: datetime
+) -> ActivityEvent:
     return ActivityUpdated(
         worker_id=worker_id,
-        last_activity_at=ccm_time(data.get("last_activity_at")),
+        last_activity_at=not_ahead(parse_time(data.get("last_activity_at")), now),
         last_activity_check_at=at,
-        next_idle_check_at=ccm_time(data.get("next_idle_check_at")),
-        target_pause_at=ccm_time(data.get("target_pause_at")),
+        next_idle_check_at=parse_time(data.get("next_idle_check_at")),
+        target_pause_at=parse_time(data.get("target_pause_at")),
     )
 
 
@@ -93,7 +102,7 @@ def _actor(data: Mapping[str, Any], key: str) -> str:
 
 
 _BUILDERS: Final[
-    Mapping[str, Callable[[str, datetime, Mapping[str, Any]], ActivityEvent | None]]
+    Mapping[str, Callable[[str, datetime, Mapping[str, Any], datetime], ActivityEvent | None]]
 ] = {
     IdleDetectionToggled.type: _toggled,
     WorkerPaused.type: _paused,

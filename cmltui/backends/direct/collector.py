@@ -34,8 +34,14 @@ from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.sanitize import error_text
 from cmltui.domain.settle import merge_tags, settle_status
-from cmltui.domain.status import CMLOutcome, CMLReach
-from cmltui.domain.tags import NAME_TAG, history_from_tags
+from cmltui.domain.status import CMLOutcome, CMLReach, license_time_problems
+from cmltui.domain.tags import (
+    LAST_PAUSED_AT,
+    LAST_RESUMED_AT,
+    NAME_TAG,
+    history_from_tags,
+    tag_time_problems,
+)
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
@@ -252,7 +258,12 @@ class Collector:
             worker.public_dns = instance.public_dns
             worker.private_dns = instance.private_dns
             worker.https_endpoint = self._targets.base_url(instance)
-        worker.history = derive_external(worker, history_from_tags(worker.tags))
+        tagged = history_from_tags(worker.tags, now)
+        _note_problem(worker, "tags", tag_time_problems(worker.tags, tagged))
+        worker.history = derive_external(worker, tagged)
+        for name, tag in (("last_paused_at", LAST_PAUSED_AT), ("last_resumed_at", LAST_RESUMED_AT)):
+            unknown = getattr(worker.history, name) is None and bool(worker.tags.get(tag))
+            _mark_unknown(worker, name, unknown)
         worker.errors.pop("ec2", None)
         if worker.is_running and worker.https_endpoint:
             self._state.targets[worker.instance_id] = self._targets.target(
@@ -466,6 +477,9 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
         if result.licensing is not cml.licensing_source:
             cml.licensing_source = result.licensing
             cml.licensing = result.licensing.as_public_dict()
+            problem = license_time_problems(cml.licensing)
+            _note_problem(worker, "licensing", problem)
+            _mark_unknown(worker, "license_status", problem is not None)
         cml.licensing_read_at = now
     if result.users is not None:
         cml.users = {user.id: user.username for user in result.users if user.id}
@@ -562,6 +576,21 @@ def _observed(worker: CMLWorker) -> tuple[object, ...]:
         None if cw.disk is None else (cw.disk.value, cw.disk.timestamp),
         tuple(sorted(worker.errors.items())),
     )
+
+
+def _note_problem(worker: CMLWorker, source: str, problem: str | None) -> None:
+    """Show a problem with outside data on the worker (its errors), or clear an old one."""
+    if problem is None:
+        worker.errors.pop(source, None)
+    else:
+        worker.errors[source] = error_text(problem)
+
+
+def _mark_unknown(worker: CMLWorker, field: str, unknown: bool) -> None:
+    if unknown:
+        worker.unknown_fields.add(field)
+    else:
+        worker.unknown_fields.discard(field)
 
 
 def _due(last: datetime | None, every_seconds: float, now: datetime) -> bool:

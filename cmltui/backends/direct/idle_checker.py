@@ -23,6 +23,8 @@ from cmltui.domain import idle
 from cmltui.domain.enums import PauseReason
 from cmltui.domain.idle import TelemetryEvent, scan_telemetry
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.domain.sanitize import error_text
+from cmltui.domain.times import time_problem
 from cmltui.domain.worker import CMLWorker
 from cmltui.sources.cml_client import CMLClient, CMLError, CMLTarget
 
@@ -99,12 +101,19 @@ class IdleChecker:
             worker.errors["telemetry"] = exc.message
             return events
         now = self.clock.now()
-        worker.errors.pop("telemetry", None)
         self.errors.pop(worker.instance_id, None)
         scan = scan_telemetry(
-            (TelemetryEvent(e.category, e.timestamp, e.data) for e in raw),
+            (TelemetryEvent(e.category, e.timestamp or e.unusable_time, e.data) for e in raw),
             worker.activity.high_water_mark,
+            now,
         )
+        if scan.skipped_count:
+            times = "; ".join(time_problem("timestamp", t) for t in scan.skipped)
+            worker.errors["telemetry"] = error_text(
+                f"{scan.skipped_count} event(s) skipped, unusable or over a day ahead: {times}"
+            )
+        else:
+            worker.errors.pop("telemetry", None)
         activity = worker.activity
         activity.high_water_mark = scan.high_water_mark
         if scan.newest_activity_at is not None and (

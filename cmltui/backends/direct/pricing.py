@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -22,9 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from cmltui import paths
-from cmltui.clock import Clock, SystemClock, ensure_utc
+from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config
-from cmltui.domain.prices import BUNDLED_PRICES, ConfiguredPrices, Price
+from cmltui.domain.prices import (
+    BUNDLED_PRICES,
+    MAX_PRICE,
+    MIN_PRICE,
+    ConfiguredPrices,
+    Price,
+    plausible_price,
+    table_price,
+)
+from cmltui.domain.times import parse_time
+from cmltui.jsonbounds import loads_bounded
+from cmltui.localfile import read_bounded
 from cmltui.sources.aws import AwsSource
 from cmltui.sources.aws_pricing import PRICING_REGION, fetch_on_demand_price
 
@@ -35,6 +45,8 @@ RETRY_AFTER = timedelta(hours=1)
 """A pair the API could not price is asked again after this long (not every cycle)."""
 MAX_CACHE_BYTES = 1_000_000
 MAX_CACHE_ENTRIES = 5_000
+MAX_CACHE_DEPTH = 8
+"""The cache is an object holding a list of flat objects: three levels, with room to spare."""
 CACHE_VERSION = 1
 
 Pair = tuple[str, str]
@@ -61,24 +73,38 @@ class PriceCache:
     entries: dict[Pair, CachedPrice] = field(default_factory=dict)
 
     def load(self) -> None:
+        """Read the file; anything but a small, well-formed regular file counts as empty."""
         self.entries = {}
         try:
-            if self.path.stat().st_size > MAX_CACHE_BYTES:
-                log.warning("price cache %s is too large; ignoring it", self.path)
-                return
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = loads_bounded(read_bounded(self.path, MAX_CACHE_BYTES), MAX_CACHE_DEPTH)
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as exc:
-            log.warning("price cache %s unreadable (%s); ignoring it", self.path, exc)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            log.warning("price cache %s unreadable (%s); ignoring it", self.path, reason)
+            return
+        except ValueError as exc:
+            log.warning("price cache %s is not valid JSON (%s); ignoring it", self.path, exc)
             return
         if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
             return
         rows = data.get("prices")
+        skipped = 0
         for row in rows[:MAX_CACHE_ENTRIES] if isinstance(rows, list) else []:
             entry = _cache_row(row)
-            if entry is not None:
+            if entry is None:
+                skipped += 1
+            else:
                 self.entries[entry[0]] = entry[1]
+        if skipped:
+            log.warning(
+                "price cache %s: %d entries ignored (a price outside $%g-$%g an hour, a bad "
+                "time or a bad shape)",
+                self.path,
+                skipped,
+                MIN_PRICE,
+                MAX_PRICE,
+            )
 
     def fresh(self, pair: Pair, now: datetime) -> CachedPrice | None:
         entry = self.entries.get(pair)
@@ -100,7 +126,7 @@ class PriceCache:
             }
             for (region, instance_type), entry in sorted(self.entries.items())
         ][:MAX_CACHE_ENTRIES]
-        body = json.dumps({"version": CACHE_VERSION, "prices": rows}, indent=1)
+        body = json.dumps({"version": CACHE_VERSION, "prices": rows}, indent=1, allow_nan=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".prices.", suffix=".tmp")
@@ -148,8 +174,7 @@ class PriceBook:
             cached = self._cache.fresh(pair, self._clock.now())
             if cached is not None:
                 return Price(cached.per_hour, "cache")
-        tabled = self._table.get(region, {}).get(instance_type)
-        return Price(tabled, "table") if tabled is not None else None
+        return table_price(self._table, region, instance_type)
 
     def missing(self, pairs: Iterable[Pair]) -> list[Pair]:
         """Pairs the API should be asked for: not configured, not read, not freshly cached."""
@@ -197,12 +222,13 @@ class PriceBook:
                         self._tried[later] = self._clock.now()
                     break
                 continue
-            if value is None or not math.isfinite(value) or value <= 0:
-                log.info("Pricing API lists no on-demand price for %s in %s", pair[1], pair[0])
+            price = plausible_price(value)
+            if price is None:
+                log.info("Pricing API lists no usable on-demand price for %s in %s", *pair[::-1])
                 continue
-            self._api[pair] = value
+            self._api[pair] = price
             if self._cache is not None:
-                self._cache.put(pair, value, self._clock.now())
+                self._cache.put(pair, price, self._clock.now())
                 wrote = True
         if wrote and self._cache is not None:
             await asyncio.to_thread(self._cache.save)
@@ -232,15 +258,11 @@ def _cache_row(row: Any) -> tuple[Pair, CachedPrice] | None:
         return None
     if len(region) > 64 or len(instance_type) > 64 or not isinstance(fetched, str):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    price = plausible_price(value)
+    when = parse_time(fetched)
+    if price is None or when is None:
         return None
-    if not math.isfinite(value) or value <= 0:
-        return None
-    try:
-        when = ensure_utc(datetime.fromisoformat(fetched))
-    except ValueError:
-        return None
-    return (region, instance_type), CachedPrice(float(value), when)
+    return (region, instance_type), CachedPrice(price, when)
 
 
 def build_price_book(

@@ -16,7 +16,7 @@ from typing import Any
 
 from cmltui.audit import AuditLog, read_entries
 from cmltui.domain.savings import StopInterval, audit_intervals
-from cmltui.domain.tags import parse_time
+from cmltui.domain.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,15 @@ PAUSE_ACTIONS = frozenset({"pause", "auto_pause", "resume"})
 
 
 def pause_entries(path: Path, max_bytes: int = MAX_READ_BYTES) -> list[dict[str, Any]]:
-    """The pause and resume records in the last `max_bytes` of the audit log."""
-    return read_entries(path, None, None, actions=PAUSE_ACTIONS, max_bytes=max_bytes)
+    """The pause and resume records in the last `max_bytes` of the audit log (bad lines are
+    skipped and said once in the log: the file's readable part is what counts)."""
+
+    def say(count: int) -> None:
+        log.warning("audit log %s: %d unreadable lines skipped", path, count)
+
+    return read_entries(
+        path, None, None, actions=PAUSE_ACTIONS, max_bytes=max_bytes, on_unreadable=say
+    )
 
 
 class SavingsLedger:
@@ -75,7 +82,7 @@ class SavingsLedger:
         if not isinstance(worker, str):
             return None
         self._entries.setdefault(worker, []).append(entry)
-        when = parse_time(entry.get("time")) if isinstance(entry.get("time"), str) else None
+        when = parse_time(entry.get("time"))
         if when is not None and (self.first_record_at is None or when < self.first_record_at):
             self.first_record_at = when
         return worker

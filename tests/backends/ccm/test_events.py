@@ -22,7 +22,7 @@ PAUSED = {
 
 
 def test_a_pause_reads_as_cmltuis_event_and_holds_the_in_flight_status():
-    event = to_activity("worker.paused", PAUSED)
+    event = to_activity("worker.paused", PAUSED, T0)
     assert isinstance(event, WorkerPaused)
     assert (event.paused_at, event.paused_by, event.manual_pause_count) == (T0, "bob", 2)
     held = held_from_event(event)
@@ -40,6 +40,7 @@ def test_outside_values_are_checked_never_trusted():
             "manual_pause_count": float("nan"),
             "idle_duration_minutes": float("inf"),
         },
+        T0,
     )
     assert isinstance(odd, WorkerPaused)
     assert (odd.pause_reason, odd.paused_by) == ("external", "unknown")
@@ -47,10 +48,10 @@ def test_outside_values_are_checked_never_trusted():
 
 
 def test_an_event_without_what_cmltui_needs_is_none():
-    assert to_activity("worker.paused", {**PAUSED, "paused_at": "yesterday"}) is None
-    assert to_activity("worker.paused", {**PAUSED, "worker_id": 5}) is None
-    assert to_activity("worker.something.new", PAUSED) is None
+    assert to_activity("worker.paused", {**PAUSED, "paused_at": "yesterday"}, T0) is None
+    assert to_activity("worker.paused", {**PAUSED, "worker_id": 5}, T0) is None
+    assert to_activity("worker.something.new", PAUSED, T0) is None
     toggled = {"worker_id": "w-1", "toggled_at": "2026-03-02T09:00:00Z", "is_enabled": "no"}
-    assert to_activity("worker.idle_detection.toggled", toggled) is None
+    assert to_activity("worker.idle_detection.toggled", toggled, T0) is None
     # Every event the settle table knows is read from Cloud Manager, and no other.
     assert frozenset(EVENT_FIELDS) == ACTIVITY_TYPES

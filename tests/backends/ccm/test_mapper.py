@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from cmltui.api.dto import worker_dto_to_dict
 from cmltui.domain.idle import IdleSettings
-from cmltui.mapper import CcmMapContext, ccm_time, map_ccm_snapshot_to_dto
+from cmltui.domain.times import parse_time
+from cmltui.mapper import CcmMapContext, map_ccm_snapshot_to_dto
 from cmltui.sim.ccm_model import CcmModel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -36,12 +37,12 @@ def _payload(**changes):
     ],
 )
 def test_upstream_times_parse(text, expected):
-    assert ccm_time(text) == expected
+    assert parse_time(text) == expected
 
 
 @pytest.mark.parametrize("bad", ["", "yesterday", "2026-13-02T09:00:00Z", 5, None, "9" * 100])
 def test_bad_times_become_none(bad):
-    assert ccm_time(bad) is None
+    assert parse_time(bad) is None
 
 
 def test_license_token_never_reaches_the_dto():
