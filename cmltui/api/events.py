@@ -80,6 +80,12 @@ class FleetSnapshot(BaseModel):
     workers: tuple[CMLWorkerDto, ...]
     errors: tuple[str, ...] = ()
 
+    def listed_nothing(self, regions: int) -> bool:
+        """A failed collection: no worker, and an error for every one of `regions` regions
+        (no credentials, access denied, endpoint unreachable). Its figures are unknown, not
+        zero: a region that listed no worker has no error and counts as listed."""
+        return not self.workers and bool(self.errors) and len(self.errors) >= max(1, regions)
+
     def cost(self) -> CostTotals:
         """Fleet burn, idle burn and savings, derived from the workers (never stored apart)."""
         return cost_totals(self.workers)

@@ -8,9 +8,11 @@ long lines wrap instead of being cut.
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import datetime
 
 from rich.text import Text
+from textual.events import Resize
 from textual.timer import Timer
 from textual.widgets import RichLog
 
@@ -94,10 +96,24 @@ class ActivityLog(RichLog):
         self._clock = clock
         self._round: list[ActivityUpdated] = []
         self._round_timer: Timer | None = None
+        self._texts: deque[Text] = deque(maxlen=MAX_LINES)  # what was written, to reflow it
+        self._wrapped_at = 0  # the width the lines were wrapped at
         self.can_focus = True
 
     def on_mount(self) -> None:
         self._bus.activity.subscribe(self, self._on_activity, immediate=True)
+
+    def on_resize(self, event: Resize) -> None:
+        """Wrap every line again at the new width (RichLog wraps a line once, when written).
+
+        Textual calls RichLog's own handler too, which renders what was written before the size
+        was known; after that, a change of width rewrites the kept lines."""
+        width = self.scrollable_content_region.width
+        if self._wrapped_at and width and width != self._wrapped_at:
+            self.clear()
+            for text in self._texts:
+                self.write(text, width=width)
+        self._wrapped_at = width or self._wrapped_at
 
     def _on_activity(self, message: ActivityArrived) -> None:
         event = message.event
@@ -138,4 +154,6 @@ class ActivityLog(RichLog):
         text.append(stamp + " ", "dim")
         text.append(MARKS[kind], style or STYLES[kind])
         text.append(shown(line), style)  # names and errors come from outside
-        self.write(text)
+        self._texts.append(text)
+        # At the log's own width (RichLog would measure against the console's).
+        self.write(text, width=self.scrollable_content_region.width or None)

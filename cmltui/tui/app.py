@@ -336,12 +336,13 @@ class CmltuiApp(App[None]):
                 status.detail or status.state
             ]
             self._problem(errors, self.latest.collected_at if self.latest else None)
-        if status.state in ("retrying", "error") and (
-            previous is None or (previous.state, previous.detail) != (status.state, status.detail)
-        ):
-            detail = status.detail or status.state
-            self.note(f"source: {detail}", style="#ff6b6b")
-            self.notify(Text(detail), title="Collection failed", severity="error", timeout=8)
+        if status.state in ("retrying", "error"):
+            self.query_one(FleetHeader).failed_try(self.clock.now())
+            if previous is None or (previous.state, previous.detail) != (
+                status.state,
+                status.detail,
+            ):
+                self._report_failure(status.detail or status.state)
 
     def _snapshot_collected(self, snapshot: FleetSnapshot) -> None:
         self.history.record(snapshot.workers, snapshot.collected_at)
@@ -355,12 +356,19 @@ class CmltuiApp(App[None]):
                 self._event_loop.call_later(RELEASE_RETIRED_SECONDS, self._retired.clear)
         self.latest = snapshot
         if snapshot.errors != self._last_errors:
-            for error in snapshot.errors:
-                self.note(f"error: {error}", style="#ff6b6b")
-                self.notify(error, title="Collection error", severity="warning", timeout=8)
+            # A collection that listed nothing is reported once, by the source's status (it
+            # fails with these same errors); here only regions that failed beside others.
+            if not snapshot.listed_nothing(len(self.backend.context.regions)):
+                for error in snapshot.errors:
+                    self._report_failure(error)
             self._last_errors = snapshot.errors
         self._show_problem(snapshot)
         self._send(SnapshotArrived(snapshot))
+
+    def _report_failure(self, detail: str) -> None:
+        """One failure, once, in one wording: a line in the activity log and a toast."""
+        self.note(f"collection failed: {detail}", style="#ff6b6b")
+        self.notify(detail, title="Collection failed", severity="error", timeout=8)
 
     def _show_problem(self, snapshot: FleetSnapshot) -> None:
         """No workers and region errors: the error panel replaces the table until data comes."""

@@ -25,7 +25,7 @@ from cmltui.api.cost import CostTotals
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.idle import IdleState, idle_words
 from cmltui.tui.bus import Bus, SnapshotArrived
-from cmltui.tui.fmt import UNPRICED, local_time, money, money_short
+from cmltui.tui.fmt import NONE, UNPRICED, local_time, money, money_short
 from cmltui.tui.repaint import ShownText, changed_text_regions
 from cmltui.tui.safe import shown
 
@@ -62,13 +62,21 @@ def progress_bar(fraction: float, width: int = 12) -> str:
     return f"▕{'█' * filled}{'░' * (width - filled)}▏ {fraction:.0%}"
 
 
-def stamp_text(updated_at: datetime | None, interval: float) -> Text:
-    """ "updated HH:MM:SS · every 10s " (or "collecting…" before the first snapshot)."""
+def stamp_text(
+    updated_at: datetime | None, interval: float, failed_at: datetime | None = None
+) -> Text:
+    """ "updated HH:MM:SS · every 10s ": the last collection that listed the fleet, with
+    "last try failed HH:MM:SS" while a later try failed (or "collecting…" before any)."""
     text = Text(no_wrap=True)
+    failing = failed_at is not None and (updated_at is None or failed_at > updated_at)
     if updated_at is not None:
         text.append(f"updated {local_time(updated_at, seconds=True)}")
+    elif failing:
+        text.append("never updated", "bold #ff6b6b")
     else:
         text.append("collecting…", "italic")
+    if failing:
+        text.append(f" · last try failed {local_time(failed_at, seconds=True)}", "bold #ff6b6b")
     text.append(f" · every {interval:g}s ")
     return text
 
@@ -78,25 +86,25 @@ class UpdateStamp(Widget):
 
     Textual writes a changed span from the left edge of the widget that owns it, so the ticking
     time lives in a narrow widget of its own: a quiet refresh writes a few cells, not a line.
-    It listens to the snapshot channel itself, so its repaint joins the same frame as the rest.
+    The header hands it its times from the same snapshot handler, so its repaint joins the same
+    frame as the rest.
     """
 
     DEFAULT_CSS = "UpdateStamp { dock: right; width: auto; height: 1; }"
 
-    def __init__(self, bus: Bus, interval: float) -> None:
+    def __init__(self, interval: float) -> None:
         super().__init__()
-        self._bus = bus
         self._interval = interval
         self._updated_at: datetime | None = None
+        self._failed_at: datetime | None = None
         self._text = stamp_text(None, interval)
         self._shown: ShownText | None = None
         self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole stamp
 
-    def on_mount(self) -> None:
-        self._bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
-
-    def _on_snapshot(self, message: SnapshotArrived) -> None:
-        self._updated_at = message.snapshot.collected_at
+    def set_times(self, updated_at: datetime | None, failed_at: datetime | None) -> None:
+        """The last successful collection, and the last failed try."""
+        self._updated_at = updated_at
+        self._failed_at = failed_at
         self._update()
 
     def set_interval(self, seconds: float) -> None:
@@ -104,7 +112,7 @@ class UpdateStamp(Widget):
         self._update()
 
     def _update(self) -> None:
-        text = stamp_text(self._updated_at, self._interval)
+        text = stamp_text(self._updated_at, self._interval, self._failed_at)
         shown = ShownText(text)
         regions = None
         if self._shown is not None and text.cell_len == self._text.cell_len:
@@ -137,13 +145,14 @@ class FleetHeader(Widget):
         self._bus = bus
         self._source = context
         self._interval = interval
-        self._totals = HeaderCounts()
-        self._updated_at: datetime | None = None
+        self._totals: HeaderCounts | None = None  # None until a collection listed the fleet
+        self._updated_at: datetime | None = None  # the last collection that listed the fleet
+        self._failed_at: datetime | None = None  # the last try that listed nothing
         self._errors: tuple[str, ...] = ()
         self._status: SourceStatus | None = None
         self._shown: ShownText | None = None
         self.regions_refreshed: list[Region] | None = None  # last repaint; None = whole header
-        self.stamp = UpdateStamp(bus, interval)
+        self.stamp = UpdateStamp(interval)
 
     def compose(self) -> ComposeResult:
         yield self.stamp
@@ -153,11 +162,22 @@ class FleetHeader(Widget):
         self._update(whole=True)
 
     def _on_snapshot(self, message: SnapshotArrived) -> None:
+        """A collection that listed the fleet gives the figures and the time; one that listed
+        nothing only marks the try as failed (its zeros are unknown, not zero)."""
         snapshot = message.snapshot
-        self._totals = header_counts(snapshot.workers, snapshot.cost())
-        self._updated_at = message.snapshot.collected_at
-        self._errors = message.snapshot.errors
+        self._errors = snapshot.errors
+        if snapshot.listed_nothing(len(self._source.regions)):
+            self._failed_at = snapshot.collected_at
+        else:
+            self._totals = header_counts(snapshot.workers, snapshot.cost())
+            self._updated_at = snapshot.collected_at
+        self.stamp.set_times(self._updated_at, self._failed_at)
         self._update()
+
+    def failed_try(self, at: datetime) -> None:
+        """A try that published nothing (the collection raised, the source could not open)."""
+        self._failed_at = at
+        self.stamp.set_times(self._updated_at, self._failed_at)
 
     def set_interval(self, seconds: float) -> None:
         self._interval = seconds
@@ -236,8 +256,10 @@ class FleetHeader(Widget):
             if status.detail:
                 top.append(": ", "yellow")
                 top.append(shown(status.detail, limit=300), "yellow")
-        right = stamp_text(self._updated_at, self._interval)
+        right = stamp_text(self._updated_at, self._interval, self._failed_at)
         t = self._totals
+        known = t is not None
+        t = t or HeaderCounts()
         cost = t.cost
         wide = (self.size.width or 80) >= WIDE_HEADER
         bottom = Text(no_wrap=True, overflow="ellipsis")
@@ -251,20 +273,19 @@ class FleetHeader(Widget):
                 counts.append((_word(state), None, t.states.get(state, 0), "bold"))
         for word, short, value, style in counts:
             bottom.append(f" {word if wide or short is None else short} ", "dim")
-            bottom.append(str(value), style)
+            bottom.append(str(value) if known else NONE, style)
             bottom.append(" " if wide else "")
         if wide:
-            bottom.append(f"of {cost.workers} ", "dim")
+            bottom.append(f"of {cost.workers if known else NONE} ", "dim")
         bottom.append("│", "dim")
         bottom.append(" burn " if wide else " ", "dim")
-        bottom.append(f"{money(cost.burn_per_hour)}/h", "bold")
+        burn = cost.burn_per_hour if known else None
+        idle_burn = cost.idle_burn_per_hour if known else None
+        bottom.append(f"{money(burn)}/h", "bold")
         bottom.append(f"  {_word(IdleState.IDLE)} ", "dim")
-        bottom.append(
-            f"{money(cost.idle_burn_per_hour)}/h",
-            "bold yellow" if cost.idle_burn_per_hour else "",
-        )
+        bottom.append(f"{money(idle_burn)}/h", "bold yellow" if idle_burn else "")
         if wide:
-            self._projections(bottom, cost, wide)
+            self._projections(bottom, cost if known else None, wide)
         if cost.unpriced_running:
             # Never a silent guess: say how many running workers the money leaves out.
             bottom.append(f"  +{cost.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
@@ -275,16 +296,18 @@ class FleetHeader(Widget):
         if self._errors:
             bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
         if not wide:  # narrow: the warnings above go first, the projections last
-            self._projections(bottom, cost, wide)
+            self._projections(bottom, cost if known else None, wide)
         return top, right, bottom
 
     @staticmethod
-    def _projections(bottom: Text, cost: CostTotals, wide: bool) -> None:
-        """The day and month at the current burn."""
+    def _projections(bottom: Text, cost: CostTotals | None, wide: bool) -> None:
+        """The day and month at the current burn (`—` while no collection listed the fleet)."""
+        day = cost.projected_day if cost is not None else None
+        month = cost.projected_month if cost is not None else None
         bottom.append("  day " if wide else "  ", "dim")
-        bottom.append(money_short(cost.projected_day) + ("" if wide else "/d"))
+        bottom.append(money_short(day) + ("" if wide else "/d"))
         bottom.append("  month " if wide else " ", "dim")
-        bottom.append(money_short(cost.projected_month) + ("" if wide else "/mo"))
+        bottom.append(money_short(month) + ("" if wide else "/mo"))
 
 
 def _word(state: IdleState) -> str:

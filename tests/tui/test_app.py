@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from textual.widgets import Input
 
-from cmltui.api.events import ActivityUpdated, WorkerPaused, WorkerResumed
+from cmltui.api.events import ActivityUpdated, FleetSnapshot, WorkerPaused, WorkerResumed
 from cmltui.config import Config, KeysConfig
 from cmltui.domain.enums import WorkerStatus
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.panels import GaugesPanel, IdleStatusPanel, PausePanel
 from tests.tui.pilot_helpers import cycle
+from tests.tui.tui_backend import ScriptedBackend
 from tests.tui.tui_fleet import NOW, by_name, snapshot
 
 SIZE = (160, 48)
@@ -365,3 +366,70 @@ async def test_a_long_start_shows_its_phase_and_a_progress_bar(make_app):
         await pilot.pause()
         top = app.query_one(FleetHeader).build(160).plain.splitlines()[0]
         assert "starting ▕██████░░░░░░▏ 50%: simulated fleet: creating instances 500/1000" in top
+
+
+# --- unknown is never zero ----------------------------------------------------------------------
+
+
+def _failing_app(clock) -> CmltuiApp:
+    errors = ("us-east-1: no AWS credentials found",)
+    backend = ScriptedBackend(
+        lambda: FleetSnapshot(collected_at=clock.now(), workers=(), errors=errors), clock
+    )
+    return CmltuiApp(backend, Config(), clock)
+
+
+async def test_with_no_successful_collection_no_figure_reads_zero(clock):
+    """No credentials: no `$0`, no `0` counts, and the time is of no success, not the try."""
+    app = _failing_app(clock)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(3):
+            await cycle(app, pilot)
+            clock.advance(10)
+        for width in (160, 80):
+            header = app.query_one(FleetHeader).build(width).plain
+            assert "$" not in header and " 0 " not in header, header
+        header = app.query_one(FleetHeader).build(160).plain
+        assert "burn —/h" in header and "day —" in header and "month —" in header
+        assert "never updated · last try failed 14:00:20" in header  # NOW + 20 s, the last try
+        # One failure, reported once, in one wording (it failed three times the same way).
+        toasts = [n for n in app._notifications if "no AWS credentials" in str(n.message)]
+        assert [(n.title, n.severity) for n in toasts] == [("Collection failed", "error")]
+        lines = [line.text for line in app.activity_log.lines if "credentials" in line.text]
+        assert len(lines) == 1 and "collection failed: us-east-1" in lines[0]
+
+
+async def test_the_time_is_the_last_success_with_a_failed_try_marked(make_app, clock):
+    app, backend = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await cycle(app, pilot)  # 14:00:00, listed
+        clock.advance(62)
+        backend.fail_next = RuntimeError("AWS said no")
+        await cycle(app, pilot)
+        header = app.query_one(FleetHeader).build(160).plain
+        assert "updated 14:00:00 · last try failed 14:01:02" in header
+        assert "burn $" in header  # the last known figures stay, with their time
+        clock.advance(10)
+        await cycle(app, pilot)  # listed again: the marker goes
+        header = app.query_one(FleetHeader).build(160).plain
+        assert "updated 14:01:12 · every" in header and "failed" not in header
+
+
+async def test_the_activity_log_reflows_after_a_resize(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await cycle(app, pilot)
+        words = " ".join(f"word{i}" for i in range(40))  # about 280 characters
+        app.note(f"error: {words}", style="#ff6b6b")
+        await pilot.pause()
+        log = app.activity_log
+        wide = [line.text for line in log.lines if "word" in line.text]
+        assert len(wide) == 2 and max(len(line) for line in wide) > 100
+        await pilot.resize_terminal(80, 40)
+        await pilot.pause()
+        narrow = [line.text for line in log.lines if "word" in line.text]
+        assert len(narrow) >= 4 and max(len(line.rstrip()) for line in narrow) <= 80
+        assert "word39" in narrow[-1]
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert len([line for line in log.lines if "word" in line.text]) == 2

@@ -131,6 +131,11 @@ class ScriptedBackend:
             self.status(SourceStatus("lab", "retrying", f"collection failed: {error}"))
             return None
         snapshot = self.produce()
+        # The source's state after each cycle, as the core service says it.
+        if snapshot.listed_nothing(len(self.context.regions)):
+            self.status(SourceStatus("lab", "retrying", "; ".join(snapshot.errors)))
+        else:
+            self.status(SourceStatus("lab", "ok", "; ".join(snapshot.errors) or None))
         for callback in self.snapshot_callbacks:
             callback(snapshot)
         return snapshot

@@ -190,8 +190,7 @@ class CoreService(Channels):
             return snapshot
 
     def _note_outcome(self, core: Core, snapshot: FleetSnapshot) -> None:
-        regions = len(core.config.aws.regions) or 1
-        if not snapshot.workers and len(snapshot.errors) >= regions:
+        if snapshot.listed_nothing(len(core.config.aws.regions)):
             self.failures += 1
             self._set_status("retrying", "; ".join(snapshot.errors), self._next_delay())
         else:
