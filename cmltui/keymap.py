@@ -55,6 +55,10 @@ class ActionSpec:
     """Runs even when a text input has focus (ctrl+c only)."""
     scopes: frozenset[Scope] = _MAIN
     """The screens it works on (elsewhere its key does nothing and the footer leaves it out)."""
+    writes: bool = False
+    """It writes to AWS: in read-only mode the footer leaves it out (its key still says why)."""
+    marked_label: str = ""
+    """The footer label while workers are marked (else `label`)."""
 
 
 # fmt: off
@@ -64,15 +68,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "the selected worker's detail screen (Esc: back)", "Detail", "Worker detail"),
     ActionSpec("toggle_idle", "toggle_idle", "i",
                "toggle idle detection for the selected worker", "Idle", "Toggle idle detection",
-               scopes=_WORKER),
+               scopes=_WORKER, writes=True),
     ActionSpec("pause", "pause", "p",
-               "pause the selected worker (asks first)", "Pause", "Pause worker", scopes=_WORKER),
+               "pause the selected worker (asks first)", "Pause", "Pause worker", scopes=_WORKER,
+               writes=True),
     ActionSpec("resume", "resume", "r",
                "resume the selected worker (asks first)", "Resume", "Resume worker",
-               scopes=_WORKER),
+               scopes=_WORKER, writes=True),
     ActionSpec("pause_idle", "pause_idle", "P",
                "pause the marked workers, or every idle one if none is marked (asks first)",
-               "Pause idle", "Pause all idle (or marked) workers"),
+               "Pause idle", "Pause all idle (or marked) workers", writes=True,
+               marked_label="Pause marked"),
     ActionSpec("mark", "mark", "space,v",
                "mark or unmark the selected worker (for a bulk pause)", "Mark", "Mark worker"),
     ActionSpec("open_url", "open_url", "o",
@@ -110,9 +116,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Cost breakdown", scopes=frozenset({Scope.MAIN, Scope.INFO})),
     ActionSpec("help", "help", "question_mark",
                "this help: keys, cues and where files go", "Help", "Help", scopes=_VIEW),
-    ActionSpec("quit", "quit", "q", "quit", "Quit", "", scopes=_EVERYWHERE),
-    ActionSpec("interrupt", "quit", "ctrl+c",
-               "leave at once, from anywhere (even while typing a filter)",
+    # On the detail, help and cost screens `q` goes back, as in k9s and lazygit.
+    ActionSpec("quit", "quit", "q", "quit (on another screen: back)", "Quit", ""),
+    ActionSpec("interrupt", "interrupt", "ctrl+c",
+               "leave at once, from anywhere, even while typing a filter (exit status 130)",
                priority=True, scopes=_EVERYWHERE),
 )
 # fmt: on

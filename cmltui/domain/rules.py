@@ -45,17 +45,19 @@ def action_refusal(
     `idle_detection` (both switches, as the worker's tag says) matters to auto-pause only: a
     worker someone excluded from idle detection is never auto-paused.
     """
-    verb = kind.replace("_", " ")
+    # What the worker's state says comes first: `r` on a running worker is "already running"
+    # whether or not the mode is read-only.
+    if kind == "toggle_idle_detection":
+        if status is WorkerStatus.TERMINATED:
+            return f"{name} is terminated"
+    elif status in _ALREADY[kind]:
+        return f"{name} is already {status.value}"
+    elif status is not _ALLOWED[kind]:
+        return f"{name} is {status.value}; {_ONLY[kind]}"
     if read_only:
-        return f"read-only mode: {verb} not sent"
+        return f"read-only mode: {kind.replace('_', ' ')} not sent"
     if in_flight:
         return f"{name}: an action is already in flight; wait for it"
-    if kind == "toggle_idle_detection":
-        return f"{name} is terminated" if status is WorkerStatus.TERMINATED else None
-    if status in _ALREADY[kind]:
-        return f"{name} is already {status.value}"
-    if status is not _ALLOWED[kind]:
-        return f"{name} is {status.value}; {_ONLY[kind]}"
     if kind == "auto_pause" and not idle_detection:
         return f"{name}: idle detection is off for it (cmltui:idle-detection)"
     return None

@@ -42,7 +42,7 @@ from cmltui.api.backend import Backend, SourceStatus
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot
 from cmltui.audit import default_audit_path
-from cmltui.cli.exits import EXIT_SIGTERM, EXIT_TERMINAL_GONE
+from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_TERMINAL_GONE
 from cmltui.clock import Clock
 from cmltui.config import Config, ConfigError, save_ui_theme
 from cmltui.domain.intervals import step_interval
@@ -56,6 +56,7 @@ from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
 from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.fmt import local_time
+from cmltui.tui.footer import FooterRules
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.help import HelpScreen
 from cmltui.tui.hints import KeyHints
@@ -442,6 +443,13 @@ class CmltuiApp(App[None]):
 
     # --- actions ----------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen:
+        return DashboardScreen(id="_default")
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: leave with 130, as the command line does on ctrl+c."""
+        self.exit(return_code=EXIT_SIGINT)
+
     def action_refresh(self) -> None:
         self.backend.refresh_now()
         self.notify("Refreshing now.", timeout=2)
@@ -478,6 +486,7 @@ class CmltuiApp(App[None]):
 
     def action_mark(self) -> None:
         self.table.toggle_mark()
+        self.refresh_bindings()  # `P` is named for what it will pause
 
     def action_filter(self) -> None:
         self.main_screen.add_class("-filtering")
@@ -503,7 +512,7 @@ class CmltuiApp(App[None]):
             self.table.set_filter("")
             self._close_filter()
         elif self.table.marked:
-            self.table.clear_marks()
+            self.clear_marks()
 
     def _close_filter(self) -> None:
         self.main_screen.remove_class("-filtering")
@@ -538,8 +547,12 @@ class CmltuiApp(App[None]):
     def selected_dto(self) -> CMLWorkerDto | None:
         return self.view.dto(self._worker_in_view())
 
+    def has_marks(self) -> bool:
+        return bool(self.table.marked)
+
     def clear_marks(self) -> None:
         self.table.clear_marks()
+        self.refresh_bindings()  # `P` is named "Pause idle" again
 
     def action_open_detail(self) -> None:
         dto = self.selected_dto()
@@ -609,7 +622,8 @@ class CmltuiApp(App[None]):
         for spec in keymap.palette_entries():
             if keymap.works_on(spec.action, scope):
                 run = partial(self.call_next, self.run_action, spec.action)
-                yield SystemCommand(spec.palette, spec.description, run)
+                key = self.hints.key(spec.id)  # beside the title, as configured
+                yield SystemCommand(f"{spec.palette}  ({key})", spec.description, run)
 
     def action_cost(self) -> None:
         if not isinstance(self.screen, CostScreen):
@@ -636,6 +650,10 @@ class CmltuiApp(App[None]):
         if isinstance(screen, WorkerDetailScreen):
             return screen.worker_id
         return self.table.cursor_id
+
+
+class DashboardScreen(FooterRules, Screen[None]):
+    """The dashboard's own screen: Textual's default one, with the footer's rules."""
 
 
 def _scope_of(screen: Screen) -> Scope:

@@ -18,7 +18,7 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.idle import IdleState
 from cmltui.tui.columns import idle_label
 from cmltui.tui.confirm import AnswerScreen, answer_hint, running_rate, yes_button
-from cmltui.tui.fmt import NONE, money
+from cmltui.tui.fmt import NONE, money, plural
 from cmltui.tui.safe import fit_cells
 
 NAME_WIDTH = 22
@@ -80,7 +80,7 @@ class BulkPauseScreen(AnswerScreen):
     @property
     def question(self) -> str:
         count = len(self.dtos)
-        return f"Pause {count} {self.why} worker{'s' if count > 1 else ''}?"
+        return f"Pause {plural(count, f'{self.why} worker')}?"
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:

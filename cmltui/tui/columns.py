@@ -71,7 +71,7 @@ COLUMNS: tuple[Column, ...] = (
     # outlast the CML word and the gauges.
     Column("name", "NAME", 12, 0, lambda d: d.name.lower(), flex=True),
     Column("status", "STATUS", 9, 1, lambda d: (_STATUS_ORDER[d.status], d.name.lower())),
-    Column("service", "CML", 12, 6, lambda d: d.service_status.value),
+    Column("service", "CML", 9, 6, lambda d: d.service_status.value),  # "error 59m"
     Column("cpu", "CPU%", 5, 4, lambda d: _num(d.cpu_utilization), True, "right"),
     Column("memory", "MEM%", 5, 5, lambda d: _num(d.memory_utilization), True, "right"),
     Column("idle", "IDLE", 8, 2, lambda d: _num(d.idle_minutes), True, "right"),
@@ -174,8 +174,9 @@ def _service_cell(dto: CMLWorkerDto) -> Cell:
         ServiceStatus.UNAVAILABLE: "dim",
     }[dto.service_status]
     if dto.cml_stale_seconds is not None:
-        # The stale marker: the age of the last good CML data, in words as well as colour.
-        return Cell(f"{word} {coarse_age(dto.cml_stale_seconds)} old", style)
+        # The stale marker: the age of the last good CML data, in words as well as colour
+        # (`error 4m`: the figures shown are 4 minutes old).
+        return Cell(f"{word} {coarse_age(dto.cml_stale_seconds)}", style)
     return Cell(word, style)
 
 

@@ -49,6 +49,7 @@ from cmltui.tui.cml_facts import (
     version_facts,
 )
 from cmltui.tui.fmt import NONE, duration, home_relative, level, local_time, percent
+from cmltui.tui.footer import FooterRules
 from cmltui.tui.hints import KeyHints, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.panels import IdleStatusPanel, PausePanel, price_text
@@ -309,7 +310,7 @@ class LabsTable(DataTable[Text]):
         self.display = bool(rows)
 
 
-class WorkerDetailScreen(Screen[None]):
+class WorkerDetailScreen(FooterRules, Screen[None]):
     """The detail of one worker; it follows the snapshots while open."""
 
     SCOPE: ClassVar = Scope.DETAIL

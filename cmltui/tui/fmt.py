@@ -188,6 +188,11 @@ def home_relative(path: Path | str, home: Path | None = None) -> str:
     return "~" if str(rest) == "." else f"~/{rest}"
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 worker", "3 workers", "2 idle workers"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def money(value: float | None) -> str:
     return NONE if value is None else f"${value:,.2f}"
 

@@ -19,6 +19,7 @@ from cmltui.domain.idle import IdleState, idle_words
 from cmltui.keymap import Scope
 from cmltui.tui import hints
 from cmltui.tui.fleet_view import IN_FLIGHT_WORDS
+from cmltui.tui.fmt import home_relative
 from cmltui.tui.hints import KeyHints, bound_keys, closing_bindings, own_hint
 from cmltui.tui.safe import plain
 from cmltui.tui.table import WorkerTable
@@ -33,11 +34,7 @@ CUE_EXAMPLES: dict[IdleState, str] = {
 """How the table's IDLE cell shows each state (an active worker: how long it has been quiet)."""
 
 
-def help_table(
-    keys: KeysConfig,
-    thresholds: ThresholdsConfig,
-    files: Sequence[tuple[str, str]] = (),
-) -> Table:
+def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
     """Every action of the one table, with the keys the config gave it, then the cues."""
     key_hints = KeyHints(keys.model_dump())
     table = Table.grid(padding=(0, 2))
@@ -45,10 +42,12 @@ def help_table(
     table.add_column()
     for spec in keymap.ACTIONS:
         # Key names come from the config: plain text, never markup.
-        table.add_row(plain(keymap.pretty(key_hints.keys(spec.id)), limit=40), spec.description)
+        keys_shown = ", ".join(keymap.key_names(key_hints.keys(spec.id)))
+        table.add_row(plain(keys_shown, limit=40), spec.description)
     for actions, what in (
         (("cursor(-1)", "cursor(1)"), "move the cursor"),
         (("page(-1)", "page(1)"), "a page up or down"),
+        (("cursor_to(0)", "cursor_to(-1)"), "the first or the last worker"),
     ):
         keys_of = [bound_keys(WorkerTable.BINDINGS, action) for action in actions]
         # "↑ ↓ k j": each action's first key, then each one's second
@@ -61,7 +60,7 @@ def help_table(
         f"warning ≥{thresholds.warning:g}%, critical ≥{thresholds.critical:g}% "
         f"(· careful ≥{thresholds.careful:g}%)",
     )
-    table.add_row("error 4m old", "CML not answering: its data is 4 minutes old")
+    table.add_row("error 4m", "CML not answering: its figures are 4 minutes old")
     table.add_row(
         IN_FLIGHT_WORDS[WorkerStatus.STOPPING], "an action is under way; a snapshot will confirm it"
     )
@@ -70,12 +69,19 @@ def help_table(
         quiet = " (quiet for 12 minutes)" if state is IdleState.ACTIVE else ""
         table.add_row(example, idle_words(state).long + quiet)
     table.add_row("*", f"a marked worker ({key_hints(hints.PAUSES_MARKED)})")
-    if files:
-        table.add_row("", "")
-        table.add_row(Text("Files", style="bold"), "")
-        for what, where in files:
-            table.add_row(what, Text(where))
     return table
+
+
+def files_text(files: Sequence[tuple[str, str]]) -> Text:
+    """Where this run writes, each path whole on a line of its own (under the home directory
+    as `~/…`), wrapped rather than cut: it is what the section is for."""
+    text = Text()
+    text.append("\nFiles\n", "bold")
+    for what, where in files:
+        text.append(f"{what}\n")
+        text.append(f"  {plain(home_relative(where)).plain}\n", "cyan")
+    text.rstrip()
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -84,7 +90,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $panel; padding: 0 1;
     }
     HelpScreen Static { width: 100%; height: auto; }
@@ -107,7 +113,9 @@ class HelpScreen(ModalScreen[None]):
             key_hints = KeyHints(self._keys.model_dump())
             close = own_hint(self.BINDINGS, "dismiss", "{key} to close", key_hints)
             scroll.border_subtitle = Text(close)
-            yield Static(help_table(self._keys, self._thresholds, self._files))
+            yield Static(help_table(self._keys, self._thresholds))
+            if self._files:
+                yield Static(files_text(self._files), id="help-files")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

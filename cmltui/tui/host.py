@@ -63,6 +63,10 @@ class Host(Protocol):
         self, work: Any, *, group: str = "default", exit_on_error: bool = True
     ) -> Any: ...
 
+    def has_marks(self) -> bool:
+        """Whether the operator marked workers (for a bulk pause)."""
+        ...
+
     def clear_marks(self) -> None:
         """Forget which workers the operator marked (after a bulk pause went out)."""
         ...

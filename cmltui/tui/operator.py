@@ -22,6 +22,7 @@ from cmltui.domain.idle import IdleState
 from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.tui.bulk import BulkPauseScreen, BulkRow
 from cmltui.tui.confirm import ConfirmActionScreen, Kind
+from cmltui.tui.fmt import plural
 from cmltui.tui.host import Host
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class OperatorActions:
 
     def _bulk_answered(self, dtos: list[CMLWorkerDto], yes: bool) -> None:
         if not yes:
-            self.host.notify(f"Pause of {len(dtos)} workers cancelled.", timeout=3)
+            self.host.notify(f"Pause of {plural(len(dtos), 'worker')} cancelled.", timeout=3)
             return
         dtos = [dto for dto in dtos if dto.id not in self.in_flight]
         if not dtos:
@@ -115,10 +116,11 @@ class OperatorActions:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self._failed(f"pause of {len(ids)} workers", exc, title="Pause failed")
+            self._failed(f"pause of {plural(len(ids), 'worker')}", exc, title="Pause failed")
         else:  # the backend put each worker's event on the activity channel itself
             sent = len(events)
-            self.host.notify(f"Pause sent: {sent} of {len(ids)} workers stopping", timeout=5)
+            stopping = f"Pause sent: {sent} of {plural(len(ids), 'worker')} stopping"
+            self.host.notify(stopping, timeout=5)
             self.host.clear_marks()  # kept after a failure, to try again
         finally:
             self.in_flight.difference_update(ids)

@@ -433,3 +433,30 @@ async def test_the_activity_log_reflows_after_a_resize(make_app):
         await pilot.resize_terminal(160, 48)
         await pilot.pause()
         assert len([line for line in log.lines if "word" in line.text]) == 2
+
+
+async def test_at_120x40_the_log_takes_what_the_table_leaves(make_app):
+    """12 workers need 14 rows: no blank band above a small log."""
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await cycle(app, pilot)
+        table, log = app.table, app.activity_log
+        assert table.region.height <= 12 + 3  # title line, header, rows
+        assert log.region.height >= 40 - 2 - 1 - table.region.height - 1
+        await pilot.resize_terminal(120, 24)  # short: as before, the log gives way
+        await pilot.pause()
+        assert not log.display or log.region.height == 0
+
+
+async def test_help_shows_each_path_whole(make_app, tmp_path):
+    from textual.widgets import Static
+
+    app, _ = make_app()
+    deep = tmp_path / "a-rather-long-folder-name" / "another-long-one" / "and-one-more"
+    app.audit_path = deep / "audit.jsonl"
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        files = str(app.screen.query_one("#help-files", Static).render())
+        assert str(app.audit_path) in files.replace("\n", "")
+        assert "…" not in files

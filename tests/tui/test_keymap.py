@@ -10,10 +10,12 @@ from textual.command import CommandPalette
 from textual.widgets import Footer
 
 from cmltui import keymap
+from cmltui.api.backend import BackendContext
 from cmltui.config import Config, ConfigError, KeysConfig, load_config
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.help import help_table
+from tests.tui.pilot_helpers import messages
 from tests.tui.tui_fleet import by_name
 
 SIZE = (160, 48)
@@ -98,7 +100,10 @@ async def test_palette_lists_every_palette_action_and_runs_it(make_app, workers)
         await pilot.pause()
         app.table.move_to(by_name(workers, "busy").instance_id)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        assert {spec.palette for spec in keymap.palette_entries()} <= titles
+        # Each with its key beside it, as configured.
+        expected = {f"{s.palette}  ({app.hints.key(s.id)})" for s in keymap.palette_entries()}
+        assert expected <= titles
+        assert "Pause worker  (p)" in titles and "Filter workers  (/)" in titles
         assert "Theme" in titles  # Textual's own entries stay
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -109,3 +114,69 @@ async def test_palette_lists_every_palette_action_and_runs_it(make_app, workers)
         await pilot.pause(0.1)
         assert isinstance(app.screen, ConfirmActionScreen)
         assert app.screen.kind == "pause"
+
+
+def _footer(app: CmltuiApp) -> dict[str, str]:
+    """What the footer offers: action -> label."""
+    return {
+        b.action: b.description for (_n, b, _e, _t) in app.screen.active_bindings.values() if b.show
+    }
+
+
+async def test_the_footer_offers_no_aws_write_in_read_only_mode(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.backend.collect()
+        await pilot.pause()
+        shown = _footer(app)
+        assert {"pause", "resume", "toggle_idle", "pause_idle"} <= set(shown)
+    context = BackendContext(profile="ro", regions=("us-east-1",), read_only=True)
+    app, _ = make_app(context=context)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.backend.collect()
+        await pilot.pause()
+        shown = _footer(app)
+        assert not {"pause", "resume", "toggle_idle", "pause_idle"} & set(shown)
+        assert "quit" in shown and "open_detail" in shown
+        await pilot.press("enter")  # the detail screen too
+        await pilot.pause()
+        assert not {"app.pause", "app.resume", "app.toggle_idle"} & set(_footer(app))
+        assert "back" in _footer(app)
+        await pilot.press("p")  # the key still answers, with why nothing is sent
+        await pilot.pause()
+        assert messages(app)[-1] == ("warning", "read-only mode: pause not sent")
+
+
+async def test_p_is_named_for_what_it_will_pause(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.backend.collect()
+        await pilot.pause()
+        assert _footer(app)["pause_idle"] == "Pause idle"
+        await pilot.press("space")
+        await pilot.pause()
+        assert _footer(app)["pause_idle"] == "Pause marked"
+        footer = app.query_one(Footer)
+        await pilot.pause(0.1)
+        assert any("Pause marked" in str(key.description) for key in footer.children)
+        await pilot.press("escape")  # clears the marks
+        await pilot.pause()
+        assert _footer(app)["pause_idle"] == "Pause idle"
+
+
+async def test_q_goes_back_on_sub_screens_and_quits_only_the_main_one(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.backend.collect()
+        await pilot.pause()
+        for opener in ("enter", "question_mark", "dollar_sign"):
+            await pilot.press(opener)
+            await pilot.pause()
+            assert app.screen is not app.main_screen
+            assert "quit" not in _footer(app)
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.screen is app.main_screen and app.is_running
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running

@@ -169,6 +169,13 @@ async def test_read_only_mode_sends_nothing(make_app, workers):
             "read-only mode: toggle idle detection not sent",
             "read-only mode: resume not sent",
         ]
+        # What the state says comes first: `r` on a running worker is already running.
+        app.table.move_to(by_name(workers, "busy").instance_id)
+        await pilot.pause()
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert messages(app)[-1] == ("warning", "cml-busy-01 is already running")
+        assert backend.calls == []
 
 
 async def test_refused_and_failed_actions_leave_the_screen_unchanged(make_app, workers):
@@ -242,3 +249,14 @@ def test_help_lists_pause_and_resume_keys():
     assert "pause the selected worker (asks first)" in lines["p"]
     assert "resume the selected worker (asks first)" in lines["r"]
     assert "toggle idle detection" in lines["i"]
+
+
+async def test_a_cancelled_bulk_pause_counts_in_words(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot, workers, "busy")
+        await pilot.press("space", "P")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert messages(app)[-1] == ("information", "Pause of 1 worker cancelled.")
