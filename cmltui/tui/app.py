@@ -51,6 +51,7 @@ from cmltui.logging_setup import log_file_path
 from cmltui.tui import hints, reach
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.columns import filter_problem
 from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
@@ -207,7 +208,7 @@ class CmltuiApp(App[None]):
                         yield LabsPanel(bus, view, clock, id="labs")
             yield ActivityLog(bus, view, clock, id="log")
         yield PlainInput(
-            placeholder="filter the columns · or one field: owner:bob lab:… user:… tag:…",
+            placeholder="filter the columns · or one field: owner:bob labowner:… lab:… tag:…",
             id="filter",
         )
         yield Static(id="too-small")
@@ -497,6 +498,9 @@ class CmltuiApp(App[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
             self.table.set_filter(event.value.strip())
+            # In the filter line itself: a prefix that names no field matches nothing.
+            problem = filter_problem(event.value.strip())
+            event.input.border_title = plain(problem, limit=200) if problem else None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":

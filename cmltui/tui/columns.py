@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.owner import owner_of
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
 from cmltui.domain.idle import IdleState, idle_words
@@ -261,9 +262,11 @@ def next_sort(current: str, shown: Sequence[str]) -> str:
 
 
 FILTER_FIELDS: tuple[str, ...] = (
-    "name", "id", "status", "cml", "type", "region", "license", "owner", "user", "lab", "tag",
+    "name", "id", "status", "cml", "type", "region", "license", "owner", "labowner", "user",
+    "lab", "tag",
 )  # fmt: skip
-"""`field:text` prefixes; plain text matches only what the columns show."""
+"""`field:text` prefixes; plain text matches only what the columns show. `owner:` is the
+worker's owner (`cmltui.api.owner`), `labowner:` the owner of one of its labs."""
 
 
 def parse_filter(needle: str) -> tuple[str | None, str]:
@@ -272,6 +275,16 @@ def parse_filter(needle: str) -> tuple[str | None, str]:
     if sep and field.strip().lower() in FILTER_FIELDS:
         return field.strip().lower(), rest.strip().lower()
     return None, needle.strip().lower()
+
+
+def filter_problem(needle: str) -> str | None:
+    """What is wrong with a filter, in one line (None when nothing is): a `word:` prefix that
+    names no field would otherwise match nothing, silently."""
+    field, sep, _rest = needle.partition(":")
+    word = field.strip().lower()
+    if sep and word.isalpha() and word not in FILTER_FIELDS:
+        return f"unknown field “{word}:” (fields: {', '.join(FILTER_FIELDS)})"
+    return None
 
 
 def matches(dto: CMLWorkerDto, needle: str) -> bool:
@@ -295,7 +308,8 @@ def _field_values(dto: CMLWorkerDto, field: str) -> list[str]:
         "type": [dto.instance_type],
         "region": [dto.aws_region],
         "license": [dto.license_status.value if dto.license_status else None],
-        "owner": [dto.created_by, *(lab.owner for lab in labs)],
+        "owner": [owner_of(dto)],
+        "labowner": [lab.owner for lab in labs],
         "user": [*dto.recent_users, *dto.recent_user_ids],
         "lab": [lab.title for lab in labs],
         "tag": [f"{key}={value}" for key, value in dto.aws_tags.items()],

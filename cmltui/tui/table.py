@@ -39,6 +39,7 @@ from cmltui.tui.columns import (
     Column,
     RowState,
     cells,
+    filter_problem,
     fit_columns,
     matches,
     next_sort,
@@ -467,6 +468,9 @@ class WorkerTable(ScrollView, can_focus=True):
         parts.append(sort + (" (column hidden)" if self.sort_hidden else ""))
         if self.filter_text:
             parts.append(f"filter “{self.filter_text}”")
+            problem = filter_problem(self.filter_text)
+            if problem:
+                parts.append(problem)
         if self.stale_since is not None:
             parts.append(f"STALE: last data {local_time(self.stale_since, seconds=True)}")
         title = " · ".join(parts)
@@ -533,8 +537,11 @@ class WorkerTable(ScrollView, can_focus=True):
         self._painted[y] = key
         if key is None:
             if index == 0:
+                problem = filter_problem(self.filter_text) if self.filter_text else None
                 note = (
-                    f"  no worker matches “{self.filter_text}”"
+                    f"  {problem}"
+                    if problem
+                    else f"  no worker matches “{self.filter_text}”"
                     if self._have_data and self.filter_text
                     else "  no workers found"
                     if self._have_data

@@ -460,3 +460,17 @@ async def test_help_shows_each_path_whole(make_app, tmp_path):
         files = str(app.screen.query_one("#help-files", Static).render())
         assert str(app.audit_path) in files.replace("\n", "")
         assert "…" not in files
+
+
+async def test_an_unknown_filter_prefix_is_named_in_the_filter_line(make_app):
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await cycle(app, pilot)
+        await pilot.press("slash", *"foo:bar")
+        await pilot.pause()
+        box = app.query_one("#filter", Input)
+        assert "unknown field “foo:”" in str(box.border_title)
+        assert "unknown field “foo:”" in str(app.table.border_title)
+        await pilot.press(*("backspace" for _ in "foo:bar"), *"owner:x")
+        await pilot.pause()
+        assert not box.border_title

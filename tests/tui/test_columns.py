@@ -113,11 +113,42 @@ def test_sort_and_filter():
     by_name_ids = sort_ids(snap.workers, "name")
     assert by_name_ids[0] == by_name(workers, "busy").instance_id
     assert [d.name for d in snap.workers if matches(d, "EXPIRED")] == ["cml-expired-11"]
-    # A lab owner is not a column: plain "bob" does not match, `owner:bob` does.
+    # A lab owner is not a column: plain "bob" does not match, `labowner:bob` does.
     assert "cml-busy-01" not in {d.name for d in snap.workers if matches(d, "bob")}
-    assert {d.name for d in snap.workers if matches(d, "owner:bob")} >= {"cml-busy-01"}
-    assert {d.name for d in snap.workers if matches(d, "OWNER: Bob")} >= {"cml-busy-01"}
+    assert {d.name for d in snap.workers if matches(d, "labowner:bob")} >= {"cml-busy-01"}
+    assert {d.name for d in snap.workers if matches(d, "LABOWNER: Bob")} >= {"cml-busy-01"}
     assert [d.name for d in snap.workers if matches(d, "lab:busy lab 2")] == ["cml-busy-01"]
+
+
+def test_owner_means_the_workers_owner_everywhere():
+    """`owner:` is the worker's owner (its created-by tag), as the detail screen and the cost
+    screen's "by owner" say; a lab's owner is `labowner:`."""
+    from cmltui.api.cost import cost_breakdown
+    from cmltui.api.owner import NO_OWNER, owner_of
+    from cmltui.tui.detail import summary_text
+
+    workers = build_workers()
+    busy = by_name(workers, "busy")
+    busy.tags["cmltui:created-by"] = "carol"
+    snap = snapshot(workers)
+    dto = next(d for d in snap.workers if d.id == busy.instance_id)
+    assert owner_of(dto) == "carol" and "owner carol" in summary_text(dto).plain
+    assert [d.name for d in snap.workers if matches(d, "owner:carol")] == ["cml-busy-01"]
+    # bob owns one of busy's labs, not busy itself
+    assert not [d.name for d in snap.workers if matches(d, "owner:bob")]
+    by_owner = dict(cost_breakdown(snap.workers, "owner"))
+    assert by_owner["carol"].workers == 1 and by_owner[NO_OWNER].workers == 11
+    unowned = [d.name for d in snap.workers if matches(d, f"owner:{NO_OWNER}")]
+    assert len(unowned) == 11 and "cml-busy-01" not in unowned
+
+
+def test_an_unknown_filter_field_says_so():
+    from cmltui.tui.columns import filter_problem
+
+    assert filter_problem("foo:bar") is not None and "“foo:”" in filter_problem("foo:bar")
+    assert "labowner" in filter_problem("foo:bar")
+    for fine in ("owner:bob", "labowner:x", "plain text", "10:30", ""):
+        assert filter_problem(fine) is None
 
 
 def test_header_counts_and_history():
