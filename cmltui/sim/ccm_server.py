@@ -26,6 +26,7 @@ from pathlib import Path
 from aiohttp import web
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.invocation import command
 from cmltui.sim.ccm_model import CcmModel, CcmWorker, Outgoing, upstream_iso
 from cmltui.sim.tls import make_tls
 
@@ -322,7 +323,7 @@ class CcmSimulator:
             "Point cmltui at it:",
             f"  export {token_hint}={self.token}",
             f"  export CMLTUI_CCM_CA_BUNDLE={self.ca_file}",
-            f"  cmltui run --ccm {self.url}",
+            f"  {command('run', '--ccm', self.url)}",  # runs pasted: no activated venv needed
             "",
             "Or any HTTP client:",
             f"  curl --cacert {self.ca_file} -H 'Authorization: Bearer {self.token}' "

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.invocation import command
 from cmltui.sim.aws import Datapoint, SimAws, naive_utc
 from cmltui.sim.cml_model import ADMIN_USERNAME, CmlModel
 from cmltui.sim.cml_server import CmlEndpoint, CmlServer, cancel_quietly
@@ -505,10 +506,13 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
         lines.append(
             f"{w.name:<20} {w.region:<15} {w.instance_id:<21} {w.ec2_state:<9} {w.cml_url}"
         )
-    lines += ["", "Environment (paste as it is; then run `cmltui run` or a virl2-client script):"]
+    lines += ["", "Environment (paste as it is; then the command below, or a virl2-client script):"]
     lines += [f"  export {name}={shlex.quote(value)}" for name, value in simulate_exports(fleet)]
     ca = shlex.quote(str(fleet.ca_file))
     lines += [
+        "",
+        "Then run cmltui on it (this very cmltui, whether or not its venv is activated):",
+        f"  {command('run')}",
         "",
         "Other HTTPS clients need the CA file too; set it for one command only, since it",
         "replaces the system CAs:",
