@@ -10,6 +10,7 @@ from typing import Any
 
 from cmltui import __version__
 from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, say
+from cmltui.cli.extras import demo_extra_hint, missing_demo_modules, needs_simulator
 from cmltui.config import Config, ConfigError, load_config
 
 
@@ -135,6 +136,9 @@ def _main(command: str, args: argparse.Namespace) -> int:
         config = config_from_args(args)
     except ConfigError as exc:
         say(str(exc))
+        return EXIT_USAGE
+    if needs_simulator(command, args) and (missing := missing_demo_modules()):
+        say(demo_extra_hint(command, missing))  # before anything is set up
         return EXIT_USAGE
     from cmltui.logging_setup import configure_logging
 
