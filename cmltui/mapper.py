@@ -16,6 +16,7 @@ from typing import Any
 from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
 from cmltui.domain import idle
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
+from cmltui.domain.freshness import age_seconds, cloudwatch_max_age, is_current
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices, hourly_cost, price_of
 from cmltui.domain.sanitize import error_text, finite_count, finite_number, finite_percent
 from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
@@ -41,6 +42,8 @@ class MapContext:
     prices: PriceLookup = field(default_factory=StaticPrices)
     audited: Mapping[str, Sequence[StopInterval]] = field(default_factory=dict)
     """Stopped intervals per instance id from the audit log (`cmltui.backends.direct.savings`)."""
+    cloudwatch_max_age: timedelta = field(default_factory=lambda: cloudwatch_max_age(300.0))
+    """How old a CloudWatch point may be and still be shown (`domain.freshness`)."""
 
 
 def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
@@ -49,14 +52,26 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     now = ctx.now
     running = worker.status is WorkerStatus.RUNNING
     has_address = worker.status not in _NO_ADDRESS_STATES
-    system_info = worker.cml.system_info if running else None  # normalised by the CML source
     cw = worker.cloudwatch
     cml_stamp = worker.cml.stats_synced_at
-    cpu = _pick(_cml_percent(system_info, "cpu"), cml_stamp, cw.cpu if running else None)
-    memory = _pick(_cml_percent(system_info, "memory"), cml_stamp, cw.memory if running else None)
-    storage = _pick(_cml_percent(system_info, "disk"), cml_stamp, cw.disk if running else None)
-    cml_answers = running and worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.PARTIAL)
     started_at = worker.last_start_at()
+    # Stats from before the last start describe another run (`domain.freshness`).
+    system_info = (  # normalised by the CML source
+        worker.cml.system_info
+        if running and is_current(cml_stamp, started_at=started_at, now=now)
+        else None
+    )
+    points = _Points(started_at, now, ctx.cloudwatch_max_age)
+    cpu = points.pick(
+        "cpu", _cml_percent(system_info, "cpu"), cml_stamp, cw.cpu if running else None
+    )
+    memory = points.pick(
+        "memory", _cml_percent(system_info, "memory"), cml_stamp, cw.memory if running else None
+    )
+    storage = points.pick(
+        "disk", _cml_percent(system_info, "disk"), cml_stamp, cw.disk if running else None
+    )
+    cml_answers = running and worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.PARTIAL)
     labs = worker.cml.labs if running else None
     lab_ids = worker.cml.lab_ids if running else None
     history = worker.history
@@ -171,6 +186,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         savings=_savings(worker, price, ctx),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
         fact_ages_seconds=_fact_ages(worker, now),
+        utilization_ages_seconds=points.ages,
     )
 
 
@@ -320,6 +336,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         savings=_NEVER_STOPPED,  # Cloud Manager sends no stop history to count from
         cml_stale_seconds=None,
         fact_ages_seconds={},  # Cloud Manager does not say when it read what it sends
+        utilization_ages_seconds={},
     )
 
 
@@ -435,18 +452,45 @@ def _reading(reading: MetricReading | None) -> float | None:
     return finite_percent(reading.value) if reading is not None else None
 
 
-def _pick(
-    cml_value: float | None, cml_stamp: datetime | None, cloudwatch: MetricReading | None
-) -> float | None:
-    """CML first, CloudWatch as the fallback; when both exist the newer timestamp wins."""
-    cw_value = _reading(cloudwatch)
-    if cml_value is None:
-        return cw_value
-    if cw_value is None or cloudwatch is None or cloudwatch.timestamp is None:
-        return cml_value
-    if cml_stamp is None or cloudwatch.timestamp > cml_stamp:
-        return cw_value
-    return cml_value
+_AGE_FIELDS = {"cpu": "cpu_utilization", "memory": "memory_utilization", "disk": "disk_utilization"}
+
+
+class _Points:
+    """Picks each utilization value and keeps the age of the point it came from."""
+
+    def __init__(self, started_at: datetime | None, now: datetime, cw_max_age: timedelta) -> None:
+        self.started_at = started_at
+        self.now = now
+        self.cw_max_age = cw_max_age
+        self.ages: dict[str, int] = {}
+
+    def pick(
+        self,
+        resource: str,
+        cml_value: float | None,
+        cml_stamp: datetime | None,
+        cloudwatch: MetricReading | None,
+    ) -> float | None:
+        """CML first, CloudWatch as the fallback; when both exist the newer timestamp wins.
+        A point from before the last start (either source), or a CloudWatch point past its
+        age, does not stand for now (`domain.freshness`): that value is None."""
+        if not is_current(cml_stamp, started_at=self.started_at, now=self.now):
+            cml_value = None
+        cw_value = _reading(cloudwatch)
+        cw_stamp = cloudwatch.timestamp if cloudwatch is not None else None
+        if cw_value is not None and not is_current(
+            cw_stamp, started_at=self.started_at, now=self.now, max_age=self.cw_max_age
+        ):
+            cw_value = None
+        use_cw = cw_value is not None and (
+            cml_value is None
+            or (cw_stamp is not None and (cml_stamp is None or cw_stamp > cml_stamp))
+        )
+        value, stamp = (cw_value, cw_stamp) if use_cw else (cml_value, cml_stamp)
+        age = age_seconds(stamp, self.now) if value is not None else None
+        if age is not None:
+            self.ages[_AGE_FIELDS[resource]] = age
+        return value
 
 
 def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> SavingsDto:
@@ -512,8 +556,11 @@ def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
     """Age of the last good CML stats still shown while the latest cycle failed."""
     if worker.cml.outcome.reach in (CMLReach.FULL, CMLReach.NOT_TRIED):
         return None
-    if worker.cml.system_info is None or worker.cml.stats_synced_at is None:
+    stamp = worker.cml.stats_synced_at
+    if worker.cml.system_info is None or stamp is None:
         return None  # nothing old is on show (e.g. a worker still booting)
+    if not is_current(stamp, started_at=worker.last_start_at(), now=now):
+        return None  # stats from before the last start are not shown at all
     return max(0, int((now - worker.cml.stats_synced_at).total_seconds()))
 
 

@@ -150,6 +150,10 @@ class CMLWorkerDto(BaseModel):
     # Seconds since each slow-cadence fact was read, by the field it feeds: cml_version,
     # cml_system_health, labs, cml_license_info, recent_users, ec2_system_status_check.
     fact_ages_seconds: dict[str, int]
+    # Seconds since the utilization point shown was measured, by field (cpu_utilization,
+    # memory_utilization, disk_utilization): CML's stats time or CloudWatch's datapoint time. A
+    # point from before the last start, or a CloudWatch point past its age, is not shown.
+    utilization_ages_seconds: dict[str, int]
 
 
 def worker_dto_to_dict(dto: CMLWorkerDto) -> dict[str, Any]:

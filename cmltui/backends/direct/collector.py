@@ -28,6 +28,7 @@ from cmltui.backends.direct.targets import CMLTargetResolver
 from cmltui.clock import Clock
 from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.freshness import cloudwatch_max_age
 from cmltui.domain.history import derive_external
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.prices import PriceLookup
@@ -144,6 +145,7 @@ class Collector:
             boot_grace=timedelta(minutes=self.config.idle.boot_grace_minutes),
             prices=self.prices,
             audited=self.ledger.by_worker if self.ledger is not None else {},
+            cloudwatch_max_age=cloudwatch_max_age(self.config.intervals.cloudwatch),
         )
 
     def target_for(self, worker_id: str) -> CMLTarget | None:

@@ -24,6 +24,7 @@ from cmltui.backends.direct.savings import SavingsLedger
 from cmltui.backends.direct.targets import CMLTargetResolver
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config
+from cmltui.domain.freshness import CLOUDWATCH_PERIOD_S
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.sources.aws import AwsSource
@@ -105,7 +106,7 @@ def build_core(
         retry_mode=config.aws.retry_mode,
         max_attempts=config.aws.max_attempts,
         clock=clock,
-        cloudwatch_period=300,
+        cloudwatch_period=CLOUDWATCH_PERIOD_S,
     )
     ca_bundle = str(endpoints.cml_ca_bundle) if endpoints.cml_ca_bundle else config.cml.ca_bundle
     cml = CMLClient(
