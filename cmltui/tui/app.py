@@ -52,14 +52,11 @@ from cmltui.tui import hints, reach
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import filter_problem
-from cmltui.tui.cost_screen import CostScreen
-from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
 from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.fmt import local_time
 from cmltui.tui.footer import FooterRules
 from cmltui.tui.header import FleetHeader
-from cmltui.tui.help import HelpScreen
 from cmltui.tui.hints import KeyHints
 from cmltui.tui.history import FleetHistory
 from cmltui.tui.operator import OperatorActions
@@ -235,7 +232,9 @@ class CmltuiApp(App[None]):
         if not self.is_headless:
             self._watch_terminal()
         if self.start_backend:
-            await self.backend.start()
+            # After the first frame: the frame (header, empty table, "collecting…") is on
+            # screen before the backend loads or starts anything.
+            self.call_after_refresh(self.backend.start)
 
     def _from_backend(self, receive: Callable[[T], None]) -> Callable[[T], None]:
         """The backend may call from any thread: hop onto the app's loop when it does."""
@@ -563,6 +562,8 @@ class CmltuiApp(App[None]):
         if dto is None:
             self.notify("No worker selected.", severity="warning", timeout=3)
             return
+        from cmltui.tui.detail import WorkerDetailScreen  # on first use: not before the frame
+
         self.push_screen(WorkerDetailScreen(dto.id))
 
     def action_open_url(self) -> None:
@@ -601,6 +602,8 @@ class CmltuiApp(App[None]):
         self.config.ui.theme = name
 
     def action_help(self) -> None:
+        from cmltui.tui.help import HelpScreen  # on first use: not before the first frame
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(
                 HelpScreen(self.config.keys, self.config.ui.thresholds, self.file_locations())
@@ -630,6 +633,8 @@ class CmltuiApp(App[None]):
                 yield SystemCommand(f"{spec.palette}  ({key})", spec.description, run)
 
     def action_cost(self) -> None:
+        from cmltui.tui.cost_screen import CostScreen  # on first use: not before the frame
+
         if not isinstance(self.screen, CostScreen):
             self.push_screen(CostScreen(self.bus, self.view.snapshot, self.clock))
 
@@ -651,8 +656,8 @@ class CmltuiApp(App[None]):
     def _worker_in_view(self) -> str | None:
         """The worker an action is for: the detail screen's own, else the table's cursor."""
         screen = self.screen
-        if isinstance(screen, WorkerDetailScreen):
-            return screen.worker_id
+        if _scope_of(screen) is Scope.DETAIL:
+            return getattr(screen, "worker_id", None)
         return self.table.cursor_id
 
 

@@ -55,7 +55,7 @@ def demo_service(
     The dashboard paints at once; the service's first step starts the simulator (moto and the
     CML servers, mostly in threads), reporting progress on the status channel.
     """
-    from cmltui.backends.direct.service import CoreService
+    from cmltui.backends.direct.service import CORE_MODULES, CoreService
 
     async def open_core(cadence: Cadence, progress: Progress) -> Core:
         from cmltui.backends.direct.wiring import build_core
@@ -89,5 +89,9 @@ def demo_service(
         demo=True,
     )
     return CoreService(
-        config=config, context=context, opener=open_core, label="demo · simulated fleet"
+        config=config,
+        context=context,
+        opener=open_core,
+        label="demo · simulated fleet",
+        preload=(*CORE_MODULES, "cmltui.sim.runner"),  # moto, Flask: loaded off the loop
     )

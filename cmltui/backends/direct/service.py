@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cmltui.api.backend import (
     ActionRefused,
@@ -28,17 +30,23 @@ from cmltui.api.events import (
     WorkerResumed,
 )
 from cmltui.audit import default_audit_path, read_entries
-from cmltui.backends.direct.actions import Actions
-from cmltui.backends.direct.wiring import Core, Endpoints, build_core
 from cmltui.config import Config
 from cmltui.domain.intervals import Cadence
+
+if TYPE_CHECKING:  # imported off the event loop, after the dashboard's first frame (`open`)
+    from cmltui.backends.direct.actions import Actions
+    from cmltui.backends.direct.wiring import Core
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[..., None]
 """`progress(text, fraction=None)`: what the opener is doing, and how far (0..1) when known."""
-CoreOpener = Callable[[Cadence, Progress], Awaitable[Core]]
+CoreOpener = Callable[[Cadence, Progress], Awaitable["Core"]]
 """Builds the core (and starts whatever it talks to), reporting progress in words."""
+
+CORE_MODULES: tuple[str, ...] = ("cmltui.backends.direct.wiring",)
+"""What opening the core imports (boto3, aiohttp, the sources): loaded on a worker thread, so
+that building the service costs nothing and the dashboard paints before they load."""
 
 RETRY_CAP_SECONDS = 300.0
 PRICE_WAIT_SECONDS = 15.0  # `snapshot` waits this long for Pricing API reads it started
@@ -54,11 +62,13 @@ class CoreService(Channels):
         context: BackendContext,
         opener: CoreOpener,
         label: str,
+        preload: tuple[str, ...] = CORE_MODULES,
     ) -> None:
         self.config = config
         self.context = context
         self.cadence = Cadence(config.intervals.collector)
         self._opener = opener
+        self._preload = preload
         self.core: Core | None = None
         self._open_lock = asyncio.Lock()
         self._cycle_lock = asyncio.Lock()
@@ -100,6 +110,9 @@ class CoreService(Channels):
         async with self._open_lock:
             if self.core is None:
                 self._set_status("starting")
+                # Heavy imports off the loop: the screen stays live while they load.
+                for module in self._preload:
+                    await asyncio.to_thread(importlib.import_module, module)
                 core = await self._opener(
                     self.cadence,
                     lambda text, done=None: self._set_status("starting", text, progress=done),
@@ -264,6 +277,8 @@ def aws_service(config: Config) -> CoreService:
     """`cmltui run` and `cmltui snapshot`: the core over AWS as the config says."""
 
     async def open_core(cadence: Cadence, progress: Progress) -> Core:
+        from cmltui.backends.direct.wiring import Endpoints, build_core
+
         return build_core(config, Endpoints(), cadence=cadence)
 
     regions = tuple(config.aws.regions)
