@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -14,6 +13,7 @@ from functools import partial
 from cmltui.api.backend import Backend
 from cmltui.api.events import FleetSnapshot
 from cmltui.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, say
+from cmltui.cli.jsonout import strict_json
 from cmltui.config import Config
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,8 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
 
 
 def snapshot_json(snapshot: FleetSnapshot) -> str:
-    """What `snapshot --format json` prints: strict JSON (never `NaN` or `Infinity`).
-
-    Every number was made finite where it came in (prices inside their band, utilization
-    clamped); `allow_nan=False` makes a slip fail loudly here instead of printing non-JSON.
-    """
-    return json.dumps(snapshot.to_dict(), indent=2, allow_nan=False)
+    """What `snapshot --format json` prints: strict JSON (never `NaN` or `Infinity`)."""
+    return strict_json(snapshot.to_dict(), indent=2)
 
 
 def _dashboard(args: argparse.Namespace, config: Config) -> int:
@@ -163,10 +159,21 @@ def _simulate(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _watch(args: argparse.Namespace, config: Config) -> int:
+    """Both channels (and the source's state) as JSON lines until ctrl+c, `--count` or the
+    reader leaves."""
+    from cmltui.cli.watch import CHANNELS, watch
+
+    backend = backend_for(args, config)
+    channels = tuple(args.channel or CHANNELS)
+    return asyncio.run(watch(backend, sys.stdout, channels=channels, count=args.count))
+
+
 COMMANDS: dict[str, Command] = {
     "run": _dashboard,
     "demo": _dashboard,
     "snapshot": _snapshot,
     "simulate": _simulate,
+    "watch": _watch,
 }
 """The one command table: each subcommand and what runs it."""

@@ -12,6 +12,9 @@ from cmltui import __version__
 from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, say
 from cmltui.config import Config, ConfigError, load_config
 
+HEADLESS = ("snapshot", "simulate", "watch", "exporter")
+"""Commands without a full-screen UI: they may log to stderr when the log file is unusable."""
+
 
 def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(EXIT_SIGTERM)
@@ -82,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--format", choices=("json", "table"), default="table")
     _add_ccm_url(snapshot)
 
+    watch = commands.add_parser(
+        "watch", help="snapshots and activity events as JSON lines, as they happen"
+    )
+    _add_global_options(watch, suppress=True)
+    watch.add_argument("--demo", action="store_true", help="use the simulated fleet")
+    _add_fleet_options(watch)
+    _add_ccm_url(watch)
+    watch.add_argument(
+        "--channel",
+        action="append",
+        choices=("snapshot", "activity", "status"),
+        help="only these channels (repeatable; default: all three)",
+    )
+    watch.add_argument("--count", type=_positive_int, default=None, help="stop after N lines")
+
     simulate = commands.add_parser("simulate", help="run the simulators alone")
     _add_global_options(simulate, suppress=True)
     _add_fleet_options(simulate)
@@ -140,9 +158,7 @@ def _main(command: str, args: argparse.Namespace) -> int:
 
     # Commands without a full-screen UI may log to stderr when the log file is unusable.
     demo = command == "demo" or bool(getattr(args, "demo", False))
-    setup = configure_logging(
-        config.log_level, stderr_fallback=command in ("snapshot", "simulate"), demo=demo
-    )
+    setup = configure_logging(config.log_level, stderr_fallback=command in HEADLESS, demo=demo)
     problems = [setup.problem]
     if command in ("run", "demo"):
         from cmltui.audit import AuditLog, default_audit_path
