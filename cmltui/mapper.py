@@ -69,6 +69,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         aws_region=worker.region,
         aws_instance_id=worker.instance_id,
         instance_type=worker.instance_type,
+        aws_account=worker.account,
         status=worker.status,
         service_status=service_status(
             worker.status,
@@ -239,6 +240,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         aws_region=region,
         aws_instance_id=_text(data.get("aws_instance_id")) or worker_id,
         instance_type=instance_type,
+        aws_account=None,  # Cloud Manager's DTO names no account
         status=status,
         service_status=_enum(ServiceStatus, data.get("service_status"), ServiceStatus.UNAVAILABLE),
         ami_id=_text(data.get("ami_id")),

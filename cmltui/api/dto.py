@@ -58,6 +58,9 @@ class CMLWorkerDto(BaseModel):
     aws_region: str
     aws_instance_id: str
     instance_type: str | None
+    # The configured name of the AWS account the worker lives in (`[[aws.accounts]]`); None
+    # for the one account of a config without accounts, and from a Cloud Manager.
+    aws_account: str | None
     # status
     status: WorkerStatus
     service_status: ServiceStatus

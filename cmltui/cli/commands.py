@@ -5,20 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 
 from cmltui.api.backend import Backend
 from cmltui.api.events import FleetSnapshot
-from cmltui.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, say
+from cmltui.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
 from cmltui.cli.jsonout import strict_json
+from cmltui.cli.lifecycle import SIGNAL_CODES, Ending, close_in_time
 from cmltui.config import Config
 
 log = logging.getLogger(__name__)
-
-CLOSE_GRACE_SECONDS = 1.0
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -99,19 +97,13 @@ def _run_tui(backend: Backend, config: Config, args: argparse.Namespace) -> int:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        for signum, code in ((signal.SIGTERM, EXIT_SIGTERM), (signal.SIGINT, EXIT_SIGINT)):
+        for signum, code in SIGNAL_CODES:
             # The app's own exit restores the terminal; the code says which signal ended it.
             loop.add_signal_handler(signum, partial(app.exit, return_code=code))
         try:
             await app.run_async()
         finally:
-            try:
-                # Closing waits for nothing that may hang: in-flight AWS calls are abandoned
-                # (daemon threads) and CML requests are cancelled with their session.
-                async with asyncio.timeout(CLOSE_GRACE_SECONDS):
-                    await backend.close()
-            except TimeoutError:
-                log.warning("backend close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
+            await close_in_time(backend)
 
     asyncio.run(main())
     return app.return_code or EXIT_OK
@@ -169,11 +161,53 @@ def _watch(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(watch(backend, sys.stdout, channels=channels, count=args.count))
 
 
+def _exporter(args: argparse.Namespace, config: Config) -> int:
+    """The fleet's figures on a Prometheus /metrics endpoint until ctrl+c or SIGTERM."""
+    import importlib.util
+
+    if importlib.util.find_spec("prometheus_client") is None:
+        say("the exporter needs prometheus-client: pip install 'cmltui[exporter]'")
+        return EXIT_USAGE
+    from cmltui.exporter.server import Exporter, parse_listen
+
+    try:
+        listen = parse_listen(args.listen)
+    except ValueError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    if not listen.loopback and not args.allow_remote:
+        say(
+            f"--listen {args.listen} would serve every worker's name, account and cost beyond "
+            "this machine; add --allow-remote to mean it"
+        )
+        return EXIT_USAGE
+    exporter = Exporter(backend_for(args, config), listen)
+
+    async def serve() -> int:
+        ending = Ending()
+        with ending.on_signals():
+            try:
+                await exporter.start()
+            except OSError as exc:
+                say(f"cannot listen on {args.listen}: {exc.strerror or exc}")
+                await close_in_time(exporter.backend)
+                return EXIT_FAILED
+            say(f"serving {listen.url}")
+            try:
+                return await ending.wait()
+            finally:
+                await exporter.close()
+                await close_in_time(exporter.backend)
+
+    return asyncio.run(serve())
+
+
 COMMANDS: dict[str, Command] = {
     "run": _dashboard,
     "demo": _dashboard,
     "snapshot": _snapshot,
     "simulate": _simulate,
     "watch": _watch,
+    "exporter": _exporter,
 }
 """The one command table: each subcommand and what runs it."""

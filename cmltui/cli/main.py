@@ -100,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--count", type=_positive_int, default=None, help="stop after N lines")
 
+    exporter = commands.add_parser(
+        "exporter", help="serve the fleet's figures to Prometheus (GET /metrics)"
+    )
+    _add_global_options(exporter, suppress=True)
+    exporter.add_argument("--demo", action="store_true", help="use the simulated fleet")
+    _add_fleet_options(exporter)
+    _add_ccm_url(exporter)
+    exporter.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:9719",
+        help="where to serve /metrics (default 127.0.0.1:9719, this machine only)",
+    )
+    exporter.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --listen on an address other machines can reach",
+    )
+
     simulate = commands.add_parser("simulate", help="run the simulators alone")
     _add_global_options(simulate, suppress=True)
     _add_fleet_options(simulate)

@@ -15,7 +15,6 @@ import logging
 import os
 import queue
 import select
-import signal
 import stat
 import threading
 from collections.abc import Callable, Collection
@@ -23,15 +22,14 @@ from typing import Any, TextIO
 
 from cmltui.api.backend import Backend, SourceStatus
 from cmltui.api.events import ActivityEvent, FleetSnapshot
-from cmltui.cli.exits import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from cmltui.cli.jsonout import strict_json
+from cmltui.cli.lifecycle import Ending, close_in_time
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("snapshot", "activity", "status")
 BACKLOG = 64
 """Lines waiting for a slow reader; past that the oldest waiting line is dropped (and logged)."""
-CLOSE_GRACE_SECONDS = 1.0
 _STATES_WITH_NEWS = frozenset({"retrying", "reconnecting", "error"})
 
 
@@ -158,32 +156,16 @@ async def watch(
 ) -> int:
     """Subscribe, start the backend, write lines until done or a signal; returns the exit code."""
     loop = asyncio.get_running_loop()
-    finished = asyncio.Event()
-    code = EXIT_OK
-
-    def stop(exit_code: int = EXIT_OK) -> None:
-        nonlocal code
-        if not finished.is_set():
-            code = exit_code
-            finished.set()
-
-    writer = LineWriter(stream, count, lambda: loop.call_soon_threadsafe(stop))
+    ending = Ending()
+    writer = LineWriter(stream, count, lambda: loop.call_soon_threadsafe(ending.end))
     _subscribe(backend, writer, channels)
-    for signum, exit_code in ((signal.SIGINT, EXIT_SIGINT), (signal.SIGTERM, EXIT_SIGTERM)):
-        loop.add_signal_handler(signum, stop, exit_code)
-    writer.start()
-    try:
-        await backend.start()
-        await finished.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    with ending.on_signals():
+        writer.start()
         try:
-            async with asyncio.timeout(CLOSE_GRACE_SECONDS):
-                await backend.close()
-        except TimeoutError:
-            log.warning("backend close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
-    return code
+            await backend.start()
+            return await ending.wait()
+        finally:
+            await close_in_time(backend)
 
 
 def _subscribe(backend: Backend, writer: LineWriter, channels: Collection[str]) -> None:

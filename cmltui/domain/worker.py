@@ -128,6 +128,7 @@ class CMLWorker:
     instance_id: str
     region: str
     name: str
+    account: str | None = None  # the configured account's name; None for the one default
     instance_type: str | None = None
     status: WorkerStatus = WorkerStatus.UNKNOWN
     ec2_state_detail: str | None = None

@@ -27,8 +27,10 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.api.health import CollectorHealth
 from cmltui.audit import default_audit_path, read_entries
 from cmltui.backends.direct.actions import Actions
+from cmltui.backends.direct.health import CycleMeter
 from cmltui.backends.direct.wiring import Core, Endpoints, build_core
 from cmltui.config import Config
 from cmltui.domain.intervals import Cadence
@@ -69,6 +71,7 @@ class CoreService(Channels):
         self._running = False
         super().__init__(label)
         self.failures = 0  # consecutive cycles in which no region could be listed
+        self._health = CollectorHealth()
 
     def _set_status(
         self,
@@ -174,6 +177,7 @@ class CoreService(Channels):
             return None
         async with self._cycle_lock:
             core = await self.open()
+            cycle = CycleMeter(core)
             try:
                 snapshot = await core.collector.collect()
             except asyncio.CancelledError:
@@ -181,9 +185,11 @@ class CoreService(Channels):
             except Exception as exc:
                 log.warning("collection cycle failed: %s", exc, exc_info=True)
                 self.failures += 1
+                self._health = cycle.ended(self._health, listed=False)
                 self._set_status("retrying", f"collection failed: {exc}", self._next_delay())
                 return None
             self._note_outcome(core, snapshot)
+            self._health = cycle.ended(self._health, listed=self.failures == 0)
             self.snapshots.publish(snapshot)
             if snapshot.workers and self._running and self._idle_task is None:
                 self._idle_task = asyncio.create_task(self._idle_loop(core), name="cmltui-idle")
@@ -197,6 +203,10 @@ class CoreService(Channels):
         else:
             self.failures = 0
             self._set_status("ok", "; ".join(snapshot.errors) or None)
+
+    def collector_health(self) -> CollectorHealth:
+        """How the collector is doing, as of the last cycle that ended (never starts one)."""
+        return self._health
 
     async def snapshot_once(self) -> FleetSnapshot:
         """`cmltui snapshot`: collect, read telemetry once (so idle figures are real), collect.
