@@ -40,7 +40,7 @@ class MapContext:
     boot_grace: timedelta = timedelta(minutes=10)
     prices: PriceLookup = field(default_factory=StaticPrices)
     audited: Mapping[str, Sequence[StopInterval]] = field(default_factory=dict)
-    """Stopped intervals per instance id from the audit log (`cmltui.backends.direct.savings`)."""
+    """Stopped intervals per worker key from the audit log (`cmltui.backends.direct.savings`)."""
 
 
 def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
@@ -64,7 +64,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     detection_on = idle.detection_active(worker, ctx.idle)
     price = price_of(ctx.prices, worker.region, worker.instance_type)
     return CMLWorkerDto(
-        id=worker.instance_id,
+        id=worker.key,
         name=worker.tags.get(NAME_TAG) or worker.instance_id,
         aws_region=worker.region,
         aws_instance_id=worker.instance_id,
@@ -453,7 +453,7 @@ def _pick(
 
 def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> SavingsDto:
     intervals = worker_intervals(
-        ctx.audited.get(worker.instance_id, ()),
+        ctx.audited.get(worker.key, ()),
         worker.status,
         worker.history,
         worker.ec2_state_transition_at,

@@ -63,8 +63,8 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
             await backend.close()
 
     snapshot = asyncio.run(collect_once())
-    regions = len(backend.context.regions) or 1
-    if not snapshot.workers and snapshot.errors and len(snapshot.errors) >= regions:
+    listings = backend.context.listing_count
+    if not snapshot.workers and snapshot.errors and len(snapshot.errors) >= listings:
         say("; ".join(snapshot.errors))  # every failing region, each named in its message
         return EXIT_FAILED
     if args.format == "json":

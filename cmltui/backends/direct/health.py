@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from cmltui.api.health import AwsCallKey, CollectorHealth
 from cmltui.backends.direct.wiring import Core
+from cmltui.sources.aws_accounts import AwsAccounts
 
 
 class CycleMeter:
@@ -40,6 +41,8 @@ class CycleMeter:
 def aws_calls(core: Core) -> dict[AwsCallKey, int]:
     """Every account's AWS calls so far, by account, region, service and operation."""
     calls: dict[AwsCallKey, int] = {}
-    for (region, service, operation), count in core.aws.calls.snapshot().items():
-        calls[("", region, service, operation)] = count
+    for source in core.accounts or AwsAccounts([core.aws]):
+        account = source.account or ""
+        for (region, service, operation), count in source.calls.snapshot().items():
+            calls[(account, region, service, operation)] = count
     return calls

@@ -196,8 +196,7 @@ class CoreService(Channels):
             return snapshot
 
     def _note_outcome(self, core: Core, snapshot: FleetSnapshot) -> None:
-        regions = len(core.config.aws.regions) or 1
-        if not snapshot.workers and len(snapshot.errors) >= regions:
+        if not snapshot.workers and len(snapshot.errors) >= self.context.listing_count:
             self.failures += 1
             self._set_status("retrying", "; ".join(snapshot.errors), self._next_delay())
         else:
@@ -277,12 +276,17 @@ def aws_service(config: Config) -> CoreService:
     async def open_core(cadence: Cadence, progress: Progress) -> Core:
         return build_core(config, Endpoints(), cadence=cadence)
 
-    regions = tuple(config.aws.regions)
+    regions = config.aws.all_regions()
+    sources = config.aws.account_sources()
+    accounts = tuple(source.name for source in sources if source.name is not None)
     context = BackendContext(
         profile=config.aws.profile,
         regions=regions,
         read_only=config.read_only,
         tls_verified=config.cml.verify_tls,
+        accounts=accounts,
+        listings=sum(len(source.regions) for source in sources),
     )
-    label = f"aws {config.aws.profile or 'default credentials'} · {', '.join(regions)}"
+    who = f"accounts {', '.join(accounts)}" if accounts else None
+    label = f"aws {who or config.aws.profile or 'default credentials'} · {', '.join(regions)}"
     return CoreService(config=config, context=context, opener=open_core, label=label)

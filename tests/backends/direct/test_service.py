@@ -96,6 +96,9 @@ class CoreStub:
     # What the collector's health is read from: the real counters, untouched here.
     cml: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(stats=CMLRequestStats()))
     aws: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(calls=AwsCallCounter()))
+    accounts: list[SimpleNamespace] = field(
+        default_factory=lambda: [SimpleNamespace(account=None, calls=AwsCallCounter())]
+    )
 
     async def close(self) -> None:
         self.closed = True
