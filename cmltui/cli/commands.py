@@ -41,7 +41,7 @@ def backend_for(args: argparse.Namespace, config: Config) -> Backend:
     if demo:
         from cmltui.backends.direct.demo import demo_service
 
-        return demo_service(config, workers=args.workers, seed=args.seed)
+        return demo_service(config, workers=args.workers, seed=args.seed, accounts=args.accounts)
     if config.source.kind == "ccm":
         from cmltui.backends.ccm.backend import CcmBackend
 
@@ -132,7 +132,9 @@ def _simulate(args: argparse.Namespace, config: Config) -> int:
             return sim.info_text(SIM_TOKEN_ENV), sim.stop
         from cmltui.sim.runner import SimulatedFleet, simulate_info_text
 
-        fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
+        fleet = SimulatedFleet(
+            workers=args.workers, seed=args.seed, host=args.host, accounts=args.accounts
+        )
         await fleet.start(progress)
         return simulate_info_text(fleet), fleet.stop
 

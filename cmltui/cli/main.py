@@ -59,6 +59,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
 def _add_fleet_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive_int, default=12, help="simulated workers")
     parser.add_argument("--seed", type=int, default=0, help="simulation seed")
+    parser.add_argument(
+        "--accounts",
+        type=_account_count,
+        default=1,
+        help="simulated AWS accounts, 1 to 4 (workers alternate between them)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,6 +200,13 @@ def _main(command: str, args: argparse.Namespace) -> int:
     except ConfigError as exc:
         say(str(exc))
         return EXIT_USAGE
+
+
+def _account_count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 4:
+        raise argparse.ArgumentTypeError("must be 1 to 4")
+    return value
 
 
 def _positive_int(text: str) -> int:

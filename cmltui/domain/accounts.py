@@ -14,6 +14,8 @@ import re
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 """An account's name: short, and safe in a worker key, a filter, a header and a metric label."""
 KEY_SEPARATOR = "/"
+SIMULATED_ACCOUNTS = ("training", "development", "production", "sandbox")
+"""The names of the simulated fleet's accounts (`simulate --accounts N`, `demo --accounts N`)."""
 
 
 def worker_key(account: str | None, instance_id: str) -> str:
