@@ -153,6 +153,7 @@ class SimulatedFleet:
         self._reconcile_lock = asyncio.Lock()
         self._last_cw: datetime | None = None
         self.ca_file = Path()
+        self.credentials_file: Path | None = None  # one profile per account (several only)
 
     # ----- public facts -------------------------------------------------------------------------
 
@@ -205,6 +206,9 @@ class SimulatedFleet:
         await asyncio.to_thread(self._aws.start, self.seed)
         for extra in range(1, len(self.account_names)):
             self._accounts.append(self._aws.another_account(extra))
+        if self.account_names:
+            self.credentials_file = self._tmp / "aws-credentials"
+            self.credentials_file.write_text(aws_profiles_text(self), encoding="utf-8")
         self.t0 = t0 = self.clock.now()
         self._cml = CmlServer(self.host, self.clock, tls, secrets.token_bytes(32))
         await self._cml.start()
@@ -493,6 +497,38 @@ class SimulatedFleet:
                 aws.prune(region, now - timedelta(seconds=CW_WINDOW_S))
 
 
+def profile_name(account: str) -> str:
+    return f"cmltui-sim-{account}"
+
+
+def aws_profiles_text(fleet: SimulatedFleet) -> str:
+    """A shared-credentials file with one profile per simulated account (dummy keys)."""
+    lines = []
+    for name in fleet.account_names:
+        creds = fleet.account(name).credentials
+        lines += [
+            f"[{profile_name(name)}]",
+            f"aws_access_key_id = {creds['aws_access_key_id']}",
+            f"aws_secret_access_key = {creds['aws_secret_access_key']}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def accounts_toml(fleet: SimulatedFleet) -> list[str]:
+    """`[[aws.accounts]]` for the simulated accounts: by profile, or the second and later
+    through a role assumed with the first account's key."""
+    lines: list[str] = []
+    for k, name in enumerate(fleet.account_names):
+        lines += ["", "[[aws.accounts]]", f'name = "{name}"', f'profile = "{profile_name(name)}"']
+        if k:
+            lines += [
+                "# or through a role, assumed with the first account's key:",
+                f'# role_arn = "{fleet.account(name).role_arn()}"',
+            ]
+    return lines
+
+
 def simulate_exports(fleet: SimulatedFleet) -> list[tuple[str, str]]:
     """The environment that points cmltui (and virl2-client) at the fleet, TLS verified."""
     creds = fleet.aws_credentials
@@ -517,6 +553,8 @@ def simulate_exports(fleet: SimulatedFleet) -> list[tuple[str, str]]:
     ]
     if answering:
         exports.append(("VIRL2_URL", answering[0].cml_url))
+    if fleet.credentials_file is not None:  # the accounts' profiles (config printed below)
+        exports.append(("AWS_SHARED_CREDENTIALS_FILE", str(fleet.credentials_file)))
     return exports
 
 
@@ -540,6 +578,7 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
     for w in fleet.workers:
         lines.append(
             f"{w.name:<20} {w.region:<15} {w.instance_id:<21} {w.ec2_state:<9} {w.cml_url}"
+            + (f"  ({w.account_name})" if w.account_name else "")
         )
     lines += ["", "Environment (paste as it is; then run `cmltui run` or a virl2-client script):"]
     lines += [f"  export {name}={shlex.quote(value)}" for name, value in simulate_exports(fleet)]
@@ -562,6 +601,16 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
         '  password_env = "CMLTUI_CML_PASSWORD"',
         f'  ca_bundle = "{fleet.ca_file}"',
         f'  allowed_hosts = ["{fleet.host}"]   # the URL tags point at the simulator',
-        "",
     ]
+    if fleet.account_names:
+        lines += ["  " + line if line else "" for line in accounts_toml(fleet)]
+        lines += [
+            "",
+            f"The accounts' profiles are in {fleet.credentials_file}",
+            "(AWS_SHARED_CREDENTIALS_FILE above points at it; or paste it into"
+            " ~/.aws/credentials):",
+            "",
+        ]
+        lines += [f"  {line}" if line else "" for line in aws_profiles_text(fleet).splitlines()]
+    lines.append("")
     return "\n".join(lines)
