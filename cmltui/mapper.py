@@ -171,6 +171,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         price_source=price.source if price else None,
         savings=_savings(worker, price, ctx),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
+        ec2_stale_seconds=_listing_stale_seconds(worker, now),
         fact_ages_seconds=_fact_ages(worker, now),
     )
 
@@ -321,6 +322,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         price_source=price.source if price else None,
         savings=_NEVER_STOPPED,  # Cloud Manager sends no stop history to count from
         cml_stale_seconds=None,
+        ec2_stale_seconds=None,  # the stream's own staleness is the header's
         fact_ages_seconds={},  # Cloud Manager does not say when it read what it sends
     )
 
@@ -517,6 +519,13 @@ def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
     if worker.cml.system_info is None or worker.cml.stats_synced_at is None:
         return None  # nothing old is on show (e.g. a worker still booting)
     return max(0, int((now - worker.cml.stats_synced_at).total_seconds()))
+
+
+def _listing_stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
+    """Age of the last EC2 listing that showed the worker, while its account's region fails."""
+    if "ec2" not in worker.errors or worker.ec2_last_checked_at is None:
+        return None
+    return max(0, int((now - worker.ec2_last_checked_at).total_seconds()))
 
 
 def _round(value: float | None) -> float | None:

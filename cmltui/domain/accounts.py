@@ -31,4 +31,4 @@ def split_key(key: str) -> tuple[str | None, str]:
 
 def accounts_word(names: tuple[str, ...], *, wide: bool) -> str:
     """How a header names the accounts: all of them when wide, else how many."""
-    return ", ".join(names) if wide else f"{len(names)} accounts"
+    return f"accounts {', '.join(names)}" if wide else f"{len(names)} accounts"
