@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -11,6 +12,8 @@ import time
 import pytest
 
 from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM
+from cmltui.sim.runner import simulate_exports
+from tests.backends.direct.sim_core import make_core
 from tests.cli.test_snapshot import clean_env, cmltui
 
 
@@ -100,3 +103,48 @@ def test_ctrl_c_and_sigterm_exit_with_their_codes_and_no_traceback(tmp_path, sig
     proc.send_signal(signum)
     assert proc.wait(timeout=30) == code
     assert proc.stderr is not None and "Traceback" not in proc.stderr.read()
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_toggle_by_another_cmltui_is_a_line_within_one_cycle(fleet, tmp_path):
+    """`cmltui watch` against the simulated fleet; another cmltui (a core of its own, as the
+    dashboard or an action command would be) flips idle detection of one worker."""
+    env = clean_env(tmp_path / "watch", **dict(simulate_exports(fleet)))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cmltui", "watch", "--interval", "2",
+        "--channel", "snapshot", "--channel", "activity",
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        limit=2**24,  # a snapshot line is the whole fleet
+    )  # fmt: skip
+    assert proc.stdout is not None
+
+    async def next_line() -> dict:
+        raw = await asyncio.wait_for(proc.stdout.readline(), 60)
+        assert raw, (await proc.stderr.read()).decode() if proc.stderr else ""
+        return json.loads(raw)
+
+    other = make_core(fleet, tmp_path / "other")
+    try:
+        first = await next_line()
+        while first["channel"] != "snapshot":
+            first = await next_line()
+        dto = next(w for w in first["workers"] if w["name"] == "cml-eval-10")
+        await other.collector.collect()
+        toggled = await other.actions.toggle_idle_detection(
+            dto["id"], dto["is_idle_detection_enabled"]
+        )
+        flipped_at = time.monotonic()
+        while True:
+            line = await next_line()
+            if line.get("type") == "worker.idle_detection.toggled":
+                break
+        assert time.monotonic() - flipped_at < 2 + 8  # the next cycle, with room for load
+        assert line["channel"] == "activity" and line["source"] == "domain.worker_activity"
+        assert line["data"]["worker_id"] == dto["id"]
+        assert line["data"]["is_enabled"] is toggled.is_enabled
+        assert line["data"]["toggled_by"] == "external"
+        await other.actions.toggle_idle_detection(dto["id"], toggled.is_enabled)  # put back
+    finally:
+        await other.close()
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 30) == EXIT_SIGTERM

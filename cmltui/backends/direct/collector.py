@@ -18,11 +18,13 @@ import asyncio
 import gc
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from cmltui.api.events import FleetSnapshot
+from cmltui.api.events import ActivityEvent, FleetSnapshot
+from cmltui.backends.direct import observed
 from cmltui.backends.direct.savings import SavingsLedger
 from cmltui.backends.direct.targets import CMLTargetResolver
 from cmltui.clock import Clock
@@ -30,6 +32,7 @@ from cmltui.config import Config
 from cmltui.domain.accounts import worker_key
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.history import derive_external
+from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
@@ -116,10 +119,13 @@ class Collector:
         cadence: Cadence | None = None,
         prices: PriceLookup | None = None,
         ledger: SavingsLedger | None = None,
+        publish: Callable[[ActivityEvent], None] | None = None,
     ) -> None:
         self.config = config
         self.prices = prices or config.price_table()
         self.ledger = ledger
+        # The activity channel: changes seen on AWS that this cmltui did not make (`observed`).
+        self.publish = publish or (lambda _event: None)
         self.aws = AwsAccounts.of(aws)
         self.cml = cml
         self.registry = registry
@@ -170,8 +176,9 @@ class Collector:
             status_checks = self._status_checks_due(started)
             listings = await self.aws.list_fleet(status_checks=status_checks)
             region_errors = [listing.error for listing in listings if listing.error]
+            settings = self.config.idle_settings()
             for listing in listings:
-                self._apply_listing(listing, started)
+                self._apply_listing(listing, started, settings)
             await self._follow_status_changes(listings, started)
             # Prices the fleet uses are read in the background; this cycle shows what is known.
             self.prices.want(
@@ -204,7 +211,7 @@ class Collector:
 
     # -- EC2 -----------------------------------------------------------------------------------
 
-    def _apply_listing(self, listing: RegionListing, now: datetime) -> None:
+    def _apply_listing(self, listing: RegionListing, now: datetime, settings: IdleSettings) -> None:
         scope = (listing.account, listing.region)
         if listing.error:
             # That account's region only: its rows stay as they were, marked stale.
@@ -219,7 +226,11 @@ class Collector:
             )
             seen.add(worker.key)
             status = listing.statuses.get(instance.instance_id)
+            before = observed.seen(worker) if worker.ec2_last_checked_at is not None else None
             self._apply_instance(worker, instance, status, listing, now)
+            if before is not None and worker.pending_status is None:  # not our own, in flight
+                for event in observed.changes(before, worker, settings, now):
+                    self.publish(event)
         self.registry.retain_only(seen, {scope})
         for key in list(self._state.schedules):
             if key not in self.registry:

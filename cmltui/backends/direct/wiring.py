@@ -125,6 +125,7 @@ def build_core(
     targets = CMLTargetResolver(config.cml, env)
     audit = audit or AuditLog(default_audit_path(demo=endpoints.demo))
     prices = build_price_book(config, aws, demo=endpoints.demo, clock=clock)
+    activity: Subscribers[ActivityEvent] = Subscribers()
     collector = Collector(
         config=config,
         aws=accounts,
@@ -135,8 +136,8 @@ def build_core(
         cadence=cadence,
         prices=prices,
         ledger=SavingsLedger(audit),
+        publish=activity.publish,
     )
-    activity: Subscribers[ActivityEvent] = Subscribers()
     warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
     actions = Actions(
         config=config,
