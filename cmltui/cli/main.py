@@ -84,20 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fleet_options(demo)
     _add_ccm_flag(demo, "run the dashboard against a simulated CML Cloud Manager")
 
-    snapshot = commands.add_parser("snapshot", help="collect once and print")
-    _add_global_options(snapshot, suppress=True)
-    snapshot.add_argument("--demo", action="store_true", help="use the simulated fleet")
-    _add_fleet_options(snapshot)
+    snapshot = _add_headless(commands, "snapshot", "collect once and print")
     snapshot.add_argument("--format", choices=("json", "table"), default="table")
-    _add_ccm_url(snapshot)
 
-    watch = commands.add_parser(
-        "watch", help="snapshots and activity events as JSON lines, as they happen"
+    watch = _add_headless(
+        commands, "watch", "snapshots and activity events as JSON lines, as they happen"
     )
-    _add_global_options(watch, suppress=True)
-    watch.add_argument("--demo", action="store_true", help="use the simulated fleet")
-    _add_fleet_options(watch)
-    _add_ccm_url(watch)
     watch.add_argument(
         "--channel",
         action="append",
@@ -106,13 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--count", type=_positive_int, default=None, help="stop after N lines")
 
-    exporter = commands.add_parser(
-        "exporter", help="serve the fleet's figures to Prometheus (GET /metrics)"
+    exporter = _add_headless(
+        commands, "exporter", "serve the fleet's figures to Prometheus (GET /metrics)"
     )
-    _add_global_options(exporter, suppress=True)
-    exporter.add_argument("--demo", action="store_true", help="use the simulated fleet")
-    _add_fleet_options(exporter)
-    _add_ccm_url(exporter)
     exporter.add_argument(
         "--listen",
         metavar="HOST:PORT",
@@ -130,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fleet_options(simulate)
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     _add_ccm_flag(simulate, "serve a simulated CML Cloud Manager (its API and event stream)")
+    return parser
+
+
+def _add_headless(commands: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """A command without a screen: AWS as configured, the simulated fleet, or a Cloud Manager."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=text)
+    _add_global_options(parser, suppress=True)
+    parser.add_argument("--demo", action="store_true", help="use the simulated fleet")
+    _add_fleet_options(parser)
+    _add_ccm_url(parser)
     return parser
 
 
