@@ -129,7 +129,6 @@ class CMLWorker:
     instance_id: str
     region: str
     name: str
-    account: str | None = None  # the configured account's name; None for the one default
     instance_type: str | None = None
     status: WorkerStatus = WorkerStatus.UNKNOWN
     ec2_state_detail: str | None = None
@@ -164,6 +163,7 @@ class CMLWorker:
     collected_at: datetime | None = None
     updated_at: datetime | None = None
     observed_fingerprint: int | None = None
+    account: str | None = None  # the configured account's name; None for the one default
 
     @property
     def key(self) -> str:
