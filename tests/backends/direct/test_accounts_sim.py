@@ -4,6 +4,7 @@ worker's own account."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,8 @@ from cmltui.clock import ManualClock
 from cmltui.config import Config
 from cmltui.domain.accounts import split_key, worker_key
 from cmltui.sim import SimulatedFleet
+from cmltui.sources.aws_identity import name_from_arn
+from cmltui.sources.aws_role import role_session_name
 from tests.conftest import SIM_T0
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -171,5 +174,41 @@ async def test_one_account_failing_leaves_the_others_rows_and_marks_its_own_stal
             else:
                 assert dto.ec2_stale_seconds is None and "ec2" not in dto.errors
                 assert dto.ec2_last_checked_at == second.collected_at
+    finally:
+        await core.close()
+
+
+async def test_each_account_has_its_own_operator_name_from_its_own_sts(two, tmp_path):
+    """Through a role, the operator is the role session's name: that of the base caller."""
+    role = two.account("development").role_arn()
+    config = accounts_config(two, role_arn=role)
+    config.aws.accounts[0].profile = None
+    sim = simulator_endpoints(two)
+    core = build_core(
+        config,
+        Endpoints(
+            aws_endpoint_url=sim.aws_endpoint_url,
+            aws_credentials=two.account("training").credentials,
+            cml_password=sim.cml_password,
+            cml_ca_bundle=sim.cml_ca_bundle,
+        ),
+        two.clock,
+        audit=AuditLog(tmp_path / "audit.jsonl"),
+    )  # no operator given: each account's STS caller, looked up in the background
+    try:
+        for _ in range(200):
+            if set(core.actions._operators) == {"training", "development"}:
+                break
+            await asyncio.sleep(0.05)
+        names = dict(core.actions._operators)
+        training = core.accounts.source("training").client("sts", two.region)  # type: ignore[union-attr]
+        base = name_from_arn(training.get_caller_identity()["Arn"])
+        assert names["training"] == base
+        assert names["development"] == role_session_name(base or "")
+        snapshot = await core.collector.collect()
+        dev = next(d for d in snapshot.workers if d.aws_account == "development")
+        event = await core.actions.toggle_idle_detection(dev.id, dev.is_idle_detection_enabled)
+        assert event.toggled_by == names["development"]
+        await core.actions.toggle_idle_detection(dev.id, event.is_enabled)  # put back
     finally:
         await core.close()
