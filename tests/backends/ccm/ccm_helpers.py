@@ -64,3 +64,12 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {predicate}")
         await asyncio.sleep(0.02)
+
+
+def facts_read(backend: CcmBackend) -> bool:
+    """Every running worker's lab list, and every one with idle detection on its verdict, has
+    been read from Cloud Manager (until then they show as unknown)."""
+    fleet = backend.fleet
+    labs = all(fleet.entries[w].labs is not None for w in fleet.running())
+    verdicts = all(fleet.entries[w].verdict is not None for w in fleet.running(detection=True))
+    return labs and verdicts
