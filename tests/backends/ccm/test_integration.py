@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from cmltui.api.backend import ActionRefused, SourceStatus
+from cmltui.api.backend import ActionRefused
 from cmltui.api.dto import worker_dto_to_dict
 from cmltui.api.events import FleetSnapshot, IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.backends.ccm.backend import CcmBackend
@@ -21,7 +21,7 @@ from cmltui.sim.ccm_model import TRANSITION_S, Outgoing
 from cmltui.sim.ccm_server import CcmSimulator
 from cmltui.sim.fleet import build_fleet
 
-from .ccm_helpers import FAST, ccm_config, facts_read, make_backend, wait_for
+from .ccm_helpers import FAST, Recorder, ccm_config, facts_read, make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 IDLE_FIELDS = {
@@ -43,19 +43,6 @@ async def sim() -> AsyncIterator[CcmSimulator]:
         yield simulator
     finally:
         await simulator.stop()
-
-
-class Recorder:
-    def __init__(self, backend: CcmBackend) -> None:
-        self.snapshots: list[FleetSnapshot] = []
-        self.statuses: list[SourceStatus] = []
-        self.activity: list[object] = []
-        backend.subscribe_snapshots(self.snapshots.append)
-        backend.subscribe_status(self.statuses.append)
-        backend.subscribe_activity(self.activity.append)
-
-    def states(self) -> list[str]:
-        return [s.state for s in self.statuses]
 
 
 @pytest_asyncio.fixture

@@ -114,9 +114,7 @@ def test_idle_is_cloud_managers_own_verdict_never_target_pause_at():
     snoozing = map_ccm_snapshot_to_dto(payload, replace(CTX, verdict=_verdict(in_snooze=True)))
     assert (snoozing.idle_state, snoozing.in_snooze_period) == ("snooze", True)
     # Upstream's own global switch off (`auto_pause_enabled` false) reads as off.
-    off = map_ccm_snapshot_to_dto(
-        payload, replace(CTX, verdict=_verdict(auto_pause_enabled=False))
-    )
+    off = map_ccm_snapshot_to_dto(payload, replace(CTX, verdict=_verdict(auto_pause_enabled=False)))
     assert (off.idle_state, off.is_idle, off.eligible_for_auto_pause) == ("off", None, False)
 
 
@@ -128,9 +126,7 @@ def test_idle_is_unknown_until_the_verdict_is_read_never_active():
     off = map_ccm_snapshot_to_dto(_payload(is_idle_detection_enabled="yes"), CTX)
     assert (off.idle_state, off.is_idle_detection_enabled) == ("off", False)
     # A verdict read before the worker stopped says nothing of it now.
-    stopped = map_ccm_snapshot_to_dto(
-        _payload(status="stopped"), replace(CTX, verdict=_verdict())
-    )
+    stopped = map_ccm_snapshot_to_dto(_payload(status="stopped"), replace(CTX, verdict=_verdict()))
     assert (stopped.idle_state, stopped.is_idle, stopped.idle_minutes) == (None, None, None)
 
 
