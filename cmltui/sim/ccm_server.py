@@ -84,6 +84,8 @@ class CcmSimulator:
         self.skip_initial: set[str] = set()  # fault: worker ids left out of the initial set
         self.close_after_connect = False  # fault: a flapping server (or proxy)
         self.expire_after_connect = False  # fault: auth.session.expired right after connected
+        self.list_body: bytes | None = None  # fault: the worker list answers these bytes
+        self.action_body: bytes | None = None  # fault: an action, done, answers these bytes
         self.stream_requests = 0
         self.connects = 0
         self.requests: dict[str, int] = {}  # route name -> requests answered
@@ -292,6 +294,8 @@ class CcmSimulator:
         self._user(request)
         region = self._region(request)
         self._count("list")
+        if self.list_body is not None:
+            return web.Response(body=self.list_body, content_type="application/json")
         now = self.clock.now()
         body = [
             self.model.snapshot(w, now) for w in self.model.workers.values() if w.region == region
@@ -328,7 +332,7 @@ class CcmSimulator:
         )
         self.emit(events)
         self._after_action()
-        return web.json_response(answer)
+        return self._answer(answer)
 
     async def _power(self, request: web.Request) -> web.Response:
         self._user(request, admin=True)
@@ -341,7 +345,12 @@ class CcmSimulator:
             raise _json_error(400, shapes.problem_details(400, "Bad Request", str(exc))) from None
         self.emit(events)
         self._after_action()
-        return web.json_response(True)
+        return self._answer(True)
+
+    def _answer(self, body: Any) -> web.Response:
+        if self.action_body is not None:
+            return web.Response(body=self.action_body, content_type="application/json")
+        return web.json_response(body)
 
     def _after_action(self) -> None:
         if self.after_action is not None:
