@@ -99,7 +99,7 @@ KNOWN_IGNORED: Final = frozenset(
         "workers.refresh.completed",
     }
 )
-PUBLISH_CHUNK: Final = 250
+PUBLISH_CHUNK: Final = 100
 """Workers mapped between two yields to the event loop while a fleet snapshot is built."""
 READ_CONCURRENCY: Final = 4
 """Idle verdicts (and, apart, lab lists) read from Cloud Manager at the same time."""
