@@ -236,7 +236,10 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     )
     judged = verdict if detection_on else None
     in_snooze = judged is not None and judged.in_snooze
-    is_idle = judged.is_idle if judged is not None else None
+    # Upstream counts a worker idle in its snooze too (by its last activity alone); here, as
+    # on AWS, a worker just resumed is not idle, so the idle counts and burn agree with its
+    # state (snooze).
+    is_idle = (judged.is_idle and not in_snooze) if judged is not None else None
     labs = ctx.labs if running else None
     version = _text(data.get("cml_version"))
     licence = _bounded_mapping(data.get("cml_license_info"))

@@ -130,7 +130,7 @@ class CcmModel:
             ec2_checked_at=t0,
         )
         if running and worker.idle_enabled:
-            worker.last_activity_check_at = t0 - timedelta(minutes=5)
+            worker.last_activity_check_at = t0  # its last activity check ran just now
         self._history(worker, t0)
         self._seed_labs(worker, digest, t0)
         if running:

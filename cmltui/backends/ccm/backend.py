@@ -180,6 +180,7 @@ class CcmBackend(Channels):
             eligible=lambda: self.fleet.running(detection=True),
             fetch=self._read_verdict,
             concurrency=READ_CONCURRENCY,
+            on_caught_up=self._wake.set,
         )
         self.lab_lists = FactReader(
             "labs",
@@ -187,6 +188,7 @@ class CcmBackend(Channels):
             eligible=self.fleet.running,
             fetch=self._read_labs,
             concurrency=READ_CONCURRENCY,
+            on_caught_up=self._wake.set,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._initial_task: asyncio.Task[None] | None = None

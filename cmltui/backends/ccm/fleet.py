@@ -8,8 +8,9 @@ activity events set (held by the one settle rule, `cmltui.domain.settle`).
 Snapshots are ordered by the payload's own `updated_at`, the time of the worker's last change
 in Cloud Manager: the relay stamps each event with its broadcast time, so a snapshot read before
 a pause can arrive after the one that already shows it (upstream saves the status first, and
-its snapshot goes out before `worker.paused`); it is older by `updated_at` and is dropped. Ids longer than the limit are refused (never cut), and no more than `max_workers`
-workers are kept.
+its snapshot goes out before `worker.paused`); it is older by `updated_at` and is dropped.
+Ids longer than the limit are refused (never cut), and no more than `max_workers` workers are
+kept.
 """
 
 from __future__ import annotations

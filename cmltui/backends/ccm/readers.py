@@ -3,9 +3,11 @@ something suggests they changed.
 
 One `FactReader` per fact (the idle verdict, the lab list). Each picks the workers it applies to
 (`eligible`), reads those whose last read is older than its interval or that were marked due
-(`due`: a toggle, a resume, an activity or labs event), a few at a time (`concurrency`), and
-never lets one slow or failing worker hold up the rest: every read has the session's timeout,
-and a failure is logged once per kind and retried on the next cadence or mark.
+(`due`: a new worker, a toggle, a resume, an activity or labs event), a few at a time
+(`concurrency`), and never lets one slow or failing worker hold up the rest: every read has the
+session's timeout, and a failure is logged once per kind and retried on the next cadence or mark.
+When the marked ones have all been read, `on_caught_up` is called (the backend publishes then,
+rather than at its next interval).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class FactReader:
         eligible: Callable[[], Iterable[str]],
         fetch: Callable[[str], Awaitable[None]],
         concurrency: int = 4,
+        on_caught_up: Callable[[], None] | None = None,
         idle_wait: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -41,6 +44,7 @@ class FactReader:
         self.interval = interval
         self._eligible = eligible
         self._fetch = fetch
+        self._on_caught_up = on_caught_up
         self._slots = asyncio.Semaphore(concurrency)
         self._batch = concurrency * BATCH_PER_SLOT
         self._idle_wait = idle_wait
@@ -63,9 +67,12 @@ class FactReader:
     async def run(self) -> None:
         """Forever: read what is due, else wait for a mark or the next second."""
         while True:
+            had_due = bool(self._due)
             batch = self._pick()
             if batch:
                 await self.read(batch)
+                if had_due and not self._due and self._on_caught_up is not None:
+                    self._on_caught_up()  # what was asked for at once is read: show it
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -111,8 +111,13 @@ def test_idle_is_cloud_managers_own_verdict_never_target_pause_at():
         payload, replace(CTX, verdict=_verdict(is_idle=False, idle_minutes=20.0))
     )
     assert (active.idle_state, active.is_idle, active.idle_minutes) == ("active", False, 20.0)
-    snoozing = map_ccm_snapshot_to_dto(payload, replace(CTX, verdict=_verdict(in_snooze=True)))
+    snoozing = map_ccm_snapshot_to_dto(
+        payload, replace(CTX, verdict=_verdict(in_snooze=True, eligible_for_pause=False))
+    )
     assert (snoozing.idle_state, snoozing.in_snooze_period) == ("snooze", True)
+    # Upstream's `is_idle` stays true in its snooze; cmltui's means what it means on AWS (the
+    # header's idle count and idle burn): not idle just after a resume.
+    assert snoozing.is_idle is False and snoozing.eligible_for_auto_pause is False
     # Upstream's own global switch off (`auto_pause_enabled` false) reads as off.
     off = map_ccm_snapshot_to_dto(payload, replace(CTX, verdict=_verdict(auto_pause_enabled=False)))
     assert (off.idle_state, off.is_idle, off.eligible_for_auto_pause) == ("off", None, False)
