@@ -61,19 +61,22 @@ def filled_backend(workers: int, tmp: Path) -> CcmBackend:
     return backend
 
 
-async def longest_wait(run: object) -> tuple[float, float, float]:
-    """(seconds `run` took, longest the probe waited for the loop meanwhile, seconds it takes
-    to free what `run` built: the previous snapshot's DTOs are freed in one go when its last
-    holder drops it, which is the dashboard's part, so it is measured apart)."""
-    worst = 0.0
+async def longest_wait(run: object) -> tuple[float, float, float, float]:
+    """(seconds `run` took, longest the probe waited for the loop meanwhile, the CPU time the
+    process spent during that wait (less than the wait: the machine's other jobs had the CPU),
+    seconds it takes to free what `run` built: the previous snapshot's DTOs are freed in one go
+    when its last holder drops it, which is the dashboard's part, so it is measured apart)."""
+    worst = worst_cpu = 0.0
     done = False
 
     async def probe() -> None:
-        nonlocal worst
+        nonlocal worst, worst_cpu
         while not done:
-            asked = time.perf_counter()
+            asked, cpu = time.perf_counter(), time.process_time()
             await asyncio.sleep(0.001)
-            worst = max(worst, time.perf_counter() - asked - 0.001)
+            waited = time.perf_counter() - asked - 0.001
+            if waited > worst:
+                worst, worst_cpu = waited, time.process_time() - cpu
 
     task = asyncio.create_task(probe())
     await asyncio.sleep(0.01)
@@ -86,7 +89,7 @@ async def longest_wait(run: object) -> tuple[float, float, float]:
     await task
     began = time.perf_counter()
     del result
-    return took, worst, time.perf_counter() - began
+    return took, worst, worst_cpu, time.perf_counter() - began
 
 
 async def main_async(workers: int, rounds: int) -> None:
@@ -98,22 +101,24 @@ async def main_async(workers: int, rounds: int) -> None:
         if hasattr(backend, "publish_async"):
             ways = {"in chunks (publish_async)": backend.publish_async, **ways}
         for (name, run), collector in itertools.product(ways.items(), ("gc on", "gc off")):
-            took, waits, frees = [], [], []
+            took, waits, cpus, frees = [], [], [], []
             for _ in range(rounds):
                 gc.collect()
                 if collector == "gc off":  # how much of the wait is the garbage collector's
                     gc.disable()
                 try:
-                    spent, waited, freed = await longest_wait(run)
+                    spent, waited, cpu, freed = await longest_wait(run)
                 finally:
                     gc.enable()
                 took.append(spent)
                 waits.append(waited)
+                cpus.append(cpu)
                 frees.append(freed)
             name = f"{name}, {collector}"
             print(
                 f"{name:36s} build {statistics.median(took) * 1000:7.0f} ms (median of {rounds})"
                 f"  longest loop wait {max(waits) * 1000:6.1f} ms"
+                f" (CPU {cpus[waits.index(max(waits))] * 1000:5.1f} ms)"
                 f"  per worker {statistics.median(took) / workers * 1e6:5.0f} µs"
                 f"  freeing it {statistics.median(frees) * 1000:5.0f} ms"
             )
