@@ -36,14 +36,14 @@ class ActivityEvent(BaseModel):
 class IdleDetectionToggled(ActivityEvent):
     type: ClassVar[str] = "worker.idle_detection.toggled"
     is_enabled: bool
-    toggled_by: str
+    toggled_by: str | None  # None: the source did not say (a Cloud Manager may not)
     toggled_at: UtcDateTime
 
 
 class WorkerPaused(ActivityEvent):
     type: ClassVar[str] = "worker.paused"
     pause_reason: Literal["idle_timeout", "manual", "external"]
-    paused_by: str
+    paused_by: str | None  # None: Cloud Manager's REST stop passes no user
     paused_at: UtcDateTime
     auto_pause_count: int
     manual_pause_count: int
@@ -53,7 +53,7 @@ class WorkerPaused(ActivityEvent):
 class WorkerResumed(ActivityEvent):
     type: ClassVar[str] = "worker.resumed"
     resume_reason: Literal["manual", "auto", "external"]
-    resumed_by: str
+    resumed_by: str | None
     resumed_at: UtcDateTime
     auto_resume_count: int
     manual_resume_count: int
@@ -66,6 +66,20 @@ class ActivityUpdated(ActivityEvent):
     last_activity_check_at: UtcDateTime
     next_idle_check_at: UtcDateTime | None
     target_pause_at: UtcDateTime | None
+
+
+class LicenceChanged(ActivityEvent):
+    """A licence operation on a worker, as a Cloud Manager reports it: registration started,
+    completed or failed, or the licence deregistered. `detail` (a status or an error message)
+    is outside text, shown as data."""
+
+    type: ClassVar[str] = "worker.license"
+    step: Literal[
+        "registration started", "registration completed", "registration failed", "deregistered"
+    ]
+    at: UtcDateTime
+    by: str | None
+    detail: str | None
 
 
 class FleetSnapshot(BaseModel):
