@@ -36,14 +36,14 @@ class ActivityEvent(BaseModel):
 class IdleDetectionToggled(ActivityEvent):
     type: ClassVar[str] = "worker.idle_detection.toggled"
     is_enabled: bool
-    toggled_by: str
+    toggled_by: str | None  # None: the source did not say (a Cloud Manager may not)
     toggled_at: UtcDateTime
 
 
 class WorkerPaused(ActivityEvent):
     type: ClassVar[str] = "worker.paused"
     pause_reason: Literal["idle_timeout", "manual", "external"]
-    paused_by: str
+    paused_by: str | None  # None: Cloud Manager's REST stop passes no user
     paused_at: UtcDateTime
     auto_pause_count: int
     manual_pause_count: int
@@ -53,7 +53,7 @@ class WorkerPaused(ActivityEvent):
 class WorkerResumed(ActivityEvent):
     type: ClassVar[str] = "worker.resumed"
     resume_reason: Literal["manual", "auto", "external"]
-    resumed_by: str
+    resumed_by: str | None
     resumed_at: UtcDateTime
     auto_resume_count: int
     manual_resume_count: int
@@ -68,6 +68,20 @@ class ActivityUpdated(ActivityEvent):
     target_pause_at: UtcDateTime | None
 
 
+class LicenceChanged(ActivityEvent):
+    """A licence operation on a worker, as a Cloud Manager reports it: registration started,
+    completed or failed, or the licence deregistered. `detail` (a status or an error message)
+    is outside text, shown as data."""
+
+    type: ClassVar[str] = "worker.license"
+    step: Literal[
+        "registration started", "registration completed", "registration failed", "deregistered"
+    ]
+    at: UtcDateTime
+    by: str | None
+    detail: str | None
+
+
 class FleetSnapshot(BaseModel):
     """One collector cycle: every worker's full DTO, stamped with the cycle's start time."""
 
@@ -80,11 +94,12 @@ class FleetSnapshot(BaseModel):
     workers: tuple[CMLWorkerDto, ...]
     errors: tuple[str, ...] = ()
 
-    def listed_nothing(self, regions: int) -> bool:
-        """A failed collection: no worker, and an error for every one of `regions` regions
-        (no credentials, access denied, endpoint unreachable). Its figures are unknown, not
-        zero: a region that listed no worker has no error and counts as listed."""
-        return not self.workers and bool(self.errors) and len(self.errors) >= max(1, regions)
+    def listed_nothing(self, listings: int) -> bool:
+        """A failed collection: no worker, and an error for every one of its `listings`
+        ((account, region) pairs: `BackendContext.listing_count`), such as no credentials,
+        access denied, endpoint unreachable. Its figures are unknown, not zero: a region that
+        listed no worker has no error and counts as listed."""
+        return not self.workers and bool(self.errors) and len(self.errors) >= max(1, listings)
 
     def cost(self) -> CostTotals:
         """Fleet burn, idle burn and savings, derived from the workers (never stored apart)."""

@@ -149,14 +149,17 @@ IDLE_DETECTION_TOGGLED: Final = "worker.idle_detection.toggled"
 PAUSED: Final = "worker.paused"
 RESUMED: Final = "worker.resumed"
 ACTIVITY_UPDATED: Final = "worker.activity.updated"
+LICENCE_CHANGED: Final = "worker.license"
 
 EVENT_TIME_KEY: Final[Mapping[str, str]] = {
     IDLE_DETECTION_TOGGLED: "toggled_at",
     PAUSED: "paused_at",
     RESUMED: "resumed_at",
     ACTIVITY_UPDATED: "last_activity_check_at",
+    LICENCE_CHANGED: "at",
 }
-"""The data key that says when each event happened: its held values date from then."""
+"""The data key that says when each event happened: its held values date from then (a licence
+event holds none: it is only told)."""
 
 EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
     IDLE_DETECTION_TOGGLED: (EventField("is_idle_detection_enabled", "is_enabled"),),

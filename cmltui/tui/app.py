@@ -51,7 +51,7 @@ from cmltui.logging_setup import log_file_path
 from cmltui.tui import hints, reach
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
-from cmltui.tui.columns import filter_problem
+from cmltui.tui.columns import columns_for, filter_problem
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
 from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.fmt import local_time
@@ -179,7 +179,13 @@ class CmltuiApp(App[None]):
             yield Static(Text(frozen + self.hints(hints.RESUME_FROM_FREEZE)), id="frozen")
             with Container(id="main"):
                 yield Static(id="problem")
-                yield WorkerTable(bus, view, config.ui.thresholds, id="table")
+                yield WorkerTable(
+                    bus,
+                    view,
+                    config.ui.thresholds,
+                    columns=columns_for(len(self.backend.context.accounts)),
+                    id="table",
+                )
                 with Container(id="detail"):
                     with Vertical(id="detail-left"):
                         with GaugesRow(id="gauges-row"):
@@ -359,7 +365,7 @@ class CmltuiApp(App[None]):
         if snapshot.errors != self._last_errors:
             # A collection that listed nothing is reported once, by the source's status (it
             # fails with these same errors); here only regions that failed beside others.
-            if not snapshot.listed_nothing(len(self.backend.context.regions)):
+            if not snapshot.listed_nothing(self.backend.context.listing_count):
                 for error in snapshot.errors:
                     self._report_failure(error)
             self._last_errors = snapshot.errors

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from cmltui.api.backend import BackendContext, SourceStatus
 from cmltui.api.cost import CostTotals
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.domain.accounts import accounts_word
 from cmltui.domain.idle import IdleState, idle_words
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import NONE, UNPRICED, local_time, money, money_short
@@ -45,13 +46,13 @@ class HeaderCounts:
 
 def header_counts(workers: Iterable[CMLWorkerDto], cost: CostTotals) -> HeaderCounts:
     """The idle states of the workers not counted idle (a worker is counted once, by state),
-    and the workers with stale CML data."""
+    and the workers with stale CML data or a stale EC2 listing."""
     states: Counter[IdleState] = Counter()
     stale = 0
     for dto in workers:
         if dto.idle_state is not None and dto.is_idle is not True:
             states[dto.idle_state] += 1
-        stale += dto.cml_stale_seconds is not None
+        stale += dto.cml_stale_seconds is not None or dto.ec2_stale_seconds is not None
     return HeaderCounts(cost=cost, states=dict(states), stale=stale)
 
 
@@ -166,7 +167,7 @@ class FleetHeader(Widget):
         nothing only marks the try as failed (its zeros are unknown, not zero)."""
         snapshot = message.snapshot
         self._errors = snapshot.errors
-        if snapshot.listed_nothing(len(self._source.regions)):
+        if snapshot.listed_nothing(self._source.listing_count):
             self._failed_at = snapshot.collected_at
         else:
             self._totals = header_counts(snapshot.workers, snapshot.cost())
@@ -239,8 +240,11 @@ class FleetHeader(Widget):
                 top.append(f"[{marker}]", style)
         # Profile, regions and a service's URL come from the config or the environment: made
         # visible.
+        wide = (self.size.width or 80) >= WIDE_HEADER
         if ctx.source:
             top.append(shown(f"  {ctx.source}", limit=120), "")
+        elif len(ctx.accounts) > 1:  # every account by name, or how many on a narrow header
+            top.append(shown(f"  {accounts_word(ctx.accounts, wide=wide)}", limit=200), "")
         else:
             top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
             top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
@@ -261,7 +265,6 @@ class FleetHeader(Widget):
         known = t is not None
         t = t or HeaderCounts()
         cost = t.cost
-        wide = (self.size.width or 80) >= WIDE_HEADER
         bottom = Text(no_wrap=True, overflow="ellipsis")
         counts = [
             ("running", "run", cost.running, "bold green"),

@@ -29,6 +29,7 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.api.health import CollectorHealth
 from cmltui.audit import default_audit_path, read_entries
 from cmltui.config import Config
 from cmltui.domain.intervals import Cadence
@@ -79,6 +80,7 @@ class CoreService(Channels):
         self._running = False
         super().__init__(label)
         self.failures = 0  # consecutive cycles in which no region could be listed
+        self._health = CollectorHealth()
 
     def _set_status(
         self,
@@ -187,6 +189,9 @@ class CoreService(Channels):
             return None
         async with self._cycle_lock:
             core = await self.open()
+            from cmltui.backends.direct.health import CycleMeter  # loaded with the core
+
+            cycle = CycleMeter(core)
             try:
                 snapshot = await core.collector.collect()
             except asyncio.CancelledError:
@@ -194,21 +199,27 @@ class CoreService(Channels):
             except Exception as exc:
                 log.warning("collection cycle failed: %s", exc, exc_info=True)
                 self.failures += 1
+                self._health = cycle.ended(self._health, listed=False)
                 self._set_status("retrying", f"collection failed: {exc}", self._next_delay())
                 return None
             self._note_outcome(core, snapshot)
+            self._health = cycle.ended(self._health, listed=self.failures == 0)
             self.snapshots.publish(snapshot)
             if snapshot.workers and self._running and self._idle_task is None:
                 self._idle_task = asyncio.create_task(self._idle_loop(core), name="cmltui-idle")
             return snapshot
 
     def _note_outcome(self, core: Core, snapshot: FleetSnapshot) -> None:
-        if snapshot.listed_nothing(len(core.config.aws.regions)):
+        if snapshot.listed_nothing(self.context.listing_count):
             self.failures += 1
             self._set_status("retrying", "; ".join(snapshot.errors), self._next_delay())
         else:
             self.failures = 0
             self._set_status("ok", "; ".join(snapshot.errors) or None)
+
+    def collector_health(self) -> CollectorHealth:
+        """How the collector is doing, as of the last cycle that ended (never starts one)."""
+        return self._health
 
     async def snapshot_once(self) -> FleetSnapshot:
         """`cmltui snapshot`: collect, read telemetry once (so idle figures are real), collect.
@@ -281,12 +292,17 @@ def aws_service(config: Config) -> CoreService:
 
         return build_core(config, Endpoints(), cadence=cadence)
 
-    regions = tuple(config.aws.regions)
+    regions = config.aws.all_regions()
+    sources = config.aws.account_sources()
+    accounts = tuple(source.name for source in sources if source.name is not None)
     context = BackendContext(
         profile=config.aws.profile,
         regions=regions,
         read_only=config.read_only,
         tls_verified=config.cml.verify_tls,
+        accounts=accounts,
+        listings=sum(len(source.regions) for source in sources),
     )
-    label = f"aws {config.aws.profile or 'default credentials'} · {', '.join(regions)}"
+    who = f"accounts {', '.join(accounts)}" if accounts else None
+    label = f"aws {who or config.aws.profile or 'default credentials'} · {', '.join(regions)}"
     return CoreService(config=config, context=context, opener=open_core, label=label)
