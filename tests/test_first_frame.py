@@ -19,13 +19,13 @@ def _loaded_after(code: str) -> list[str]:
 
 def test_building_the_run_and_demo_dashboards_loads_nothing_heavy():
     code = """
-import argparse
 from cmltui.cli.commands import backend_for
+from cmltui.cli.main import build_parser
 from cmltui.clock import SystemClock
 from cmltui.config import Config
 from cmltui.tui.app import CmltuiApp
 for command in ("run", "demo"):
-    args = argparse.Namespace(command=command, demo=False, workers=12, seed=0, ccm_sim=False)
+    args = build_parser().parse_args([command])
     backend = backend_for(args, Config())
     CmltuiApp(backend, Config(), SystemClock(), start_backend=False)
 """

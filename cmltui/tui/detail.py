@@ -98,6 +98,8 @@ def summary_text(dto: CMLWorkerDto) -> Text:
     text.append(f" · EC2 {shown(dto.ec2_system_status_check or NONE, limit=30)}")
     text.append(f" · {shown(dto.instance_type or NONE, limit=40)}")
     text.append(f" · {shown(dto.aws_region, limit=40)}")
+    if dto.aws_account:  # several accounts: which one it is billed to and paused in
+        text.append(f" · account {shown(dto.aws_account, limit=64)}")
     text.append(f" · owner {shown(owner_of(dto), limit=80)}")
     return text
 
@@ -120,10 +122,12 @@ def instance_text(dto: CMLWorkerDto, now: datetime) -> Text:
     """The instance's own facts and its tags: looked up, seldom acted on."""
     text = Text()
     _title(text, "Instance")
-    _row(text, "Instance", dto.id)
+    _row(text, "Instance", dto.aws_instance_id)  # the id AWS knows (`dto.id` adds the account)
     _row(text, "Type", dto.instance_type)
     _row(text, "Price", price_text(dto))  # with where it came from: api, cache, table, config
     _row(text, "Region", dto.aws_region)
+    if dto.aws_account:
+        _row(text, "Account", dto.aws_account)
     ami = " · ".join(shown(v) for v in (dto.ami_id, dto.ami_name) if v) or NONE
     _row(text, "AMI", ami)
     _row(text, "Owner", owner_of(dto))

@@ -32,6 +32,22 @@ def test_the_account_column_only_for_several_accounts_and_right_of_the_name():
     assert "account" in keys and "memory" in keys  # it fits at 80 columns, beside the gauges
 
 
+def test_the_detail_screen_names_the_account_and_the_instance_id_aws_knows(workers):
+    from cmltui.tui.detail import instance_text, summary_text
+
+    split(workers)
+    dev = next(d for d in snapshot(workers).workers if d.aws_account == "development")
+    assert "· account development ·" in summary_text(dev).plain
+    lines = instance_text(dev, NOW).plain.splitlines()
+    assert any(line.split() == ["Account", "development"] for line in lines)
+    assert any(line.split() == ["Instance", dev.aws_instance_id] for line in lines)
+    for worker in workers:
+        worker.account = None  # one default account: nothing to name
+    one = snapshot(workers).workers[0]
+    assert one.aws_account is None and "account" not in summary_text(one).plain
+    assert not any(line.startswith("Account") for line in instance_text(one, NOW).plain.split("\n"))
+
+
 def test_cells_filter_and_stale_listing_of_an_account(workers):
     split(workers)
     dtos = snapshot(workers).workers
