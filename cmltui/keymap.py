@@ -87,7 +87,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("clipboard", "clipboard", "y",
                "copy the worker's id, URL, address or ssh command", "", "Copy…", scopes=_WORKER),
     ActionSpec("filter", "filter", "slash",
-               "filter (owner:bob, labowner:…, lab:…, user:…; Enter keeps it)", "Filter",
+               "filter (owner:bob labowner:… lab:… user:…; Enter keeps it)", "Filter",
                "Filter workers"),
     ActionSpec("clear", "clear", "escape",
                "clear the filter, then the marks", "", "Clear filter, then marks"),

@@ -41,6 +41,7 @@ from textual.app import App  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 
 from cmltui.cli.commands import backend_for  # noqa: E402
+from cmltui.cli.main import build_parser  # noqa: E402
 from cmltui.clock import SystemClock  # noqa: E402
 from cmltui.config import Config, load_config  # noqa: E402
 from cmltui.tui.app import CmltuiApp  # noqa: E402
@@ -172,7 +173,7 @@ async def _dashboard_shot(shot: Shot, out: Path, home: Path) -> Path:
                 if config_file
                 else Config()
             )
-            args = argparse.Namespace(command=command, workers=12, seed=0, ccm_sim=False)
+            args = build_parser().parse_args([command])  # as the user types it
             backend = backend_for(args, config)
             app = CmltuiApp(backend, config, SystemClock())
             path = out / f"{shot.name}.svg"
