@@ -99,21 +99,30 @@ def columns_for(accounts: int) -> tuple[Column, ...]:
 
 
 NAME_MAX = 26
+NAME_WANTED = 17
+"""A whole usual name (`cml-nearpause-05`): a column less important than the name goes before
+the name is cut below this."""
 SEPARATOR = 1
 
 
 def fit_columns(width: int, columns: Sequence[Column] = COLUMNS) -> list[tuple[Column, int]]:
     """The columns that fit in `width` cells, in display order, with their widths.
 
-    The least important columns go first; the name column takes what is left (up to a cap).
+    The least important columns go first, until the name has `NAME_WANTED` cells (or only the
+    most important columns are left, which keep their minimum widths); the name column takes
+    what is left (up to a cap).
     """
-    chosen = sorted(columns, key=lambda c: c.priority)
-    while chosen:
-        fixed = sum(c.width for c in chosen) + SEPARATOR * (len(chosen) - 1)
-        if fixed <= width or len(chosen) == 1:
+    chosen: list[Column] = []
+    for wanted in (True, False):
+        chosen = sorted(columns, key=lambda c: c.priority)
+        while chosen:
+            fixed = _fixed(chosen, wanted=wanted)
+            if fixed <= width or len(chosen) == 1:
+                break
+            chosen.pop()
+        if wanted and len(chosen) >= min(len(columns), _KEPT_FOR_THE_NAME):
             break
-        chosen.pop()
-    fixed = sum(c.width for c in chosen) + SEPARATOR * (len(chosen) - 1)
+    fixed = _fixed(chosen, wanted=False)
     spare = max(0, width - fixed)
     order = {c.key: i for i, c in enumerate(columns)}
     result = []
@@ -121,6 +130,16 @@ def fit_columns(width: int, columns: Sequence[Column] = COLUMNS) -> list[tuple[C
         extra = min(spare, NAME_MAX - column.width) if column.flex else 0
         result.append((column, column.width + max(0, extra)))
     return result
+
+
+_KEPT_FOR_THE_NAME = 9
+"""How many columns (by priority) the name's wanted width may cost at most: below that many the
+screen is narrow (80 columns), and every column keeps its minimum width instead."""
+
+
+def _fixed(chosen: Sequence[Column], *, wanted: bool) -> int:
+    widths = (max(c.width, NAME_WANTED) if wanted and c.flex else c.width for c in chosen)
+    return sum(widths) + SEPARATOR * (len(chosen) - 1)
 
 
 class RowState(NamedTuple):

@@ -32,6 +32,19 @@ def test_fit_columns_drops_least_important_and_fills_80_columns():
     assert sum(w for _, w in narrow) + len(narrow) - 1 <= 78
 
 
+def test_a_less_important_column_goes_before_the_name_is_cut():
+    from cmltui.tui.columns import NAME_WANTED
+
+    for width in (100, 117, 130):  # 120 columns: NODES goes, names stay whole
+        fitted = fit_columns(width)
+        assert dict((c.key, w) for c, w in fitted)["name"] >= NAME_WANTED, width
+    assert "nodes" not in [c.key for c, _ in fit_columns(117)]
+    assert {"license", "type", "region"} <= {c.key for c, _ in fit_columns(117)}
+    # at 80 columns every important column stays, at its minimum width if need be
+    narrow = [c.key for c, _ in fit_columns(60)]
+    assert {"name", "status", "idle", "cost", "cpu", "memory"} <= set(narrow)
+
+
 def test_levels_have_a_non_colour_cue():
     assert level(None, TH) is Level.UNKNOWN
     assert [level(v, TH) for v in (10, 50, 70, 90)] == [
