@@ -360,7 +360,7 @@ class CmlModel:
                     "memory": {"used": used_mem, "free": c.memory - used_mem, "total": c.memory},
                     "disk": {"used": used_disk, "free": c.disk - used_disk, "total": c.disk},
                     "dominfo": {
-                        "total_nodes": total // n,
+                        "total_nodes": total // n + (1 if i < total % n else 0),  # sums to total
                         "total_orphans": 0,
                         "running_nodes": nodes_here,
                         "running_orphans": 0,

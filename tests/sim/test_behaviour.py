@@ -193,3 +193,22 @@ async def test_stop_leaves_no_listeners_or_threads() -> None:
         if t.is_alive() and not t.name.startswith("asyncio_")
     ]
     assert not leftover, leftover
+
+
+def test_node_counts_per_compute_add_up_to_the_controllers() -> None:
+    """A monitor sums the computes' dominfo: the sum is the lab book's, never short by the
+    rounding of an odd count over two computes (which read '19 of 18 running')."""
+    from datetime import UTC, datetime
+
+    from cmltui.sim.cml_model import CmlModel
+
+    t0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    split = 0
+    for spec in build_fleet(12, 0):
+        model = CmlModel(spec, 0, t0)
+        domains = [c["stats"]["dominfo"] for c in model.system_stats(t0)["computes"].values()]
+        total = model.book.total_nodes()
+        assert sum(d["total_nodes"] for d in domains) == total, spec.name
+        assert sum(d["running_nodes"] for d in domains) == model.running_nodes(t0), spec.name
+        split += len(domains) > 1 and total % len(domains) != 0
+    assert split  # the fleet has a worker whose nodes do not divide evenly over its computes
