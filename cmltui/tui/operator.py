@@ -18,8 +18,7 @@ from cmltui.api.backend import ActionRefused
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent
 from cmltui.domain.enums import WorkerStatus
-from cmltui.domain.idle import IdleState
-from cmltui.domain.rules import ActionKind, action_refusal
+from cmltui.domain.rules import ActionKind, Shown, action_refusal, bulk_pause_choice
 from cmltui.tui.bulk import BulkPauseScreen, BulkRow
 from cmltui.tui.confirm import ConfirmActionScreen, Kind
 from cmltui.tui.host import Host
@@ -74,16 +73,23 @@ class OperatorActions:
         running ones that have no action in flight. Returns each with its idle state as shown,
         and the word for them ("marked", "idle")."""
         view = self.host.view
-        if marked:
-            chosen, why = [w for w in shown if w in marked], "marked"
-        else:
-            chosen, why = [w for w in shown if view.idle_state(w) is IdleState.IDLE], "idle"
-        rows = []
-        for worker_id in chosen:
-            dto = view.dto(worker_id)
-            if dto is not None and self.refusal("pause", dto) is None:
-                rows.append((dto, view.idle_state(worker_id)))
-        return rows, why
+        dtos = [dto for dto in (view.dto(w) for w in shown) if dto is not None]
+        chosen, why = bulk_pause_choice(
+            (
+                Shown(
+                    dto.id,
+                    dto.name,
+                    view.status(dto.id) or WorkerStatus.UNKNOWN,
+                    view.idle_state(dto.id),
+                )
+                for dto in dtos
+            ),
+            marked,
+            read_only=self.host.backend.context.read_only,
+            in_flight=self.in_flight,
+        )
+        by_id = {dto.id: dto for dto in dtos}
+        return [(by_id[s.worker_id], s.idle_state) for s in chosen], why
 
     def request_bulk(self, shown: Iterable[str], marked: Set[str]) -> None:
         """Pause the marked (or all idle) workers after one confirmation whose default is No."""
