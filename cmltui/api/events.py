@@ -60,6 +60,50 @@ class WorkerResumed(ActivityEvent):
     was_auto_paused: bool
 
 
+class LabChanged(ActivityEvent):
+    """A lab stopped, started or wiped through cmltui; `lab_state` is CML's word for it read
+    right after (None when it was not read: Cloud Manager reports it later)."""
+
+    type: ClassVar[str] = "worker.lab.changed"
+    lab_id: str
+    lab_title: str | None
+    action: Literal["stop", "start", "wipe"]
+    lab_state: str | None
+    changed_by: str
+    changed_at: UtcDateTime
+
+
+class LicenceRegistrationStarted(ActivityEvent):
+    """CML took the registration request (Cloud Manager: its job began); the token is never
+    part of an event."""
+
+    type: ClassVar[str] = "worker.license.registration.started"
+    started_at: UtcDateTime
+    initiated_by: str
+
+
+class LicenceRegistrationCompleted(ActivityEvent):
+    type: ClassVar[str] = "worker.license.registration.completed"
+    registration_status: str | None
+    completed_at: UtcDateTime
+
+
+class LicenceRegistrationFailed(ActivityEvent):
+    type: ClassVar[str] = "worker.license.registration.failed"
+    error_message: str
+    failed_at: UtcDateTime
+
+
+class LicenceDeregistered(ActivityEvent):
+    """The licence was deregistered; `message` says when Smart Licensing itself was not reached
+    (CML's 202)."""
+
+    type: ClassVar[str] = "worker.license.deregistered"
+    deregistered_at: UtcDateTime
+    initiated_by: str
+    message: str | None = None
+
+
 class ActivityUpdated(ActivityEvent):
     type: ClassVar[str] = "worker.activity.updated"
     last_activity_at: UtcDateTime | None

@@ -149,12 +149,24 @@ IDLE_DETECTION_TOGGLED: Final = "worker.idle_detection.toggled"
 PAUSED: Final = "worker.paused"
 RESUMED: Final = "worker.resumed"
 ACTIVITY_UPDATED: Final = "worker.activity.updated"
+LAB_CHANGED: Final = "worker.lab.changed"
+REGISTRATION_STARTED: Final = "worker.license.registration.started"
+REGISTRATION_COMPLETED: Final = "worker.license.registration.completed"
+REGISTRATION_FAILED: Final = "worker.license.registration.failed"
+DEREGISTERED: Final = "worker.license.deregistered"
+REGISTERING: Final = "registering"
+"""`license_operation` while a licence registration is under way."""
 
 EVENT_TIME_KEY: Final[Mapping[str, str]] = {
     IDLE_DETECTION_TOGGLED: "toggled_at",
     PAUSED: "paused_at",
     RESUMED: "resumed_at",
     ACTIVITY_UPDATED: "last_activity_check_at",
+    LAB_CHANGED: "changed_at",
+    REGISTRATION_STARTED: "started_at",
+    REGISTRATION_COMPLETED: "completed_at",
+    REGISTRATION_FAILED: "failed_at",
+    DEREGISTERED: "deregistered_at",
 }
 """The data key that says when each event happened: its held values date from then."""
 
@@ -181,6 +193,12 @@ EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
         EventField("next_idle_check_at", "next_idle_check_at"),
         EventField("target_pause_at", "target_pause_at"),
     ),
+    # A lab's new state reaches the labs list with the collection the action asks for at once.
+    LAB_CHANGED: (),
+    REGISTRATION_STARTED: (EventField("license_operation", None, REGISTERING),),
+    REGISTRATION_COMPLETED: (EventField("license_operation", None, None),),
+    REGISTRATION_FAILED: (EventField("license_operation", None, None),),
+    DEREGISTERED: (EventField("license_operation", None, None),),
 }
 """Every activity event type and the DTO fields it sets: the one table (no other copy)."""
 

@@ -18,10 +18,12 @@ from cmltui.api.events import (
     ActivityEvent,
     ActivityUpdated,
     IdleDetectionToggled,
+    LicenceRegistrationFailed,
     WorkerPaused,
     WorkerResumed,
     event_time,
 )
+from cmltui.api.wording import describe_action
 from cmltui.clock import Clock
 from cmltui.tui.bus import ActivityArrived, Bus
 from cmltui.tui.fleet_view import FleetView
@@ -48,6 +50,8 @@ def event_style(event: ActivityEvent) -> str:
         return "bold green"
     if isinstance(event, IdleDetectionToggled):
         return "bold cyan"
+    if isinstance(event, LicenceRegistrationFailed):
+        return STYLES["error"]
     return STYLES[kind_of(event)]
 
 
@@ -62,20 +66,10 @@ def round_summary(count: int, latest: datetime | None, next_check: datetime | No
 
 
 def describe(event: ActivityEvent, name: str) -> str:
-    """One line for an activity event."""
-    if isinstance(event, IdleDetectionToggled):
-        state = "ON" if event.is_enabled else "OFF"
-        return f"{name}: idle detection {state} by {event.toggled_by}"
-    if isinstance(event, WorkerPaused):
-        return (
-            f"{name}: pause ({event.pause_reason}) by {event.paused_by}"
-            f" · pauses auto {event.auto_pause_count} manual {event.manual_pause_count}"
-        )
-    if isinstance(event, WorkerResumed):
-        return (
-            f"{name}: resume ({event.resume_reason}) by {event.resumed_by}"
-            f" · resumes auto {event.auto_resume_count} manual {event.manual_resume_count}"
-        )
+    """One line for an activity event: an action's as the command line says it too."""
+    line = describe_action(event, name)
+    if line is not None:
+        return line
     if isinstance(event, ActivityUpdated):
         last = local_time(event.last_activity_at) if event.last_activity_at else "none"
         return f"{name}: activity checked, last activity {last}"

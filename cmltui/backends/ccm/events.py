@@ -14,6 +14,10 @@ from cmltui.api.events import (
     ActivityEvent,
     ActivityUpdated,
     IdleDetectionToggled,
+    LicenceDeregistered,
+    LicenceRegistrationCompleted,
+    LicenceRegistrationFailed,
+    LicenceRegistrationStarted,
     WorkerPaused,
     WorkerResumed,
 )
@@ -96,6 +100,46 @@ def _activity(
     )
 
 
+def _registration_started(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent:
+    return LicenceRegistrationStarted(
+        worker_id=worker_id, started_at=at, initiated_by=_actor(data, "initiated_by")
+    )
+
+
+def _registration_completed(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent:
+    return LicenceRegistrationCompleted(
+        worker_id=worker_id,
+        registration_status=_short(data.get("registration_status"), 60),
+        completed_at=at,
+    )
+
+
+def _registration_failed(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent:
+    return LicenceRegistrationFailed(
+        worker_id=worker_id,
+        error_message=_short(data.get("error_message"), 500) or "no reason given",
+        failed_at=at,
+    )
+
+
+def _deregistered(
+    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
+) -> ActivityEvent:
+    return LicenceDeregistered(
+        worker_id=worker_id, deregistered_at=at, initiated_by=_actor(data, "initiated_by")
+    )
+
+
+def _short(value: Any, limit: int) -> str | None:
+    return " ".join(value.split())[:limit] if isinstance(value, str) and value.strip() else None
+
+
 def _actor(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     return value[:120] if isinstance(value, str) and value else "unknown"
@@ -108,5 +152,9 @@ _BUILDERS: Final[
     WorkerPaused.type: _paused,
     WorkerResumed.type: _resumed,
     ActivityUpdated.type: _activity,
+    LicenceRegistrationStarted.type: _registration_started,
+    LicenceRegistrationCompleted.type: _registration_completed,
+    LicenceRegistrationFailed.type: _registration_failed,
+    LicenceDeregistered.type: _deregistered,
 }
 ACTIVITY_TYPES: Final = frozenset(_BUILDERS)
