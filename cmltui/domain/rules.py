@@ -16,6 +16,7 @@ from typing import Final, Literal
 
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.idle import IdleState
+from cmltui.domain.settle import LAB_CONFIRMS, LAB_RUNNING
 
 ActionKind = Literal[
     "toggle_idle_detection",
@@ -63,12 +64,11 @@ _ONLY: Final[dict[str, str]] = {
     "deregister_licence": "only a running worker's CML can deregister its licence",
 }
 
-LAB_RUNNING: Final = frozenset({"STARTED", "QUEUED", "BOOTED"})
-"""CML lab states in which a node runs or is about to."""
 _LAB_ALREADY: Final[dict[str, tuple[frozenset[str], str]]] = {
-    "stop_lab": (frozenset({"STOPPED", "DEFINED_ON_CORE"}), "is already stopped"),
-    "start_lab": (LAB_RUNNING, "is already started"),
-    "wipe_lab": (frozenset({"DEFINED_ON_CORE"}), "is already wiped"),
+    # A lab already in a state the action would confirm: nothing to send.
+    "stop_lab": (LAB_CONFIRMS["stop"], "is already stopped"),
+    "start_lab": (LAB_CONFIRMS["start"], "is already started"),
+    "wipe_lab": (LAB_CONFIRMS["wipe"], "is already wiped"),
 }
 
 

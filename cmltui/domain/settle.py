@@ -36,6 +36,20 @@ STOP_CONFIRMS: Final = frozenset(
 """Listed states that agree with a stop cmltui sent (it went on past `stopping`)."""
 START_CONFIRMS: Final = frozenset({WorkerStatus.PENDING, WorkerStatus.RUNNING})
 """Listed states that agree with a start cmltui sent."""
+LAB_RUNNING: Final = frozenset({"STARTED", "QUEUED", "BOOTED"})
+"""CML lab states in which a node runs or is about to."""
+LAB_CONFIRMS: Final[Mapping[str, frozenset[str]]] = {
+    "stop": frozenset({"STOPPED", "DEFINED_ON_CORE"}),
+    "start": LAB_RUNNING,
+    "wipe": frozenset({"DEFINED_ON_CORE"}),
+}
+"""CML lab states that agree with a lab stop, start or wipe cmltui sent."""
+LAB_LEAVES: Final[Mapping[str, str]] = {
+    "stop": "STOPPED",
+    "start": "STARTED",
+    "wipe": "DEFINED_ON_CORE",
+}
+"""The state each lab action leaves the lab in (held when CML could not be read right after)."""
 
 
 def same_value(a: Any, b: Any) -> bool:

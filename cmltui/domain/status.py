@@ -56,7 +56,8 @@ def service_status(
     return ServiceStatus.STARTING if in_grace else ServiceStatus.ERROR
 
 
-_REGISTERED = {"COMPLETED", "REGISTERED"}
+REGISTERED_STATES = frozenset({"COMPLETED", "REGISTERED"})
+"""CML's registration states of a registered product."""
 _AUTHORIZED = {"AUTHORIZED", "IN_COMPLIANCE"}
 
 
@@ -83,7 +84,7 @@ def license_status(licensing: Mapping[str, Any] | None, *, now: datetime) -> Lic
         return LicenseStatus.EVALUATION
     if not reg_status or reg_status == "UNREGISTERED" or _registering(reg_status):
         return LicenseStatus.UNREGISTERED  # a registration under way is not one yet
-    if reg_status in _REGISTERED and auth_status in _AUTHORIZED:
+    if reg_status in REGISTERED_STATES and auth_status in _AUTHORIZED:
         return LicenseStatus.REGISTERED
     return LicenseStatus.INVALID
 

@@ -18,11 +18,12 @@ parsed from it: no decoding, no validation, no new objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -694,18 +695,31 @@ class CMLClient:
             body = None
         return status, body
 
-    async def read_lab(self, target: CMLTarget, lab_id: str) -> LabResponse:
-        """One lab as CML has it now (read right before and after a lab operation)."""
-        return await self._read_now(target, f"/labs/{quote(lab_id, safe='')}", LabResponse)
+    async def read_lab(self, target: CMLTarget, lab_id: str) -> LabResponse | None:
+        """One lab as CML has it now (read right before and after a lab operation); None when
+        CML has no such lab."""
+        path = f"/labs/{quote(lab_id, safe='')}"
+        async with self._deadline():
+            status, body = await self._get_authed(target, path, _CallAuth())
+        if status == 404:
+            return None
+        lab: LabResponse = self._validate(LabResponse, status, body)
+        return lab
 
     async def read_licensing(self, target: CMLTarget) -> LicensingStatus:
-        """The licensing object now (read right after a registration is sent)."""
-        return await self._read_now(target, "/licensing", LicensingStatus)
+        """The licensing object now (read right after a registration or deregistration)."""
+        async with self._deadline():
+            licensing: LicensingStatus = await self._fetch(
+                target, "/licensing", LicensingStatus, _CallAuth()
+            )
+        return licensing
 
-    async def _read_now(self, target: CMLTarget, path: str, model: type[BaseModel]) -> Any:
+    @contextlib.asynccontextmanager
+    async def _deadline(self) -> AsyncIterator[None]:
+        """The worker deadline around one read outside a cycle, as a `CMLError` when passed."""
         try:
             async with asyncio.timeout(self.worker_deadline):
-                return await self._fetch(target, path, model, _CallAuth())
+                yield
         except TimeoutError:
             raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
 
@@ -717,11 +731,8 @@ class CMLClient:
         """
         if target.refusal is not None:
             raise CMLError(target.refusal)
-        try:
-            async with asyncio.timeout(self.worker_deadline):
-                events: list[TelemetryEventResponse] = await self._fetch(
-                    target, "/telemetry/events", TelemetryEventList, _CallAuth()
-                )
-        except TimeoutError:
-            raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
+        async with self._deadline():
+            events: list[TelemetryEventResponse] = await self._fetch(
+                target, "/telemetry/events", TelemetryEventList, _CallAuth()
+            )
         return events

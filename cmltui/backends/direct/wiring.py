@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from cmltui.api.events import ActivityEvent
 from cmltui.api.subscribers import Subscribers
 from cmltui.audit import AuditLog, default_audit_path
 from cmltui.backends.direct.actions import Actions
+from cmltui.backends.direct.cml_actions import CmlActions
 from cmltui.backends.direct.collector import Collector
 from cmltui.backends.direct.idle_checker import IdleChecker
 from cmltui.backends.direct.pricing import PriceBook, build_price_book
@@ -52,6 +54,8 @@ class Core:
     cml: CMLClient
     collector: Collector
     actions: Actions
+    cml_actions: CmlActions
+    """The actions on a worker's CML (labs, the licence); they share `actions`' guard."""
     idle_checker: IdleChecker
     demo: bool
     activity: Subscribers[ActivityEvent]
@@ -60,6 +64,8 @@ class Core:
     """What an action or the core leaves behind for the operator (kept for late subscribers)."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     prices: PriceBook | None = None
+    operator_lookup: threading.Thread | None = None
+    """STS asked in the background for the operator's name (a command waits for it)."""
 
     async def close(self) -> None:
         """Close the clients, then whatever the core was opened with (the demo's fleet)."""
@@ -146,8 +152,11 @@ def build_core(
         publish=activity.publish,
         warn=warnings.publish,
     )
+    operator_lookup = None
     if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
-        look_up_operator(lambda: aws.client("sts", aws.regions[0]), actions.set_operator)
+        operator_lookup = look_up_operator(
+            lambda: aws.client("sts", aws.regions[0]), actions.set_operator
+        )
 
     if audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
         warnings.publish(audit.problem)
@@ -168,8 +177,10 @@ def build_core(
         cml=cml,
         collector=collector,
         actions=actions,
+        cml_actions=CmlActions(actions=actions, cml=cml, targets=collector.target_for),
         idle_checker=idle_checker,
         demo=endpoints.demo,
+        operator_lookup=operator_lookup,
         activity=activity,
         warnings=warnings,
         prices=prices,

@@ -1,4 +1,4 @@
-"""CML's write operations an operator sends, and what CML means by each answer.
+"""CML's operations an operator sends (labs, the licence), and what CML means by each answer.
 
 Labs: `PUT /labs/{lab_id}/stop|start|wipe` (204, or 404 when the lab is not there). Licence:
 `POST /licensing/registration` with `{token, reregister}` (204: the agent took the request; 400
