@@ -16,7 +16,7 @@ from cmltui.api.events import (
     FleetSnapshot,
     IdleDetectionToggled,
     LabChanged,
-    LicenceDeregistered,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
 )
@@ -147,14 +147,14 @@ class Backend(Protocol):
 
     async def register_licence(
         self, worker_id: str, token: str, *, reregister: bool = False
-    ) -> ActivityEvent:
+    ) -> LicenceChanged:
         """Register the worker's CML licence with a Smart Licensing token (never kept, shown,
-        logged or audited). Returns `worker.license.registration.completed` once done, or the
-        started event when it is still under way after the backend's wait; raises
-        `ActionFailed` with CML's reason when it failed."""
+        logged or audited). Returns the "registration completed" event once done, or the
+        started one when it is still under way after the backend's wait; raises `ActionFailed`
+        with CML's reason when it was refused or failed."""
         ...
 
-    async def deregister_licence(self, worker_id: str) -> LicenceDeregistered:
+    async def deregister_licence(self, worker_id: str) -> LicenceChanged:
         """Deregister the worker's CML licence from Smart Licensing."""
         ...
 
@@ -164,8 +164,6 @@ class Backend(Protocol):
         Cloud Manager's event stream, which brings its events)."""
         ...
 
-    def request_text(
-        self, kind: ActionKind, worker_id: str, *, lab_id: str | None = None
-    ) -> str:
+    def request_text(self, kind: ActionKind, worker_id: str, *, lab_id: str | None = None) -> str:
         """The call an action would send, in one line (`--dry-run`)."""
         ...

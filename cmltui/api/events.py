@@ -73,35 +73,22 @@ class LabChanged(ActivityEvent):
     changed_at: UtcDateTime
 
 
-class LicenceRegistrationStarted(ActivityEvent):
-    """CML took the registration request (Cloud Manager: its job began); the token is never
-    part of an event."""
-
-    type: ClassVar[str] = "worker.license.registration.started"
-    started_at: UtcDateTime
-    initiated_by: str
+LicenceStep = Literal[
+    "registration started", "registration completed", "registration failed", "deregistered"
+]
 
 
-class LicenceRegistrationCompleted(ActivityEvent):
-    type: ClassVar[str] = "worker.license.registration.completed"
-    registration_status: str | None
-    completed_at: UtcDateTime
+class LicenceChanged(ActivityEvent):
+    """A licence operation on a worker: registration started, completed or failed, or the
+    licence deregistered (upstream Cloud Manager's `worker.license.*` events, and the direct
+    backend's own). `detail` (a status, an error message, a note) is outside text, shown as
+    data; the token is never part of an event."""
 
-
-class LicenceRegistrationFailed(ActivityEvent):
-    type: ClassVar[str] = "worker.license.registration.failed"
-    error_message: str
-    failed_at: UtcDateTime
-
-
-class LicenceDeregistered(ActivityEvent):
-    """The licence was deregistered; `message` says when Smart Licensing itself was not reached
-    (CML's 202)."""
-
-    type: ClassVar[str] = "worker.license.deregistered"
-    deregistered_at: UtcDateTime
-    initiated_by: str
-    message: str | None = None
+    type: ClassVar[str] = "worker.license"
+    step: LicenceStep
+    at: UtcDateTime
+    by: str | None
+    detail: str | None
 
 
 class ActivityUpdated(ActivityEvent):

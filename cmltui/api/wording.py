@@ -11,10 +11,7 @@ from cmltui.api.events import (
     ActivityEvent,
     IdleDetectionToggled,
     LabChanged,
-    LicenceDeregistered,
-    LicenceRegistrationCompleted,
-    LicenceRegistrationFailed,
-    LicenceRegistrationStarted,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
 )
@@ -38,15 +35,10 @@ def describe_action(event: ActivityEvent, name: str) -> str | None:
     if isinstance(event, LabChanged):
         lab = event.lab_title or event.lab_id
         state = f" · now {event.lab_state}" if event.lab_state else ""
-        return f"{name}: lab {lab} {event.action} by {event.changed_by}{state}"
-    if isinstance(event, LicenceRegistrationStarted):
-        return f"{name}: licence registration started by {event.initiated_by}"
-    if isinstance(event, LicenceRegistrationCompleted):
-        status = f" ({event.registration_status})" if event.registration_status else ""
-        return f"{name}: licence registration completed{status}"
-    if isinstance(event, LicenceRegistrationFailed):
-        return f"{name}: licence registration failed: {event.error_message}"
-    if isinstance(event, LicenceDeregistered):
-        note = f" · {event.message}" if event.message else ""
-        return f"{name}: licence deregistered by {event.initiated_by}{note}"
+        done = {"stop": "stopped", "start": "started", "wipe": "wiped"}[event.action]
+        return f"{name}: lab {lab} {done} by {event.changed_by}{state}"
+    if isinstance(event, LicenceChanged):
+        by = f" by {event.by}" if event.by else ""
+        detail = f": {event.detail}" if event.detail else ""
+        return f"{name}: licence {event.step}{by}{detail}"
     return None

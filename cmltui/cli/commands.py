@@ -163,10 +163,19 @@ def _simulate(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _act(args: argparse.Namespace, config: Config) -> int:
+    """`pause`, `resume`, `idle-detection`, `lab`, `licence`: an action, from a command."""
+    from cmltui.cli.act import run_action
+
+    return run_action(args, config, backend_for)
+
+
+ACTION_COMMANDS = ("pause", "resume", "idle-detection", "lab", "licence", "license")
 COMMANDS: dict[str, Command] = {
     "run": _dashboard,
     "demo": _dashboard,
     "snapshot": _snapshot,
     "simulate": _simulate,
+    **dict.fromkeys(ACTION_COMMANDS, _act),
 }
 """The one command table: each subcommand and what runs it."""

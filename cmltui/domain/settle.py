@@ -157,6 +157,8 @@ class EventField:
     """Read values that agree with it besides itself (`STOP_CONFIRMS`, `START_CONFIRMS`)."""
     keep_on_null: bool = False
     """A null in the event means "no news, keep what is shown", not "blank it"."""
+    values: Mapping[Any, Any] | None = None
+    """When set, the field takes the value the event's one maps to (None for any other)."""
 
 
 IDLE_DETECTION_TOGGLED: Final = "worker.idle_detection.toggled"
@@ -164,10 +166,7 @@ PAUSED: Final = "worker.paused"
 RESUMED: Final = "worker.resumed"
 ACTIVITY_UPDATED: Final = "worker.activity.updated"
 LAB_CHANGED: Final = "worker.lab.changed"
-REGISTRATION_STARTED: Final = "worker.license.registration.started"
-REGISTRATION_COMPLETED: Final = "worker.license.registration.completed"
-REGISTRATION_FAILED: Final = "worker.license.registration.failed"
-DEREGISTERED: Final = "worker.license.deregistered"
+LICENCE_CHANGED: Final = "worker.license"
 REGISTERING: Final = "registering"
 """`license_operation` while a licence registration is under way."""
 
@@ -177,10 +176,7 @@ EVENT_TIME_KEY: Final[Mapping[str, str]] = {
     RESUMED: "resumed_at",
     ACTIVITY_UPDATED: "last_activity_check_at",
     LAB_CHANGED: "changed_at",
-    REGISTRATION_STARTED: "started_at",
-    REGISTRATION_COMPLETED: "completed_at",
-    REGISTRATION_FAILED: "failed_at",
-    DEREGISTERED: "deregistered_at",
+    LICENCE_CHANGED: "at",
 }
 """The data key that says when each event happened: its held values date from then."""
 
@@ -209,10 +205,10 @@ EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
     ),
     # A lab's new state reaches the labs list with the collection the action asks for at once.
     LAB_CHANGED: (),
-    REGISTRATION_STARTED: (EventField("license_operation", None, REGISTERING),),
-    REGISTRATION_COMPLETED: (EventField("license_operation", None, None),),
-    REGISTRATION_FAILED: (EventField("license_operation", None, None),),
-    DEREGISTERED: (EventField("license_operation", None, None),),
+    # "registering" from a registration's start until its end (any other step).
+    LICENCE_CHANGED: (
+        EventField("license_operation", "step", values={"registration started": REGISTERING}),
+    ),
 }
 """Every activity event type and the DTO fields it sets: the one table (no other copy)."""
 
@@ -237,5 +233,6 @@ def held_from_event(event_type: str, data: Mapping[str, Any]) -> dict[str, Pendi
         if spec.key is None:
             held[spec.field] = PendingWrite(spec.value, at, spec.confirms)
         elif spec.key in data and not (data[spec.key] is None and spec.keep_on_null):
-            held[spec.field] = PendingWrite(data[spec.key], at, spec.confirms)
+            value = data[spec.key] if spec.values is None else spec.values.get(data[spec.key])
+            held[spec.field] = PendingWrite(value, at, spec.confirms)
     return held

@@ -18,7 +18,7 @@ from cmltui.api.events import (
     ActivityEvent,
     ActivityUpdated,
     IdleDetectionToggled,
-    LicenceRegistrationFailed,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
     event_time,
@@ -50,8 +50,8 @@ def event_style(event: ActivityEvent) -> str:
         return "bold green"
     if isinstance(event, IdleDetectionToggled):
         return "bold cyan"
-    if isinstance(event, LicenceRegistrationFailed):
-        return STYLES["error"]
+    if isinstance(event, LicenceChanged) and event.step == "registration failed":
+        return STYLES["warning"]
     return STYLES[kind_of(event)]
 
 

@@ -14,14 +14,12 @@ from cmltui.api.events import (
     ActivityEvent,
     ActivityUpdated,
     IdleDetectionToggled,
-    LicenceDeregistered,
-    LicenceRegistrationCompleted,
-    LicenceRegistrationFailed,
-    LicenceRegistrationStarted,
+    LicenceChanged,
+    LicenceStep,
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.domain.sanitize import finite_count, finite_number
+from cmltui.domain.sanitize import error_text, finite_count, finite_number
 from cmltui.domain.settle import EVENT_TIME_KEY
 from cmltui.domain.times import not_ahead, parse_time
 
@@ -100,46 +98,6 @@ def _activity(
     )
 
 
-def _registration_started(
-    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
-) -> ActivityEvent:
-    return LicenceRegistrationStarted(
-        worker_id=worker_id, started_at=at, initiated_by=_actor(data, "initiated_by")
-    )
-
-
-def _registration_completed(
-    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
-) -> ActivityEvent:
-    return LicenceRegistrationCompleted(
-        worker_id=worker_id,
-        registration_status=_short(data.get("registration_status"), 60),
-        completed_at=at,
-    )
-
-
-def _registration_failed(
-    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
-) -> ActivityEvent:
-    return LicenceRegistrationFailed(
-        worker_id=worker_id,
-        error_message=_short(data.get("error_message"), 500) or "no reason given",
-        failed_at=at,
-    )
-
-
-def _deregistered(
-    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
-) -> ActivityEvent:
-    return LicenceDeregistered(
-        worker_id=worker_id, deregistered_at=at, initiated_by=_actor(data, "initiated_by")
-    )
-
-
-def _short(value: Any, limit: int) -> str | None:
-    return " ".join(value.split())[:limit] if isinstance(value, str) and value.strip() else None
-
-
 def _actor(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     return value[:120] if isinstance(value, str) and value else "unknown"
@@ -152,9 +110,36 @@ _BUILDERS: Final[
     WorkerPaused.type: _paused,
     WorkerResumed.type: _resumed,
     ActivityUpdated.type: _activity,
-    LicenceRegistrationStarted.type: _registration_started,
-    LicenceRegistrationCompleted.type: _registration_completed,
-    LicenceRegistrationFailed.type: _registration_failed,
-    LicenceDeregistered.type: _deregistered,
 }
 ACTIVITY_TYPES: Final = frozenset(_BUILDERS)
+
+# Upstream's licence events (`application/events/domain/cml_worker_license_events.py`): the
+# step each names, the key of its time, and the key of what it says.
+_LICENCE: Final[Mapping[str, tuple[LicenceStep, str, str | None]]] = {
+    "worker.license.registration.started": ("registration started", "started_at", None),
+    "worker.license.registration.completed": (
+        "registration completed",
+        "completed_at",
+        "registration_status",
+    ),
+    "worker.license.registration.failed": ("registration failed", "failed_at", "error_message"),
+    "worker.license.deregistered": ("deregistered", "deregistered_at", None),
+}
+LICENCE_TYPES: Final = frozenset(_LICENCE)
+
+
+def to_licence_event(kind: str, data: Mapping[str, Any], now: datetime) -> LicenceChanged | None:
+    """A licence event as cmltui's own; its time, when unusable, is when it came."""
+    worker_id = data.get("worker_id")
+    if not isinstance(worker_id, str) or not worker_id or kind not in _LICENCE:
+        return None
+    step, time_key, detail_key = _LICENCE[kind]
+    detail = data.get(detail_key) if detail_key else None
+    by = data.get("initiated_by")
+    return LicenceChanged(
+        worker_id=worker_id[:128],
+        step=step,
+        at=not_ahead(parse_time(data.get(time_key)), now) or now,
+        by=by[:120] if isinstance(by, str) and by else None,
+        detail=error_text(detail) if isinstance(detail, str) and detail else None,
+    )

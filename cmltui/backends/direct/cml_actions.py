@@ -20,12 +20,8 @@ from typing import Final
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.api.events import (
-    ActivityEvent,
     LabChanged,
-    LicenceDeregistered,
-    LicenceRegistrationCompleted,
-    LicenceRegistrationFailed,
-    LicenceRegistrationStarted,
+    LicenceChanged,
 )
 from cmltui.backends.direct.actions import Actions, LabShown
 from cmltui.backends.direct.collector import apply_licensing, lab_summary
@@ -146,11 +142,11 @@ class CmlActions:
 
     async def register_licence(
         self, worker_id: str, token: str, *, reregister: bool = False
-    ) -> ActivityEvent:
+    ) -> LicenceChanged:
         """Register (CML answers at once), then follow the registration until CML says it is
-        done: returns `worker.license.registration.completed`, or the started event when CML
-        is still at it after `registration_timeout`. A refusal or a failed registration raises
-        (its event is published first)."""
+        done: returns the "registration completed" event, or the started one when CML is still
+        at it after `registration_timeout`. A refusal or a failed registration raises (a failed
+        one's event is published first)."""
         actions = self.actions
         worker = actions.worker(worker_id)
         kind: ActionKind = "register_licence"
@@ -164,8 +160,12 @@ class CmlActions:
             except (ops.CMLRefused, CMLError) as exc:
                 raise self._failed(worker, kind, exc, detail, secret=token) from None
             actions.audit_line(worker, kind, "ok", at, detail=detail)
-            started = LicenceRegistrationStarted(
-                worker_id=worker.instance_id, started_at=at, initiated_by=actions.operator
+            started = LicenceChanged(
+                worker_id=worker.instance_id,
+                step="registration started",
+                at=at,
+                by=actions.operator,
+                detail=None,
             )
             await self._licensing_now(worker, target)
             actions.read_soon(worker.instance_id)
@@ -173,8 +173,8 @@ class CmlActions:
             return await self._follow_registration(worker, target, started)
 
     async def _follow_registration(
-        self, worker: CMLWorker, target: CMLTarget, started: LicenceRegistrationStarted
-    ) -> ActivityEvent:
+        self, worker: CMLWorker, target: CMLTarget, started: LicenceChanged
+    ) -> LicenceChanged:
         """Read the licensing again until the registration is done (as Cloud Manager does)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.registration_timeout
@@ -183,18 +183,22 @@ class CmlActions:
             status = str(registration.get("status") or "").upper() if registration else ""
             if status in REGISTRATION_FAILED:
                 reason = _failure(registration) or f"registration ended {status}"
-                event = LicenceRegistrationFailed(
+                event = LicenceChanged(
                     worker_id=worker.instance_id,
-                    error_message=reason,
-                    failed_at=self.actions.clock.now(),
+                    step="registration failed",
+                    at=self.actions.clock.now(),
+                    by=started.by,
+                    detail=reason,
                 )
                 self.actions.publish(event)
                 raise ActionFailed(f"{worker.name}: licence registration failed: {reason}")
             if status in REGISTERED_STATES:
-                completed = LicenceRegistrationCompleted(
+                completed = LicenceChanged(
                     worker_id=worker.instance_id,
-                    registration_status=status,
-                    completed_at=self.actions.clock.now(),
+                    step="registration completed",
+                    at=self.actions.clock.now(),
+                    by=started.by,
+                    detail=status,
                 )
                 self.actions.publish(completed)
                 return completed
@@ -204,7 +208,7 @@ class CmlActions:
             await asyncio.sleep(self.poll_seconds)
             await self._licensing_now(worker, target)
 
-    async def deregister_licence(self, worker_id: str) -> LicenceDeregistered:
+    async def deregister_licence(self, worker_id: str) -> LicenceChanged:
         actions = self.actions
         worker = actions.worker(worker_id)
         kind: ActionKind = "deregister_licence"
@@ -219,11 +223,12 @@ class CmlActions:
             await self._licensing_now(worker, target)
             actions.read_soon(worker.instance_id)
             actions.audit_line(worker, kind, "ok", at, error=note)
-            event = LicenceDeregistered(
+            event = LicenceChanged(
                 worker_id=worker.instance_id,
-                deregistered_at=at,
-                initiated_by=actions.operator,
-                message=note,
+                step="deregistered",
+                at=at,
+                by=actions.operator,
+                detail=note,
             )
             actions.publish(event)
             return event

@@ -27,7 +27,7 @@ from cmltui.api.events import (
     FleetSnapshot,
     IdleDetectionToggled,
     LabChanged,
-    LicenceDeregistered,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
 )
@@ -212,12 +212,13 @@ class CoreService(Channels):
         """`cmltui snapshot`: collect, read telemetry once (so idle figures are real), collect.
 
         The first pass finds the workers and their CML endpoints; the idle checker needs both.
+        It only reads: a snapshot (or a command's `--dry-run`) never auto-pauses.
         """
         core = await self.open()
         first = await core.collector.collect()
         if not first.workers:
             return first
-        await core.idle_checker.check_due()
+        await core.idle_checker.check_due(act=False)
         if core.prices is not None:  # prices the first pass asked the Pricing API for
             await core.prices.settle(PRICE_WAIT_SECONDS)
         return await core.collector.collect()
@@ -276,11 +277,11 @@ class CoreService(Channels):
 
     async def register_licence(
         self, worker_id: str, token: str, *, reregister: bool = False
-    ) -> ActivityEvent:
+    ) -> LicenceChanged:
         core = self._core()
         return await core.cml_actions.register_licence(worker_id, token, reregister=reregister)
 
-    async def deregister_licence(self, worker_id: str) -> LicenceDeregistered:
+    async def deregister_licence(self, worker_id: str) -> LicenceChanged:
         return await self._core().cml_actions.deregister_licence(worker_id)
 
     def _read_again(self, core: Core, worker_id: str) -> None:
