@@ -164,6 +164,14 @@ class Backend(Protocol):
         Cloud Manager's event stream, which brings its events)."""
         ...
 
-    def request_text(self, kind: ActionKind, worker_id: str, *, lab_id: str | None = None) -> str:
-        """The call an action would send, in one line (`--dry-run`)."""
+    def request_text(
+        self,
+        kind: ActionKind,
+        worker_id: str,
+        *,
+        lab_id: str | None = None,
+        enable: bool | None = None,
+    ) -> str:
+        """The call an action would send, in one line (`--dry-run`); `enable` is what a
+        toggle would set."""
         ...

@@ -82,6 +82,7 @@ class Operation:
     targets: Callable[[FleetSnapshot, argparse.Namespace, bool], list[Target]]
     send: Callable[[Backend, Target], Awaitable[ActivityEvent]]
     token: str | None = field(default=None, repr=False)
+    enable: bool | None = None  # what a toggle sets
 
     @property
     def verb(self) -> str:
@@ -166,7 +167,9 @@ def _dry_run(
     rows = []
     for target, why in checked:
         lab_id = target.lab.id if target.lab else None
-        request = backend.request_text(operation.kind, target.worker.id, lab_id=lab_id)
+        request = backend.request_text(
+            operation.kind, target.worker.id, lab_id=lab_id, enable=operation.enable
+        )
         rows.append((target, request, why))
     if output == "json":
         plan = [
@@ -311,6 +314,7 @@ def _operation(args: argparse.Namespace) -> Operation:
             _named_workers,
             # the tag is written to what was asked, whatever it was before
             lambda backend, target: backend.toggle_idle_detection(target.worker.id, not on),
+            enable=on,
         )
     if command == "lab":
         verb: LabVerb = args.verb

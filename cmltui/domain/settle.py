@@ -203,8 +203,6 @@ EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
         EventField("next_idle_check_at", "next_idle_check_at"),
         EventField("target_pause_at", "target_pause_at"),
     ),
-    # A lab's new state reaches the labs list with the collection the action asks for at once.
-    LAB_CHANGED: (),
     # "registering" from a registration's start until its end (any other step).
     LICENCE_CHANGED: (
         EventField("license_operation", "step", values={"registration started": REGISTERING}),

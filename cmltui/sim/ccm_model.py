@@ -65,6 +65,10 @@ class CcmWorker:
     memory: float | None = None
     storage: float | None = None
     license_token: str = ""
+    licence: str = ""  # registered, eval, expired or unregistered: moved by the licence routes
+
+    def __post_init__(self) -> None:
+        self.licence = self.licence or self.spec.license
 
 
 class CcmModel:
@@ -125,7 +129,7 @@ class CcmModel:
             "public_ip": None,
             "private_ip": address if running else None,
             "aws_tags": {"Name": worker.spec.name, "cml-worker": "true"},
-            "license_status": _license(worker.spec.license),
+            "license_status": _license(worker.licence),
             "license_token": worker.license_token,
             "cml_license_info": {"registration": {"status": "COMPLETED"}} if running else None,
             "cml_version": worker.spec.cml_version if running else None,
@@ -137,7 +141,7 @@ class CcmModel:
             "cml_system_info": {"cpu_count": 96, "running_nodes": labs * 4} if labs else None,
             "cml_system_health": {
                 "valid": worker.spec.health_valid,
-                "is_licensed": worker.spec.license != "unregistered",
+                "is_licensed": worker.licence != "unregistered",
                 "is_enterprise": False,
                 "computes": {},
                 "controller": {"is_healthy": worker.spec.health_valid},

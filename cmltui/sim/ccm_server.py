@@ -26,6 +26,8 @@ from pathlib import Path
 from aiohttp import web
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.sim import ccm_lab_licence
+from cmltui.sim.ccm_http import problem
 from cmltui.sim.ccm_model import CcmModel, CcmWorker, Outgoing, upstream_iso
 from cmltui.sim.tls import make_tls
 
@@ -69,6 +71,8 @@ class CcmSimulator:
         self.connects = 0
         self.sent: dict[str, int] = {}  # event type -> frames written to clients
         self.after_action: Callable[[], None] | None = None
+        self.licence_poll_s = 5.0  # how long a registration job takes to see CML complete it
+        self.lab_licence: ccm_lab_licence.LabAndLicenceRoutes | None = None
         self._clients: set[_Client] = set()
         self._runner: web.AppRunner | None = None
         self._tmp: Path | None = None
@@ -95,6 +99,7 @@ class CcmSimulator:
         app.router.add_post(base + "/{worker_id}/idle-detection/{verb}", self._idle)
         app.router.add_post(base + "/{worker_id}/{verb:stop|start}", self._power)
         app.router.add_get("/api/events/stream", self._stream)
+        self.lab_licence = ccm_lab_licence.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0, ssl_context=tls.server)
@@ -113,6 +118,8 @@ class CcmSimulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.lab_licence is not None:
+            await self.lab_licence.stop()
         self.drop_streams()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -206,18 +213,18 @@ class CcmSimulator:
 
     # --- routes -------------------------------------------------------------------------------
 
-    def _authorized(self, request: web.Request) -> bool:
+    def authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.token}"
 
     def _worker(self, request: web.Request) -> CcmWorker:
         worker = self.model.workers.get(request.match_info["worker_id"])
         if worker is None or worker.region != request.match_info["region"]:
-            raise _problem(404, "Not Found", f"Worker {request.match_info['worker_id']} not found")
+            raise problem(404, "Not Found", f"Worker {request.match_info['worker_id']} not found")
         return worker
 
     async def _list(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            raise _problem(401, "Unauthorized", "Not authenticated")
+        if not self.authorized(request):
+            raise problem(401, "Unauthorized", "Not authenticated")
         now = self.clock.now()
         region = request.match_info["region"]
         body = [
@@ -226,38 +233,38 @@ class CcmSimulator:
         return web.json_response(body)
 
     async def _detail(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            raise _problem(401, "Unauthorized", "Not authenticated")
+        if not self.authorized(request):
+            raise problem(401, "Unauthorized", "Not authenticated")
         return web.json_response(self.model.snapshot(self._worker(request), self.clock.now()))
 
     async def _idle(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            raise _problem(401, "Unauthorized", "Not authenticated")
+        if not self.authorized(request):
+            raise problem(401, "Unauthorized", "Not authenticated")
         verb = request.match_info["verb"]
         if verb not in ("enable", "disable"):
-            raise _problem(404, "Not Found", "no such route")
+            raise problem(404, "Not Found", "no such route")
         worker = self._worker(request)
         answer, events = self.model.set_idle_detection(
             worker, verb == "enable", "ccm-sim-user", self.clock.now()
         )
         self.emit(events)
-        self._after_action()
+        self.after_action_hook()
         return web.json_response(answer)
 
     async def _power(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            raise _problem(401, "Unauthorized", "Not authenticated")
+        if not self.authorized(request):
+            raise problem(401, "Unauthorized", "Not authenticated")
         worker = self._worker(request)
         change = self.model.stop if request.match_info["verb"] == "stop" else self.model.start
         try:
             events = change(worker, "ccm-sim-user", self.clock.now())
         except ValueError as exc:
-            raise _problem(400, "Bad Request", str(exc)) from None
+            raise problem(400, "Bad Request", str(exc)) from None
         self.emit(events)
-        self._after_action()
+        self.after_action_hook()
         return web.json_response(True)
 
-    def _after_action(self) -> None:
+    def after_action_hook(self) -> None:
         if self.after_action is not None:
             self.after_action()
 
@@ -265,11 +272,11 @@ class CcmSimulator:
         self.stream_requests += 1
         if self.reject_connects > 0:
             self.reject_connects -= 1
-            raise _problem(401, "Unauthorized", "Not authenticated")
+            raise problem(401, "Unauthorized", "Not authenticated")
         if time.monotonic() < self.unavailable_until:
             raise web.HTTPServiceUnavailable(text="restarting")
-        if not self._authorized(request):
-            raise _problem(401, "Unauthorized", "Not authenticated")
+        if not self.authorized(request):
+            raise problem(401, "Unauthorized", "Not authenticated")
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -332,21 +339,3 @@ class CcmSimulator:
             "",
         ]
         return "\n".join(lines)
-
-
-def _problem(status: int, title: str, detail: str) -> web.HTTPException:
-    """Neuroglia's problem-details body, as upstream's `ControllerBase.process` answers."""
-    body = json.dumps(
-        {
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "type": "https://www.w3.org/Protocols/HTTP/HTRESP.html",
-        }
-    )
-    kinds: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest,
-        401: web.HTTPUnauthorized,
-        404: web.HTTPNotFound,
-    }
-    return kinds[status](text=body, content_type="application/json")

@@ -1,7 +1,9 @@
-"""Cloud Manager's REST API: the worker list and the three actions (aiohttp, bearer token).
+"""Cloud Manager's REST API: the worker list and the actions (aiohttp, bearer token).
 
 Routes follow its `WorkersController`: `GET /api/workers/region/{r}/workers`,
-`POST .../workers/{id}/idle-detection/enable|disable`, `POST .../workers/{id}/stop|start`.
+`POST .../workers/{id}/idle-detection/enable|disable`, `POST .../workers/{id}/stop|start`,
+`POST|DELETE .../workers/{id}/license`; and its `LabsController`:
+`POST /api/labs/region/{r}/workers/{id}/labs/{lab_id}/start|stop|wipe`.
 A rejected token is refreshed once and the call retried. Errors are one-line, bounded text.
 """
 
@@ -66,18 +68,36 @@ class CcmApi:
         return [public_json(item) for item in body if isinstance(item, Mapping)]
 
     async def action(self, region: str, worker_id: str, action: str) -> Any:
+        return public_json(
+            await self._call("POST", worker_path(region, worker_id, ACTIONS[action]))
+        )
+
+    async def lab_action(self, region: str, worker_id: str, lab_id: str, verb: str) -> Any:
+        """Upstream's `LabsController`: `POST /api/labs/region/{r}/workers/{id}/labs/{lab}/…`."""
         path = (
-            f"/api/workers/region/{quote(region, safe='')}/workers/"
-            f"{quote(worker_id, safe='')}/{ACTIONS[action]}"
+            f"/api/labs/region/{quote(region, safe='')}/workers/{quote(worker_id, safe='')}"
+            f"/labs/{quote(lab_id, safe='')}/{verb}"
         )
         return public_json(await self._call("POST", path))
 
-    async def _call(self, method: str, path: str) -> Any:
+    async def register_licence(
+        self, region: str, worker_id: str, token: str, *, reregister: bool
+    ) -> Any:
+        """`POST …/workers/{id}/license` (202: its job runs on); the token is in the body only."""
+        body = {"license_token": token, "reregister": reregister}
+        path = worker_path(region, worker_id, "license")
+        return public_json(await self._call("POST", path, body))
+
+    async def deregister_licence(self, region: str, worker_id: str) -> Any:
+        """`DELETE …/workers/{id}/license` (202: its job runs on)."""
+        return public_json(await self._call("DELETE", worker_path(region, worker_id, "license")))
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
         for attempt in range(2):
             headers = await self.headers()
             try:
                 async with self.session.request(
-                    method, self.base_url + path, headers=headers
+                    method, self.base_url + path, headers=headers, json=body
                 ) as response:
                     if response.status == 401 and attempt == 0:
                         await self.tokens.refresh()
@@ -105,6 +125,13 @@ def _result(status: int, raw: bytes) -> Any:
     if raw and body is None:
         raise CcmError("Cloud Manager answered with malformed JSON")
     return body
+
+
+def worker_path(region: str, worker_id: str, tail: str) -> str:
+    """A worker's route under upstream's `WorkersController`."""
+    return (
+        f"/api/workers/region/{quote(region, safe='')}/workers/{quote(worker_id, safe='')}/{tail}"
+    )
 
 
 def problem_text(body: Any) -> str:

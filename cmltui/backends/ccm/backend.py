@@ -46,7 +46,13 @@ from cmltui.api.events import (
 from cmltui.audit import AuditLog, AuditUnavailable, read_entries
 from cmltui.backends.ccm.api import CcmApi, CcmAuthError, CcmError, CcmRefused, ssl_context
 from cmltui.backends.ccm.auth import TokenProvider
-from cmltui.backends.ccm.events import ACTIVITY_TYPES, to_activity
+from cmltui.backends.ccm.events import (
+    ACTIVITY_TYPES,
+    LICENCE_TYPES,
+    to_activity,
+    to_licence_event,
+)
+from cmltui.backends.ccm.operations import CcmOperations
 from cmltui.backends.ccm.stream import CcmStream, StreamEvent, StreamState
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
@@ -99,6 +105,7 @@ class StreamTiming:
     silence: float = 75.0
     initial_set_timeout: float = 15.0
     action_event_timeout: float = 10.0
+    licence_timeout: float = 100.0  # upstream's registration job polls CML for up to 90 s
 
 
 @dataclass
@@ -120,7 +127,7 @@ class CcmOpened:
 CcmOpener = Callable[[], Awaitable[CcmOpened]]
 
 
-class CcmBackend(Channels):
+class CcmBackend(CcmOperations, Channels):
     def __init__(
         self,
         config: Config,
@@ -158,6 +165,7 @@ class CcmBackend(Channels):
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
+        self._secrets: set[str] = set()  # tokens being sent: cut out of what comes back
         self._unknown_types: set[str] = set()
         super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
@@ -508,6 +516,8 @@ class CcmBackend(Channels):
             self._on_metrics(event)
         elif event.type in ACTIVITY_TYPES:
             self._on_activity(event)
+        elif event.type in LICENCE_TYPES:
+            self._on_licence(event)
         elif event.type not in FOLLOWED_BY_SNAPSHOT and event.type not in self._unknown_types:
             self._unknown_types.add(event.type)
             log.info("Cloud Manager event type %r is not used by cmltui; ignored", event.type)
@@ -566,6 +576,14 @@ class CcmBackend(Channels):
             waiter.set_result(activity)  # the action's caller gets the server's own event
         self._accept(activity)  # and so does every subscriber (the app shows an event once
         # even when it is reported twice)
+
+    def _on_licence(self, event: StreamEvent) -> None:
+        licence = to_licence_event(event.type, event.data, self.clock.now())
+        if licence is None or licence.worker_id not in self._entries:
+            return
+        if licence.detail and self._secrets:  # CML's reason may repeat a token being sent
+            licence = licence.model_copy(update={"detail": self.scrub(licence.detail)})
+        self._accept(licence)
 
     def _accept(self, activity: ActivityEvent) -> None:
         """Hold what the event sets (the settle table) and put it on the activity channel."""

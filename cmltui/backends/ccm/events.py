@@ -56,9 +56,7 @@ def _toggled(
     )
 
 
-def _paused(
-    worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime
-) -> ActivityEvent:
+def _paused(worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime) -> ActivityEvent:
     reason = data.get("pause_reason")
     return WorkerPaused(
         worker_id=worker_id,

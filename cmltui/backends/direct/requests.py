@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from cmltui.domain.rules import ActionKind
-from cmltui.domain.tags import IDLE_DETECTION_TAG
+from cmltui.domain.tags import IDLE_DETECTION_TAG, IDLE_DISABLED, IDLE_ENABLED
 
 
 def request_line(
-    kind: ActionKind, instance_id: str, region: str, cml_url: str, lab_id: str | None
+    kind: ActionKind,
+    instance_id: str,
+    region: str,
+    cml_url: str,
+    *,
+    lab_id: str | None = None,
+    enable: bool | None = None,
 ) -> str:
     lab = f"/api/v0/labs/{lab_id or '{lab_id}'}"
+    value = "…" if enable is None else IDLE_ENABLED if enable else IDLE_DISABLED
     return {
-        "toggle_idle_detection": f"EC2 CreateTags {IDLE_DETECTION_TAG} on {instance_id} ({region})",
+        "toggle_idle_detection": f"EC2 CreateTags {IDLE_DETECTION_TAG}={value} on {instance_id} "
+        f"({region})",
         "pause": f"EC2 StopInstances {instance_id} ({region}; one call per region), then the "
         "cmltui history tags",
         "auto_pause": f"EC2 StopInstances {instance_id} ({region}), then the history tags",

@@ -305,12 +305,19 @@ class CoreService(Channels):
             await asyncio.to_thread(core.operator_lookup.join, OPERATOR_WAIT_SECONDS)
         return snapshot
 
-    def request_text(self, kind: ActionKind, worker_id: str, *, lab_id: str | None = None) -> str:
+    def request_text(
+        self,
+        kind: ActionKind,
+        worker_id: str,
+        *,
+        lab_id: str | None = None,
+        enable: bool | None = None,
+    ) -> str:
         core = self._core()
         worker = core.registry.get(worker_id)
         region = worker.region if worker is not None else "?"
         url = (worker.https_endpoint if worker is not None else None) or "its CML"
-        return request_line(kind, worker_id, region, url, lab_id)
+        return request_line(kind, worker_id, region, url, lab_id=lab_id, enable=enable)
 
     def _core(self) -> Core:
         if self.core is None:
