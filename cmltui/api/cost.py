@@ -13,11 +13,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.owner import owner_of
 from cmltui.domain.enums import WorkerStatus
 
 HOURS_PER_DAY = 24
 HOURS_PER_MONTH = 730  # AWS's own convention (8760 / 12)
-NO_OWNER = "(no owner)"
 
 GroupBy = Literal["owner", "instance_type", "region"]
 
@@ -153,7 +153,7 @@ def cost_totals(workers: Iterable[CMLWorkerDto]) -> CostTotals:
 
 
 _KEYS: dict[GroupBy, Callable[[CMLWorkerDto], str]] = {
-    "owner": lambda dto: dto.created_by or NO_OWNER,
+    "owner": owner_of,
     "instance_type": lambda dto: dto.instance_type or "?",
     "region": lambda dto: dto.aws_region,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
@@ -108,6 +109,11 @@ def local_time(
     return format_local(local, f"%b %d {clock}" if dated else clock)
 
 
+def local_date(value: datetime | None) -> str:
+    """A day in the local zone with its year (`2027-02-25`): for expiries, months ahead."""
+    return NONE if value is None else format_local(value, "%Y-%m-%d")
+
+
 def shown_time(
     dto: CMLWorkerDto,
     name: str,
@@ -154,6 +160,32 @@ def coarse_age(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+GIB = 1024**3
+
+
+def gib(value: float | None) -> str:
+    """A byte count as people read it: `192 GiB`, `1.5 GiB`, `512 MiB` (never 10 digits)."""
+    if value is None:
+        return NONE
+    if value >= 1024 * GIB:
+        return f"{value / (1024 * GIB):.1f} TiB"
+    if value >= 100 * GIB:
+        return f"{value / GIB:.0f} GiB"
+    if value >= GIB:
+        return f"{value / GIB:.1f} GiB"
+    return f"{value / 1024**2:.0f} MiB"
+
+
+def home_relative(path: Path | str, home: Path | None = None) -> str:
+    """A path under the home directory as `~/…`, so the whole of it fits where it is shown."""
+    full = Path(path)
+    try:
+        rest = full.relative_to(home or Path.home())
+    except (ValueError, RuntimeError):  # not under it, or no home directory known
+        return str(full)
+    return "~" if str(rest) == "." else f"~/{rest}"
 
 
 def money(value: float | None) -> str:

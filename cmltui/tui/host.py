@@ -9,6 +9,7 @@ none of them imports the app, and the app imports each of them without a cycle.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, cast
 
 from textual.dom import DOMNode
@@ -35,6 +36,8 @@ class Host(Protocol):
     history: FleetHistory
     hints: KeyHints
     """Hint words with the keys as configured."""
+    audit_path: Path
+    """Where this run's audit log is (the demo has its own)."""
 
     def notify(
         self,

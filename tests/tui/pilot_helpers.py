@@ -39,6 +39,11 @@ async def settle(app: CmltuiApp, pilot: Pilot) -> None:
     await pilot.pause()
 
 
+def screen_lines(app: CmltuiApp) -> list[str]:
+    """The lines the terminal shows now (the screen on top, as composed)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
 def messages(app: CmltuiApp) -> list[tuple[str, str]]:
     """Every toast so far: (severity, text)."""
     return [(n.severity, n.message) for n in app._notifications]

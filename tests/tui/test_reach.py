@@ -19,7 +19,7 @@ from cmltui.tui.app import CmltuiApp
 from cmltui.tui.bulk import BulkPauseScreen
 from cmltui.tui.columns import fit_columns
 from cmltui.tui.confirm import ConfirmActionScreen, running_rate
-from cmltui.tui.detail import WorkerDetailScreen
+from cmltui.tui.detail import LabsTable, WorkerDetailScreen
 from cmltui.tui.fmt import money
 from cmltui.tui.panels import IdleStatusPanel
 from cmltui.tui.problem import fixes_for
@@ -217,7 +217,18 @@ async def test_enter_opens_the_detail_screen_and_escape_goes_back(make_app, work
         assert busy.instance_id in text("#identity") and "m5zn.metal" in text("#identity")
         assert "toggle_idle_detection" in text("#audit") and "alice" in text("#audit")
         assert "i-someone-else" not in text("#audit") and "bob" not in text("#audit")
-        assert "busy lab 1" in text("#labs")
+        labs = screen.query_one(LabsTable)
+        running_first = sorted(dto.labs, key=lambda lab: (lab.state != "STARTED", lab.title))
+        lab_ids = [lab.id for lab in running_first]
+        assert [key.value for key in labs.rows] == lab_ids  # running first, keyed by lab id
+        assert "busy lab 1" in [str(labs.get_row(key)[0]) for key in labs.rows]
+        assert screen.selected_lab_id == lab_ids[0]
+        labs.focus()
+        await pilot.press("down")
+        assert screen.selected_lab_id == lab_ids[1]
+        await cycle(app, pilot)  # a refresh keeps the lab under the cursor
+        assert screen.selected_lab_id == lab_ids[1]
+        screen.query_one("#worker-body").focus()
         assert backend.audit_reads == [busy.instance_id]
         await cycle(app, pilot)  # a snapshot reads no audit log
         await screen.workers.wait_for_complete()

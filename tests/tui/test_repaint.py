@@ -22,19 +22,16 @@ from cmltui.tui.repaint import (
     lines_of,
     text_cells,
 )
+from tests.tui.pilot_helpers import screen_lines
 from tests.tui.tui_fleet import LICENSES, build_workers, by_name, snapshot
 
 WIDE = (160, 48)
 COMPACT = (80, 24)
 
 
-def _screen(app: CmltuiApp) -> list[str]:
-    return [strip.text for strip in app.screen._compositor.render_strips()]
-
-
 def _row_on_screen(app: CmltuiApp, name: str) -> list[str] | None:
     """The words of the table line showing `name` (cursor mark stripped), or None."""
-    for line in _screen(app):
+    for line in screen_lines(app):
         words = line.replace(">", " ").split()
         if name in words:
             return words[words.index(name) :]
@@ -151,19 +148,19 @@ async def test_quiet_refresh_repaints_nothing_and_then_only_the_clock(make_app, 
     async with app.run_test(size=WIDE) as pilot:
         await _cycle(app, pilot)
         header = app.query_one(FleetHeader)
-        before = _screen(app)
+        before = screen_lines(app)
         await _cycle(app, pilot)  # the same collection again: nothing changed
         assert app.table.lines_refreshed == 0 and app.table.regions_refreshed == []
         assert header.regions_refreshed == [] and header.stamp.regions_refreshed == []
         assert all(panel.regions_refreshed == [] for panel in app.query(Panel))
-        assert _screen(app) == before
+        assert screen_lines(app) == before
 
         clock.advance(10)
         await _cycle(app, pilot)
         assert header.regions_refreshed == []  # the totals did not change
         [tick] = header.stamp.regions_refreshed  # 14:00:00 -> 14:00:10: one cell
         assert tick.width == 1
-        assert "updated 14:00:10 · every 10s" in _screen(app)[0]
+        assert "updated 14:00:10 · every 10s" in screen_lines(app)[0]
         # A new collection adds a history point: the sparklines move, the gauges stay.
         assert app.query_one("#gauges", GaugesPanel).regions_refreshed == []
         sparks = app.query_one("#sparklines", SparklinesPanel)
@@ -171,7 +168,7 @@ async def test_quiet_refresh_repaints_nothing_and_then_only_the_clock(make_app, 
         assert all(r.width == 1 for r in sparks.regions_refreshed)  # one new point each
         cpu_spark = sparks.plain().splitlines()[0]
         assert len(cpu_spark.strip()) == 2 and any(
-            cpu_spark.strip() in line for line in _screen(app)
+            cpu_spark.strip() in line for line in screen_lines(app)
         )
 
 
@@ -207,7 +204,7 @@ async def test_cursor_move_repaints_both_lines(make_app, workers):
         await pilot.press("down")
         await pilot.pause()
         assert app.table.cursor_id == second
-        screen = _screen(app)
+        screen = screen_lines(app)
         names = {d.id: d.name for d in app.latest.workers}
         assert any(line.lstrip("│ ").startswith(f"> {names[second]}") for line in screen)
         assert not any(f"> {names[first]}" in line for line in screen)
@@ -235,7 +232,7 @@ async def test_resorted_rows_repaint_whole_lines_in_the_new_order(make_app, work
         names = {d.id: d.name for d in app.latest.workers}
         shown = [
             words[0]
-            for line in _screen(app)
+            for line in screen_lines(app)
             if (words := line.replace(">", " ").replace("│", " ").split())
             and words[0] in names.values()
         ]
@@ -267,7 +264,7 @@ async def test_panel_repaints_only_the_line_that_changed(make_app, workers):
         assert region.x <= min(differ) and max(differ) < region.right  # covers the change
         assert region.width < len(after)  # the changed digits, not the line
         assert app.query_one("#gauges", GaugesPanel).regions_refreshed == []
-        assert any("32 nodes up" in line for line in _screen(app))
+        assert any("32 nodes up" in line for line in screen_lines(app))
 
 
 async def test_every_widget_reads_the_one_view_model_and_its_one_map(make_app):

@@ -6,6 +6,7 @@ Regenerate with `pytest tests/tui --snapshot-update`, then look at every changed
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -150,19 +151,23 @@ def _session(clock, workers, cycles: int = 8) -> Callable[..., Awaitable[None]]:
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
+        await app.screen.workers.wait_for_complete()  # the audit entries, read off the loop
         await pilot.pause(0.05)
 
     return run_before
 
 
-def _audited(app: CmltuiApp, workers, tmp_path) -> None:
+def _audited(app: CmltuiApp, backend, workers, tmp_path) -> None:
+    """Two audit entries for the busy worker; the screen names a fixed audit log path (the
+    entries are read from a temporary one, which would change the picture every run)."""
     busy = by_name(workers, "busy")
-    app.audit_path = tmp_path / "audit.jsonl"
+    backend.audit = AuditLog(tmp_path / "audit.jsonl")
+    app.audit_path = Path("/var/lib/cmltui/audit.jsonl")
     for operator, action, result, error in (
         ("alice", "toggle_idle_detection", "ok", None),
         ("bob", "pause", "failed", "UnauthorizedOperation: You are not authorized to stop i-…"),
     ):
-        AuditLog(app.audit_path).record(
+        backend.audit.record(
             at=NOW,
             operator=operator,
             action=action,
@@ -175,14 +180,14 @@ def _audited(app: CmltuiApp, workers, tmp_path) -> None:
 
 
 def test_detail_screen_wide(snap_compare, make_app, workers, clock, tmp_path):
-    app, _ = make_app()
-    _audited(app, workers, tmp_path)
+    app, backend = make_app()
+    _audited(app, backend, workers, tmp_path)
     assert snap_compare(app, terminal_size=WIDE, run_before=_session(clock, workers))
 
 
 def test_detail_screen_compact(snap_compare, make_app, workers, clock, tmp_path):
-    app, _ = make_app()
-    _audited(app, workers, tmp_path)
+    app, backend = make_app()
+    _audited(app, backend, workers, tmp_path)
     assert snap_compare(app, terminal_size=COMPACT, run_before=_session(clock, workers))
 
 
