@@ -43,8 +43,8 @@ from cmltui.api.events import (
     WorkerResumed,
     held_from_event,
 )
-from cmltui.audit import AuditLog, AuditUnavailable, read_entries
-from cmltui.backends.ccm.api import CcmApi, CcmAuthError, CcmError, CcmRefused, ssl_context
+from cmltui.audit import AuditLog, read_entries
+from cmltui.backends.ccm.api import CcmApi, CcmError, ssl_context
 from cmltui.backends.ccm.auth import TokenProvider
 from cmltui.backends.ccm.events import (
     ACTIVITY_TYPES,
@@ -353,7 +353,7 @@ class CcmBackend(CcmOperations, Channels):
         self,
         worker_id: str,
         entry: _Entry,
-        action: str,
+        action: ActionKind,
         route: str,
         kind: type[E],
         expected: dict[str, Any],
@@ -366,57 +366,26 @@ class CcmBackend(CcmOperations, Channels):
         """
         event_type = kind.type
         detail = {**(detail or {}), "via": self.label}
-        api = self._open_api()
-        self._in_flight.add(worker_id)
         key = (worker_id, event_type)
         waiter: asyncio.Future[ActivityEvent] = asyncio.get_running_loop().create_future()
         self._waiters[key] = waiter
-        audit = {
-            "worker_id": worker_id,
-            "worker_name": self._name(worker_id),
-            "region": entry.region,
-            "operator": self.operator,
-            "action": action,
-        }
         try:
-            try:  # the durable intent line first: if it cannot be written, nothing is sent
-                self.audit.record(
-                    at=self.clock.now(), result="intent", detail=detail, required=True, **audit
+            with self._busy(worker_id):
+                await self._audited(
+                    worker_id,
+                    entry.region,
+                    action,
+                    detail,
+                    lambda api: api.action(entry.region, worker_id, route),
                 )
-            except AuditUnavailable as exc:
-                raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
-            try:
-                await api.action(entry.region, worker_id, route)
-            except CcmRefused as exc:
-                self.audit.record(
-                    at=self.clock.now(), result="refused", error=str(exc), detail=detail, **audit
-                )
-                raise ActionRefused(str(exc)) from None
-            except CcmAuthError:
-                self._set_status("error", "token rejected")
-                self.audit.record(
-                    at=self.clock.now(),
-                    result="failed",
-                    error="token rejected",
-                    detail=detail,
-                    **audit,
-                )
-                raise ActionFailed("Cloud Manager rejected the token") from None
-            except CcmError as exc:
-                self.audit.record(
-                    at=self.clock.now(), result="failed", error=str(exc), detail=detail, **audit
-                )
-                raise ActionFailed(str(exc)) from None
-            self.audit.record(at=self.clock.now(), result="ok", detail=detail, **audit)
-            try:
-                async with asyncio.timeout(self.timing.action_event_timeout):
-                    event = await waiter
-            except TimeoutError:
-                log.info("%s of %s: no event from Cloud Manager in time", action, worker_id)
-                event = self._stand_in(event_type, worker_id, expected)
+                try:
+                    async with asyncio.timeout(self.timing.action_event_timeout):
+                        event = await waiter
+                except TimeoutError:
+                    log.info("%s of %s: no event from Cloud Manager in time", action, worker_id)
+                    event = self._stand_in(event_type, worker_id, expected)
         finally:
             self._waiters.pop(key, None)
-            self._in_flight.discard(worker_id)
         if not isinstance(event, kind):  # cannot happen: waiters and stand-ins are by type
             raise ActionFailed(f"{action.replace('_', ' ')}: no {event_type} event")
         return event

@@ -161,7 +161,8 @@ class CcmOperations:
         detail: dict[str, Any],
         call: Callable[[CcmApi], Awaitable[Any]],
     ) -> None:
-        """The intent line, the call, the result line; the worker is in flight meanwhile."""
+        """The intent line, the call, the result line (the same for every action sent to Cloud
+        Manager); the worker is in flight meanwhile."""
         api = self._open_api()
         verb = verb_of(action)
         audit = {
@@ -177,8 +178,7 @@ class CcmOperations:
                 at=self.clock.now(), result=outcome, error=error, detail=detail, **audit
             )
 
-        self._in_flight.add(worker_id)
-        try:
+        with self._busy(worker_id):
             try:  # the durable intent line first: if it cannot be written, nothing is sent
                 self.audit.record(
                     at=self.clock.now(), result="intent", detail=detail, required=True, **audit
@@ -199,8 +199,17 @@ class CcmOperations:
                 result("failed", str(exc))
                 raise ActionFailed(f"{self._name(worker_id)}: {verb} failed: {exc}") from None
             result("ok")
+
+    @contextlib.contextmanager
+    def _busy(self, worker_id: str) -> Iterator[None]:
+        """The worker has an action in flight while the block runs (a second is refused)."""
+        already = worker_id in self._in_flight
+        self._in_flight.add(worker_id)
+        try:
+            yield
         finally:
-            self._in_flight.discard(worker_id)
+            if not already:
+                self._in_flight.discard(worker_id)
 
     # --- a command ------------------------------------------------------------------------------
 

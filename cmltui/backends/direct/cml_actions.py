@@ -16,12 +16,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Final
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.api.events import (
     LabChanged,
     LicenceChanged,
+    LicenceStep,
 )
 from cmltui.backends.direct.actions import Actions, LabShown
 from cmltui.backends.direct.collector import apply_licensing, lab_summary
@@ -160,13 +162,7 @@ class CmlActions:
             except (ops.CMLRefused, CMLError) as exc:
                 raise self._failed(worker, kind, exc, detail, secret=token) from None
             actions.audit_line(worker, kind, "ok", at, detail=detail)
-            started = LicenceChanged(
-                worker_id=worker.instance_id,
-                step="registration started",
-                at=at,
-                by=actions.operator,
-                detail=None,
-            )
+            started = _licence(worker, "registration started", at, actions.operator)
             await self._licensing_now(worker, target)
             actions.read_soon(worker.instance_id)
             actions.publish(started)
@@ -183,23 +179,14 @@ class CmlActions:
             status = str(registration.get("status") or "").upper() if registration else ""
             if status in REGISTRATION_FAILED:
                 reason = _failure(registration) or f"registration ended {status}"
-                event = LicenceChanged(
-                    worker_id=worker.instance_id,
-                    step="registration failed",
-                    at=self.actions.clock.now(),
-                    by=started.by,
-                    detail=reason,
+                now = self.actions.clock.now()
+                self.actions.publish(
+                    _licence(worker, "registration failed", now, started.by, reason)
                 )
-                self.actions.publish(event)
                 raise ActionFailed(f"{worker.name}: licence registration failed: {reason}")
             if status in REGISTERED_STATES:
-                completed = LicenceChanged(
-                    worker_id=worker.instance_id,
-                    step="registration completed",
-                    at=self.actions.clock.now(),
-                    by=started.by,
-                    detail=status,
-                )
+                now = self.actions.clock.now()
+                completed = _licence(worker, "registration completed", now, started.by, status)
                 self.actions.publish(completed)
                 return completed
             if loop.time() >= deadline:
@@ -223,13 +210,7 @@ class CmlActions:
             await self._licensing_now(worker, target)
             actions.read_soon(worker.instance_id)
             actions.audit_line(worker, kind, "ok", at, error=note)
-            event = LicenceChanged(
-                worker_id=worker.instance_id,
-                step="deregistered",
-                at=at,
-                by=actions.operator,
-                detail=note,
-            )
+            event = _licence(worker, "deregistered", at, actions.operator, note)
             actions.publish(event)
             return event
 
@@ -275,6 +256,12 @@ class CmlActions:
         now = self.actions.clock.now()
         self.actions.audit_line(worker, kind, "failed", now, error=reason, detail=detail)
         return ActionFailed(f"{worker.name}: {verb_of(kind)} failed: {reason}")
+
+
+def _licence(
+    worker: CMLWorker, step: LicenceStep, at: datetime, by: str | None, detail: str | None = None
+) -> LicenceChanged:
+    return LicenceChanged(worker_id=worker.instance_id, step=step, at=at, by=by, detail=detail)
 
 
 def _lab_shown(worker: CMLWorker, lab_id: str) -> LabShown:

@@ -8,12 +8,7 @@ import json
 import pytest
 
 from cmltui.api.backend import ActionFailed, ActionRefused
-from cmltui.api.events import (
-    LabChanged,
-    LicenceDeregistered,
-    LicenceRegistrationCompleted,
-    LicenceRegistrationStarted,
-)
+from cmltui.api.events import LabChanged, LicenceChanged
 from cmltui.sim.cml_licence import REGISTRATION_S
 from tests.backends.direct.sim_core import make_core
 from tests.worker_lookup import by_name
@@ -152,8 +147,8 @@ async def test_a_registration_shows_in_progress_then_completes(fleet, tmp_path):
         async with asyncio.timeout(10):
             while not published:
                 await asyncio.sleep(0.01)
-        assert isinstance(published[0], LicenceRegistrationStarted)
-        assert published[0].initiated_by == "tester"
+        assert isinstance(published[0], LicenceChanged)
+        assert (published[0].step, published[0].by) == ("registration started", "tester")
         during = by_name(await core.collector.collect())[name]
         assert during.license_operation == "registering"  # CML's state, read again at once
         assert during.license_status == "unregistered"  # not registered yet
@@ -167,12 +162,8 @@ async def test_a_registration_shows_in_progress_then_completes(fleet, tmp_path):
             await other.close()
         fleet.clock.advance(REGISTRATION_S)
         done = await asyncio.wait_for(task, 10)
-        assert isinstance(done, LicenceRegistrationCompleted)
-        assert done.registration_status == "COMPLETED"
-        assert [type(e) for e in published] == [
-            LicenceRegistrationStarted,
-            LicenceRegistrationCompleted,
-        ]
+        assert (done.step, done.detail) == ("registration completed", "COMPLETED")
+        assert [e.step for e in published] == ["registration started", "registration completed"]
         after = by_name(await core.collector.collect())[name]
         assert (after.license_status, after.license_operation) == ("registered", None)
         assert token not in (tmp_path / "audit.jsonl").read_text()
@@ -190,7 +181,7 @@ async def test_deregistration_then_again_says_already_deregistered(fleet, tmp_pa
     try:
         assert by_name(await core.collector.collect())[name].license_status == "registered"
         event = await core.cml_actions.deregister_licence(sim.instance_id)
-        assert isinstance(event, LicenceDeregistered) and event.message is None
+        assert (event.step, event.by, event.detail) == ("deregistered", "tester", None)
         assert by_name(await core.collector.collect())[name].license_status == "unregistered"
         with pytest.raises(ActionFailed, match=r"already deregistered from .* \(400\)"):
             await core.cml_actions.deregister_licence(sim.instance_id)
