@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cmltui import paths
+from cmltui.domain.accounts import split_key, worker_key
 from cmltui.domain.sanitize import error_text, public_json
 from cmltui.jsonbounds import small_json
 from cmltui.localfile import open_for_append, read_bounded
@@ -76,7 +77,7 @@ def read_entries(
     skipped: the file is data (`on_unreadable` is told how many). The one reader of the log:
     the detail screen's entries and the savings ledger's pauses and resumes both come from here.
     """
-    wanted = worker_id.encode() if worker_id is not None else b'"action"'
+    wanted = split_key(worker_id)[1].encode() if worker_id is not None else b'"action"'
     found: list[dict[str, Any]] = []
     unreadable = 0
     for raw in read_tail(path, max_bytes):
@@ -87,7 +88,7 @@ def read_entries(
             if wanted in raw or (worker_id is None and raw.strip()):
                 unreadable += 1
             continue
-        if worker_id is not None and entry.get("instance_id") != worker_id:
+        if worker_id is not None and entry_key(entry) != worker_id:
             continue
         if actions is not None and entry.get("action") not in actions:
             continue
@@ -95,6 +96,14 @@ def read_entries(
     if unreadable and on_unreadable is not None:
         on_unreadable(unreadable)  # the readable part still counts
     return found if limit is None else found[-limit:]
+
+
+def entry_key(entry: dict[str, Any]) -> str | None:
+    """The worker key an audit line is about (its instance id, qualified by its account)."""
+    instance_id, account = entry.get("instance_id"), entry.get("account")
+    if not isinstance(instance_id, str) or not isinstance(account, str | None):
+        return None
+    return worker_key(account, instance_id)
 
 
 _warned: set[tuple[str, str]] = set()
@@ -159,12 +168,17 @@ class AuditLog:
         worker_name: str | None,
         region: str | None,
         result: str,
+        account: str | None = None,
         error: str | None = None,
         detail: dict[str, Any] | None = None,
         required: bool = False,
     ) -> dict[str, Any]:
         """Append one line. With `required` (an intent line written before an AWS call), a line
-        that cannot be written raises `AuditUnavailable` instead of only being logged."""
+        that cannot be written raises `AuditUnavailable` instead of only being logged.
+
+        `worker_id` is the instance id (or a Cloud Manager's worker id); `account` names the
+        configured AWS account it lives in, when the config names accounts.
+        """
         entry: dict[str, Any] = {
             "time": at.isoformat(),
             "operator": operator,
@@ -172,6 +186,7 @@ class AuditLog:
             "worker": worker_name,
             "instance_id": worker_id,
             "region": region,
+            **({"account": account} if account is not None else {}),
             "result": result,
             "error": error_text(error, 1000) if error else None,
         }

@@ -11,6 +11,7 @@ import re
 import ssl
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -28,6 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from cmltui import keymap, paths
+from cmltui.domain.accounts import ACCOUNT_NAME
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import MAX_INTERVAL, MIN_INTERVAL
 from cmltui.domain.prices import MAX_PRICE, MIN_PRICE, ConfiguredPrices, StaticPrices
@@ -66,6 +68,42 @@ class CredentialOverride(_Section):
     password_command: str | None = None
 
 
+ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]{1,512}$"
+EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+MAX_ACCOUNTS = 32
+
+
+class AwsAccount(_Section):
+    """One AWS account of the fleet (`[[aws.accounts]]`): its credentials and its regions.
+
+    With neither `profile` nor `role_arn` it uses what `aws.profile` (or the standard chain)
+    gives; with `role_arn` it assumes that role with them (or with its own `profile`).
+    """
+
+    name: str = Field(pattern=f"^{ACCOUNT_NAME.pattern}$")
+    profile: str | None = None
+    role_arn: str | None = Field(default=None, pattern=ROLE_ARN)
+    external_id: str | None = Field(default=None, pattern=EXTERNAL_ID)
+    regions: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _external_id_needs_a_role(self) -> AwsAccount:
+        if self.external_id is not None and self.role_arn is None:
+            raise ValueError("external_id is only used with role_arn")
+        return self
+
+
+@dataclass(frozen=True)
+class AccountSource:
+    """What one account's AWS source is built from; `name` is None for the default account."""
+
+    name: str | None
+    profile: str | None
+    regions: tuple[str, ...]
+    role_arn: str | None = None
+    external_id: str | None = None
+
+
 class AwsConfig(_Section):
     profile: str | None = None
     regions: list[str] = Field(default_factory=lambda: ["us-east-1"], min_length=1)
@@ -76,6 +114,37 @@ class AwsConfig(_Section):
     retry_mode: Literal["standard", "adaptive"] = "standard"
     max_attempts: int = Field(default=5, ge=1, le=20)
     pricing_api: bool = True  # read prices per region from the AWS Pricing API
+    accounts: list[AwsAccount] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
+    """Several accounts as one fleet; empty: the one account `profile` (or the chain) gives."""
+
+    @field_validator("accounts")
+    @classmethod
+    def _unique_names(cls, accounts: list[AwsAccount]) -> list[AwsAccount]:
+        names = [account.name for account in accounts]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"account name {name!r} is used twice")
+        return accounts
+
+    def account_sources(self) -> list[AccountSource]:
+        """One source per account, each with its own credentials and regions (the one rule
+        of what an account without its own profile or regions uses)."""
+        if not self.accounts:
+            return [AccountSource(None, self.profile, tuple(self.regions))]
+        return [
+            AccountSource(
+                account.name,
+                account.profile or self.profile,
+                tuple(account.regions or self.regions),
+                account.role_arn,
+                account.external_id,
+            )
+            for account in self.accounts
+        ]
+
+    def all_regions(self) -> tuple[str, ...]:
+        """Every region of every account, each once, in the config's order."""
+        return tuple(dict.fromkeys(r for source in self.account_sources() for r in source.regions))
 
 
 class CmlConfig(_Section):

@@ -33,10 +33,15 @@ def json_depth(value: Any, stop_after: int) -> int:
     return depth
 
 
-def loads_bounded(data: str | bytes, max_depth: int) -> Any:
-    """Strict JSON nested at most `max_depth` levels; `ValueError` for anything else."""
+def loads_bounded(data: str | bytes, max_depth: int, *, constants_as_none: bool = False) -> Any:
+    """Strict JSON nested at most `max_depth` levels; `ValueError` for anything else.
+
+    With `constants_as_none`, `NaN` and `Infinity` (which Python's own `json.dumps` writes)
+    read as null instead of failing the whole document: for a service whose one bad number
+    must not hide every other value.
+    """
     try:
-        value = json.loads(data, parse_constant=_refuse_constant)
+        value = json.loads(data, parse_constant=_none if constants_as_none else _refuse_constant)
     except RecursionError:
         raise JsonTooDeep(f"nested deeper than {max_depth} levels") from None
     if json_depth(value, max_depth) > max_depth:
@@ -53,6 +58,10 @@ def small_json(data: str | bytes, *, max_chars: int, max_depth: int) -> Any | No
         return loads_bounded(data, max_depth)
     except ValueError:
         return None
+
+
+def _none(_name: str) -> None:
+    return None
 
 
 def _refuse_constant(name: str) -> Any:

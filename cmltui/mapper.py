@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
+from cmltui.ccm_facts import CcmLab, IdleVerdict, KeptFact, normalised_system_info
 from cmltui.domain import idle
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices, hourly_cost, price_of
@@ -40,7 +41,7 @@ class MapContext:
     boot_grace: timedelta = timedelta(minutes=10)
     prices: PriceLookup = field(default_factory=StaticPrices)
     audited: Mapping[str, Sequence[StopInterval]] = field(default_factory=dict)
-    """Stopped intervals per instance id from the audit log (`cmltui.backends.direct.savings`)."""
+    """Stopped intervals per worker key from the audit log (`cmltui.backends.direct.savings`)."""
 
 
 def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
@@ -64,11 +65,12 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     detection_on = idle.detection_active(worker, ctx.idle)
     price = price_of(ctx.prices, worker.region, worker.instance_type)
     return CMLWorkerDto(
-        id=worker.instance_id,
+        id=worker.key,
         name=worker.tags.get(NAME_TAG) or worker.instance_id,
         aws_region=worker.region,
         aws_instance_id=worker.instance_id,
         instance_type=worker.instance_type,
+        aws_account=worker.account,
         status=worker.status,
         service_status=service_status(
             worker.status,
@@ -171,6 +173,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         price_source=price.source if price else None,
         savings=_savings(worker, price, ctx),
         cml_stale_seconds=_stale_seconds(worker, now) if running else None,
+        ec2_stale_seconds=_listing_stale_seconds(worker, now),
         fact_ages_seconds=_fact_ages(worker, now),
     )
 
@@ -181,7 +184,9 @@ class CcmMapContext:
 
     `received_at` is the envelope's time (when Cloud Manager sent it); `held` carries the values
     the settle rule keeps from recent activity events, which a stale snapshot must not undo
-    (`cmltui.domain.settle`: DTO fields and values, laid over the payload's).
+    (`cmltui.domain.settle`: DTO fields and values, laid over the payload's). `verdict` is
+    Cloud Manager's own idle verdict, `labs` its lab list (with when it was read), and `kept`
+    the facts cmltui keeps while Cloud Manager blanks them (`cmltui.ccm_facts`).
     """
 
     now: datetime
@@ -191,6 +196,10 @@ class CcmMapContext:
     next_refresh_at: datetime | None = None
     prices: PriceLookup = field(default_factory=StaticPrices)
     held: Mapping[str, Any] = field(default_factory=dict)
+    verdict: IdleVerdict | None = None
+    labs: Sequence[CcmLab] | None = None
+    labs_read_at: datetime | None = None
+    kept: Mapping[str, KeptFact] = field(default_factory=dict)
 
 
 _CCM_STATUS_ALIASES = {"starting": "pending", "failed": "unknown"}
@@ -216,31 +225,35 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     if storage is None:
         storage = finite_percent(data.get("disk_utilization"))
     instance_type = _text(data.get("instance_type"))
-    system_info = _bounded_json(data.get("cml_system_info"))
+    system_info = normalised_system_info(data.get("cml_system_info")) if running else None
     enabled = data.get("is_idle_detection_enabled") is True
     times = _ccm_times(data, ctx.now)
-    licence_info = _bounded_mapping(data.get("cml_license_info"))
-    last_activity = times["last_activity_at"]
-    last_check = times["last_activity_check_at"]
-    last_resumed = times["last_resumed_at"]
     poll = finite_number(data.get("poll_interval"))
     region = _text(data.get("aws_region")) or ""
     price = price_of(ctx.prices, region, instance_type)
-    # The domain's rule, as on AWS: idle past the timeout since the latest activity or resume,
-    # unknown until Cloud Manager has checked the activity. (Cloud Manager's own
-    # `target_pause_at` is shown as sent, but upstream never sets it.)
-    detection_on = running and enabled
-    activity_known = last_check is not None
-    minutes = idle.minutes_since(idle.latest(last_activity, last_resumed), ctx.now)
-    is_idle = idle.idle_verdict(
-        minutes, detection_on=detection_on, activity_known=activity_known, settings=ctx.idle
+    # Cloud Manager's own verdict (its idle-status route), through the domain's one idle state:
+    # unknown until it has been read. Its `target_pause_at` is shown only as sent.
+    verdict = ctx.verdict
+    detection_on = (
+        running and enabled and ctx.idle.enabled and (verdict is None or verdict.auto_pause_enabled)
     )
+    judged = verdict if detection_on else None
+    in_snooze = judged is not None and judged.in_snooze
+    # Upstream counts a worker idle in its snooze too (by its last activity alone); here, as
+    # on AWS, a worker just resumed is not idle, so the idle counts and burn agree with its
+    # state (snooze).
+    is_idle = (judged.is_idle and not in_snooze) if judged is not None else None
+    labs = ctx.labs if running else None
+    version = _text(data.get("cml_version"))
+    licence = _bounded_mapping(data.get("cml_license_info"))
+    licence_info = licence if licence is not None else _kept(ctx, "cml_license_info")
     return CMLWorkerDto(
         id=worker_id,
         name=_text(data.get("name")) or worker_id,
         aws_region=region,
         aws_instance_id=_text(data.get("aws_instance_id")) or worker_id,
         instance_type=instance_type,
+        aws_account=None,  # Cloud Manager's DTO names no account
         status=status,
         service_status=_enum(ServiceStatus, data.get("service_status"), ServiceStatus.UNAVAILABLE),
         ami_id=_text(data.get("ami_id")),
@@ -261,11 +274,14 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
             if data.get("license_operation") == REGISTERING
             else license_operation(licence_info)
         ),
-        cml_version=_text(data.get("cml_version")),
+        # Blanked by Cloud Manager on a stop; kept, with its age, as on AWS.
+        cml_version=version if version is not None else _kept(ctx, "cml_version"),
         cml_ready=data.get("cml_ready") if isinstance(data.get("cml_ready"), bool) else None,
         cml_uptime_seconds=_int_or_none(data.get("cml_uptime_seconds")),
-        cml_labs_count=_int_or_none(data.get("cml_labs_count")),
-        cml_system_info=system_info if isinstance(system_info, dict) else None,
+        # Labs in any state while CML answers; upstream's 0 for a stopped worker means "not
+        # read", shown as unknown as on AWS.
+        cml_labs_count=_int_or_none(data.get("cml_labs_count")) if running else None,
+        cml_system_info=system_info,
         cml_system_health=_bounded_mapping(data.get("cml_system_health")),
         cml_last_synced_at=times["cml_last_synced_at"],
         ec2_instance_state_detail=_text(data.get("ec2_instance_state_detail")),
@@ -283,7 +299,11 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         memory_utilization=finite_percent(data.get("memory_utilization")),
         storage_utilization=storage,
         disk_utilization=storage,
-        active_labs_count=_int_or_none(data.get("active_labs_count")),
+        # STARTED labs, as on AWS (Cloud Manager's own field counts every lab): from the lab
+        # list, unknown until it has been read.
+        active_labs_count=(
+            sum(1 for lab in labs if lab.state == "STARTED") if labs is not None else None
+        ),
         poll_interval=poll if poll is not None and poll > 0 else ctx.poll_interval,
         # cmltui's own schedule, unless Cloud Manager says when it refreshes
         next_refresh_at=parse_time(data.get("next_refresh_at")) or ctx.next_refresh_at,
@@ -293,8 +313,8 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         stop_initiated_at=times["stop_initiated_at"],
         terminated_at=times["terminated_at"],
         created_by=_text(data.get("created_by")),
-        last_activity_at=last_activity,
-        last_activity_check_at=last_check,
+        last_activity_at=times["last_activity_at"],
+        last_activity_check_at=times["last_activity_check_at"],
         next_idle_check_at=times["next_idle_check_at"],
         target_pause_at=times["target_pause_at"],
         is_idle_detection_enabled=enabled,
@@ -303,23 +323,36 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         auto_resume_count=finite_count(data.get("auto_resume_count")),
         manual_resume_count=finite_count(data.get("manual_resume_count")),
         last_paused_at=times["last_paused_at"],
-        last_resumed_at=last_resumed,
+        last_resumed_at=times["last_resumed_at"],
         paused_by=_text(data.get("paused_by")),
-        pause_reason=_enum(PauseReason, data.get("pause_reason"), None),
+        pause_reason=ccm_pause_reason(data.get("pause_reason")),
         collected_at=ctx.received_at,
         errors=_ccm_time_problems(data, times),
         unknown_fields=_unknown(data, times),
         resumed_by=_text(data.get("resumed_by")),  # not in Cloud Manager's DTO: a held event's
         is_idle=is_idle,
         idle_state=idle.state_of(
-            running=running, detection_on=detection_on, in_snooze=False, is_idle=is_idle
+            running=running, detection_on=detection_on, in_snooze=in_snooze, is_idle=is_idle
         ),
-        idle_minutes=_round(minutes) if detection_on and activity_known else None,
-        in_snooze_period=False,  # Cloud Manager's DTO carries no snooze
-        snooze_ends_at=None,
-        eligible_for_auto_pause=False,
-        running_nodes=_int_or_none(_mapping(system_info).get("running_nodes")),
-        labs=None,
+        idle_minutes=(_round(judged.idle_minutes) if judged is not None else None),
+        in_snooze_period=in_snooze,
+        snooze_ends_at=None,  # Cloud Manager says whether, not until when
+        eligible_for_auto_pause=judged is not None and judged.eligible_for_pause,
+        running_nodes=(system_info or {}).get("running_nodes"),
+        labs=(
+            [
+                LabDto(
+                    id=lab.id,
+                    title=lab.title,
+                    owner=lab.owner,
+                    state=lab.state,
+                    node_count=lab.node_count,
+                )
+                for lab in labs
+            ]
+            if labs is not None
+            else None
+        ),
         recent_user_ids=[],
         recent_users=[],
         hourly_cost=hourly_cost(running, price),
@@ -327,14 +360,40 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         price_source=price.source if price else None,
         savings=_NEVER_STOPPED,  # Cloud Manager sends no stop history to count from
         cml_stale_seconds=None,
-        fact_ages_seconds={},  # Cloud Manager does not say when it read what it sends
+        ec2_stale_seconds=None,  # the stream's own staleness is the header's
+        fact_ages_seconds=_ccm_fact_ages(ctx, running),
     )
+
+
+def _kept(ctx: CcmMapContext, name: str) -> Any:
+    fact = ctx.kept.get(name)
+    return fact.value if fact is not None else None
+
+
+def _ccm_fact_ages(ctx: CcmMapContext, running: bool) -> dict[str, int]:
+    """Seconds since each kept fact was read (as `_fact_ages` on AWS): the version and the
+    licence, and the lab list while it is shown."""
+    read_at = {name: fact.read_at for name, fact in ctx.kept.items()}
+    if running and ctx.labs is not None and ctx.labs_read_at is not None:
+        read_at["labs"] = ctx.labs_read_at
+    return {name: max(0, int((ctx.now - when).total_seconds())) for name, when in read_at.items()}
 
 
 def ccm_status(value: Any) -> WorkerStatus:
     """Cloud Manager's status word as cmltui's (its `starting` is EC2's `pending`)."""
     text = _text(value)
     return WorkerStatus.from_ec2(_CCM_STATUS_ALIASES.get(text or "") or text)
+
+
+AUTO_PAUSE_PREFIX = "Auto-paused"
+
+
+def ccm_pause_reason(value: Any) -> PauseReason | None:
+    """Cloud Manager's pause reason as cmltui's. Its auto-pause gives a sentence ("Auto-paused
+    after 75.0 minutes idle"), not `idle_timeout` (upstream's `detect_worker_idle_command.py`)."""
+    if isinstance(value, str) and value.startswith(AUTO_PAUSE_PREFIX):
+        return PauseReason.IDLE_TIMEOUT
+    return _enum(PauseReason, value, None)
 
 
 _CCM_TIMES = (
@@ -459,7 +518,7 @@ def _pick(
 
 def _savings(worker: CMLWorker, price: Price | None, ctx: MapContext) -> SavingsDto:
     intervals = worker_intervals(
-        ctx.audited.get(worker.instance_id, ()),
+        ctx.audited.get(worker.key, ()),
         worker.status,
         worker.history,
         worker.ec2_state_transition_at,
@@ -525,6 +584,13 @@ def _stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
     return max(0, int((now - worker.cml.stats_synced_at).total_seconds()))
 
 
+def _listing_stale_seconds(worker: CMLWorker, now: datetime) -> int | None:
+    """Age of the last EC2 listing that showed the worker, while its account's region fails."""
+    if "ec2" not in worker.errors or worker.ec2_last_checked_at is None:
+        return None
+    return max(0, int((now - worker.ec2_last_checked_at).total_seconds()))
+
+
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
@@ -532,7 +598,3 @@ def _round(value: float | None) -> float | None:
 def _int_or_none(value: Any) -> int | None:
     number = finite_number(value)
     return None if number is None else int(number)
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,54 @@ def test_password_never_from_file(tmp_path):
 def test_version_flag():
     result = run_cmltui("--version")
     assert result.returncode == 0 and result.stdout.startswith("cmltui ")
+
+
+@pytest.mark.parametrize(
+    ("accounts", "needle"),
+    [
+        ('name = "a b"', "aws.accounts.0.name:"),
+        ('name = "x"\nexternal_id = "abc"', "external_id is only used with role_arn"),
+        ('name = "x"\nrole_arn = "arn:aws:iam::12:role/r"', "aws.accounts.0.role_arn:"),
+        ('name = "x"\nregions = []', "aws.accounts.0.regions:"),
+        ('name = "x"\nprofil = "p"', "aws.accounts.0.profil: unknown key"),
+    ],
+)
+def test_bad_account_gives_one_line_naming_the_key(accounts, needle):
+    with pytest.raises(ConfigError) as raised:
+        load_config_text(f"[[aws.accounts]]\n{accounts}\n")
+    assert needle in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_an_account_name_used_twice_is_refused():
+    with pytest.raises(ConfigError, match="account name 'x' is used twice"):
+        load_config_text('[[aws.accounts]]\nname = "x"\n[[aws.accounts]]\nname = "x"\n')
+
+
+def test_accounts_use_the_aws_profile_and_regions_unless_they_have_their_own():
+    config = load_config_text(
+        '[aws]\nprofile = "base"\nregions = ["eu-west-1", "us-east-1"]\n'
+        '[[aws.accounts]]\nname = "training"\n'
+        '[[aws.accounts]]\nname = "prod"\nprofile = "prod-admin"\nregions = ["us-west-2"]\n'
+        '[[aws.accounts]]\nname = "dev"\nrole_arn = "arn:aws:iam::123456789012:role/ops"\n'
+        'external_id = "ext-1"\n'
+    )
+    assert [
+        (s.name, s.profile, s.regions, s.role_arn, s.external_id)
+        for s in config.aws.account_sources()
+    ] == [
+        ("training", "base", ("eu-west-1", "us-east-1"), None, None),
+        ("prod", "prod-admin", ("us-west-2",), None, None),
+        ("dev", "base", ("eu-west-1", "us-east-1"), "arn:aws:iam::123456789012:role/ops", "ext-1"),
+    ]
+    assert config.aws.all_regions() == ("eu-west-1", "us-east-1", "us-west-2")
+    plain = load_config_text('[aws]\nprofile = "solo"\n')
+    assert [(s.name, s.profile) for s in plain.aws.account_sources()] == [(None, "solo")]
+
+
+def load_config_text(text: str):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.toml"
+        path.write_text(text)
+        return load_config(str(path), env={})

@@ -45,6 +45,14 @@ class BackendContext:
     demo: bool = False
     source: str | None = None
     """Shown instead of the profile when the fleet is read through a service (`ccm https://…`)."""
+    accounts: tuple[str, ...] = ()
+    """The named AWS accounts of the fleet (`[[aws.accounts]]`); empty for one default account."""
+    listings: int = 0
+    """(account, region) listings a cycle makes; 0: one per region."""
+
+    @property
+    def listing_count(self) -> int:
+        return self.listings or len(self.regions) or 1
 
 
 @dataclass(frozen=True)

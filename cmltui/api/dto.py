@@ -58,6 +58,9 @@ class CMLWorkerDto(BaseModel):
     aws_region: str
     aws_instance_id: str
     instance_type: str | None
+    # The configured name of the AWS account the worker lives in (`[[aws.accounts]]`); None
+    # for the one account of a config without accounts, and from a Cloud Manager.
+    aws_account: str | None
     # status
     status: WorkerStatus
     service_status: ServiceStatus
@@ -148,6 +151,9 @@ class CMLWorkerDto(BaseModel):
     price_source: Literal["api", "cache", "table", "config"] | None
     savings: SavingsDto
     cml_stale_seconds: int | None
+    # Seconds since EC2 last listed the worker, while its account's region cannot be listed:
+    # the row shows its last known state, marked stale. None while listings succeed.
+    ec2_stale_seconds: int | None
     # Seconds since each slow-cadence fact was read, by the field it feeds: cml_version,
     # cml_system_health, labs, cml_license_info, recent_users, ec2_system_status_check.
     fact_ages_seconds: dict[str, int]

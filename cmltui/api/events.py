@@ -36,14 +36,14 @@ class ActivityEvent(BaseModel):
 class IdleDetectionToggled(ActivityEvent):
     type: ClassVar[str] = "worker.idle_detection.toggled"
     is_enabled: bool
-    toggled_by: str
+    toggled_by: str | None  # None: the source did not say (a Cloud Manager may not)
     toggled_at: UtcDateTime
 
 
 class WorkerPaused(ActivityEvent):
     type: ClassVar[str] = "worker.paused"
     pause_reason: Literal["idle_timeout", "manual", "external"]
-    paused_by: str
+    paused_by: str | None  # None: Cloud Manager's REST stop passes no user
     paused_at: UtcDateTime
     auto_pause_count: int
     manual_pause_count: int
@@ -53,7 +53,7 @@ class WorkerPaused(ActivityEvent):
 class WorkerResumed(ActivityEvent):
     type: ClassVar[str] = "worker.resumed"
     resume_reason: Literal["manual", "auto", "external"]
-    resumed_by: str
+    resumed_by: str | None
     resumed_at: UtcDateTime
     auto_resume_count: int
     manual_resume_count: int

@@ -16,20 +16,23 @@ from cmltui.api.events import (
     WorkerResumed,
 )
 
+UNKNOWN_ACTOR = "unknown"
+"""Who acted, when the source did not say (Cloud Manager's REST stop passes no user)."""
+
 
 def describe_action(event: ActivityEvent, name: str) -> str | None:
     """The line for an action's event; None for other events (an activity check)."""
     if isinstance(event, IdleDetectionToggled):
         state = "ON" if event.is_enabled else "OFF"
-        return f"{name}: idle detection {state} by {event.toggled_by}"
+        return f"{name}: idle detection {state} by {event.toggled_by or UNKNOWN_ACTOR}"
     if isinstance(event, WorkerPaused):
         return (
-            f"{name}: pause ({event.pause_reason}) by {event.paused_by}"
+            f"{name}: pause ({event.pause_reason}) by {event.paused_by or UNKNOWN_ACTOR}"
             f" · pauses auto {event.auto_pause_count} manual {event.manual_pause_count}"
         )
     if isinstance(event, WorkerResumed):
         return (
-            f"{name}: resume ({event.resume_reason}) by {event.resumed_by}"
+            f"{name}: resume ({event.resume_reason}) by {event.resumed_by or UNKNOWN_ACTOR}"
             f" · resumes auto {event.auto_resume_count} manual {event.manual_resume_count}"
         )
     if isinstance(event, LabChanged):

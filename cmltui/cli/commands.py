@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 
 from cmltui.api.backend import Backend
 from cmltui.api.events import FleetSnapshot
-from cmltui.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, say
+from cmltui.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
+from cmltui.cli.jsonout import strict_json
+from cmltui.cli.lifecycle import SIGNAL_CODES, Ending, close_in_time
 from cmltui.config import Config
 
 log = logging.getLogger(__name__)
-
-CLOSE_GRACE_SECONDS = 1.0
 
 Command = Callable[[argparse.Namespace, Config], int]
 
@@ -43,7 +41,7 @@ def backend_for(args: argparse.Namespace, config: Config) -> Backend:
     if demo:
         from cmltui.backends.direct.demo import demo_service
 
-        return demo_service(config, workers=args.workers, seed=args.seed)
+        return demo_service(config, workers=args.workers, seed=args.seed, accounts=args.accounts)
     if config.source.kind == "ccm":
         from cmltui.backends.ccm.backend import CcmBackend
 
@@ -65,8 +63,8 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
             await backend.close()
 
     snapshot = asyncio.run(collect_once())
-    regions = len(backend.context.regions) or 1
-    if not snapshot.workers and snapshot.errors and len(snapshot.errors) >= regions:
+    listings = backend.context.listing_count
+    if not snapshot.workers and snapshot.errors and len(snapshot.errors) >= listings:
         say("; ".join(snapshot.errors))  # every failing region, each named in its message
         return EXIT_FAILED
     if args.format == "json":
@@ -77,12 +75,8 @@ def _snapshot(args: argparse.Namespace, config: Config) -> int:
 
 
 def snapshot_json(snapshot: FleetSnapshot) -> str:
-    """What `snapshot --format json` prints: strict JSON (never `NaN` or `Infinity`).
-
-    Every number was made finite where it came in (prices inside their band, utilization
-    clamped); `allow_nan=False` makes a slip fail loudly here instead of printing non-JSON.
-    """
-    return json.dumps(snapshot.to_dict(), indent=2, allow_nan=False)
+    """What `snapshot --format json` prints: strict JSON (never `NaN` or `Infinity`)."""
+    return strict_json(snapshot.to_dict(), indent=2)
 
 
 def _dashboard(args: argparse.Namespace, config: Config) -> int:
@@ -103,19 +97,13 @@ def _run_tui(backend: Backend, config: Config, args: argparse.Namespace) -> int:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        for signum, code in ((signal.SIGTERM, EXIT_SIGTERM), (signal.SIGINT, EXIT_SIGINT)):
+        for signum, code in SIGNAL_CODES:
             # The app's own exit restores the terminal; the code says which signal ended it.
             loop.add_signal_handler(signum, partial(app.exit, return_code=code))
         try:
             await app.run_async()
         finally:
-            try:
-                # Closing waits for nothing that may hang: in-flight AWS calls are abandoned
-                # (daemon threads) and CML requests are cancelled with their session.
-                async with asyncio.timeout(CLOSE_GRACE_SECONDS):
-                    await backend.close()
-            except TimeoutError:
-                log.warning("backend close took over %g s; leaving anyway", CLOSE_GRACE_SECONDS)
+            await close_in_time(backend)
 
     asyncio.run(main())
     return app.return_code or EXIT_OK
@@ -144,7 +132,9 @@ def _simulate(args: argparse.Namespace, config: Config) -> int:
             return sim.info_text(SIM_TOKEN_ENV), sim.stop
         from cmltui.sim.runner import SimulatedFleet, simulate_info_text
 
-        fleet = SimulatedFleet(workers=args.workers, seed=args.seed, host=args.host)
+        fleet = SimulatedFleet(
+            workers=args.workers, seed=args.seed, host=args.host, accounts=args.accounts
+        )
         await fleet.start(progress)
         return simulate_info_text(fleet), fleet.stop
 
@@ -163,6 +153,57 @@ def _simulate(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
+def _watch(args: argparse.Namespace, config: Config) -> int:
+    """Both channels (and the source's state) as JSON lines until ctrl+c, `--count` or the
+    reader leaves."""
+    from cmltui.cli.watch import CHANNELS, watch
+
+    backend = backend_for(args, config)
+    channels = tuple(args.channel or CHANNELS)
+    return asyncio.run(watch(backend, sys.stdout, channels=channels, count=args.count))
+
+
+def _exporter(args: argparse.Namespace, config: Config) -> int:
+    """The fleet's figures on a Prometheus /metrics endpoint until ctrl+c or SIGTERM."""
+    import importlib.util
+
+    if importlib.util.find_spec("prometheus_client") is None:
+        say("the exporter needs prometheus-client: pip install 'cmltui[exporter]'")
+        return EXIT_USAGE
+    from cmltui.exporter.server import Exporter, parse_listen
+
+    try:
+        listen = parse_listen(args.listen)
+    except ValueError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    if not listen.loopback and not args.allow_remote:
+        say(
+            f"--listen {args.listen} would serve every worker's name, account and cost beyond "
+            "this machine; add --allow-remote to mean it"
+        )
+        return EXIT_USAGE
+    exporter = Exporter(backend_for(args, config), listen)
+
+    async def serve() -> int:
+        ending = Ending()
+        with ending.on_signals():
+            try:
+                await exporter.start()
+            except OSError as exc:
+                say(f"cannot listen on {args.listen}: {exc.strerror or exc}")
+                await close_in_time(exporter.backend)
+                return EXIT_FAILED
+            say(f"serving {listen.url}")
+            try:
+                return await ending.wait()
+            finally:
+                await exporter.close()
+                await close_in_time(exporter.backend)
+
+    return asyncio.run(serve())
+
+
 def _act(args: argparse.Namespace, config: Config) -> int:
     """`pause`, `resume`, `idle-detection`, `lab`, `licence`: an action, from a command."""
     from cmltui.cli.act import run_action
@@ -177,5 +218,7 @@ COMMANDS: dict[str, Command] = {
     "snapshot": _snapshot,
     "simulate": _simulate,
     **dict.fromkeys(ACTION_COMMANDS, _act),
+    "watch": _watch,
+    "exporter": _exporter,
 }
 """The one command table: each subcommand and what runs it."""

@@ -12,6 +12,10 @@ from cmltui import __version__
 from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, say
 from cmltui.config import Config, ConfigError, load_config
 
+SCREENS = ("run", "demo")
+"""Commands with a full-screen UI; every other (snapshot, watch, an action…) may log to stderr
+when the log file is unusable."""
+
 
 def _terminated(signum: int, frame: object) -> None:
     raise SystemExit(EXIT_SIGTERM)
@@ -56,6 +60,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
 def _add_fleet_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive_int, default=12, help="simulated workers")
     parser.add_argument("--seed", type=int, default=0, help="simulation seed")
+    parser.add_argument(
+        "--accounts",
+        type=_account_count,
+        default=1,
+        help="simulated AWS accounts, 1 to 4 (workers alternate between them)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,12 +85,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fleet_options(demo)
     _add_ccm_flag(demo, "run the dashboard against a simulated CML Cloud Manager")
 
-    snapshot = commands.add_parser("snapshot", help="collect once and print")
-    _add_global_options(snapshot, suppress=True)
-    snapshot.add_argument("--demo", action="store_true", help="use the simulated fleet")
-    _add_fleet_options(snapshot)
+    snapshot = _add_headless(commands, "snapshot", "collect once and print")
     snapshot.add_argument("--format", choices=("json", "table"), default="table")
-    _add_ccm_url(snapshot)
+
+    watch = _add_headless(
+        commands, "watch", "snapshots and activity events as JSON lines, as they happen"
+    )
+    watch.add_argument(
+        "--channel",
+        action="append",
+        choices=("snapshot", "activity", "status"),
+        help="only these channels (repeatable; default: all three)",
+    )
+    watch.add_argument("--count", type=_positive_int, default=None, help="stop after N lines")
+
+    exporter = _add_headless(
+        commands, "exporter", "serve the fleet's figures to Prometheus (GET /metrics)"
+    )
+    exporter.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:9719",
+        help="where to serve /metrics (default 127.0.0.1:9719, this machine only)",
+    )
+    exporter.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow --listen on an address other machines can reach",
+    )
 
     simulate = commands.add_parser("simulate", help="run the simulators alone")
     _add_global_options(simulate, suppress=True)
@@ -124,6 +156,16 @@ def _action_parser(
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask (for scripts)")
     parser.add_argument("--dry-run", action="store_true", help="say what it would send; send none")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    _add_ccm_url(parser)
+    return parser
+
+
+def _add_headless(commands: Any, name: str, text: str) -> argparse.ArgumentParser:
+    """A command without a screen: AWS as configured, the simulated fleet, or a Cloud Manager."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=text)
+    _add_global_options(parser, suppress=True)
+    parser.add_argument("--demo", action="store_true", help="use the simulated fleet")
+    _add_fleet_options(parser)
     _add_ccm_url(parser)
     return parser
 
@@ -178,11 +220,9 @@ def _main(command: str, args: argparse.Namespace) -> int:
 
     # Commands without a full-screen UI may log to stderr when the log file is unusable.
     demo = command == "demo" or bool(getattr(args, "demo", False))
-    setup = configure_logging(
-        config.log_level, stderr_fallback=command not in ("run", "demo"), demo=demo
-    )
+    setup = configure_logging(config.log_level, stderr_fallback=command not in SCREENS, demo=demo)
     problems = [setup.problem]
-    if command in ("run", "demo"):
+    if command in SCREENS:
         from cmltui.audit import AuditLog, default_audit_path
 
         problems.append(
@@ -197,6 +237,13 @@ def _main(command: str, args: argparse.Namespace) -> int:
     except ConfigError as exc:
         say(str(exc))
         return EXIT_USAGE
+
+
+def _account_count(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 4:
+        raise argparse.ArgumentTypeError("must be 1 to 4")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -178,7 +178,8 @@ EVENT_TIME_KEY: Final[Mapping[str, str]] = {
     LAB_CHANGED: "changed_at",
     LICENCE_CHANGED: "at",
 }
-"""The data key that says when each event happened: its held values date from then."""
+"""The data key that says when each event happened: its held values date from then (a lab
+event holds none: it is only told)."""
 
 EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
     IDLE_DETECTION_TOGGLED: (EventField("is_idle_detection_enabled", "is_enabled"),),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cmltui.domain.accounts import worker_key
 from cmltui.domain.enums import PauseReason, WorkerStatus
 from cmltui.domain.sanitize import public_json
 from cmltui.domain.settle import PendingWrite
@@ -163,6 +164,12 @@ class CMLWorker:
     collected_at: datetime | None = None
     updated_at: datetime | None = None
     observed_fingerprint: int | None = None
+    account: str | None = None  # the configured account's name; None for the one default
+
+    @property
+    def key(self) -> str:
+        """The worker's one key (`domain.accounts.worker_key`): the DTO's `id`."""
+        return worker_key(self.account, self.instance_id)
 
     def write_tags(self, tags: dict[str, str], at: datetime) -> None:
         """Record tags cmltui has just written: they stand until a listing settles them."""

@@ -24,10 +24,12 @@ from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
 from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 from moto.server import ThreadedMotoServer
+from moto.sts.models import sts_backends
 
 from cmltui.clock import Clock, ensure_utc
 
 _accounts = itertools.count(1)
+SIM_ROLE = "cmltui-sim-operator"
 _clock_lock = threading.Lock()
 _active_clocks: list[Clock] = []
 _original_utcnow = moto_instances.utcnow
@@ -60,19 +62,45 @@ class Datapoint:
 class SimAws:
     """One moto server plus this fleet's account in moto's backends."""
 
-    def __init__(self, host: str, clock: Clock, regions: Iterable[str]) -> None:
+    def __init__(self, host: str, clock: Clock, regions: Iterable[str], *, extra: int = 0) -> None:
+        """`extra` > 0: the fleet's extra account number `extra`, on the first one's server."""
         n = next(_accounts)
         self.host = host
         self.clock = clock
         self.regions = tuple(regions)
-        self.account_id = f"{210987650000 + n:012d}"
+        if extra:
+            self.account_id = f"{310987650000 + 100 * n + extra:012d}"
+            key_id = f"AKIASIMACCT{extra}{n:08d}"
+        else:
+            self.account_id = f"{210987650000 + n:012d}"
+            key_id = f"AKIASIMFLEET{n:08d}"
         self.credentials = {
-            "aws_access_key_id": f"AKIASIMFLEET{n:08d}",
+            "aws_access_key_id": key_id,
             "aws_secret_access_key": "cmltui-simulated-secret-key-not-real",
         }
         self.endpoint_url = ""
         self._server: ThreadedMotoServer | None = None
         self._instances: dict[str, Any] = {}  # moto's get_instance scans every reservation
+
+    def role_arn(self) -> str:
+        """A role in this account that the first account's key may assume (moto lets it)."""
+        return f"arn:aws:iam::{self.account_id}:role/{SIM_ROLE}"
+
+    def another_account(self, extra: int) -> SimAws:
+        """One more account on this server, with its own access key (call after `start`)."""
+        other = SimAws(self.host, self.clock, self.regions, extra=extra)
+        other.endpoint_url = self.endpoint_url
+        other._register_key()
+        return other
+
+    def _register_key(self) -> None:
+        """moto tells accounts apart by the access key: ours exists in this account only."""
+        iam = iam_backends[self.account_id]["aws"]
+        key = iam.create_temp_access_key()
+        del iam.access_keys[key.access_key_id]
+        key.access_key_id = self.credentials["aws_access_key_id"]
+        key.secret_access_key = self.credentials["aws_secret_access_key"]
+        iam.access_keys[key.access_key_id] = key
 
     # ----- lifecycle ----------------------------------------------------------------------------
 
@@ -83,12 +111,7 @@ class SimAws:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
-        iam = iam_backends[self.account_id]["aws"]
-        key = iam.create_temp_access_key()
-        del iam.access_keys[key.access_key_id]
-        key.access_key_id = self.credentials["aws_access_key_id"]
-        key.secret_access_key = self.credentials["aws_secret_access_key"]
-        iam.access_keys[key.access_key_id] = key
+        self._register_key()
         with _clock_lock:
             if moto_instances.utcnow is _original_utcnow:
                 moto_instances.utcnow = _sim_utcnow  # type: ignore[assignment]
@@ -100,16 +123,16 @@ class SimAws:
             response.read()
 
     def stop(self) -> None:
-        """Blocking: stop moto and drop this fleet's account from moto's backends."""
+        """Blocking: stop moto (if this account started it) and drop the account's backends."""
         if self._server is not None:
             self._server.stop()
             self._server = None
-        with _clock_lock:
-            if self.clock in _active_clocks:
-                _active_clocks.remove(self.clock)
-            if not _active_clocks:
-                moto_instances.utcnow = _original_utcnow  # type: ignore[assignment]
-        for backends in (ec2_backends, cloudwatch_backends, iam_backends):
+            with _clock_lock:
+                if self.clock in _active_clocks:
+                    _active_clocks.remove(self.clock)
+                if not _active_clocks:
+                    moto_instances.utcnow = _original_utcnow  # type: ignore[assignment]
+        for backends in (ec2_backends, cloudwatch_backends, iam_backends, sts_backends):
             if self.account_id in backends:
                 del backends[self.account_id]
 

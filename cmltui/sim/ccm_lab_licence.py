@@ -1,16 +1,20 @@
 """The Cloud Manager double's lab and licence routes, as upstream's controllers and jobs answer.
 
 - `POST /api/labs/region/{r}/workers/{id}/labs/{lab_id}/start|stop|wipe` (`LabsController`,
-  `ControlLabCommand`): 200 `{lab_id, action, status: "success"}`; a worker it does not know or
-  one with no HTTPS endpoint (not running) is a 400 (upstream's `bad_request`, not a 404).
+  `ControlLabCommand`): 200 `{lab_id, action, status: "success"}`; a worker it does not know,
+  one with no HTTPS endpoint (not running) or a lab CML does not have is a 400 (upstream's
+  `bad_request`, never a 404). The lab's new state is what upstream's next labs refresh finds:
+  the double sends its `worker.labs.updated` at once.
 - `POST /api/workers/region/{r}/workers/{id}/license` with `{license_token, reregister}`
-  (`RegisterCMLWorkerLicenseCommand`): 404 for an unknown worker, 400 when it is not running,
-  else 202 and a background job (`LicenseRegistrationJob`): `worker.license.registration.started`
-  at once, then `…failed` (CML refused: a token `bad` or `bad-…`, a registration already under
-  way, a registered product without `reregister`; the message wraps CML's, which repeats the
-  token) or, one poll later, `…completed`; each end followed by a snapshot.
-- `DELETE` on the same path (`LicenseDeregistrationJob`): 202, then `worker.license.deregistered`
-  and a snapshot when the worker was registered (nothing when it was not: CML's 400).
+  (`RegisterCMLWorkerLicenseCommand`, admin only): 404 for an unknown worker, 400 when it is
+  not running, else 202 and a background job (`LicenseRegistrationJob`):
+  `worker.license.registration.started` at once, then `…failed` (CML refused: a token `bad` or
+  `bad-…`, a registration already under way, a registered product without `reregister`; the
+  message wraps CML's, which repeats the token) or, one poll later, `…completed`; each end
+  followed by a snapshot.
+- `DELETE` on the same path (`DeregisterCMLWorkerLicenseCommand`, admin only): done while the
+  call runs; `worker.license.deregistered` and a snapshot when the worker was registered
+  (nothing when it was not: CML's 400).
 """
 
 from __future__ import annotations
@@ -23,21 +27,24 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from cmltui.clock import Clock
-from cmltui.sim.ccm_http import problem
+from cmltui.domain.settle import LAB_LEAVES
+from cmltui.sim import ccm_shapes as shapes
+from cmltui.sim.ccm_http import json_error
 from cmltui.sim.ccm_model import CcmModel, CcmWorker, Outgoing
-
-LICENCE_SOURCE = "cml-cloud-manager"
-SMART_ACCOUNT, VIRTUAL_ACCOUNT = "Example Corp", "Network Labs"
 
 
 class Host(Protocol):
-    """What the routes need of the simulator that serves them."""
+    """What the routes need of the simulator that serves them (`CcmSimulator`)."""
 
     clock: Clock
     model: CcmModel
     licence_poll_s: float
 
-    def authorized(self, request: web.Request) -> bool: ...
+    def user(self, request: web.Request, *, admin: bool = False) -> dict[str, Any]: ...
+
+    def path_region(self, request: web.Request) -> str: ...
+
+    def path_worker(self, request: web.Request, missing: int = 404) -> CcmWorker: ...
 
     def emit(self, events: list[Outgoing]) -> None: ...
 
@@ -55,6 +62,10 @@ def add_routes(app: web.Application, sim: Host) -> LabAndLicenceRoutes:
     return routes
 
 
+def _bad_request(detail: str) -> web.HTTPException:
+    return json_error(400, shapes.problem_details(400, "Bad Request", detail))
+
+
 class LabAndLicenceRoutes:
     def __init__(self, sim: Host) -> None:
         self.sim = sim
@@ -64,39 +75,41 @@ class LabAndLicenceRoutes:
 
     async def lab(self, request: web.Request) -> web.Response:
         sim = self.sim
-        if not sim.authorized(request):
-            raise problem(401, "Unauthorized", "Not authenticated")
+        sim.user(request)  # `get_current_user`: any valid login
+        sim.path_region(request)
         worker_id = request.match_info["worker_id"]
         worker = sim.model.workers.get(worker_id)
-        if worker is None or worker.region != request.match_info["region"]:
-            raise problem(400, "Bad Request", f"Worker {worker_id} not found")
+        if worker is None:
+            raise _bad_request(f"Worker {worker_id} not found")
         if worker.status != "running":
-            raise problem(
-                400, "Bad Request", f"Worker {worker_id} has no HTTPS endpoint configured"
-            )
+            raise _bad_request(f"Worker {worker_id} has no HTTPS endpoint configured")
         lab_id, verb = request.match_info["lab_id"], request.match_info["verb"]
+        if lab_id not in worker.labs:  # CML answers 404; upstream's client reports a failure
+            raise _bad_request(f"Failed to {verb} lab {lab_id}")
         self.lab_calls.append((worker_id, lab_id, verb))
+        sim.emit(sim.model.set_lab_state(worker, lab_id, LAB_LEAVES[verb], sim.clock.now()))
         sim.after_action_hook()
         return web.json_response({"lab_id": lab_id, "action": verb, "status": "success"})
 
     async def register(self, request: web.Request) -> web.Response:
-        worker = self._worker(request)
+        user = self.sim.user(request, admin=True)
+        self.sim.path_region(request)
+        worker = self.sim.path_worker(request)
         try:
             body = await request.json()
         except ValueError:
-            raise problem(400, "Bad Request", "the body is not JSON") from None
+            raise _bad_request("the body is not JSON") from None
         token = body.get("license_token") if isinstance(body, dict) else None
         reregister = body.get("reregister", False) if isinstance(body, dict) else False
         if not isinstance(token, str) or not isinstance(reregister, bool):
-            raise problem(400, "Bad Request", "license_token: a string is required")
+            raise _bad_request("license_token: a string is required")
         if worker.status != "running":
-            raise problem(
-                400,
-                "Bad Request",
-                f"Worker must be running to register license (current: {worker.status})",
+            raise _bad_request(
+                f"Worker must be running to register license (current: {worker.status})"
             )
         busy = worker.id in self.jobs and not self.jobs[worker.id].done()
-        job = asyncio.create_task(self._register(worker, token, reregister, busy))
+        by = shapes.public_user(user)
+        job = asyncio.create_task(self._register(worker, token, reregister, busy, by))
         self._all_jobs.add(job)
         job.add_done_callback(self._all_jobs.discard)
         if not busy:
@@ -104,21 +117,12 @@ class LabAndLicenceRoutes:
         return self._accepted(worker, "License registration initiated", "license_reg")
 
     async def deregister(self, request: web.Request) -> web.Response:
-        worker = self._worker(request)
+        user = self.sim.user(request, admin=True)
+        self.sim.path_region(request)
+        worker = self.sim.path_worker(request)
         if worker.licence == "registered":
-            worker.licence = "unregistered"
-            now = self.sim.clock.now()
-            data = {
-                "worker_id": worker.id,
-                "deregistered_at": now.isoformat(),
-                "initiated_by": "ccm-sim-user",
-            }
-            self.sim.emit(
-                [
-                    Outgoing("worker.license.deregistered", data, LICENCE_SOURCE),
-                    self.sim.model.snapshot_event(worker, now, "license_deregistered"),
-                ]
-            )
+            by = shapes.public_user(user)
+            self.sim.emit(self.sim.model.licence_deregistered(worker, by, self.sim.clock.now()))
         return self._accepted(worker, "License deregistration initiated", "license_dereg")
 
     async def stop(self) -> None:
@@ -130,59 +134,15 @@ class LabAndLicenceRoutes:
 
     # --- the registration job -------------------------------------------------------------
 
-    async def _register(self, worker: CcmWorker, token: str, reregister: bool, busy: bool) -> None:
+    async def _register(
+        self, worker: CcmWorker, token: str, reregister: bool, busy: bool, by: str | None
+    ) -> None:
         sim = self.sim
-        started = sim.clock.now()
-        base = {"worker_id": worker.id, "worker_name": worker.spec.name}
-        sim.emit(
-            [
-                Outgoing(
-                    "worker.license.registration.started",
-                    {**base, "started_at": started.isoformat(), "initiated_by": "ccm-sim-user"},
-                    LICENCE_SOURCE,
-                )
-            ]
-        )
+        sim.emit([sim.model.licence_started(worker, by, sim.clock.now())])
         refusal = _cml_refusal(worker, token, reregister, busy)
         if refusal is None:
             await asyncio.sleep(sim.licence_poll_s)  # the job polls CML's licensing
-            worker.licence = "registered"
-            end = Outgoing(
-                "worker.license.registration.completed",
-                {
-                    **base,
-                    "registration_status": "COMPLETED",
-                    "smart_account": SMART_ACCOUNT,
-                    "virtual_account": VIRTUAL_ACCOUNT,
-                    "completed_at": sim.clock.now().isoformat(),
-                },
-                LICENCE_SOURCE,
-            )
-            reason = "license_registered"
-        else:
-            end = Outgoing(
-                "worker.license.registration.failed",
-                {
-                    **base,
-                    "error_message": refusal,
-                    "error_code": None,
-                    "failed_at": sim.clock.now().isoformat(),
-                },
-                LICENCE_SOURCE,
-            )
-            reason = "license_registration_failed"
-        sim.emit([end, sim.model.snapshot_event(worker, sim.clock.now(), reason)])
-
-    # --- helpers --------------------------------------------------------------------------
-
-    def _worker(self, request: web.Request) -> CcmWorker:
-        sim = self.sim
-        if not sim.authorized(request):
-            raise problem(401, "Unauthorized", "Not authenticated")
-        worker = sim.model.workers.get(request.match_info["worker_id"])
-        if worker is None or worker.region != request.match_info["region"]:
-            raise problem(404, "Not Found", f"Worker {request.match_info['worker_id']} not found")
-        return worker
+        sim.emit(sim.model.licence_ended(worker, sim.clock.now(), error=refusal))
 
     def _accepted(self, worker: CcmWorker, message: str, kind: str) -> web.Response:
         body: dict[str, Any] = {

@@ -23,12 +23,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.domain.accounts import SIMULATED_ACCOUNTS
 from cmltui.sim.aws import Datapoint, SimAws, naive_utc
 from cmltui.sim.cml_model import ADMIN_USERNAME, CmlModel
 from cmltui.sim.cml_server import CmlEndpoint, CmlServer, cancel_quietly
 from cmltui.sim.fleet import AMIS, Fault, SimWorkerSpec, build_fleet
 from cmltui.sim.tls import make_tls
 
+ACCOUNT_NAMES = SIMULATED_ACCOUNTS
 CW_PERIOD_S = 300
 CW_WINDOW_S = 15 * 60
 DISCOVERY_TAG = "cml-worker"
@@ -60,6 +62,8 @@ class SimWorker:
     ec2_state: str
     boot_at: datetime | None = None  # CML accepts connections from this time on while running
     ready_at: datetime | None = None  # and answers `ready: true` from this time on
+    account: int = 0  # index into the fleet's accounts
+    account_name: str | None = None  # its name in cmltui's config (None: one account only)
 
     @property
     def name(self) -> str:
@@ -119,7 +123,10 @@ class SimulatedFleet:
         ready_delay_s: float = 25.0,
         faults: Mapping[str, FaultSetting] | None = None,
         tick_s: float = 2.0,
+        accounts: int = 1,
     ) -> None:
+        if not 1 <= accounts <= len(ACCOUNT_NAMES):
+            raise ValueError(f"accounts: 1 to {len(ACCOUNT_NAMES)}")
         self.size = workers
         self.seed = seed
         self.clock: Clock = clock or SystemClock()
@@ -136,6 +143,8 @@ class SimulatedFleet:
         self.t0: datetime | None = None
         self._initial_faults = dict(faults or {})
         self._aws = SimAws(host, self.clock, self.regions)
+        self._accounts: list[SimAws] = [self._aws]  # the first one runs moto
+        self.account_names: tuple[str, ...] = ACCOUNT_NAMES[:accounts] if accounts > 1 else ()
         self._cml: CmlServer | None = None
         self._tmp: Path | None = None
         self._by_key: dict[str, SimWorker] = {}
@@ -144,6 +153,7 @@ class SimulatedFleet:
         self._reconcile_lock = asyncio.Lock()
         self._last_cw: datetime | None = None
         self.ca_file = Path()
+        self.credentials_file: Path | None = None  # one profile per account (several only)
 
     # ----- public facts -------------------------------------------------------------------------
 
@@ -158,6 +168,10 @@ class SimulatedFleet:
     @property
     def account_id(self) -> str:
         return self._aws.account_id
+
+    def account(self, name: str) -> SimAws:
+        """A named account of a fleet with several (`accounts=2`): its id, key and role."""
+        return self._accounts[self.account_names.index(name)]
 
     @property
     def aws(self) -> SimAws:
@@ -190,6 +204,11 @@ class SimulatedFleet:
         tls = await asyncio.to_thread(make_tls, self._tmp)
         self.ca_file = tls.ca_file
         await asyncio.to_thread(self._aws.start, self.seed)
+        for extra in range(1, len(self.account_names)):
+            self._accounts.append(self._aws.another_account(extra))
+        if self.account_names:
+            self.credentials_file = self._tmp / "aws-credentials"
+            self.credentials_file.write_text(aws_profiles_text(self), encoding="utf-8")
         self.t0 = t0 = self.clock.now()
         self._cml = CmlServer(self.host, self.clock, tls, secrets.token_bytes(32))
         await self._cml.start()
@@ -198,7 +217,11 @@ class SimulatedFleet:
             endpoint = CmlEndpoint(spec.name, model, self.cml_username, self.cml_password)
             self._cml.add(endpoint)
             region = self.regions[spec.region_index]
-            self.workers.append(SimWorker(spec, region, "", endpoint, model, "pending"))
+            worker = SimWorker(spec, region, "", endpoint, model, "pending")
+            if self.account_names:  # every other worker in the next account
+                worker.account = len(self.workers) % len(self.account_names)
+                worker.account_name = self.account_names[worker.account]
+            self.workers.append(worker)
         report(PHASE_INSTANCES, 0, self.size)
         amis = await asyncio.to_thread(self._register_amis, t0)
         for first in range(0, self.size, _CHUNK):
@@ -218,7 +241,8 @@ class SimulatedFleet:
                 self._apply_fault(worker, setting, {})
         report(PHASE_CLOUDWATCH, 0, len(self.regions))
         for k, region in enumerate(self.regions):
-            self._seed_cloudwatch(region, t0)
+            for account in range(len(self._accounts)):
+                self._seed_cloudwatch(account, region, t0)
             report(PHASE_CLOUDWATCH, k + 1, len(self.regions))
         self._last_cw = _aligned(t0)
         self._advance()
@@ -233,7 +257,9 @@ class SimulatedFleet:
         if self._cml is not None:
             await self._cml.stop()
             self._cml = None
-        await asyncio.to_thread(self._aws.stop)
+        for account in reversed(self._accounts):  # the one running moto last
+            await asyncio.to_thread(account.stop)
+        self._accounts = [self._aws]
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -245,31 +271,36 @@ class SimulatedFleet:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def _register_amis(self, t0: datetime) -> dict[tuple[str, str], str]:
-        amis: dict[tuple[str, str], str] = {}
-        for region in self.regions:
-            for age, (key, (name, description)) in zip((120, 60), AMIS.items(), strict=True):
-                amis[(region, key)] = self._aws.register_ami(
-                    region, name, description, t0 - timedelta(days=age)
-                )
+    def _aws_of(self, worker: SimWorker) -> SimAws:
+        return self._accounts[worker.account]
+
+    def _register_amis(self, t0: datetime) -> dict[tuple[int, str, str], str]:
+        amis: dict[tuple[int, str, str], str] = {}
+        for account, aws in enumerate(self._accounts):
+            for region in self.regions:
+                for age, (key, (name, description)) in zip((120, 60), AMIS.items(), strict=True):
+                    amis[(account, region, key)] = aws.register_ami(
+                        region, name, description, t0 - timedelta(days=age)
+                    )
         return amis
 
     def _create_instances(
-        self, workers: list[SimWorker], amis: dict[tuple[str, str], str], t0: datetime
+        self, workers: list[SimWorker], amis: dict[tuple[int, str, str], str], t0: datetime
     ) -> None:
         with contextlib.ExitStack() as stack:
-            for region in {w.region for w in workers}:
-                stack.enter_context(self._aws.quick_creation(region))
+            for account, region in {(w.account, w.region) for w in workers}:
+                stack.enter_context(self._accounts[account].quick_creation(region))
             for worker in workers:
                 self._create_instance(worker, amis, t0)
 
     def _create_instance(
-        self, worker: SimWorker, amis: dict[tuple[str, str], str], t0: datetime
+        self, worker: SimWorker, amis: dict[tuple[int, str, str], str], t0: datetime
     ) -> None:
         spec = worker.spec
-        worker.instance_id = self._aws.run_instance(
+        aws = self._aws_of(worker)
+        worker.instance_id = aws.run_instance(
             worker.region,
-            amis[(worker.region, spec.ami_key)],
+            amis[(worker.account, worker.region, spec.ami_key)],
             spec.instance_type,
             self._tags(worker, t0),
             t0 - timedelta(seconds=spec.launched_ago_s),
@@ -280,7 +311,7 @@ class SimulatedFleet:
         worker.ready_at = worker.boot_at + timedelta(seconds=self.ready_delay_s)
         if spec.initial_state == "stopped":
             stopped = t0 - timedelta(seconds=spec.stopped_ago_s or 0)
-            self._aws.stop_instance(worker.region, worker.instance_id, stopped)
+            aws.stop_instance(worker.region, worker.instance_id, stopped)
             worker.ec2_state = "stopped"
 
     def _tags(self, worker: SimWorker, t0: datetime) -> dict[str, str]:
@@ -337,11 +368,13 @@ class SimulatedFleet:
         if self._cml is None:
             return
         now = self.clock.now()
-        states: dict[str, str] = {}
-        for region in self.regions:
-            states.update(self._aws.states(region))
+        states: dict[tuple[int, str], str] = {}
+        for account, aws in enumerate(self._accounts):
+            for region in self.regions:
+                for instance_id, state in aws.states(region).items():
+                    states[(account, instance_id)] = state
         for worker in self.workers:
-            state = states.get(worker.instance_id, "terminated")
+            state = states.get((worker.account, worker.instance_id), "terminated")
             if state != worker.ec2_state:
                 self._transition(worker, worker.ec2_state, state, now)
             ep = worker.endpoint
@@ -359,7 +392,8 @@ class SimulatedFleet:
             worker.boot_at = now + timedelta(seconds=self.boot_delay_s)
             worker.ready_at = worker.boot_at + timedelta(seconds=self.ready_delay_s)
             with contextlib.suppress(Exception):
-                self._aws.instance(worker.region, worker.instance_id).launch_time = naive_utc(now)
+                instance = self._aws_of(worker).instance(worker.region, worker.instance_id)
+                instance.launch_time = naive_utc(now)
         elif new != "running":
             worker.boot_at = worker.ready_at = None
             worker.endpoint.tokens.clear()  # a reboot forgets sessions
@@ -413,7 +447,7 @@ class SimulatedFleet:
             )
         ]
         if worker.spec.has_agent:
-            instance = self._aws.instance(worker.region, iid)
+            instance = self._aws_of(worker).instance(worker.region, iid)
             base = (
                 ("InstanceId", iid),
                 ("ImageId", str(instance.image_id)),
@@ -434,27 +468,65 @@ class SimulatedFleet:
                 points.append(Datapoint("CWAgent", "disk_used_percent", dims, round(value, 2), at))
         return points
 
-    def _seed_cloudwatch(self, region: str, now: datetime) -> None:
+    def _seed_cloudwatch(self, account: int, region: str, now: datetime) -> None:
         last = _aligned(now)
         points = []
-        for worker in self.workers:
-            if worker.region == region and worker.ec2_state == "running":
-                for k in (2, 1, 0):
-                    points += self._points(worker, last - timedelta(seconds=k * CW_PERIOD_S))
-        self._aws.put(region, points)
+        for worker in self._running_in(account, region):
+            for k in (2, 1, 0):
+                points += self._points(worker, last - timedelta(seconds=k * CW_PERIOD_S))
+        self._accounts[account].put(region, points)
+
+    def _running_in(self, account: int, region: str) -> list[SimWorker]:
+        return [
+            w
+            for w in self.workers
+            if w.account == account and w.region == region and w.ec2_state == "running"
+        ]
 
     def _cloudwatch_tick(self, now: datetime) -> None:
         at = _aligned(now)
         if self._last_cw is not None and at <= self._last_cw:
             return
         self._last_cw = at
-        for region in self.regions:
-            points = []
-            for worker in self.workers:
-                if worker.region == region and worker.ec2_state == "running":
+        for account, aws in enumerate(self._accounts):
+            for region in self.regions:
+                points = []
+                for worker in self._running_in(account, region):
                     points += self._points(worker, at)
-            self._aws.put(region, points)
-            self._aws.prune(region, now - timedelta(seconds=CW_WINDOW_S))
+                aws.put(region, points)
+                aws.prune(region, now - timedelta(seconds=CW_WINDOW_S))
+
+
+def profile_name(account: str) -> str:
+    return f"cmltui-sim-{account}"
+
+
+def aws_profiles_text(fleet: SimulatedFleet) -> str:
+    """A shared-credentials file with one profile per simulated account (dummy keys)."""
+    lines = []
+    for name in fleet.account_names:
+        creds = fleet.account(name).credentials
+        lines += [
+            f"[{profile_name(name)}]",
+            f"aws_access_key_id = {creds['aws_access_key_id']}",
+            f"aws_secret_access_key = {creds['aws_secret_access_key']}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def accounts_toml(fleet: SimulatedFleet) -> list[str]:
+    """`[[aws.accounts]]` for the simulated accounts: by profile, or the second and later
+    through a role assumed with the first account's key."""
+    lines: list[str] = []
+    for k, name in enumerate(fleet.account_names):
+        lines += ["", "[[aws.accounts]]", f'name = "{name}"', f'profile = "{profile_name(name)}"']
+        if k:
+            lines += [
+                "# or through a role, assumed with the first account's key:",
+                f'# role_arn = "{fleet.account(name).role_arn()}"',
+            ]
+    return lines
 
 
 def simulate_exports(fleet: SimulatedFleet) -> list[tuple[str, str]]:
@@ -481,6 +553,8 @@ def simulate_exports(fleet: SimulatedFleet) -> list[tuple[str, str]]:
     ]
     if answering:
         exports.append(("VIRL2_URL", answering[0].cml_url))
+    if fleet.credentials_file is not None:  # the accounts' profiles (config printed below)
+        exports.append(("AWS_SHARED_CREDENTIALS_FILE", str(fleet.credentials_file)))
     return exports
 
 
@@ -504,6 +578,7 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
     for w in fleet.workers:
         lines.append(
             f"{w.name:<20} {w.region:<15} {w.instance_id:<21} {w.ec2_state:<9} {w.cml_url}"
+            + (f"  ({w.account_name})" if w.account_name else "")
         )
     lines += ["", "Environment (paste as it is; then run `cmltui run` or a virl2-client script):"]
     lines += [f"  export {name}={shlex.quote(value)}" for name, value in simulate_exports(fleet)]
@@ -526,6 +601,16 @@ def simulate_info_text(fleet: SimulatedFleet) -> str:
         '  password_env = "CMLTUI_CML_PASSWORD"',
         f'  ca_bundle = "{fleet.ca_file}"',
         f'  allowed_hosts = ["{fleet.host}"]   # the URL tags point at the simulator',
-        "",
     ]
+    if fleet.account_names:
+        lines += ["  " + line if line else "" for line in accounts_toml(fleet)]
+        lines += [
+            "",
+            f"The accounts' profiles are in {fleet.credentials_file}",
+            "(AWS_SHARED_CREDENTIALS_FILE above points at it; or paste it into"
+            " ~/.aws/credentials):",
+            "",
+        ]
+        lines += [f"  {line}" if line else "" for line in aws_profiles_text(fleet).splitlines()]
+    lines.append("")
     return "\n".join(lines)

@@ -55,6 +55,7 @@ from cmltui.sources.aws_errors import (
     error_code,
 )
 from cmltui.sources.aws_reuse import ParseMemo, ReusingParserFactory
+from cmltui.sources.aws_role import AssumedRole, AssumedRoleProvider
 from cmltui.sources.offloop import run_off_loop
 
 __all__ = [
@@ -108,6 +109,7 @@ class RegionListing:
 
     region: str
     instances: list[Ec2Instance] = field(default_factory=list)
+    account: str | None = None  # the source's account name (None: the one default account)
     statuses: dict[str, InstanceStatus] = field(default_factory=dict)
     amis: dict[str, AmiInfo] = field(default_factory=dict)
     error: str | None = None
@@ -185,12 +187,16 @@ class AwsSource:
         max_pool_connections: int = 10,
         connect_timeout: float = 4.0,
         read_timeout: float = 15.0,
+        account: str | None = None,
+        role: AssumedRole | None = None,
     ) -> None:
         if cloudwatch_period <= 0 or cloudwatch_period % 60:
             raise ValueError("cloudwatch_period must be a positive multiple of 60 seconds")
         if retry_mode not in ("standard", "adaptive", "legacy"):
             raise ValueError(f"unknown retry mode {retry_mode!r}")
         self.regions = list(dict.fromkeys(regions))
+        self.account = account
+        self.role = role
         self.profile = None if credentials else profile
         self.endpoint_url = endpoint_url
         chosen = filters if filters is not None else DEFAULT_DISCOVERY_FILTERS
@@ -217,7 +223,10 @@ class AwsSource:
         self._agent_dims: dict[str, AgentDimensions] = {}
 
     def __repr__(self) -> str:  # never show credentials
-        return f"AwsSource(regions={self.regions!r}, profile={self.profile!r})"
+        return (
+            f"AwsSource(account={self.account!r}, regions={self.regions!r}, "
+            f"profile={self.profile!r})"
+        )
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -254,6 +263,19 @@ class AwsSource:
         parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
         core.register_component("response_parser_factory", parsers)
         self.parse_memo = parsers.memo
+        if self.role is not None:
+            # The role's temporary credentials, asked for (and renewed) with the base ones.
+            assume = self.role.fetcher(self._base_session(), self._client_kwargs())
+            core.get_component("credential_provider").insert_before(
+                "env", AssumedRoleProvider(assume)
+            )
+            return boto3.session.Session(botocore_session=core)
+        if self._credentials:
+            return self._base_session(core)
+        return boto3.session.Session(profile_name=self.profile, botocore_session=core)
+
+    def _base_session(self, core: botocore.session.Session | None = None) -> boto3.session.Session:
+        """The credentials given or the profile: this account's own, or a role's source."""
         if self._credentials:
             return boto3.session.Session(
                 aws_access_key_id=self._credentials.get("aws_access_key_id"),
@@ -262,6 +284,12 @@ class AwsSource:
                 botocore_session=core,
             )
         return boto3.session.Session(profile_name=self.profile, botocore_session=core)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"region_name": self.regions[0], "config": self._config}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        return kwargs
 
     def _count_call(
         self, region: str, service: str, *, model: Any, params: dict[str, Any], **_: Any
@@ -279,6 +307,14 @@ class AwsSource:
 
         `status_checks=False` skips DescribeInstanceStatus (read on a slower cadence).
         """
+        listings = await self._list_regions(status_checks)
+        for listing in listings:
+            listing.account = self.account
+            if listing.error and self.account is not None:
+                listing.error = f"{self.account}: {listing.error}"
+        return listings
+
+    async def _list_regions(self, status_checks: bool) -> list[RegionListing]:
         results = await asyncio.gather(
             *(self.list_region(r, status_checks=status_checks) for r in self.regions),
             return_exceptions=True,

@@ -120,6 +120,7 @@ class CMLRequestStats:
     requests_by_worker: Counter[str] = field(default_factory=Counter)
     logins: int = 0
     logins_by_worker: Counter[str] = field(default_factory=Counter)
+    failures: int = 0  # no answer, an answer too large, or an HTTP error status
 
     def count_request(self, worker_id: str) -> None:
         self.requests += 1
@@ -339,9 +340,13 @@ class CMLClient:
                     status = response.status
                     body = await self._read_capped(response)  # error bodies too: keep-alive
             except CMLError:
+                self.stats.failures += 1
                 raise
             except Exception as exc:  # one worker's failure must never escape as a crash
+                self.stats.failures += 1
                 raise CMLError(classify_exception(exc), transport=True) from None
+        if status >= 400:
+            self.stats.failures += 1
         return status, body
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:

@@ -52,6 +52,7 @@ from cmltui.logging_setup import log_file_path
 from cmltui.tui import hints, reach
 from cmltui.tui.activity_log import ActivityLog
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
+from cmltui.tui.columns import columns_for
 from cmltui.tui.cost_screen import CostScreen
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
@@ -181,7 +182,13 @@ class CmltuiApp(App[None]):
             yield Static(Text(frozen + self.hints(hints.RESUME_FROM_FREEZE)), id="frozen")
             with Container(id="main"):
                 yield Static(id="problem")
-                yield WorkerTable(bus, view, config.ui.thresholds, id="table")
+                yield WorkerTable(
+                    bus,
+                    view,
+                    config.ui.thresholds,
+                    columns=columns_for(len(self.backend.context.accounts)),
+                    id="table",
+                )
                 with Container(id="detail"):
                     with Vertical(id="detail-left"):
                         with GaugesRow(id="gauges-row"):

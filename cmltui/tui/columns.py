@@ -86,7 +86,17 @@ COLUMNS: tuple[Column, ...] = (
     Column("nodes", "NODES", 5, 12, lambda d: _num(d.running_nodes), True, "right"),
     Column("id", "INSTANCE ID", 19, 13, lambda d: d.id),
 )
-BY_KEY: Mapping[str, Column] = {column.key: column for column in COLUMNS}
+ACCOUNT = Column("account", "ACCOUNT", 11, 4, lambda d: d.aws_account or "")
+"""Shown right of the name when the fleet spans more than one account; it outlasts the gauges."""
+ALL_COLUMNS: tuple[Column, ...] = (COLUMNS[0], ACCOUNT, *COLUMNS[1:])
+BY_KEY: Mapping[str, Column] = {column.key: column for column in ALL_COLUMNS}
+
+
+def columns_for(accounts: int) -> tuple[Column, ...]:
+    """The columns of a fleet of that many named accounts: ACCOUNT only with two or more."""
+    return ALL_COLUMNS if accounts > 1 else COLUMNS
+
+
 NAME_MAX = 26
 SEPARATOR = 1
 
@@ -127,7 +137,8 @@ def cells(
     in_flight = status_word != dto.status.value
     return {
         "name": Cell(dto.name, "bold" if dto.status is WorkerStatus.RUNNING else ""),
-        "status": Cell(status_word, _status_style(dto.status, in_flight)),
+        "account": Cell(dto.aws_account or NONE),
+        "status": _status_cell(dto, status_word, in_flight),
         "service": _service_cell(dto),
         "cpu": _metric_cell(dto.cpu_utilization, thresholds),
         "memory": _metric_cell(dto.memory_utilization, thresholds),
@@ -148,6 +159,14 @@ def _cost_cell(dto: CMLWorkerDto) -> Cell:
     if dto.status is WorkerStatus.RUNNING and dto.hourly_cost is None:
         return Cell(UNPRICED, "bold #ff6b6b")
     return Cell(money(dto.hourly_cost) if dto.hourly_cost else NONE)
+
+
+def _status_cell(dto: CMLWorkerDto, word: str, in_flight: bool) -> Cell:
+    """The state, or the in-flight marker; `running?` when its account's region cannot be
+    listed now (the last known state, stale: the detail pane says since when)."""
+    if dto.ec2_stale_seconds is not None and not in_flight:
+        return Cell(f"{word}?", "dim italic")
+    return Cell(word, _status_style(dto.status, in_flight))
 
 
 def _status_style(status: WorkerStatus, in_flight: bool) -> str:
@@ -248,7 +267,7 @@ def next_sort(current: str, shown: Sequence[str]) -> str:
     """
     if not shown:
         return current
-    order = [column.key for column in COLUMNS]
+    order = [column.key for column in ALL_COLUMNS]
     start = order.index(current)
     for key in order[start + 1 :] + order[: start + 1]:
         if key in shown:
@@ -257,7 +276,8 @@ def next_sort(current: str, shown: Sequence[str]) -> str:
 
 
 FILTER_FIELDS: tuple[str, ...] = (
-    "name", "id", "status", "cml", "type", "region", "license", "owner", "user", "lab", "tag",
+    "name", "id", "status", "cml", "type", "region", "account", "license", "owner", "user",
+    "lab", "tag",
 )  # fmt: skip
 """`field:text` prefixes; plain text matches only what the columns show."""
 
@@ -290,6 +310,7 @@ def _field_values(dto: CMLWorkerDto, field: str) -> list[str]:
         "cml": [_SERVICE_WORDS[dto.service_status], dto.service_status.value],
         "type": [dto.instance_type],
         "region": [dto.aws_region],
+        "account": [dto.aws_account],
         "license": [dto.license_status.value if dto.license_status else None],
         "owner": [dto.created_by, *(lab.owner for lab in labs)],
         "user": [*dto.recent_users, *dto.recent_user_ids],
@@ -318,11 +339,12 @@ def _haystack(dto: CMLWorkerDto) -> str:
         dto.aws_region,
         dto.license_status,
         dto.is_idle,
+        dto.aws_account,
     )
     cached = _HAYSTACKS.get(dto.id)
     if cached is not None and cached[0] == fields:
         return cached[1]
-    name, status, service, itype, region, license_status, is_idle = fields
+    name, status, service, itype, region, license_status, is_idle, account = fields
     words = [
         name,
         dto.id,
@@ -332,6 +354,7 @@ def _haystack(dto: CMLWorkerDto) -> str:
         region,
         license_status.value if license_status else "",
         "idle" if is_idle else "",
+        account or "",
     ]
     haystack = "\0".join(words).lower()
     if len(_HAYSTACKS) >= _HAYSTACKS_MAX:

@@ -23,6 +23,7 @@ from textual.widget import Widget
 from cmltui.api.backend import BackendContext, SourceStatus
 from cmltui.api.cost import CostTotals
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.domain.accounts import accounts_word
 from cmltui.domain.idle import IdleState, idle_words
 from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import UNPRICED, local_time, money, money_short
@@ -45,13 +46,13 @@ class HeaderCounts:
 
 def header_counts(workers: Iterable[CMLWorkerDto], cost: CostTotals) -> HeaderCounts:
     """The idle states of the workers not counted idle (a worker is counted once, by state),
-    and the workers with stale CML data."""
+    and the workers with stale CML data or a stale EC2 listing."""
     states: Counter[IdleState] = Counter()
     stale = 0
     for dto in workers:
         if dto.idle_state is not None and dto.is_idle is not True:
             states[dto.idle_state] += 1
-        stale += dto.cml_stale_seconds is not None
+        stale += dto.cml_stale_seconds is not None or dto.ec2_stale_seconds is not None
     return HeaderCounts(cost=cost, states=dict(states), stale=stale)
 
 
@@ -219,8 +220,11 @@ class FleetHeader(Widget):
                 top.append(f"[{marker}]", style)
         # Profile, regions and a service's URL come from the config or the environment: made
         # visible.
+        wide = (self.size.width or 80) >= WIDE_HEADER
         if ctx.source:
             top.append(shown(f"  {ctx.source}", limit=120), "")
+        elif len(ctx.accounts) > 1:  # every account by name, or how many on a narrow header
+            top.append(shown(f"  {accounts_word(ctx.accounts, wide=wide)}", limit=200), "")
         else:
             top.append(shown(f"  profile {ctx.profile or 'default'}", limit=80), "")
             top.append(shown(f" · {','.join(ctx.regions) or '—'}", limit=120), "")
@@ -239,7 +243,6 @@ class FleetHeader(Widget):
         right = stamp_text(self._updated_at, self._interval)
         t = self._totals
         cost = t.cost
-        wide = (self.size.width or 80) >= WIDE_HEADER
         bottom = Text(no_wrap=True, overflow="ellipsis")
         counts = [
             ("running", "run", cost.running, "bold green"),

@@ -11,7 +11,7 @@ when rows re-sort or others are filtered out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
@@ -34,6 +34,7 @@ from cmltui.domain.settle import EVENT_FIELDS
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import (
     BY_KEY,
+    COLUMNS,
     SEPARATOR,
     Cell,
     Column,
@@ -137,9 +138,11 @@ class WorkerTable(ScrollView, can_focus=True):
         view: FleetView,
         thresholds: ThresholdsConfig,
         *,
+        columns: Sequence[Column] = COLUMNS,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self._available = tuple(columns)  # `columns.columns_for` the fleet's accounts
         self._bus = bus
         self._view = view
         self._thresholds = thresholds
@@ -437,7 +440,7 @@ class WorkerTable(ScrollView, can_focus=True):
 
     def _fit_to_width(self) -> bool:
         """Choose the columns for the current width (it changes when the scrollbar appears)."""
-        columns = fit_columns(max(10, self.scrollable_content_region.width - LEAD))
+        columns = fit_columns(max(10, self.scrollable_content_region.width - LEAD), self._available)
         if columns == self._columns:
             return False
         self._columns = columns

@@ -1,32 +1,40 @@
-"""Cloud Manager's REST API: the worker list and the actions (aiohttp, bearer token).
+"""Cloud Manager's REST API: the worker list, its idle verdicts and labs, and the actions.
 
-Routes follow its `WorkersController`: `GET /api/workers/region/{r}/workers`,
-`POST .../workers/{id}/idle-detection/enable|disable`, `POST .../workers/{id}/stop|start`,
-`POST|DELETE .../workers/{id}/license`; and its `LabsController`:
-`POST /api/labs/region/{r}/workers/{id}/labs/{lab_id}/start|stop|wipe`.
-A rejected token is refreshed once and the call retried. Errors are one-line, bounded text.
+Routes follow upstream's controllers: `WorkersController` (`GET /api/workers/region/{r}/workers`,
+`GET …/workers/{id}/idle-status`, `POST …/workers/{id}/idle-detection/enable|disable`,
+`POST …/workers/{id}/stop|start`, `POST|DELETE …/workers/{id}/license`) and `LabsController`
+(`GET /api/labs/region/{r}/workers/{id}/labs`, `POST …/labs/{lab_id}/start|stop|wipe`).
+The region is upstream's enum (`CCM_REGIONS`); the worker actions need the `admin` role. A rejected
+token is refreshed when `TokenProvider` allows it and the call retried once. Bodies are read with a
+size and depth limit; errors are one-line, bounded text.
 """
 
 from __future__ import annotations
 
-import json
 import ssl
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 from urllib.parse import quote
 
 import aiohttp
 
 from cmltui.backends.ccm.auth import TokenProvider
-from cmltui.domain.sanitize import public_json
+from cmltui.config import ConfigError
+from cmltui.domain.sanitize import error_text, public_json
+from cmltui.jsonbounds import loads_bounded
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
+CCM_REGIONS: Final = ("us-east-1", "us-west-2")
+"""Upstream's `AwsRegion` enum (`integration/enums/aws_regions.py`): its routes answer any other
+region with a 422."""
+MAX_LIST_BYTES = 64 * 1024 * 1024  # the worker list of a whole region
+MAX_BODY_BYTES = 4 * 1024 * 1024  # one worker's idle verdict or labs, an action's answer
 ACTIONS = {
     "enable_idle": "idle-detection/enable",
     "disable_idle": "idle-detection/disable",
     "stop": "stop",
     "start": "start",
 }
+ADMIN_ROLE_MISSING = "the token lacks Cloud Manager's admin role"
 
 
 class CcmError(Exception):
@@ -38,7 +46,7 @@ class CcmAuthError(CcmError):
 
 
 class CcmRefused(CcmError):
-    """Cloud Manager said no (403, 404, 400, 409): nothing changed."""
+    """Cloud Manager said no (403, 404, 400, 409, 422): nothing changed."""
 
 
 def ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
@@ -48,96 +56,170 @@ def ssl_context(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
 
 
+def check_regions(regions: Iterable[str], key: str) -> None:
+    """Refuse, before anything is sent, a region Cloud Manager's routes would answer 422."""
+    wrong = [region for region in regions if region not in CCM_REGIONS]
+    if wrong:
+        raise ConfigError(
+            f"{key}: {error_text(', '.join(wrong), 80)} not served by Cloud Manager "
+            f"(its regions: {', '.join(CCM_REGIONS)})"
+        )
+
+
 class CcmApi:
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, tokens: TokenProvider
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        tokens: TokenProvider,
+        *,
+        max_depth: int = 32,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.tokens = tokens
-
-    async def headers(self) -> dict[str, str]:
-        token = await self.tokens.token()
-        return {"Authorization": f"Bearer {token}"} if token else {}
+        self.max_depth = max_depth
 
     async def list_workers(self, region: str) -> list[dict[str, Any]]:
         """Every active worker of a region, as Cloud Manager's DTO dicts (tokens removed)."""
-        body = await self._call("GET", f"/api/workers/region/{quote(region, safe='')}/workers")
+        body = await self._call("GET", _workers(region), limit=MAX_LIST_BYTES)
         if not isinstance(body, list):
-            raise CcmError(f"worker list of {region}: expected a JSON list")
+            raise CcmError(f"worker list of {error_text(region, 40)}: expected a JSON list")
         return [public_json(item) for item in body if isinstance(item, Mapping)]
 
-    async def action(self, region: str, worker_id: str, action: str) -> Any:
-        return public_json(
-            await self._call("POST", worker_path(region, worker_id, ACTIONS[action]))
-        )
+    async def idle_status(self, region: str, worker_id: str) -> Any:
+        """Cloud Manager's idle verdict on one worker (read by `cmltui.ccm_facts`)."""
+        return await self._call("GET", worker_path(region, worker_id, "idle-status"))
 
-    async def lab_action(self, region: str, worker_id: str, lab_id: str, verb: str) -> Any:
-        """Upstream's `LabsController`: `POST /api/labs/region/{r}/workers/{id}/labs/{lab}/…`."""
-        path = (
-            f"/api/labs/region/{quote(region, safe='')}/workers/{quote(worker_id, safe='')}"
-            f"/labs/{quote(lab_id, safe='')}/{verb}"
-        )
-        return public_json(await self._call("POST", path))
+    async def labs(self, region: str, worker_id: str) -> Any:
+        """The labs Cloud Manager has recorded for one worker (read by `cmltui.ccm_facts`)."""
+        return await self._call("GET", _labs(region, worker_id))
+
+    async def action(self, region: str, worker_id: str, action: str) -> None:
+        """Send an action; its answer is not needed (Cloud Manager's events carry the result),
+        so an answer that cannot be read does not make an accepted action a failure."""
+        path = worker_path(region, worker_id, ACTIONS[action])
+        await self._call("POST", path, answer_needed=False, admin=True)
+
+    async def lab_action(self, region: str, worker_id: str, lab_id: str, verb: str) -> None:
+        """Upstream's `LabsController`: `POST …/labs/{lab_id}/start|stop|wipe` (200 once CML
+        did it; the lab's new state follows in `worker.labs.updated`)."""
+        path = f"{_labs(region, worker_id)}/{_segment(lab_id)}/{verb}"
+        await self._call("POST", path, answer_needed=False)
 
     async def register_licence(
         self, region: str, worker_id: str, token: str, *, reregister: bool
-    ) -> Any:
+    ) -> None:
         """`POST …/workers/{id}/license` (202: its job runs on); the token is in the body only."""
         body = {"license_token": token, "reregister": reregister}
         path = worker_path(region, worker_id, "license")
-        return public_json(await self._call("POST", path, body))
+        await self._call("POST", path, body=body, answer_needed=False, admin=True)
 
-    async def deregister_licence(self, region: str, worker_id: str) -> Any:
-        """`DELETE …/workers/{id}/license` (202: its job runs on)."""
-        return public_json(await self._call("DELETE", worker_path(region, worker_id, "license")))
+    async def deregister_licence(self, region: str, worker_id: str) -> None:
+        """`DELETE …/workers/{id}/license`."""
+        path = worker_path(region, worker_id, "license")
+        await self._call("DELETE", path, answer_needed=False, admin=True)
 
-    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        limit: int = MAX_BODY_BYTES,
+        answer_needed: bool = True,
+        admin: bool = False,
+    ) -> Any:
+        token = await self.tokens.token()
         for attempt in range(2):
-            headers = await self.headers()
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
             try:
                 async with self.session.request(
                     method, self.base_url + path, headers=headers, json=body
                 ) as response:
-                    if response.status == 401 and attempt == 0:
-                        await self.tokens.refresh()
-                        continue
-                    raw = await response.content.read(MAX_BODY_BYTES)
-                    return _result(response.status, raw)
+                    raw = await response.content.read(limit + 1)
+                    status = response.status
             except aiohttp.ClientError as exc:
                 raise CcmError(f"Cloud Manager unreachable: {type(exc).__name__}") from None
             except TimeoutError:
                 raise CcmError("Cloud Manager did not answer in time") from None
+            if status == 401 and attempt == 0:
+                fresh = await self.tokens.rejected(token)
+                if fresh != token:
+                    token = fresh
+                    continue
+            if status < 300:
+                self.tokens.accepted(token)
+            return self._result(status, raw, limit, answer_needed=answer_needed, admin=admin)
         raise CcmAuthError("token rejected")  # pragma: no cover - the loop always returns
 
+    def _result(
+        self, status: int, raw: bytes, limit: int, *, answer_needed: bool, admin: bool
+    ) -> Any:
+        body: Any = None
+        readable = len(raw) <= limit
+        if raw and readable:
+            try:
+                body = public_json(loads_bounded(raw, self.max_depth, constants_as_none=True))
+            except ValueError:
+                readable = False
+        if status == 401:
+            raise CcmAuthError("token rejected (set $CMLTUI_CCM_TOKEN or source.token_command)")
+        if status == 403 and admin:
+            raise CcmRefused(
+                f"Cloud Manager refused: {ADMIN_ROLE_MISSING} (403: {problem_text(body)})"
+            )
+        if status in (400, 403, 404, 409, 422):
+            raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body)}")
+        if status >= 300:
+            raise CcmError(f"Cloud Manager error {status}: {problem_text(body)}")
+        if not answer_needed:
+            return None
+        if not readable:
+            why = "too large" if len(raw) > limit else "malformed or too deeply nested JSON"
+            raise CcmError(f"Cloud Manager answered with {why}")
+        return body
 
-def _result(status: int, raw: bytes) -> Any:
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        body = None
-    if status == 401:
-        raise CcmAuthError("token rejected (set $CMLTUI_CCM_TOKEN or source.token_command)")
-    if status in (400, 403, 404, 409, 422):
-        raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body)}")
-    if status >= 300:
-        raise CcmError(f"Cloud Manager error {status}: {problem_text(body)}")
-    if raw and body is None:
-        raise CcmError("Cloud Manager answered with malformed JSON")
-    return body
+
+def problem_text(body: Any) -> str:
+    """What a refusal says, bounded to one short line: a problem-details `detail` or `title`,
+    or FastAPI's validation list (`[{loc, msg, type}]`) as `path.field: message`."""
+    if isinstance(body, Mapping):
+        detail = body.get("detail")
+        if isinstance(detail, list):
+            parts = [_validation_item(item) for item in detail[:5]]
+            text = "; ".join(part for part in parts if part)
+            if text:
+                return error_text(text)
+        for key in ("detail", "title", "message"):
+            if isinstance(body.get(key), str):
+                return error_text(body[key])
+    return "no detail"
+
+
+def _validation_item(item: Any) -> str | None:
+    if not isinstance(item, Mapping):
+        return None
+    loc = item.get("loc")
+    where = ".".join(str(part) for part in loc[:6]) if isinstance(loc, list) else ""
+    msg = item.get("msg") if isinstance(item.get("msg"), str) else ""
+    if not where and not msg:
+        return None
+    return f"{where}: {msg}" if where else msg
+
+
+def _workers(region: str) -> str:
+    return f"/api/workers/region/{_segment(region)}/workers"
 
 
 def worker_path(region: str, worker_id: str, tail: str) -> str:
     """A worker's route under upstream's `WorkersController`."""
-    return (
-        f"/api/workers/region/{quote(region, safe='')}/workers/{quote(worker_id, safe='')}/{tail}"
-    )
+    return f"{_workers(region)}/{_segment(worker_id)}/{tail}"
 
 
-def problem_text(body: Any) -> str:
-    """The `detail` or `title` of a problem-details body, bounded to one short line."""
-    if isinstance(body, Mapping):
-        for key in ("detail", "title", "message"):
-            if isinstance(body.get(key), str):
-                return " ".join(body[key].split())[:200]
-    return "no detail"
+def _labs(region: str, worker_id: str) -> str:
+    return f"/api/labs/region/{_segment(region)}/workers/{_segment(worker_id)}/labs"
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")

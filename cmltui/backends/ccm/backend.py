@@ -1,11 +1,12 @@
 """A CML Cloud Manager as the source: its event stream feeds the two channels, its API acts.
 
 The same `Backend` the dashboard gets from the AWS core: per-worker `worker.snapshot` payloads
-go through the one mapper and are assembled into fleet snapshots, published at the configured
-interval (or at once when a status changes or the initial set is complete). Cloud Manager's
-minimal events become cmltui's own activity events. What an event sets (`EVENT_FIELDS`, the
-in-flight status of a pause or resume included) is held by the one settle rule
-(`cmltui.domain.settle`), as on AWS: a snapshot sent before the event plus the settle time
+(`CcmFleet`) go through the one mapper and are assembled into fleet snapshots, published at the
+configured interval (or at once when a status changes or the initial set is complete). Besides
+the stream, Cloud Manager's idle verdict and lab lists are read per worker (`FactReader`).
+Cloud Manager's minimal events become cmltui's own activity events. What an event sets
+(`EVENT_FIELDS`, the in-flight status of a pause or resume included) is held by the one settle
+rule (`cmltui.domain.settle`), as on AWS: a snapshot sent before the event plus the settle time
 never undoes it. Actions go through Cloud Manager's REST routes, under the same read-only mode,
 in-flight guard and audit log as on AWS; their results come back as Cloud Manager's events.
 
@@ -19,10 +20,10 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiohttp
 
@@ -39,60 +40,69 @@ from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
-    held_from_event,
 )
 from cmltui.audit import AuditLog, read_entries
-from cmltui.backends.ccm.api import CcmApi, CcmError, ssl_context
+from cmltui.backends.ccm.api import (
+    CcmApi,
+    CcmError,
+    check_regions,
+    ssl_context,
+)
 from cmltui.backends.ccm.auth import TokenProvider
 from cmltui.backends.ccm.events import (
     ACTIVITY_TYPES,
     LICENCE_TYPES,
     to_activity,
     to_licence_event,
+    worker_id_of,
 )
+from cmltui.backends.ccm.fleet import CcmFleet, Entry, Stored
+from cmltui.backends.ccm.kinds import KindCounter
 from cmltui.backends.ccm.operations import CcmOperations
+from cmltui.backends.ccm.readers import FactReader
 from cmltui.backends.ccm.stream import CcmStream, StreamEvent, StreamState
+from cmltui.ccm_facts import read_idle_status, read_labs
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
 from cmltui.credentials import local_user
-from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.sanitize import finite_count
-from cmltui.domain.settle import EVENT_TIME_KEY, PendingWrite, settle_fields
+from cmltui.domain.settle import EVENT_TIME_KEY
 from cmltui.domain.times import not_ahead, parse_time
-from cmltui.mapper import CcmMapContext, ccm_status, map_ccm_snapshot_to_dto
+from cmltui.mapper import CcmMapContext, ccm_status
 
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=ActivityEvent)
 
-MAX_WORKERS = 20_000  # a misbehaving server cannot grow the fleet without bound
-SNAPSHOT = "worker.snapshot"
-METRICS = "worker.metrics.updated"
-METRIC_FIELDS = (
-    "cpu_utilization",
-    "memory_utilization",
-    "storage_utilization",
-    "cml_version",
-    "poll_interval",
-    "next_refresh_at",
-)
-# Known and deliberately not acted on: each is followed by a `worker.snapshot` upstream.
-FOLLOWED_BY_SNAPSHOT = frozenset(
+SNAPSHOT: Final = "worker.snapshot"
+METRICS: Final = "worker.metrics.updated"
+LABS: Final = "worker.labs.updated"
+DEREGISTERED: Final = "worker.license.deregistered"
+# Known and deliberately not acted on (upstream's `application/events/domain/`): each of the
+# first six is followed by a `worker.snapshot`; the rest are notices about refresh jobs.
+KNOWN_IGNORED: Final = frozenset(
     {
         "worker.created",
         "worker.imported",
         "worker.terminated",
         "worker.status.updated",
-        "worker.labs.updated",
         "worker.endpoint.updated",
         "worker.ec2_details.updated",
-        "worker.license.updated",
+        "worker.data.refreshed",
+        "worker.refresh.requested",
+        "worker.refresh.skipped",
+        "workers.refresh.completed",
     }
 )
+PUBLISH_CHUNK: Final = 100
+"""Workers mapped between two yields to the event loop while a fleet snapshot is built."""
+READ_CONCURRENCY: Final = 4
+"""Idle verdicts (and, apart, lab lists) read from Cloud Manager at the same time."""
 
 
 @dataclass(frozen=True)
@@ -105,14 +115,9 @@ class StreamTiming:
     silence: float = 75.0
     initial_set_timeout: float = 15.0
     action_event_timeout: float = 10.0
+    stable_after: float = 60.0
+    token_command_gap: float = 60.0
     licence_timeout: float = 100.0  # upstream's registration job polls CML for up to 90 s
-
-
-@dataclass
-class _Entry:
-    payload: dict[str, Any]  # token-free (removed by the stream or the list reader)
-    received_at: datetime
-    region: str
 
 
 @dataclass(frozen=True)
@@ -153,12 +158,10 @@ class CcmBackend(CcmOperations, Channels):
         self._open_lock = asyncio.Lock()
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self._reach(config, os.environ if env is None else env, label)
-        self.applied: dict[str, int] = {}  # snapshots applied per worker (tests read it)
+        self.fleet = CcmFleet()
         self.published = 0
         self._interval = clamp_interval(config.intervals.collector)
         self._settle = timedelta(seconds=config.idle.settle_seconds)
-        self._entries: dict[str, _Entry] = {}
-        self._held: dict[str, dict[str, PendingWrite[Any]]] = {}  # DTO fields, from events
         self._seen_this_connection: set[str] = set()
         self._initial_done = asyncio.Event()
         self._connected = False
@@ -166,13 +169,29 @@ class CcmBackend(CcmOperations, Channels):
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
         self._secrets: set[str] = set()  # tokens being sent: cut out of what comes back
-        self._unknown_types: set[str] = set()
+        self.unknown_types = KindCounter(log, "event types not used by cmltui (ignored)")
         super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
             self.warnings.publish(self.audit.problem)
         self._session: aiohttp.ClientSession | None = None
         self._api: CcmApi | None = None
         self.stream: CcmStream | None = None
+        self.verdicts = FactReader(
+            "idle-status",
+            interval=config.intervals.activity,
+            eligible=lambda: self.fleet.running(detection=True),
+            fetch=self._read_verdict,
+            concurrency=READ_CONCURRENCY,
+            on_caught_up=self._wake.set,
+        )
+        self.lab_lists = FactReader(
+            "labs",
+            interval=config.intervals.lab_details,
+            eligible=self.fleet.running,
+            fetch=self._read_labs,
+            concurrency=READ_CONCURRENCY,
+            on_caught_up=self._wake.set,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._initial_task: asyncio.Task[None] | None = None
 
@@ -182,6 +201,10 @@ class CcmBackend(CcmOperations, Channels):
         self.config = config
         self.url = source.url or ""
         self.regions = tuple(source.regions or config.aws.regions)
+        check_regions(
+            self.regions,
+            "source.regions" if source.regions else "aws.regions (the default of source.regions)",
+        )
         self.label = label or f"ccm {self.url}"
         self.context = BackendContext(
             profile=None,
@@ -191,7 +214,12 @@ class CcmBackend(CcmOperations, Channels):
             demo=self._demo,
             source=self.label,
         )
-        self.tokens = TokenProvider(source, env)
+        self.tokens = TokenProvider(source, env, min_command_gap=self.timing.token_command_gap)
+
+    @property
+    def applied(self) -> dict[str, int]:
+        """Snapshots applied per worker (tests read it)."""
+        return self.fleet.applied
 
     # --- the Backend protocol -----------------------------------------------------------------
 
@@ -205,7 +233,7 @@ class CcmBackend(CcmOperations, Channels):
         return self._interval
 
     async def start(self) -> None:
-        """Start the stream and the publisher (after the opener, if any); returns at once."""
+        """Start the stream, the readers and the publisher (after the opener, if any)."""
         if not self._tasks:
             self._tasks = [asyncio.create_task(self._run(), name="cmltui-ccm")]
 
@@ -217,6 +245,7 @@ class CcmBackend(CcmOperations, Channels):
             self._set_status("error", f"could not start: {exc}")
             return
         api = self._open_api()
+        timing = self.timing
         self.stream = CcmStream(
             api.session,
             self.url,
@@ -224,14 +253,18 @@ class CcmBackend(CcmOperations, Channels):
             on_event=self._on_event,
             on_state=self._on_stream_state,
             on_connected=self._on_connected,
-            backoff_min=self.timing.backoff_min,
-            backoff_max=self.timing.backoff_max,
-            shutdown_delay=self.timing.shutdown_delay,
-            silence=self.timing.silence,
+            backoff_min=timing.backoff_min,
+            backoff_max=timing.backoff_max,
+            shutdown_delay=timing.shutdown_delay,
+            silence=timing.silence,
+            stable_after=timing.stable_after,
+            max_depth=self.config.cml.max_json_depth,
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.stream.run(), name="cmltui-ccm-stream")
             group.create_task(self._publisher(), name="cmltui-ccm-publisher")
+            group.create_task(self.verdicts.run(), name="cmltui-ccm-idle-status")
+            group.create_task(self.lab_lists.run(), name="cmltui-ccm-labs")
 
     async def open(self) -> None:
         """Run the opener once (the demo starts its simulated Cloud Manager here)."""
@@ -266,7 +299,8 @@ class CcmBackend(CcmOperations, Channels):
         return await asyncio.to_thread(read_entries, self.audit.path, worker_id, limit)
 
     async def snapshot_once(self) -> FleetSnapshot:
-        """One fleet snapshot from the worker list of every region (`cmltui snapshot --ccm`)."""
+        """One fleet snapshot from the worker list of every region, with Cloud Manager's idle
+        verdict and labs of each running worker (`cmltui snapshot --ccm`)."""
         await self.open()
         api = self._open_api()
         errors: list[str] = []
@@ -278,8 +312,15 @@ class CcmBackend(CcmOperations, Channels):
                 errors.append(f"{region}: {exc}")
                 continue
             for payload in listed:
-                self._store(payload, now, region, count=False)
-        return self._fleet_snapshot(errors=tuple(errors))
+                self.fleet.store(payload, now, region, count=False)
+        deadline = self.config.source.request_timeout * 3
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(deadline):  # a slow one is unknown, not a hang
+                await asyncio.gather(
+                    self.verdicts.read(list(self.fleet.running(detection=True))),
+                    self.lab_lists.read(list(self.fleet.running())),
+                )
+        return await self._fleet_snapshot(errors=tuple(errors))
 
     async def wait_initial_set(self, timeout: float) -> bool:
         with contextlib.suppress(TimeoutError):
@@ -328,31 +369,32 @@ class CcmBackend(CcmOperations, Channels):
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
 
-    def _for_action(self, worker_id: str, kind: ActionKind) -> _Entry:
+    def _for_action(self, worker_id: str, kind: ActionKind) -> Entry:
         """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no.
 
         The status is the one shown: a held in-flight status (a pause just sent) counts.
         """
-        entry = self._entries.get(worker_id)
-        held = self._held.get(worker_id, {}).get("status")
+        entry = self.fleet.entries.get(worker_id)
+        held = self.fleet.held_status(worker_id)
         listed = entry.payload.get("status") if entry is not None else None
         why = action_refusal(
             kind,
-            name=self._name(worker_id),
-            status=WorkerStatus(held.value) if held is not None else ccm_status(listed),
+            name=self.fleet.name(worker_id),
+            status=held if held is not None else ccm_status(listed),
             read_only=self.config.read_only,
             in_flight=worker_id in self._in_flight,
         )
         if why is None and entry is None:
-            why = f"unknown worker {worker_id}"
+            why = f"unknown worker {worker_id[:64]}"
         if why is not None:
             raise ActionRefused(why)
+        assert entry is not None
         return entry
 
     async def _act(
         self,
         worker_id: str,
-        entry: _Entry,
+        entry: Entry,
         action: ActionKind,
         route: str,
         kind: type[E],
@@ -362,7 +404,8 @@ class CcmBackend(CcmOperations, Channels):
         """Send the route, then wait for Cloud Manager's own event for it.
 
         If none comes in time (the route was accepted), the event `expected` describes stands
-        in for it: held and published as Cloud Manager's would be.
+        in for it: held and published as Cloud Manager's would be. Whatever happens after the
+        intent line, a result line follows it.
         """
         event_type = kind.type
         detail = {**(detail or {}), "via": self.label}
@@ -412,7 +455,9 @@ class CcmBackend(CcmOperations, Channels):
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=source.request_timeout),
             )
-            self._api = CcmApi(self._session, self.url, self.tokens)
+            self._api = CcmApi(
+                self._session, self.url, self.tokens, max_depth=self.config.cml.max_json_depth
+            )
         return self._api
 
     def _on_stream_state(self, state: StreamState) -> None:
@@ -459,8 +504,9 @@ class CcmBackend(CcmOperations, Channels):
         for region in self.regions:
             try:
                 for payload in await api.list_workers(region):
-                    if isinstance(payload.get("id"), str):
-                        listed[payload["id"]] = (payload, region)
+                    worker_id = worker_id_of(payload.get("id"))
+                    if worker_id is not None and len(listed) < self.fleet.max_workers:
+                        listed[worker_id] = (payload, region)
             except CcmError as exc:
                 errors += 1
                 log.warning("Cloud Manager worker list of %s failed: %s", region, exc)
@@ -472,73 +518,61 @@ class CcmBackend(CcmOperations, Channels):
         now = self.clock.now()
         for worker_id in set(listed) - self._seen_this_connection:
             payload, region = listed[worker_id]  # the stream did not send it: the list did
-            self._store(payload, now, region)
+            self._stored(worker_id, self.fleet.store(payload, now, region))
         if not errors:  # workers Cloud Manager no longer lists were removed while we were away
-            for worker_id in set(self._entries) - set(listed) - self._seen_this_connection:
-                del self._entries[worker_id]
-                self._held.pop(worker_id, None)
+            for worker_id in set(self.fleet.ids()) - set(listed) - self._seen_this_connection:
+                self.fleet.remove(worker_id)
+                self.verdicts.forget(worker_id)
+                self.lab_lists.forget(worker_id)
 
     async def _on_event(self, event: StreamEvent) -> None:
-        if event.type == SNAPSHOT:
+        kind = event.type
+        if kind == SNAPSHOT:
             self._on_snapshot(event)
-        elif event.type == METRICS:
-            self._on_metrics(event)
-        elif event.type in ACTIVITY_TYPES:
+        elif kind == METRICS:
+            worker_id = worker_id_of(event.data.get("worker_id"))
+            if worker_id is not None:
+                self.fleet.apply_metrics(worker_id, event.data, self._event_time(event))
+        elif kind in ACTIVITY_TYPES:
             self._on_activity(event)
-        elif event.type in LICENCE_TYPES:
+        elif kind == LABS:
+            worker_id = worker_id_of(event.data.get("worker_id"))
+            if worker_id is not None and worker_id in self.fleet:
+                self.fleet.apply_labs_event(worker_id, event.data)
+                self.lab_lists.due(worker_id)  # and read the whole list again at once
+        elif kind in LICENCE_TYPES:
             self._on_licence(event)
-        elif event.type not in FOLLOWED_BY_SNAPSHOT and event.type not in self._unknown_types:
-            self._unknown_types.add(event.type)
-            log.info("Cloud Manager event type %r is not used by cmltui; ignored", event.type)
+        elif kind not in KNOWN_IGNORED:
+            self.unknown_types.note(kind, "not used by cmltui; ignored (counted)")
+
+    def _event_time(self, event: StreamEvent) -> datetime:
+        """When Cloud Manager sent the event (its envelope's time), never later than now."""
+        now = self.clock.now()
+        return not_ahead(parse_time(event.time), now) or now
 
     def _on_snapshot(self, event: StreamEvent) -> None:
         data = event.data
-        worker_id = data.get("id")
-        if not isinstance(worker_id, str) or not worker_id:
-            return
-        now = self.clock.now()
-        received = not_ahead(parse_time(event.time), now) or now
+        worker_id = worker_id_of(data.get("id"))
         region = data.get("aws_region") if isinstance(data.get("aws_region"), str) else ""
-        self._seen_this_connection.add(worker_id)
-        self._store(dict(data), received, region or (self.regions[0] if self.regions else ""))
+        stored = self.fleet.store(
+            dict(data), self._event_time(event), region or (self.regions[0] if self.regions else "")
+        )
+        if worker_id is not None and worker_id in self.fleet:
+            self._seen_this_connection.add(worker_id)  # bounded: only workers kept
+        if worker_id is not None:
+            self._stored(worker_id, stored)
 
-    def _store(
-        self, payload: dict[str, Any], received: datetime, region: str, *, count: bool = True
-    ) -> None:
-        payload.pop("license_token", None)  # never kept, even if a caller forgot
-        payload.pop("_reason", None)
-        worker_id = str(payload.get("id"))[:128]
-        old = self._entries.get(worker_id)
-        if old is None and len(self._entries) >= MAX_WORKERS:
-            if "too many" not in self._unknown_types:
-                self._unknown_types.add("too many")
-                log.warning(
-                    "Cloud Manager sent more than %d workers; the rest are ignored", MAX_WORKERS
-                )
-            return
-        if old is not None and received < old.received_at:
-            return  # an older snapshot arriving late never replaces a newer one
-        if old is not None and old.payload == payload:
-            old.received_at = received  # the same again, read later (another client connected)
-            return
-        self._entries[worker_id] = _Entry(payload, received, region)
-        if count:
-            self.applied[worker_id] = self.applied.get(worker_id, 0) + 1
-        if old is not None and old.payload.get("status") != payload.get("status"):
+    def _stored(self, worker_id: str, stored: Stored) -> None:
+        if stored is Stored.STATUS_CHANGED:
             self._wake.set()  # a status change is published at once
-
-    def _on_metrics(self, event: StreamEvent) -> None:
-        entry = self._entries.get(str(event.data.get("worker_id")))
-        if entry is None:
-            return
-        for name in METRIC_FIELDS:
-            if name in event.data:
-                entry.payload[name] = event.data[name]
+        if stored in (Stored.NEW, Stored.STATUS_CHANGED):
+            self.verdicts.due(worker_id)  # unknown until read: read now (if running)
+            self.lab_lists.due(worker_id)
 
     def _on_activity(self, event: StreamEvent) -> None:
         activity = to_activity(event.type, event.data, self.clock.now())
         if activity is None:
-            log.info("Cloud Manager %s event without the fields cmltui needs; ignored", event.type)
+            self.unknown_types.note(event.type, "event without the fields cmltui needs; ignored")
             return
         waiter = self._waiters.get((activity.worker_id, activity.type))
         if waiter is not None and not waiter.done():
@@ -546,19 +580,41 @@ class CcmBackend(CcmOperations, Channels):
         self._accept(activity)  # and so does every subscriber (the app shows an event once
         # even when it is reported twice)
 
+    def _accept(self, activity: ActivityEvent) -> None:
+        """Hold what the event sets (the settle table), ask Cloud Manager's verdict again
+        after a toggle, resume, lab action or activity check, and put it on the activity
+        channel."""
+        self.fleet.hold(activity)
+        if not isinstance(activity, (WorkerPaused, LicenceChanged)):
+            self.verdicts.due(activity.worker_id)
+        self.activity.publish(activity)
+
     def _on_licence(self, event: StreamEvent) -> None:
         licence = to_licence_event(event.type, event.data, self.clock.now())
-        if licence is None or licence.worker_id not in self._entries:
+        if licence is None or licence.worker_id not in self.fleet:
             return
+        if event.type == DEREGISTERED:
+            self.fleet.forget_licence(licence.worker_id)
         if licence.detail and self._secrets:  # CML's reason may repeat a token being sent
             licence = licence.model_copy(update={"detail": self.scrub(licence.detail)})
-        self._accept(licence)
+        self._accept(licence)  # held: "registering" until the job's end
 
-    def _accept(self, activity: ActivityEvent) -> None:
-        """Hold what the event sets (the settle table) and put it on the activity channel."""
-        if activity.worker_id in self._entries:  # bounded: only workers Cloud Manager listed
-            self._held.setdefault(activity.worker_id, {}).update(held_from_event(activity))
-        self.activity.publish(activity)
+    async def _read_verdict(self, worker_id: str) -> None:
+        entry = self.fleet.entries.get(worker_id)
+        if entry is None:
+            return
+        body = await self._open_api().idle_status(entry.region, worker_id)
+        self.fleet.set_verdict(worker_id, read_idle_status(body, self.clock.now()))
+
+    async def _read_labs(self, worker_id: str) -> None:
+        entry = self.fleet.entries.get(worker_id)
+        if entry is None:
+            return
+        body = await self._open_api().labs(entry.region, worker_id)
+        labs = read_labs(body)
+        if labs is None:
+            raise CcmError("labs: expected a JSON list")
+        self.fleet.set_labs(worker_id, labs, self.clock.now())
 
     # --- publishing ---------------------------------------------------------------------------
 
@@ -571,63 +627,65 @@ class CcmBackend(CcmOperations, Channels):
             if not self._connected or not self._initial_done.is_set():
                 continue  # the table keeps its last data; the status says why
             try:
-                self.publish()
+                await self.publish_async()
+            except asyncio.CancelledError:
+                raise
             except Exception:  # one bad payload must not stop the channel
                 log.exception("Cloud Manager snapshot could not be published")
 
     def publish(self) -> FleetSnapshot:
-        snapshot = self._fleet_snapshot()
-        self.published += 1
-        self.snapshots.publish(snapshot)
+        """Build and publish a fleet snapshot at once (tests; the publisher yields as it goes)."""
+        snapshot = self._assemble(list(self._dtos()), ())
+        self._publish(snapshot)
         return snapshot
 
-    def _fleet_snapshot(self, errors: tuple[str, ...] = ()) -> FleetSnapshot:
-        problems = list(errors)
+    async def publish_async(self) -> FleetSnapshot:
+        """Build a fleet snapshot, yielding to the event loop every `PUBLISH_CHUNK` workers so
+        that a key press never waits for a large fleet to be mapped; then publish it."""
+        snapshot = await self._fleet_snapshot()
+        self._publish(snapshot)
+        return snapshot
+
+    def _publish(self, snapshot: FleetSnapshot) -> None:
+        self.published += 1
+        self.snapshots.publish(snapshot)
+
+    async def _fleet_snapshot(self, errors: tuple[str, ...] = ()) -> FleetSnapshot:
+        dtos = []
+        for count, dto in enumerate(self._dtos(), 1):
+            dtos.append(dto)
+            if count % PUBLISH_CHUNK == 0:
+                await asyncio.sleep(0)
+        return self._assemble(dtos, errors)
+
+    def _dtos(self) -> Iterator[CMLWorkerDto | None]:
         now = self.clock.now()
         next_at = now + timedelta(seconds=self._interval)
         prices = self.config.price_table()
         settings = self.config.idle_settings()
-        dtos = []
-        for worker_id, entry in self._entries.items():
-            ctx = CcmMapContext(
+
+        def context(entry: Entry) -> CcmMapContext:
+            return CcmMapContext(
                 now=now,
                 received_at=entry.received_at,
                 idle=settings,
                 poll_interval=self._interval,
                 next_refresh_at=next_at,
                 prices=prices,
+                verdict=entry.verdict,
+                labs=entry.labs,
+                labs_read_at=entry.labs_read_at,
+                kept=entry.kept,
             )
-            try:
-                dtos.append(self._settled_dto(worker_id, entry, ctx))
-            except Exception as exc:  # a payload the DTO refuses: that worker only
-                log.warning(
-                    "Cloud Manager worker %s not shown: %s", worker_id[:64], type(exc).__name__
-                )
-        dtos.sort(key=lambda dto: (dto.name, dto.id))
+
+        return self.fleet.dtos(context, self._settle)
+
+    def _assemble(self, dtos: list[CMLWorkerDto | None], errors: tuple[str, ...]) -> FleetSnapshot:
+        now = self.clock.now()
+        shown = sorted((dto for dto in dtos if dto is not None), key=lambda d: (d.name, d.id))
         return FleetSnapshot(
-            collected_at=now, next_refresh_at=next_at, workers=tuple(dtos), errors=tuple(problems)
+            collected_at=now,
+            next_refresh_at=now + timedelta(seconds=self._interval),
+            workers=tuple(shown),
+            errors=errors,
         )
-
-    def _settled_dto(self, worker_id: str, entry: _Entry, ctx: CcmMapContext) -> CMLWorkerDto:
-        """The worker's DTO, with the values recent events set that its snapshot cannot undo.
-
-        The snapshot is read as the mapper reads it; the settle rule then drops each held value
-        the snapshot confirms, or outlives (sent later than the event plus the settle time),
-        and what still stands is laid over the payload by the mapper.
-        """
-        dto = map_ccm_snapshot_to_dto(entry.payload, ctx)
-        held = self._held.get(worker_id)
-        if not held:
-            return dto
-        read = {name: getattr(dto, name) for name in held}
-        settle_fields(read, held, entry.received_at, self._settle)
-        if not held:
-            del self._held[worker_id]
-            return dto
-        standing = {name: write.value for name, write in held.items()}
-        return map_ccm_snapshot_to_dto(entry.payload, replace(ctx, held=standing))
-
-    def _name(self, worker_id: str) -> str:
-        entry = self._entries.get(worker_id)
-        name = entry.payload.get("name") if entry else None
-        return name[:120] if isinstance(name, str) and name else worker_id[:64]

@@ -19,9 +19,19 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.domain.enums import PauseReason
 from cmltui.domain.sanitize import error_text, finite_count, finite_number
 from cmltui.domain.settle import EVENT_TIME_KEY
 from cmltui.domain.times import not_ahead, parse_time
+from cmltui.mapper import ccm_pause_reason
+
+MAX_ID_CHARS: Final = 128
+"""A longer worker id is refused, never cut (two ids sharing a prefix must not merge)."""
+
+
+def worker_id_of(value: Any) -> str | None:
+    """A worker id as Cloud Manager sends it: a non-empty string no longer than the limit."""
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS else None
 
 
 def to_activity(kind: str, data: Mapping[str, Any], now: datetime) -> ActivityEvent | None:
@@ -31,13 +41,13 @@ def to_activity(kind: str, data: Mapping[str, Any], now: datetime) -> ActivityEv
     (`cmltui.domain.settle.EVENT_TIME_KEY`): its held values date from then. Activity more than
     a day after `now` is not believed.
     """
-    worker_id = data.get("worker_id")
+    worker_id = worker_id_of(data.get("worker_id"))
     build = _BUILDERS.get(kind)
     at = parse_time(data.get(EVENT_TIME_KEY.get(kind, "")))
-    if not isinstance(worker_id, str) or not worker_id or build is None or at is None:
+    if worker_id is None or build is None or at is None:
         return None
     try:
-        return build(worker_id[:128], at, data, now)
+        return build(worker_id, at, data, now)
     except ValueError:  # pydantic's ValidationError: a value of the wrong kind
         return None
 
@@ -57,10 +67,10 @@ def _toggled(
 
 
 def _paused(worker_id: str, at: datetime, data: Mapping[str, Any], _now: datetime) -> ActivityEvent:
-    reason = data.get("pause_reason")
+    reason = ccm_pause_reason(data.get("pause_reason"))
     return WorkerPaused(
         worker_id=worker_id,
-        pause_reason=reason if reason in ("idle_timeout", "manual") else "external",
+        pause_reason=(reason or PauseReason.EXTERNAL).value,
         paused_by=_actor(data, "paused_by"),
         paused_at=at,
         auto_pause_count=finite_count(data.get("auto_pause_count")),
@@ -96,9 +106,11 @@ def _activity(
     )
 
 
-def _actor(data: Mapping[str, Any], key: str) -> str:
+def _actor(data: Mapping[str, Any], key: str) -> str | None:
+    """Who acted; None when Cloud Manager does not say (its REST stop and start pass no user,
+    so their `paused_by` and `resumed_by` are null)."""
     value = data.get(key)
-    return value[:120] if isinstance(value, str) and value else "unknown"
+    return value[:120] if isinstance(value, str) and value else None
 
 
 _BUILDERS: Final[
@@ -127,15 +139,15 @@ LICENCE_TYPES: Final = frozenset(_LICENCE)
 
 
 def to_licence_event(kind: str, data: Mapping[str, Any], now: datetime) -> LicenceChanged | None:
-    """A licence event as cmltui's own; its time, when unusable, is when it came."""
-    worker_id = data.get("worker_id")
-    if not isinstance(worker_id, str) or not worker_id or kind not in _LICENCE:
+    """A licence event for the activity log; its time, when unusable, is when it came."""
+    worker_id = worker_id_of(data.get("worker_id"))
+    if worker_id is None or kind not in _LICENCE:
         return None
     step, time_key, detail_key = _LICENCE[kind]
     detail = data.get(detail_key) if detail_key else None
     by = data.get("initiated_by")
     return LicenceChanged(
-        worker_id=worker_id[:128],
+        worker_id=worker_id,
         step=step,
         at=not_ahead(parse_time(data.get(time_key)), now) or now,
         by=by[:120] if isinstance(by, str) and by else None,

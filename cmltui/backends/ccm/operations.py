@@ -3,8 +3,9 @@
 Upstream's routes: `POST /api/labs/region/{r}/workers/{id}/labs/{lab_id}/start|stop|wipe`
 (200 once CML did it; 400 with the reason otherwise; the lab's new state follows later in
 `worker.labs.updated`), `POST /api/workers/region/{r}/workers/{id}/license` with
-`{license_token, reregister}` and `DELETE` on the same path (202: a background job runs it and
-reports `worker.license.registration.started`, then `…completed` or `…failed`). Each goes
+`{license_token, reregister}` (202: a background job runs it and reports
+`worker.license.registration.started`, then `…completed` or `…failed`), and `DELETE` on the same
+path (done while the call runs; `worker.license.deregistered` follows). Each goes
 through the same precondition rule, read-only mode, in-flight mark and audit lines as a pause.
 A registration waits for the job's outcome, as the dashboard and a script both want it; the
 token goes into the request body only, and is cut out of anything Cloud Manager sends back
@@ -97,7 +98,7 @@ class CcmOperations:
                         return event
                     if event.step == "registration failed":
                         why = self.scrub(event.detail) or "no reason given"
-                        name = self._name(worker_id)
+                        name = self.fleet.name(worker_id)
                         raise ActionFailed(f"{name}: register licence failed: {why}")
                     started = started or event
         if started is None:
@@ -167,7 +168,7 @@ class CcmOperations:
         verb = verb_of(action)
         audit = {
             "worker_id": worker_id,
-            "worker_name": self._name(worker_id),
+            "worker_name": self.fleet.name(worker_id),
             "region": region,
             "operator": self.operator,
             "action": action,
@@ -190,14 +191,21 @@ class CcmOperations:
             except CcmRefused as exc:
                 why = self.scrub(str(exc)) or "refused"
                 result("refused", why)
-                raise ActionRefused(f"{self._name(worker_id)}: {verb} refused: {why}") from None
+                name = self.fleet.name(worker_id)
+                raise ActionRefused(f"{name}: {verb} refused: {why}") from None
             except CcmAuthError:
                 self._set_status("error", "token rejected")
                 result("failed", "token rejected")
                 raise ActionFailed("Cloud Manager rejected the token") from None
             except CcmError as exc:
                 result("failed", str(exc))
-                raise ActionFailed(f"{self._name(worker_id)}: {verb} failed: {exc}") from None
+                raise ActionFailed(f"{self.fleet.name(worker_id)}: {verb} failed: {exc}") from None
+            except asyncio.CancelledError:
+                result("failed", "cancelled before Cloud Manager answered")
+                raise
+            except Exception as exc:  # never an intent line without its result
+                result("failed", type(exc).__name__)
+                raise ActionFailed(f"{verb} failed: {exc}") from None
             result("ok")
 
     @contextlib.contextmanager
@@ -232,7 +240,7 @@ class CcmOperations:
         lab_id: str | None = None,
         enable: bool | None = None,
     ) -> str:
-        entry = self._entries.get(worker_id)
+        entry = self.fleet.entries.get(worker_id)
         region = entry.region if entry is not None else "?"
         if kind in LAB_ACTIONS.values():
             verb = kind.removesuffix("_lab")

@@ -2,9 +2,17 @@
 
 Frames are `event:`/`data:`; every data is JSON. Application events carry the envelope
 {type, source, time, data}; `connected`, `heartbeat` and `auth.session.expired` carry their own
-small objects. The server sends a heartbeat only after 30 s without events, so more than
-`silence` seconds (75 by default) without a byte means the connection is dead. Reconnects back
-off exponentially from 1 s to 30 s; after `system.sse.shutdown` the next try is in 2 s.
+small objects, and `event: error` a bare `{"error": …}` after which upstream ends the stream.
+The server sends a heartbeat only after 30 s without events, so more than `silence` seconds (75
+by default) without a byte means the connection is dead.
+
+Each frame is parsed on its own, with a size and depth limit: one that cannot be read, or that
+the handler cannot apply, is skipped (logged once per kind) and the next one is read.
+
+Reconnects back off exponentially from 1 s to 30 s, and the back-off remembers: it starts over
+only after a connection has stayed up for `stable_after` seconds (60), so a server that
+accepts and closes at once is not hammered. After `system.sse.shutdown` the next try is in 2 s
+(or later, by the same rule).
 
 `license_token` (any token-like key) is removed from every payload as soon as it is parsed.
 """
@@ -12,8 +20,8 @@ off exponentially from 1 s to 30 s; after `system.sse.shutdown` the next try is 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +29,11 @@ from typing import Any
 import aiohttp
 
 from cmltui.backends.ccm.auth import TokenProvider
+from cmltui.backends.ccm.kinds import KindCounter
 from cmltui.backends.ccm.sse import MAX_LINE_BYTES, SseDecoder, SseFrame
 from cmltui.config import ConfigError
-from cmltui.domain.sanitize import public_json
+from cmltui.domain.sanitize import error_text, public_json
+from cmltui.jsonbounds import loads_bounded
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,7 @@ CONNECTED = "connected"
 HEARTBEAT = "heartbeat"
 SESSION_EXPIRED = "auth.session.expired"
 SHUTDOWN = "system.sse.shutdown"
+ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,10 @@ class StreamEnded(Exception):
         self.refresh_token = refresh_token
 
 
+class StreamFault(Exception):
+    """The server said the stream failed (`event: error`); its message, made safe."""
+
+
 class _TokenRejected(Exception):
     pass
 
@@ -83,6 +98,8 @@ class CcmStream:
         backoff_max: float = 30.0,
         shutdown_delay: float = 2.0,
         silence: float = 75.0,
+        stable_after: float = 60.0,
+        max_depth: int = 32,
     ) -> None:
         self.session = session
         self.url = base_url.rstrip("/") + "/api/events/stream"
@@ -94,22 +111,27 @@ class CcmStream:
         self.backoff_max = backoff_max
         self.shutdown_delay = shutdown_delay
         self.silence = silence
+        self.stable_after = stable_after
+        self.max_depth = max_depth
         self.connections = 0  # successful connects, for tests and the log
         self._failures = 0
-        self._malformed_seen: set[str] = set()
+        self._connected_at: float | None = None
+        self.skipped = KindCounter(log, "stream frames skipped")
 
     async def run(self) -> None:
         """Forever: connect, read until the stream ends, wait, connect again."""
         while True:
             self.on_state(StreamState("connecting" if not self.connections else "reconnecting"))
+            self._connected_at = None
             try:
                 await self._connect_and_read()
                 delay, detail = self._backoff(), "stream closed by the server"
             except StreamEnded as ended:
-                self._failures = 0
-                delay, detail = ended.delay, str(ended)
+                delay, detail = max(ended.delay, self._backoff()), str(ended)
                 if ended.refresh_token:
                     await self._refresh_quietly()
+            except StreamFault as fault:
+                delay, detail = self._backoff(), f"Cloud Manager error: {fault}"
             except _TokenRejected:
                 delay = self._backoff()
                 self.on_state(StreamState("token_rejected", "token rejected", delay))
@@ -130,20 +152,25 @@ class CcmStream:
             await asyncio.sleep(delay)
 
     def _backoff(self) -> float:
-        delay = min(self.backoff_max, self.backoff_min * (2**self._failures))
-        self._failures += 1
-        return delay
+        """The next delay; it starts over only after a connection that stayed up a while."""
+        up_since = self._connected_at
+        if up_since is not None and time.monotonic() - up_since >= self.stable_after:
+            self._failures = 0
+        delay = self.backoff_min * 2**self._failures
+        self._failures = min(self._failures + 1, 30)
+        self._connected_at = None
+        return min(self.backoff_max, delay)
 
     async def _refresh_quietly(self) -> None:
         try:
-            await self.tokens.refresh()
+            await self.tokens.expired()
         except Exception as exc:  # a failing token command: the next connect says so
             log.warning("token refresh failed: %s", type(exc).__name__)
 
-    async def _open(self) -> aiohttp.ClientResponse:
+    async def _open(self) -> tuple[aiohttp.ClientResponse, str | None]:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=self.silence)
+        token = await self.tokens.token()
         for attempt in range(2):
-            token = await self.tokens.token()
             headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
             if token:
                 headers["Authorization"] = f"Bearer {token}"
@@ -152,8 +179,9 @@ class CcmStream:
             )
             if response.status == 401:
                 response.release()
-                if attempt == 0 and self.tokens.can_refresh:
-                    await self.tokens.refresh()
+                fresh = await self.tokens.rejected(token) if attempt == 0 else token
+                if fresh != token:
+                    token = fresh
                     continue
                 raise _TokenRejected()
             if response.status != 200:
@@ -161,11 +189,11 @@ class CcmStream:
                 raise aiohttp.ClientResponseError(
                     response.request_info, (), status=response.status, message="stream refused"
                 )
-            return response
+            return response, token
         raise _TokenRejected()
 
     async def _connect_and_read(self) -> None:
-        response = await self._open()
+        response, token = await self._open()
         decoder = SseDecoder()
         try:
             while True:
@@ -179,38 +207,39 @@ class CcmStream:
                     raise aiohttp.ClientPayloadError("line too long")
                 frame = decoder.feed(line)
                 if frame is not None:
-                    await self._frame(frame)
+                    await self._frame(frame, token)
         finally:
             response.release()
 
-    async def _frame(self, frame: SseFrame) -> None:
+    async def _frame(self, frame: SseFrame, token: str | None) -> None:
         try:
-            payload = json.loads(frame.data)
-        except ValueError:
-            self._malformed(frame.event, "malformed JSON")
+            payload = loads_bounded(frame.data, self.max_depth, constants_as_none=True)
+        except ValueError as exc:
+            self.skipped.note(frame.event, f"malformed JSON or nested too deeply ({exc})")
             return
         if frame.event == CONNECTED:
             self.connections += 1
-            self._failures = 0
+            self._connected_at = time.monotonic()
+            self.tokens.accepted(token)
             self.on_state(StreamState("connected"))
-            if self.on_connected is not None:
-                result = self.on_connected()
-                if result is not None:
-                    await result
+            await _call(self.on_connected)
             return
         if frame.event == HEARTBEAT:
             return
         if frame.event == SESSION_EXPIRED:
             raise StreamEnded("session expired", self.backoff_min, refresh_token=True)
+        if frame.event == ERROR:
+            message = payload.get("error") if isinstance(payload, Mapping) else None
+            raise StreamFault(error_text(message if isinstance(message, str) else "no detail"))
         if not isinstance(payload, Mapping):
-            self._malformed(frame.event, "not a JSON object")
+            self.skipped.note(frame.event, "not a JSON object")
             return
         kind = payload.get("type") if isinstance(payload.get("type"), str) else frame.event
         if kind == SHUTDOWN:
             raise StreamEnded("Cloud Manager is shutting down", self.shutdown_delay)
         data = payload.get("data")
         if not isinstance(data, Mapping):
-            self._malformed(kind, "envelope without data")
+            self.skipped.note(kind, "envelope without data")
             return
         event = StreamEvent(
             type=kind[:200],
@@ -218,15 +247,19 @@ class CcmStream:
             time=_short(payload.get("time")),
             data=public_json(data),  # drops license_token before anything keeps the payload
         )
-        result = self.on_event(event)
-        if result is not None:
-            await result
+        try:
+            await _call(self.on_event, event)
+        except Exception as exc:  # one event the handler cannot apply: skip it, read on
+            self.skipped.note(event.type, f"could not be applied ({type(exc).__name__})")
+            log.debug("Cloud Manager %s event not applied", event.type[:80], exc_info=True)
 
-    def _malformed(self, event: str, what: str) -> None:
-        key = f"{event[:80]}:{what}"
-        if key not in self._malformed_seen:
-            self._malformed_seen.add(key)
-            log.warning("Cloud Manager stream: %s frame ignored (%s)", event[:80], what)
+
+async def _call(handler: Callable[..., Awaitable[None] | None] | None, *args: Any) -> None:
+    if handler is None:
+        return
+    result = handler(*args)
+    if result is not None:
+        await result
 
 
 def _short(value: Any) -> str | None:

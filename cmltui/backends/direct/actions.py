@@ -42,6 +42,7 @@ from cmltui.domain.tags import (
 )
 from cmltui.domain.worker import CMLWorker, PauseHistory
 from cmltui.sources.aws import AwsSource
+from cmltui.sources.aws_accounts import AwsAccounts
 from cmltui.sources.aws_errors import AwsActionError
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Actions:
         *,
         config: Config,
         registry: WorkerRegistry,
-        aws: AwsSource,
+        aws: AwsSource | AwsAccounts,
         clock: Clock,
         audit: AuditLog,
         operator: str | None = None,
@@ -70,15 +71,27 @@ class Actions:
         self.publish = publish or (lambda _event: None)  # the core's activity channel
         self.warn = warn or (lambda _message: None)  # e.g. history tags that were not written
         self.registry = registry
-        self.aws = aws
+        self.aws = AwsAccounts.of(aws)
         self.clock = clock
         self.audit = audit
         self.operator = operator or local_user()
+        # Each account's own caller (STS), once known; until then `operator`.
+        self._operators: dict[str | None, str] = {}
         self._in_flight: set[str] = set()
 
-    def set_operator(self, name: str) -> None:
-        """The name recorded from now on (the STS caller, once known)."""
-        self.operator = name
+    def set_operator(self, name: str, account: str | None = None) -> None:
+        """The name recorded from now on for that account's workers (its STS caller)."""
+        self._operators[account] = name
+        if account == self.aws.primary.account:
+            self.operator = name
+
+    def operator_for(self, worker: CMLWorker) -> str:
+        """Who acts on this worker: its account's AWS caller, else the local user."""
+        return self._operators.get(worker.account, self.operator)
+
+    def _aws(self, worker: CMLWorker) -> AwsSource:
+        """The worker's own account: every call about it goes there."""
+        return self.aws.source(worker.account)
 
     @property
     def read_only(self) -> bool:
@@ -104,17 +117,17 @@ class Actions:
             await self._aws_write(
                 [worker],
                 action,
-                self.aws.create_tags(
+                self._aws(worker).create_tags(
                     worker.region, worker.instance_id, {IDLE_DETECTION_TAG: tag_value}
                 ),
             )
             worker.write_tags({IDLE_DETECTION_TAG: tag_value}, now)
-            self.read_soon(worker.instance_id)
+            self.read_soon(worker.key)
             self.audit_line(worker, action, "ok", now, detail=detail)
             event = IdleDetectionToggled(
-                worker_id=worker.instance_id,
+                worker_id=worker.key,
                 is_enabled=new_value,
-                toggled_by=self.operator,
+                toggled_by=self.operator_for(worker),
                 toggled_at=now,
             )
             self.publish(event)
@@ -146,11 +159,11 @@ class Actions:
             workers.append(worker)
         if not workers:
             raise ActionRefused("no worker in the selection can be paused")
-        by_region: dict[str, list[CMLWorker]] = {}
+        by_scope: dict[tuple[str | None, str], list[CMLWorker]] = {}
         for worker in workers:
-            by_region.setdefault(worker.region, []).append(worker)
+            by_scope.setdefault((worker.account, worker.region), []).append(worker)
         events: list[WorkerPaused] = []
-        for group in by_region.values():
+        for group in by_scope.values():
             try:
                 events += await self._pause(group, reason=PauseReason.MANUAL, by=None, bulk=True)
             except (ActionRefused, ActionFailed) as exc:
@@ -168,20 +181,24 @@ class Actions:
         by: str | None,
         bulk: bool,
     ) -> list[WorkerPaused]:
-        """Stop the workers (all of one region) in one call, then write each one's history."""
+        """Stop the workers (all of one account and region) in one call, then write each one's
+        history."""
         action: ActionKind = "auto_pause" if reason is PauseReason.IDLE_TIMEOUT else "pause"
-        actor = by or (SYSTEM_ACTOR if reason is PauseReason.IDLE_TIMEOUT else self.operator)
+        auto = reason is PauseReason.IDLE_TIMEOUT
+        actor = by or (SYSTEM_ACTOR if auto else self.operator_for(workers[0]))
         with self.guard(workers, action):
             workers = await self._last_look(workers, action, WorkerStatus.RUNNING, bulk)
             now = self.clock.now()
-            idle_minutes = {w.instance_id: idle.idle_minutes(w, now) for w in workers}
+            idle_minutes = {w.key: idle.idle_minutes(w, now) for w in workers}
             detail = {"reason": reason.value, "by": actor}
             for worker in workers:
                 self.intent(worker, action, now, detail)
             await self._aws_write(
                 workers,
                 action,
-                self.aws.stop_instances(workers[0].region, [w.instance_id for w in workers]),
+                self._aws(workers[0]).stop_instances(
+                    workers[0].region, [w.instance_id for w in workers]
+                ),
             )
             events = []
             for worker in workers:
@@ -195,9 +212,9 @@ class Actions:
                     manual_pause_count=worker.history.manual_pause_count
                     + (reason is PauseReason.MANUAL),
                 )
-                minutes = idle_minutes[worker.instance_id]
+                minutes = idle_minutes[worker.key]
                 event = WorkerPaused(
-                    worker_id=worker.instance_id,
+                    worker_id=worker.key,
                     pause_reason=reason.value,
                     paused_by=actor,
                     paused_at=now,
@@ -216,7 +233,7 @@ class Actions:
     async def resume(self, worker_id: str, *, by: str | None = None) -> WorkerResumed:
         worker = self.worker(worker_id)
         action: ActionKind = "resume"
-        actor = by or self.operator
+        actor = by or self.operator_for(worker)
         with self.guard([worker], action):
             await self._last_look([worker], action, WorkerStatus.STOPPED, bulk=False)
             now = self.clock.now()
@@ -224,7 +241,9 @@ class Actions:
             detail = {"by": actor}
             self.intent(worker, action, now, detail)
             await self._aws_write(
-                [worker], action, self.aws.start_instance(worker.region, worker.instance_id)
+                [worker],
+                action,
+                self._aws(worker).start_instance(worker.region, worker.instance_id),
             )
             history = replace(
                 worker.history,
@@ -233,7 +252,7 @@ class Actions:
                 manual_resume_count=worker.history.manual_resume_count + 1,
             )
             event = WorkerResumed(
-                worker_id=worker.instance_id,
+                worker_id=worker.key,
                 resume_reason="manual",
                 resumed_by=actor,
                 resumed_at=now,
@@ -261,7 +280,7 @@ class Actions:
             name=worker.name,
             status=worker.status,
             read_only=self.read_only,
-            in_flight=worker.instance_id in self._in_flight,
+            in_flight=worker.key in self._in_flight,
             idle_detection=idle.detection_switched_on(worker.tags, self.config.idle_settings()),
             lab_title=lab.title if lab else None,
             lab_state=lab.state if lab else None,
@@ -289,7 +308,7 @@ class Actions:
                         detail=detail,
                     )
                 raise ActionRefused(why)
-        ids = {w.instance_id for w in workers}
+        ids = {w.key for w in workers}
         self._in_flight |= ids
         try:
             yield
@@ -310,7 +329,9 @@ class Actions:
         region = workers[0].region
         verb = kind.replace("_", " ")
         try:
-            now = await self.aws.instances_now(region, [w.instance_id for w in workers])
+            now = await self._aws(workers[0]).instances_now(
+                region, [w.instance_id for w in workers]
+            )
         except AwsActionError as exc:
             raise ActionFailed(f"{verb} not sent: could not re-read the state: {exc}") from exc
         settings = self.config.idle_settings()
@@ -383,7 +404,7 @@ class Actions:
         else:
             worker.start_initiated_at = at
         _hold_status(worker, event)
-        self.read_soon(worker.instance_id)
+        self.read_soon(worker.key)
         await self._record(worker, action, tags, at, detail)
         self.publish(event)
 
@@ -397,7 +418,7 @@ class Actions:
     ) -> None:
         """Write the history tags and audit the action; the stop or start stands either way."""
         try:
-            await self.aws.create_tags(worker.region, worker.instance_id, tags)
+            await self._aws(worker).create_tags(worker.region, worker.instance_id, tags)
         except AwsActionError as exc:
             message = f"{worker.name}: history tags not written: {exc}"
             self.warn(message)
@@ -422,9 +443,10 @@ class Actions:
     ) -> None:
         self.audit.record(
             at=at,
-            operator=SYSTEM_ACTOR if action == "auto_pause" else self.operator,
+            operator=SYSTEM_ACTOR if action == "auto_pause" else self.operator_for(worker),
             action=action,
             worker_id=worker.instance_id,
+            account=worker.account,
             worker_name=worker.name,
             region=worker.region,
             result=result,

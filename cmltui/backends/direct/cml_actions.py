@@ -77,15 +77,15 @@ class CmlActions:
             except (ops.CMLRefused, CMLError) as exc:
                 raise self._failed(worker, kind, exc, detail) from None
             state = await self._lab_now(worker, target, lab_id, verb)
-            actions.read_soon(worker.instance_id)
+            actions.read_soon(worker.key)
             actions.audit_line(worker, kind, "ok", at, detail={**detail, "lab_state": state})
             event = LabChanged(
-                worker_id=worker.instance_id,
+                worker_id=worker.key,
                 lab_id=lab_id,
                 lab_title=title,
                 action=verb,
                 lab_state=state,
-                changed_by=actions.operator,
+                changed_by=actions.operator_for(worker),
                 changed_at=at,
             )
             actions.publish(event)
@@ -162,9 +162,9 @@ class CmlActions:
             except (ops.CMLRefused, CMLError) as exc:
                 raise self._failed(worker, kind, exc, detail, secret=token) from None
             actions.audit_line(worker, kind, "ok", at, detail=detail)
-            started = _licence(worker, "registration started", at, actions.operator)
+            started = _licence(worker, "registration started", at, actions.operator_for(worker))
             await self._licensing_now(worker, target)
-            actions.read_soon(worker.instance_id)
+            actions.read_soon(worker.key)
             actions.publish(started)
             return await self._follow_registration(worker, target, started)
 
@@ -208,9 +208,9 @@ class CmlActions:
             except (ops.CMLRefused, CMLError) as exc:
                 raise self._failed(worker, kind, exc, {}) from None
             await self._licensing_now(worker, target)
-            actions.read_soon(worker.instance_id)
+            actions.read_soon(worker.key)
             actions.audit_line(worker, kind, "ok", at, error=note)
-            event = _licence(worker, "deregistered", at, actions.operator, note)
+            event = _licence(worker, "deregistered", at, actions.operator_for(worker), note)
             actions.publish(event)
             return event
 
@@ -226,7 +226,7 @@ class CmlActions:
     # -- helpers -------------------------------------------------------------------------------
 
     def _target(self, worker: CMLWorker, kind: ActionKind) -> CMLTarget:
-        target = self.targets(worker.instance_id)
+        target = self.targets(worker.key)
         if target is None or target.refusal is not None:
             why = target.refusal if target is not None else "no CML address known"
             raise ActionRefused(f"{worker.name}: {verb_of(kind)} not sent: {why}")
@@ -261,7 +261,7 @@ class CmlActions:
 def _licence(
     worker: CMLWorker, step: LicenceStep, at: datetime, by: str | None, detail: str | None = None
 ) -> LicenceChanged:
-    return LicenceChanged(worker_id=worker.instance_id, step=step, at=at, by=by, detail=detail)
+    return LicenceChanged(worker_id=worker.key, step=step, at=at, by=by, detail=detail)
 
 
 def _lab_shown(worker: CMLWorker, lab_id: str) -> LabShown:

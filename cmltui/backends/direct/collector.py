@@ -18,18 +18,21 @@ import asyncio
 import gc
 import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from cmltui.api.events import FleetSnapshot
+from cmltui.api.events import ActivityEvent, FleetSnapshot
+from cmltui.backends.direct import observed
 from cmltui.backends.direct.savings import SavingsLedger
 from cmltui.backends.direct.targets import CMLTargetResolver
 from cmltui.clock import Clock
 from cmltui.config import Config
+from cmltui.domain.accounts import worker_key
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.history import derive_external
+from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
@@ -52,6 +55,7 @@ from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
 from cmltui.mapper import MapContext, map_worker_to_dto
 from cmltui.sources.aws import AwsError, AwsSource, RegionListing
+from cmltui.sources.aws_accounts import AwsAccounts
 from cmltui.sources.aws_cloudwatch import CloudWatchReading
 from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
 from cmltui.sources.cml_client import CMLClient, CMLCycleResult, CMLTarget
@@ -113,7 +117,7 @@ class Collector:
         self,
         *,
         config: Config,
-        aws: AwsSource,
+        aws: AwsSource | AwsAccounts,
         cml: CMLClient,
         registry: WorkerRegistry,
         clock: Clock,
@@ -121,11 +125,14 @@ class Collector:
         cadence: Cadence | None = None,
         prices: PriceLookup | None = None,
         ledger: SavingsLedger | None = None,
+        publish: Callable[[ActivityEvent], None] | None = None,
     ) -> None:
         self.config = config
         self.prices = prices or config.price_table()
         self.ledger = ledger
-        self.aws = aws
+        # The activity channel: changes seen on AWS that this cmltui did not make (`observed`).
+        self.publish = publish or (lambda _event: None)
+        self.aws = AwsAccounts.of(aws)
         self.cml = cml
         self.registry = registry
         self.clock = clock
@@ -175,8 +182,9 @@ class Collector:
             status_checks = self._status_checks_due(started)
             listings = await self.aws.list_fleet(status_checks=status_checks)
             region_errors = [listing.error for listing in listings if listing.error]
+            settings = self.config.idle_settings()
             for listing in listings:
-                self._apply_listing(listing, started)
+                self._apply_listing(listing, started, settings)
             await self._follow_status_changes(listings, started)
             # Prices the fleet uses are read in the background; this cycle shows what is known.
             self.prices.want(
@@ -189,7 +197,7 @@ class Collector:
             next_refresh = started + timedelta(seconds=self.interval)
             ctx = self.map_context(started, next_refresh)
             dtos = []
-            for worker in sorted(self.registry, key=lambda w: (w.name.lower(), w.instance_id)):
+            for worker in sorted(self.registry, key=lambda w: (w.name.lower(), w.key)):
                 worker.collected_at = started
                 _note_change(worker, started)
                 dtos.append(map_worker_to_dto(worker, ctx))
@@ -209,23 +217,31 @@ class Collector:
 
     # -- EC2 -----------------------------------------------------------------------------------
 
-    def _apply_listing(self, listing: RegionListing, now: datetime) -> None:
+    def _apply_listing(self, listing: RegionListing, now: datetime, settings: IdleSettings) -> None:
+        scope = (listing.account, listing.region)
         if listing.error:
+            # That account's region only: its rows stay as they were, marked stale.
             for worker in self.registry:
-                if worker.region == listing.region:
+                if (worker.account, worker.region) == scope:
                     worker.errors["ec2"] = listing.error
             return
         seen: set[str] = set()
         for instance in listing.instances:
-            seen.add(instance.instance_id)
-            worker = self.registry.get_or_create(instance.instance_id, listing.region)
+            worker = self.registry.get_or_create(
+                instance.instance_id, listing.region, listing.account
+            )
+            seen.add(worker.key)
             status = listing.statuses.get(instance.instance_id)
+            before = observed.seen(worker) if worker.ec2_last_checked_at is not None else None
             self._apply_instance(worker, instance, status, listing, now)
-        self.registry.retain_only(seen, {listing.region})
-        for instance_id in list(self._state.schedules):
-            if instance_id not in self.registry:
-                self._state.schedules.pop(instance_id, None)
-                self._state.targets.pop(instance_id, None)
+            if before is not None and worker.pending_status is None:  # not our own, in flight
+                for event in observed.changes(before, worker, settings, now):
+                    self.publish(event)
+        self.registry.retain_only(seen, {scope})
+        for key in list(self._state.schedules):
+            if key not in self.registry:
+                self._state.schedules.pop(key, None)
+                self._state.targets.pop(key, None)
 
     def _apply_instance(
         self,
@@ -273,11 +289,11 @@ class Collector:
             _mark_unknown(worker, name, unknown)
         worker.errors.pop("ec2", None)
         if worker.is_running and worker.https_endpoint:
-            self._state.targets[worker.instance_id] = self._targets.target(
-                instance, worker.https_endpoint
+            self._state.targets[worker.key] = self._targets.target(
+                instance, worker.https_endpoint, worker.key
             )
         else:
-            self._state.targets.pop(worker.instance_id, None)
+            self._state.targets.pop(worker.key, None)
 
     # -- EC2 status checks (a slower cadence) ---------------------------------------------------
 
@@ -288,7 +304,7 @@ class Collector:
     async def _follow_status_changes(self, listings: list[RegionListing], now: datetime) -> None:
         """Date the status checks read with the listing; read them at once on a state change."""
         seen = self._state.seen_status
-        changed: dict[str, list[str]] = {}
+        changed: dict[tuple[str | None, str], list[CMLWorker]] = {}
         for listing in listings:
             if listing.error:
                 continue
@@ -298,26 +314,27 @@ class Collector:
                 )
                 self._state.status_checks_soon = False
             for instance in listing.instances:
-                worker = self.registry.get(instance.instance_id)
+                worker = self.registry.get(worker_key(listing.account, instance.instance_id))
                 if worker is None:
                     continue
                 if listing.statuses_read:
                     worker.ec2_status_checked_at = now
-                elif seen.get(worker.instance_id, worker.status) is not worker.status:
-                    changed.setdefault(listing.region, []).append(worker.instance_id)
-                seen[worker.instance_id] = worker.status
-        for instance_id in [i for i in seen if i not in self.registry]:
-            del seen[instance_id]
-        for region, instance_ids in changed.items():
+                elif seen.get(worker.key, worker.status) is not worker.status:
+                    changed.setdefault((listing.account, listing.region), []).append(worker)
+                seen[worker.key] = worker.status
+        for key in [k for k in seen if k not in self.registry]:
+            del seen[key]
+        for (account, region), workers in changed.items():
             try:
-                statuses = await self.aws.status_checks(region, instance_ids)
+                statuses = await self.aws.source(account).status_checks(
+                    region, [w.instance_id for w in workers]
+                )
             except AwsError as exc:
                 log.warning("status checks after a state change failed: %s", exc)
                 continue
-            for instance_id in instance_ids:
-                worker = self.registry.get(instance_id)
-                status = statuses.get(instance_id)
-                if worker is not None and status is not None:
+            for worker in workers:
+                status = statuses.get(worker.instance_id)
+                if status is not None:
                     worker.ec2_system_status_check = status.system_status
                     worker.ec2_instance_status_check = status.instance_status
                     worker.ec2_status_checked_at = now
@@ -329,14 +346,14 @@ class Collector:
         for worker in self.registry:
             if not worker.is_running:
                 # Whatever it was, the first cycle in which CML answers after a start reads all.
-                schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
+                schedule = self._state.schedules.setdefault(worker.key, _CMLSchedule())
                 schedule.read_all = True
                 if schedule.was_running:
                     # A stopped CML forgets its sessions: log in afresh once it is back.
-                    self.cml.forget([worker.instance_id])
+                    self.cml.forget([worker.key])
                     schedule.was_running = False
                 continue
-            target = self._state.targets.get(worker.instance_id)
+            target = self._state.targets.get(worker.key)
             if target is None:
                 worker.cml.outcome = CMLOutcome(CMLReach.NO_ANSWER)
                 worker.errors["cml"] = "no CML address (no public IP and no cmltui:cml-url tag)"
@@ -346,7 +363,7 @@ class Collector:
 
     async def _collect_one(self, worker: CMLWorker, target: CMLTarget, now: datetime) -> None:
         """`/system_stats`, plus whatever slow read is due; more at once when stats say so."""
-        schedule = self._state.schedules.setdefault(worker.instance_id, _CMLSchedule())
+        schedule = self._state.schedules.setdefault(worker.key, _CMLSchedule())
         schedule.was_running = True
         due = schedule.due(now)
         if worker.cml.labs is None:
@@ -372,10 +389,10 @@ class Collector:
                     due |= {"health", "lab_ids"}
                     await self._fetch(worker, target, {"health", "lab_ids"}, result=result)
         except TimeoutError:
-            log.info("CML %s: cut short at the %g s deadline", worker.instance_id, deadline)
+            log.info("CML %s: cut short at the %g s deadline", worker.key, deadline)
             result.cut_short(deadline)
         except Exception as exc:  # a bug in one worker's parsing must not blank the others
-            log.exception("CML cycle failed for %s", worker.instance_id)
+            log.exception("CML cycle failed for %s", worker.key)
             result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
         _apply_cml(worker, result, now, timedelta(seconds=self.config.idle.settle_seconds))
         if result.reachable:
@@ -383,7 +400,7 @@ class Collector:
             info = result.system_information
             if info is not None and info.ready is False:
                 made.discard("system_information")  # still starting: ask again next cycle
-            schedule.done(made, now, self._cadences(), worker.instance_id)
+            schedule.done(made, now, self._cadences(), worker.key)
             for read in due - made:
                 schedule.next_at[read] = now  # not answered: due again on the next cycle
             schedule.read_all = False
@@ -423,7 +440,7 @@ class Collector:
     async def _collect_cloudwatch(self, now: datetime) -> None:
         period = self.config.intervals.cloudwatch
         stale_after = timedelta(seconds=max(2 * self.interval, 30))
-        by_region: dict[str, list[CMLWorker]] = {}
+        by_scope: dict[tuple[str | None, str], list[CMLWorker]] = {}
         for worker in self.registry:
             if not worker.is_running:
                 continue
@@ -434,17 +451,19 @@ class Collector:
             )
             if fresh or not _due(worker.cloudwatch.last_collected_at, period, now):
                 continue
-            by_region.setdefault(worker.region, []).append(worker)
-        if not by_region:
+            by_scope.setdefault((worker.account, worker.region), []).append(worker)
+        if not by_scope:
             return
         results = await asyncio.gather(
             *(
-                self.aws.cloudwatch_readings(region, [w.instance_id for w in workers])
-                for region, workers in by_region.items()
+                self.aws.source(account).cloudwatch_readings(
+                    region, [w.instance_id for w in workers]
+                )
+                for (account, region), workers in by_scope.items()
             ),
             return_exceptions=True,
         )
-        for (_region, workers), outcome in zip(by_region.items(), results, strict=True):
+        for workers, outcome in zip(by_scope.values(), results, strict=True):
             for worker in workers:
                 if isinstance(outcome, BaseException):
                     worker.errors["cloudwatch"] = _short(outcome)
@@ -491,7 +510,7 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime, settle:
         full = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
         shown = error_text(full)
         if shown != full:
-            log.info("CML %s errors: %s", worker.instance_id, full)
+            log.info("CML %s errors: %s", worker.key, full)
         worker.errors["cml"] = shown
     else:
         worker.errors.pop("cml", None)

@@ -92,18 +92,18 @@ class IdleChecker:
         """Read telemetry, update activity, maybe auto-pause (unless `act` is False). Returns
         the events published."""
         events: list[ActivityEvent] = []
-        target = self.targets(worker.instance_id)
+        target = self.targets(worker.key)
         if target is None or not worker.is_running:
             return events
         worker.activity.last_check_attempt_at = self.clock.now()
         try:
             raw = await self.cml.fetch_telemetry(target)
         except CMLError as exc:
-            self.errors[worker.instance_id] = exc.message
+            self.errors[worker.key] = exc.message
             worker.errors["telemetry"] = exc.message
             return events
         now = self.clock.now()
-        self.errors.pop(worker.instance_id, None)
+        self.errors.pop(worker.key, None)
         scan = scan_telemetry(
             (TelemetryEvent(e.category, e.timestamp or e.unusable_time, e.data) for e in raw),
             worker.activity.high_water_mark,
@@ -128,7 +128,7 @@ class IdleChecker:
         activity.last_activity_check_at = now
         settings = self.settings
         update = ActivityUpdated(
-            worker_id=worker.instance_id,
+            worker_id=worker.key,
             last_activity_at=activity.last_activity_at,
             last_activity_check_at=now,
             next_idle_check_at=idle.next_idle_check_at(worker, settings, now),
@@ -152,9 +152,9 @@ class IdleChecker:
         if episode is not None and worker.activity.auto_paused_episode == episode:
             return None  # once per idle episode
         try:
-            event = await self.actions.pause(worker.instance_id, reason=PauseReason.IDLE_TIMEOUT)
+            event = await self.actions.pause(worker.key, reason=PauseReason.IDLE_TIMEOUT)
         except (ActionRefused, ActionFailed) as exc:
-            log.warning("auto-pause of %s not done: %s", worker.instance_id, exc)
+            log.warning("auto-pause of %s not done: %s", worker.key, exc)
             worker.errors["auto_pause"] = str(exc)
             return None
         worker.activity.auto_paused_episode = episode

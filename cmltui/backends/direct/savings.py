@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cmltui.audit import AuditLog, read_entries
+from cmltui.audit import AuditLog, entry_key, read_entries
 from cmltui.domain.savings import StopInterval, audit_intervals
 from cmltui.domain.times import parse_time
 
@@ -37,7 +37,7 @@ def pause_entries(path: Path, max_bytes: int = MAX_READ_BYTES) -> list[dict[str,
 
 
 class SavingsLedger:
-    """Stopped intervals per instance id, from the audit log (file plus new records)."""
+    """Stopped intervals per worker key, from the audit log (file plus new records)."""
 
     def __init__(self, audit: AuditLog) -> None:
         self._path = audit.path
@@ -78,8 +78,8 @@ class SavingsLedger:
                 self._intervals = intervals  # replaced whole: readers never see it half-made
 
     def _add(self, entry: dict[str, Any]) -> str | None:
-        worker = entry.get("instance_id")
-        if not isinstance(worker, str):
+        worker = entry_key(entry)
+        if worker is None:
             return None
         self._entries.setdefault(worker, []).append(entry)
         when = parse_time(entry.get("time"))

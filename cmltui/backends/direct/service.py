@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -31,8 +32,10 @@ from cmltui.api.events import (
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.api.health import CollectorHealth
 from cmltui.audit import default_audit_path, read_entries
 from cmltui.backends.direct.actions import Actions
+from cmltui.backends.direct.health import CycleMeter
 from cmltui.backends.direct.requests import request_line
 from cmltui.backends.direct.wiring import Core, Endpoints, build_core
 from cmltui.config import Config
@@ -77,6 +80,7 @@ class CoreService(Channels):
         self._running = False
         super().__init__(label)
         self.failures = 0  # consecutive cycles in which no region could be listed
+        self._health = CollectorHealth()
 
     def _set_status(
         self,
@@ -184,6 +188,7 @@ class CoreService(Channels):
             return None
         async with self._cycle_lock:
             core = await self.open()
+            cycle = CycleMeter(core)
             try:
                 snapshot = await core.collector.collect()
             except asyncio.CancelledError:
@@ -191,22 +196,27 @@ class CoreService(Channels):
             except Exception as exc:
                 log.warning("collection cycle failed: %s", exc, exc_info=True)
                 self.failures += 1
+                self._health = cycle.ended(self._health, listed=False)
                 self._set_status("retrying", f"collection failed: {exc}", self._next_delay())
                 return None
             self._note_outcome(core, snapshot)
+            self._health = cycle.ended(self._health, listed=self.failures == 0)
             self.snapshots.publish(snapshot)
             if snapshot.workers and self._running and self._idle_task is None:
                 self._idle_task = asyncio.create_task(self._idle_loop(core), name="cmltui-idle")
             return snapshot
 
     def _note_outcome(self, core: Core, snapshot: FleetSnapshot) -> None:
-        regions = len(core.config.aws.regions) or 1
-        if not snapshot.workers and len(snapshot.errors) >= regions:
+        if not snapshot.workers and len(snapshot.errors) >= self.context.listing_count:
             self.failures += 1
             self._set_status("retrying", "; ".join(snapshot.errors), self._next_delay())
         else:
             self.failures = 0
             self._set_status("ok", "; ".join(snapshot.errors) or None)
+
+    def collector_health(self) -> CollectorHealth:
+        """How the collector is doing, as of the last cycle that ended (never starts one)."""
+        return self._health
 
     async def snapshot_once(self) -> FleetSnapshot:
         """`cmltui snapshot`: collect, read telemetry once (so idle figures are real), collect.
@@ -301,8 +311,9 @@ class CoreService(Channels):
         from STS, which an action records (waited for briefly; the local user otherwise)."""
         snapshot = await self.snapshot_once()
         core = await self.open()
-        if core.operator_lookup is not None:
-            await asyncio.to_thread(core.operator_lookup.join, OPERATOR_WAIT_SECONDS)
+        deadline = time.monotonic() + OPERATOR_WAIT_SECONDS
+        for lookup in core.operator_lookups:  # one per account, all started at once
+            await asyncio.to_thread(lookup.join, max(0.0, deadline - time.monotonic()))
         return snapshot
 
     def request_text(
@@ -331,12 +342,17 @@ def aws_service(config: Config) -> CoreService:
     async def open_core(cadence: Cadence, progress: Progress) -> Core:
         return build_core(config, Endpoints(), cadence=cadence)
 
-    regions = tuple(config.aws.regions)
+    regions = config.aws.all_regions()
+    sources = config.aws.account_sources()
+    accounts = tuple(source.name for source in sources if source.name is not None)
     context = BackendContext(
         profile=config.aws.profile,
         regions=regions,
         read_only=config.read_only,
         tls_verified=config.cml.verify_tls,
+        accounts=accounts,
+        listings=sum(len(source.regions) for source in sources),
     )
-    label = f"aws {config.aws.profile or 'default credentials'} · {', '.join(regions)}"
+    who = f"accounts {', '.join(accounts)}" if accounts else None
+    label = f"aws {who or config.aws.profile or 'default credentials'} · {', '.join(regions)}"
     return CoreService(config=config, context=context, opener=open_core, label=label)

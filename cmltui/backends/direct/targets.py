@@ -109,12 +109,17 @@ class CMLTargetResolver:
             )
         return None
 
-    def target(self, instance: Ec2Instance, base_url: str) -> CMLTarget:
+    def target(
+        self, instance: Ec2Instance, base_url: str, worker_id: str | None = None
+    ) -> CMLTarget:
+        """`worker_id`, the worker's key (default: the instance id), is what the CML client
+        keeps the worker's sessions and counts under."""
+        worker_id = worker_id or instance.instance_id
         refusal = self.refusal(instance, base_url)
         if refusal is not None:
             # No password at all: the client cannot send what it does not hold.
             return CMLTarget(
-                worker_id=instance.instance_id,
+                worker_id=worker_id,
                 base_url=base_url,
                 username="",
                 password="",
@@ -127,7 +132,7 @@ class CMLTargetResolver:
                 creds = override_creds
                 break
         return CMLTarget(
-            worker_id=instance.instance_id,
+            worker_id=worker_id,
             base_url=base_url,
             username=creds.username,
             password=creds.password,

@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from cmltui.api.backend import WARNINGS_KEPT
@@ -29,7 +30,9 @@ from cmltui.config import Config
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.sources.aws import AwsSource
+from cmltui.sources.aws_accounts import AwsAccounts
 from cmltui.sources.aws_identity import look_up_operator
+from cmltui.sources.aws_role import AssumedRole
 from cmltui.sources.cml_client import CMLClient
 
 
@@ -39,6 +42,8 @@ class Endpoints:
 
     aws_endpoint_url: str | None = None
     aws_credentials: Mapping[str, str] | None = None
+    account_credentials: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Keys forced per named account (the demo's second account); else `aws_credentials`."""
     cml_password: str | None = None
     cml_ca_bundle: Path | None = None
     demo: bool = False
@@ -51,6 +56,7 @@ class Core:
     clock: Clock
     registry: WorkerRegistry
     aws: AwsSource
+    """The first account's source (prices are read through it)."""
     cml: CMLClient
     collector: Collector
     actions: Actions
@@ -64,8 +70,14 @@ class Core:
     """What an action or the core leaves behind for the operator (kept for late subscribers)."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     prices: PriceBook | None = None
-    operator_lookup: threading.Thread | None = None
-    """STS asked in the background for the operator's name (a command waits for it)."""
+    operator_lookups: tuple[threading.Thread, ...] = ()
+    """STS asked in the background for each account's operator name (a command waits)."""
+    accounts: AwsAccounts | None = None
+    """Every account's source, the first being `aws`."""
+
+    def __post_init__(self) -> None:
+        if self.accounts is None:
+            self.accounts = AwsAccounts([self.aws])
 
     async def close(self) -> None:
         """Close the clients, then whatever the core was opened with (the demo's fleet)."""
@@ -102,17 +114,8 @@ def build_core(
     if endpoints.demo:
         # The demo never touches a real account: dummy keys, loopback endpoints, no profile.
         env = {"CMLTUI_CML_PASSWORD": endpoints.cml_password or ""}
-    aws = AwsSource(
-        regions=list(config.aws.regions),
-        profile=None if endpoints.demo else config.aws.profile,
-        endpoint_url=endpoints.aws_endpoint_url or config.aws.endpoint_url,
-        filters=[f.model_dump() for f in config.aws.filters],
-        credentials=dict(endpoints.aws_credentials) if endpoints.aws_credentials else None,
-        retry_mode=config.aws.retry_mode,
-        max_attempts=config.aws.max_attempts,
-        clock=clock,
-        cloudwatch_period=300,
-    )
+    accounts = aws_accounts(config, endpoints, clock)
+    aws = accounts.primary
     ca_bundle = str(endpoints.cml_ca_bundle) if endpoints.cml_ca_bundle else config.cml.ca_bundle
     cml = CMLClient(
         request_timeout=config.cml.request_timeout,
@@ -128,9 +131,10 @@ def build_core(
     targets = CMLTargetResolver(config.cml, env)
     audit = audit or AuditLog(default_audit_path(demo=endpoints.demo))
     prices = build_price_book(config, aws, demo=endpoints.demo, clock=clock)
+    activity: Subscribers[ActivityEvent] = Subscribers()
     collector = Collector(
         config=config,
-        aws=aws,
+        aws=accounts,
         cml=cml,
         registry=registry,
         clock=clock,
@@ -138,13 +142,13 @@ def build_core(
         cadence=cadence,
         prices=prices,
         ledger=SavingsLedger(audit),
+        publish=activity.publish,
     )
-    activity: Subscribers[ActivityEvent] = Subscribers()
     warnings: Subscribers[str] = Subscribers(keep=WARNINGS_KEPT)
     actions = Actions(
         config=config,
         registry=registry,
-        aws=aws,
+        aws=accounts,
         clock=clock,
         audit=audit,
         operator=operator,
@@ -152,11 +156,15 @@ def build_core(
         publish=activity.publish,
         warn=warnings.publish,
     )
-    operator_lookup = None
-    if operator is None and not endpoints.demo:  # the AWS caller's name; local user until then
-        operator_lookup = look_up_operator(
-            lambda: aws.client("sts", aws.regions[0]), actions.set_operator
-        )
+    lookups: list[threading.Thread] = []
+    if operator is None and not endpoints.demo:  # each account's AWS caller; local user until then
+        for source in accounts:
+            lookups.append(
+                look_up_operator(
+                    partial(source.client, "sts", source.regions[0]),
+                    partial(actions.set_operator, account=source.account),
+                )
+            )
 
     if audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
         warnings.publish(audit.problem)
@@ -180,8 +188,35 @@ def build_core(
         cml_actions=CmlActions(actions=actions, cml=cml, targets=collector.target_for),
         idle_checker=idle_checker,
         demo=endpoints.demo,
-        operator_lookup=operator_lookup,
+        operator_lookups=tuple(lookups),
         activity=activity,
         warnings=warnings,
         prices=prices,
+        accounts=accounts,
     )
+
+
+def aws_accounts(config: Config, endpoints: Endpoints, clock: Clock) -> AwsAccounts:
+    """One source per configured account, each with its own credentials, clients and errors.
+
+    The demo forces its keys on every account (no profile is ever read).
+    """
+    sources = []
+    for spec in config.aws.account_sources():
+        forced = endpoints.account_credentials.get(spec.name or "") or endpoints.aws_credentials
+        sources.append(
+            AwsSource(
+                account=spec.name,
+                regions=list(spec.regions),
+                profile=None if endpoints.demo else spec.profile,
+                role=AssumedRole(spec.role_arn, spec.external_id) if spec.role_arn else None,
+                endpoint_url=endpoints.aws_endpoint_url or config.aws.endpoint_url,
+                filters=[f.model_dump() for f in config.aws.filters],
+                credentials=dict(forced) if forced else None,
+                retry_mode=config.aws.retry_mode,
+                max_attempts=config.aws.max_attempts,
+                clock=clock,
+                cloudwatch_period=300,
+            )
+        )
+    return AwsAccounts(sources)

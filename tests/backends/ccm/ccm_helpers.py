@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cmltui.api.backend import SourceStatus
+from cmltui.api.events import FleetSnapshot
 from cmltui.audit import AuditLog
 from cmltui.backends.ccm.backend import CcmBackend, StreamTiming
 from cmltui.config import Config
@@ -64,3 +66,27 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {predicate}")
         await asyncio.sleep(0.02)
+
+
+def facts_read(backend: CcmBackend) -> bool:
+    """Every running worker's lab list, and every one with idle detection on its verdict, has
+    been read from Cloud Manager (until then they show as unknown)."""
+    fleet = backend.fleet
+    labs = all(fleet.entries[w].labs is not None for w in fleet.running())
+    verdicts = all(fleet.entries[w].verdict is not None for w in fleet.running(detection=True))
+    return labs and verdicts
+
+
+class Recorder:
+    """Everything a backend publishes, in order."""
+
+    def __init__(self, backend: CcmBackend) -> None:
+        self.snapshots: list[FleetSnapshot] = []
+        self.statuses: list[SourceStatus] = []
+        self.activity: list[object] = []
+        backend.subscribe_snapshots(self.snapshots.append)
+        backend.subscribe_status(self.statuses.append)
+        backend.subscribe_activity(self.activity.append)
+
+    def states(self) -> list[str]:
+        return [s.state for s in self.statuses]

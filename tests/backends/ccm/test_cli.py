@@ -50,6 +50,10 @@ async def test_snapshot_ccm_json_has_the_aws_sources_shape_and_no_token(tmp_path
         assert set(worker) == set(CMLWorkerDto.model_fields)
     busy = next(w for w in data["workers"] if w["name"] == "cml-busy-01")
     assert busy["created_at"].endswith("+00:00") and busy["status"] == "running"
+    # Idle for 3 h, by Cloud Manager's own verdict (upstream never sends target_pause_at).
+    idle = next(w for w in data["workers"] if w["name"] == "cml-idle-03")
+    assert (idle["idle_state"], idle["is_idle"], idle["target_pause_at"]) == ("idle", True, None)
+    assert idle["labs"] is not None and idle["active_labs_count"] == 0
     for text in (out, err, _log_text(tmp_path)):
         assert "license_token" not in text and not any(s in text for s in secrets)
     # The AWS source (on the simulated fleet) gives the very same shape.
@@ -168,3 +172,27 @@ def test_demo_ccm_is_the_same_dashboard_run_its_signals_end_it_cleanly(tmp_path,
         assert took < 3, f"{took:.1f}s to exit after the signal"
         assert b"\x1b[?1049l" in app.seen  # the alternate screen was left: the terminal is back
         assert b"Traceback" not in app.seen
+
+
+async def test_snapshot_ccm_of_a_deeply_nested_worker_list_is_one_line(tmp_path):
+    async with CcmSimulator(workers=2) as sim:
+        sim.list_body = b"[" * 200_000 + b"]" * 200_000
+        env = clean_env(tmp_path, CMLTUI_CCM_TOKEN=sim.token, CMLTUI_CCM_CA_BUNDLE=str(sim.ca_file))
+        code, out, err = await _cli("snapshot", "--ccm", sim.url, env=env)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err and "RecursionError" not in err
+    assert "nested" in err
+
+
+def test_snapshot_ccm_in_a_region_cloud_manager_does_not_serve_names_the_key(tmp_path):
+    result = cmltui(
+        "snapshot",
+        "--ccm",
+        "https://127.0.0.1:9",
+        "--region",
+        "eu-west-1",
+        env=clean_env(tmp_path, CMLTUI_CCM_TOKEN="t"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "aws.regions" in result.stderr and "us-east-1, us-west-2" in result.stderr

@@ -48,7 +48,7 @@ def test_outside_values_are_checked_never_trusted():
         T0,
     )
     assert isinstance(odd, WorkerPaused)
-    assert (odd.pause_reason, odd.paused_by) == ("external", "unknown")
+    assert (odd.pause_reason, odd.paused_by) == ("external", None)  # not said: not invented
     assert (odd.manual_pause_count, odd.idle_duration_minutes) == (0, None)
 
 

@@ -200,7 +200,7 @@ async def test_license_token_reaches_no_output(sim, tmp_path, caplog):
             json.dumps([e for e in published.event_dicts()]),
             caplog.text,
             Path(backend.audit.path).read_text(),
-            repr([entry.payload for entry in backend._entries.values()]),
+            repr([entry.payload for entry in backend.fleet.entries.values()]),
         ]
         for text in outputs:
             assert "license_token" not in text

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from cmltui.api.backend import ActionRefused, SourceStatus
+from cmltui.api.backend import ActionRefused
 from cmltui.api.dto import worker_dto_to_dict
 from cmltui.api.events import FleetSnapshot, IdleDetectionToggled, WorkerPaused, WorkerResumed
 from cmltui.backends.ccm.backend import CcmBackend
 from cmltui.clock import ManualClock
-from cmltui.sim.ccm_model import TRANSITION_S
+from cmltui.sim.ccm_model import TRANSITION_S, Outgoing
 from cmltui.sim.ccm_server import CcmSimulator
 from cmltui.sim.fleet import build_fleet
 
-from .ccm_helpers import FAST, ccm_config, make_backend, wait_for
+from .ccm_helpers import FAST, Recorder, ccm_config, facts_read, make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 IDLE_FIELDS = {
@@ -45,19 +45,6 @@ async def sim() -> AsyncIterator[CcmSimulator]:
         await simulator.stop()
 
 
-class Recorder:
-    def __init__(self, backend: CcmBackend) -> None:
-        self.snapshots: list[FleetSnapshot] = []
-        self.statuses: list[SourceStatus] = []
-        self.activity: list[object] = []
-        backend.subscribe_snapshots(self.snapshots.append)
-        backend.subscribe_status(self.statuses.append)
-        backend.subscribe_activity(self.activity.append)
-
-    def states(self) -> list[str]:
-        return [s.state for s in self.statuses]
-
-
 @pytest_asyncio.fixture
 async def live(sim: CcmSimulator, tmp_path: Path) -> AsyncIterator[tuple[CcmBackend, Recorder]]:
     backend = make_backend(sim, tmp_path)
@@ -65,7 +52,8 @@ async def live(sim: CcmSimulator, tmp_path: Path) -> AsyncIterator[tuple[CcmBack
     await backend.start()
     try:
         assert await backend.wait_initial_set(5)
-        await wait_for(lambda: recorder.snapshots)
+        await wait_for(lambda: facts_read(backend))  # idle verdicts and labs: read once
+        backend.publish()
         yield backend, recorder
     finally:
         await backend.close()
@@ -175,62 +163,74 @@ async def test_a_second_action_on_the_same_worker_is_refused_while_one_is_in_fli
 
 
 async def test_a_stale_snapshot_never_undoes_a_toggle_until_settle_time_has_passed(live, sim):
-    backend, _recorder = live
+    """Upstream sends no snapshot after a toggle (`worker_activity_events_handler.py`): one
+    computed from the old state may follow it, newer by `updated_at` than the one kept, and
+    only the settle rule keeps it from undoing the toggle."""
+    backend, _ = live
     clock = sim.clock
     assert isinstance(clock, ManualClock)
     worker = sim.model.by_name("cml-busy-01")
     event = await backend.toggle_idle_detection(worker.id, True)
     assert event.is_enabled is False
-    # A snapshot computed from old state arrives 5 s after the event: it must not undo it.
+    # A snapshot computed from old state (but with newer metrics) arrives 5 s after the event:
+    # it must not undo it.
     worker.idle_enabled = True
     clock.advance(5)
+    sim.model.cml_metrics(worker, clock.now())
     sim.emit([sim.model.snapshot_event(worker, clock.now(), "telemetry_updated")])
     await wait_for(lambda: backend.applied[worker.id] == 2)
     assert _by_name(backend.publish())["cml-busy-01"]["is_idle_detection_enabled"] is False
     # Past the settle time a disagreeing snapshot means someone changed it back: it wins.
     clock.advance(40)
+    worker.updated_at = clock.now()
     sim.emit([sim.model.snapshot_event(worker, clock.now(), "telemetry_updated")])
     await wait_for(lambda: backend.applied[worker.id] == 3)
     assert _by_name(backend.publish())["cml-busy-01"]["is_idle_detection_enabled"] is True
 
 
 async def test_a_snapshot_read_before_a_pause_never_puts_running_back(live, sim):
-    """The settle rule holds the status a pause implies, as on AWS (README, "Idle detection")."""
+    """Upstream's order (`stop_cml_worker_command.py`): the status is saved first, so its
+    snapshot (already `stopping`) goes out before `worker.paused` and settles the pause's held
+    status at once; a snapshot read before the stop and sent after both must not put `running`
+    back: it is older by `updated_at` (or does not say it), and is dropped."""
     backend, _recorder = live
     clock = sim.clock
     assert isinstance(clock, ManualClock)
     worker = sim.model.by_name("cml-busy-01")
+    read_before = sim.model.snapshot_event(worker, clock.now(), "telemetry_updated")
     clock.advance(1)
-    stale = sim.model.snapshot_event(worker, clock.now(), "metrics")  # read while running
-    # Cloud Manager's own snapshot after the stop comes when its monitor has polled EC2: hold
-    # it back, so that only the pause's events go out now.
-    emit, held_back = sim.emit, []
-
-    def emit_all_but_snapshots(events):
-        held_back.extend(e for e in events if e.type == "worker.snapshot")
-        emit([e for e in events if e.type != "worker.snapshot"])
-
-    sim.emit = emit_all_but_snapshots
+    seen = sim.sent.get("worker.snapshot", 0)
     paused = await backend.pause(worker.id)
-    sim.emit = emit
-    assert paused.paused_by == "ccm-sim-user" and held_back  # Cloud Manager's own event
-    assert _by_id(backend.publish(), worker.id)["status"] == "stopping"  # held, not listed yet
+    assert paused.paused_by is None  # the REST route passes no user upstream
+    assert sim.sent["worker.snapshot"] == seen + 1  # the status update's snapshot came first,
+    assert backend.fleet.entries[worker.id].payload["status"] == "stopping"  # then the event
+    shown = _by_id(backend.publish(), worker.id)
+    assert (shown["status"], shown["manual_pause_count"], shown["paused_by"]) == (
+        "stopping",
+        1,
+        None,
+    )
 
-    clock.advance(5)  # the snapshot read before the pause arrives 5 s after its event
+    clock.advance(5)  # the snapshot read before the pause arrives after it
+    stale = backend.fleet.stale
+    sim.broadcast(read_before)
+    await wait_for(lambda: backend.fleet.stale == stale + 1)
+    assert _by_id(backend.publish(), worker.id)["status"] == "stopping"
+    blind = dict(read_before.data)  # and one that does not say: not newer than one that does
+    del blind["updated_at"]
+    sim.broadcast(Outgoing("worker.snapshot", blind, "domain.cml_worker.snapshot"))
+    await wait_for(lambda: backend.fleet.stale == stale + 2)
     applied = backend.applied[worker.id]
-    sim.broadcast(stale)
-    await wait_for(lambda: backend.applied[worker.id] == applied + 1)
     shown = _by_id(backend.publish(), worker.id)
     assert (shown["status"], shown["manual_pause_count"]) == ("stopping", 1)
-    assert shown["paused_by"] == "ccm-sim-user" and shown["hourly_cost"] == 0.0
-    assert shown["idle_state"] is None  # a stopping worker has no idle state
+    assert shown["hourly_cost"] == 0.0 and shown["idle_state"] is None
 
     # Someone starts it again; a snapshot sent after the event plus the settle time (30 s) that
     # still disagrees is not stale: it wins.
     clock.advance(40)
-    worker.status, worker.transition_at = "running", None
+    worker.status, worker.transition_at, worker.updated_at = "running", None, clock.now()
     sim.broadcast(sim.model.snapshot_event(worker, clock.now(), "status_updated"))
-    await wait_for(lambda: backend.applied[worker.id] == applied + 2)
+    await wait_for(lambda: backend.applied[worker.id] == applied + 1)
     assert _by_id(backend.publish(), worker.id)["status"] == "running"
 
 
@@ -283,8 +283,6 @@ async def test_metrics_events_update_the_next_fleet_snapshot(live, sim):
 
 
 async def test_unknown_event_types_are_logged_once_and_ignored(live, sim, caplog):
-    from cmltui.sim.ccm_model import Outgoing
-
     _backend, recorder = live
     caplog.set_level(logging.INFO, logger="cmltui.backends.ccm.backend")
     for _ in range(3):

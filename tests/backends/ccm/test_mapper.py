@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from cmltui.api.dto import worker_dto_to_dict
-from cmltui.domain.idle import IdleSettings
+from cmltui.ccm_facts import IdleVerdict, read_idle_status
 from cmltui.domain.times import parse_time
 from cmltui.mapper import CcmMapContext, map_ccm_snapshot_to_dto
 from cmltui.sim.ccm_model import CcmModel
@@ -86,41 +87,62 @@ def test_held_values_win_over_the_payload():
     assert dto.is_idle_detection_enabled is False
 
 
-def test_idle_comes_from_the_domains_rule_not_from_target_pause_at():
-    two_hours_ago = "2026-03-02T07:00:00+00:00"
-    checked = "2026-03-02T08:59:00+00:00"
-    idle = map_ccm_snapshot_to_dto(
-        _payload(
-            last_activity_at=two_hours_ago, last_activity_check_at=checked, target_pause_at=None
-        ),
-        CTX,
-    )
-    assert (idle.idle_state, idle.is_idle, idle.idle_minutes) == ("idle", True, 120.0)
-    # The configured timeout decides, as on AWS: three hours is not reached yet.
-    patient = CcmMapContext(now=T0, received_at=T0, idle=IdleSettings(timeout=timedelta(hours=3)))
+def _verdict(**changes) -> IdleVerdict:
+    values = {
+        "is_idle": True,
+        "idle_minutes": 180.0,
+        "in_snooze": False,
+        "eligible_for_pause": True,
+        "auto_pause_enabled": True,
+        "read_at": T0,
+    }
+    return IdleVerdict(**{**values, **changes})
+
+
+def test_idle_is_cloud_managers_own_verdict_never_target_pause_at():
+    """Upstream's idle detection never sets `target_pause_at` (`detect_worker_idle_command.py`
+    passes None); its verdict is served at `…/idle-status`, read into `IdleVerdict`."""
+    payload = _payload(target_pause_at=None, last_activity_at="2026-03-02T06:00:00+00:00")
+    idle = map_ccm_snapshot_to_dto(payload, replace(CTX, verdict=_verdict()))
+    assert (idle.idle_state, idle.is_idle, idle.idle_minutes) == ("idle", True, 180.0)
+    assert idle.eligible_for_auto_pause is True and idle.target_pause_at is None
+    # The verdict decides, not cmltui's own timeout: Cloud Manager pauses by its own.
     active = map_ccm_snapshot_to_dto(
-        _payload(last_activity_at=two_hours_ago, last_activity_check_at=checked), patient
+        payload, replace(CTX, verdict=_verdict(is_idle=False, idle_minutes=20.0))
     )
-    assert (active.idle_state, active.is_idle) == ("active", False)
-    # A resume counts like activity: resumed ten minutes ago, the worker is not idle.
-    resumed = map_ccm_snapshot_to_dto(
-        _payload(
-            last_activity_at=two_hours_ago,
-            last_activity_check_at=checked,
-            last_resumed_at="2026-03-02T08:50:00+00:00Z",
-        ),
-        CTX,
+    assert (active.idle_state, active.is_idle, active.idle_minutes) == ("active", False, 20.0)
+    snoozing = map_ccm_snapshot_to_dto(
+        payload, replace(CTX, verdict=_verdict(in_snooze=True, eligible_for_pause=False))
     )
-    assert (resumed.idle_state, resumed.idle_minutes) == ("active", 10.0)
+    assert (snoozing.idle_state, snoozing.in_snooze_period) == ("snooze", True)
+    # Upstream's `is_idle` stays true in its snooze; cmltui's means what it means on AWS (the
+    # header's idle count and idle burn): not idle just after a resume.
+    assert snoozing.is_idle is False and snoozing.eligible_for_auto_pause is False
+    # Upstream's own global switch off (`auto_pause_enabled` false) reads as off.
+    off = map_ccm_snapshot_to_dto(payload, replace(CTX, verdict=_verdict(auto_pause_enabled=False)))
+    assert (off.idle_state, off.is_idle, off.eligible_for_auto_pause) == ("off", None, False)
 
 
-def test_activity_never_checked_is_unknown_never_active():
+def test_idle_is_unknown_until_the_verdict_is_read_never_active():
     dto = map_ccm_snapshot_to_dto(
         _payload(last_activity_at="2026-03-02T08:58:00+00:00", last_activity_check_at=None), CTX
     )
     assert (dto.idle_state, dto.is_idle, dto.idle_minutes) == ("unknown", None, None)
     off = map_ccm_snapshot_to_dto(_payload(is_idle_detection_enabled="yes"), CTX)
     assert (off.idle_state, off.is_idle_detection_enabled) == ("off", False)
+    # A verdict read before the worker stopped says nothing of it now.
+    stopped = map_ccm_snapshot_to_dto(_payload(status="stopped"), replace(CTX, verdict=_verdict()))
+    assert (stopped.idle_state, stopped.is_idle, stopped.idle_minutes) == (None, None, None)
+
+
+def test_read_idle_status_takes_upstreams_answer_and_refuses_garbage():
+    model = CcmModel(12, 0, T0)
+    idle = read_idle_status(model.idle_status(model.by_name("cml-idle-03"), T0), T0)
+    assert idle is not None and (idle.is_idle, round(idle.idle_minutes or 0)) == (True, 180)
+    assert read_idle_status({"is_idle": "yes"}, T0) is None
+    assert read_idle_status([], T0) is None
+    odd = read_idle_status({"is_idle": False, "idle_minutes": 10**400}, T0)
+    assert odd is not None and odd.idle_minutes is None  # a number that does not fit: unknown
 
 
 def test_prices_come_from_the_same_lookup_as_on_aws():

@@ -60,3 +60,28 @@ async def test_header_table_stale_marker_and_no_token_on_screen(tmp_path: Path):
             assert "reconnecting" not in _screen_text(app).split("\n", 1)[0]
             assert not any(s in _screen_text(app) for s in secrets)
         await backend.close()
+
+
+async def test_licence_events_and_a_null_actor_read_in_the_activity_log(tmp_path: Path):
+    """Upstream's licence events (`cml_worker_license_events.py`) are told in the log, and a
+    pause through its REST route (no user passed) reads "by unknown", never "by None"."""
+    async with CcmSimulator(workers=12, seed=0, tick_s=3600) as sim:
+        backend = make_backend(sim, tmp_path, timing=FAST)
+        app = CmltuiApp(backend, backend.config, SystemClock())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: app.latest is not None and len(app.latest.workers) == 12, 10)
+            worker = sim.model.by_name("cml-unreg-12")
+            now = sim.clock.now()
+            sim.emit(sim.model.licence_registration(worker, "sub-1", now, error="no \x1b[2Jseat"))
+            sim.emit(sim.model.stop(sim.model.by_name("cml-busy-01"), None, now))
+
+            def log_text() -> str:
+                return "\n".join(str(line.text) for line in app.activity_log.lines)
+
+            await wait_for(lambda: "cml-busy-01: pause" in log_text(), 10)
+            await pilot.pause()
+            text = log_text()
+            assert "cml-unreg-12: licence registration started by sub-1" in text
+            assert "cml-unreg-12: licence registration failed: no ␛[2Jseat" in text
+            assert "cml-busy-01: pause (manual) by unknown" in text and "None" not in text
+        await backend.close()

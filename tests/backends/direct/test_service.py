@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +21,8 @@ from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import LADDER, Cadence, clamp_interval, step_interval
 from cmltui.domain.rules import action_refusal
+from cmltui.sources.aws import AwsCallCounter
+from cmltui.sources.cml_client import CMLRequestStats
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -90,6 +93,12 @@ class CoreStub:
     activity: Subscribers[ActivityEvent]
     warnings: Subscribers[str]
     closed: bool = False
+    # What the collector's health is read from: the real counters, untouched here.
+    cml: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(stats=CMLRequestStats()))
+    aws: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(calls=AwsCallCounter()))
+    accounts: list[SimpleNamespace] = field(
+        default_factory=lambda: [SimpleNamespace(account=None, calls=AwsCallCounter())]
+    )
 
     async def close(self) -> None:
         self.closed = True
@@ -169,9 +178,14 @@ async def test_cycles_that_list_no_region_back_off_and_say_so():
     assert statuses[-1].state == "retrying"
     assert "AuthFailure" in (statuses[-1].detail or "")
     assert statuses[-1].retry_at is not None
+    health = service.collector_health()  # what the exporter's "collector failing" alert reads
+    assert (health.cycles, health.failures, health.last_success_at) == (0, 6, None)
     core.collector.empty_with_errors = False
     await service.collect()
     assert service._next_delay() == 10 and statuses[-1].state == "ok"
+    health = service.collector_health()
+    assert (health.cycles, health.failures, health.last_success_at) == (1, 6, core.clock.now())
+    assert health.last_cycle_seconds is not None and health.last_cycle_seconds >= 0
 
 
 async def test_the_interval_is_kept_once_and_clamped():

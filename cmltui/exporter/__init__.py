@@ -1,0 +1,1 @@
+"""`cmltui exporter`: the fleet on a Prometheus /metrics endpoint (needs prometheus-client)."""
