@@ -1,8 +1,9 @@
 """Which workers and labs a command names (README, "Actions from the command line").
 
-A worker is named by its name, its instance id or its Cloud Manager id; a lab by its id or its
-title. A name that matches more than one is an error that lists the candidates, and so is one
-that matches none: the command then sends nothing at all (exit 2), never half of it.
+A worker is named by its name, its instance id, its key (`account/instance-id`, with several AWS
+accounts) or its Cloud Manager id; a lab by its id or its title. A name that matches more than
+one is an error that lists the candidates, and so is one that matches none: the command then
+sends nothing at all (exit 2), never half of it.
 """
 
 from __future__ import annotations
@@ -39,22 +40,25 @@ def pick_workers(workers: Sequence[CMLWorkerDto], names: Sequence[str]) -> list[
 
 
 def _one_worker(workers: Sequence[CMLWorkerDto], name: str) -> CMLWorkerDto:
-    by_id = [dto for dto in workers if name in (dto.id, dto.aws_instance_id)]
-    if len(by_id) == 1:
-        return by_id[0]
-    by_name = [dto for dto in workers if dto.name == name]
-    if len(by_name) == 1:
-        return by_name[0]
-    if not by_name:
-        raise PickError(f"no worker {_quoted(name)} (by name, instance id or Cloud Manager id)")
-    listed = ", ".join(
-        f"{dto.aws_instance_id} ({dto.aws_region}, {dto.status.value})"
-        for dto in by_name[:MAX_CANDIDATES]
-    )
-    more = f" and {len(by_name) - MAX_CANDIDATES} more" if len(by_name) > MAX_CANDIDATES else ""
-    raise PickError(
-        f"{_quoted(name)} names {len(by_name)} workers: {listed}{more}; name one by instance id"
-    )
+    by_key = [dto for dto in workers if dto.id == name]  # `account/instance-id`, or the id
+    found = by_key or [dto for dto in workers if dto.aws_instance_id == name]
+    found = found or [dto for dto in workers if dto.name == name]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise PickError(
+            f"no worker {_quoted(name)} (by name, instance id, account/instance-id or Cloud "
+            "Manager id)"
+        )
+    listed = ", ".join(_candidate(dto) for dto in found[:MAX_CANDIDATES])
+    more = f" and {len(found) - MAX_CANDIDATES} more" if len(found) > MAX_CANDIDATES else ""
+    by = "account/instance-id" if any(dto.aws_account for dto in found) else "instance id"
+    raise PickError(f"{_quoted(name)} names {len(found)} workers: {listed}{more}; name one by {by}")
+
+
+def _candidate(dto: CMLWorkerDto) -> str:
+    """A worker as an ambiguity lists it: the key that names it alone, where it is, its state."""
+    return f"{visible(dto.id, 160)} ({visible(dto.aws_region, 40)}, {dto.status.value})"
 
 
 def pick_labs(worker: CMLWorkerDto, names: Sequence[str]) -> list[LabPick]:

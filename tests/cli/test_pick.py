@@ -62,3 +62,20 @@ def test_labs_not_known_are_taken_as_ids(fleet):
     stopped = fleet[5]  # a stopped worker: its labs are not known
     assert stopped.labs is None
     assert pick_labs(stopped, ["9b1c", "9b1c"]) == [LabPick("9b1c")]
+
+
+def test_with_several_accounts_a_worker_is_named_by_its_key(fleet):
+    """The same instance id in two accounts (a simulator, or a copied fleet): the id alone is
+    ambiguous and the error lists each worker's key; the key, or a name, picks one."""
+    workers = build_workers()
+    workers[3].account, workers[4].account = "lab", "prod"
+    workers[4].instance_id = workers[3].instance_id
+    dtos = snapshot(workers).workers
+    lab = next(dto for dto in dtos if dto.id == f"lab/{workers[3].instance_id}")
+    prod = next(dto for dto in dtos if dto.id == f"prod/{workers[3].instance_id}")
+    with pytest.raises(PickError) as error:
+        pick_workers(dtos, [workers[3].instance_id])
+    message = str(error.value)
+    assert "names 2 workers" in message and lab.id in message and prod.id in message
+    assert "name one by account/instance-id" in message
+    assert pick_workers(dtos, [prod.id, lab.name]) == [prod, lab]
