@@ -50,20 +50,32 @@ def test_pause_and_resume_through_cloud_manager(ccm, tmp_path):
     assert result.stdout.startswith("cml-idle-03: resume (manual) by ")
 
 
+def started_lab(ccm: SimulateProcess, tmp_path) -> dict:
+    """A running lab of cml-busy-01, as the snapshot lists it (the double seeds real labs)."""
+    labs = fleet(ccm, tmp_path)["cml-busy-01"]["labs"]
+    return next(lab for lab in labs if lab["state"] == "STARTED")
+
+
 def test_dry_run_names_cloud_managers_routes(ccm, tmp_path):
-    result = run(ccm, tmp_path, "lab", "wipe", "cml-busy-01", "lab-7", "--dry-run")
+    lab = started_lab(ccm, tmp_path)
+    result = run(ccm, tmp_path, "lab", "stop", "cml-busy-01", lab["title"], "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "Cloud Manager POST /api/labs/region/us-east-1/workers/" in result.stdout
-    assert result.stdout.splitlines()[0].endswith("/labs/lab-7/wipe")
+    assert result.stdout.splitlines()[0].endswith(f"/labs/{lab['id']}/stop")
     result = run(ccm, tmp_path, "idle-detection", "off", "cml-busy-01", "--dry-run")
     assert result.stdout.splitlines()[0].endswith("/idle-detection/disable")
 
 
 def test_a_lab_stop_and_idle_detection_through_cloud_manager(ccm, tmp_path):
-    result = run(ccm, tmp_path, "lab", "stop", "cml-busy-01", "lab-7", "--yes", "--format", "json")
+    lab = started_lab(ccm, tmp_path)
+    result = run(
+        ccm, tmp_path, "lab", "stop", "cml-busy-01", lab["id"], "--yes", "--format", "json"
+    )
     assert result.returncode == 0, result.stderr
     (event,) = json.loads(result.stdout)
-    assert (event["type"], event["data"]["lab_id"]) == ("worker.lab.changed", "lab-7")
+    assert (event["type"], event["data"]["lab_id"]) == ("worker.lab.changed", lab["id"])
+    states = {item["id"]: item["state"] for item in fleet(ccm, tmp_path)["cml-busy-01"]["labs"]}
+    assert states[lab["id"]] == "STOPPED"  # Cloud Manager's lab list says so too
     result = run(ccm, tmp_path, "idle-detection", "off", "cml-labs-02", "--yes")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("cml-labs-02: idle detection OFF by ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -51,16 +52,36 @@ def audit(tmp_path):
 async def test_a_lab_stop_posts_upstreams_lab_route_and_is_audited(ready, sim, tmp_path):
     backend, fleet, published = ready
     worker = fleet["cml-busy-01"]
-    event = await backend.lab_action(worker.id, "lab-1234", "stop")
-    assert isinstance(event, LabChanged) and (event.lab_id, event.action) == ("lab-1234", "stop")
-    assert sim.lab_licence.lab_calls == [(worker.id, "lab-1234", "stop")]
+    lab = next(lab for lab in worker.labs if lab.state == "STARTED")
+    event = await backend.lab_action(worker.id, lab.id, "stop")
+    assert isinstance(event, LabChanged) and (event.lab_id, event.action) == (lab.id, "stop")
+    assert sim.lab_licence.lab_calls == [(worker.id, lab.id, "stop")]
+    assert sim.model.workers[worker.id].labs[lab.id].state == "STOPPED"
     assert event in published
     lines = audit(tmp_path)
     assert [(a["action"], a["result"]) for a in lines] == [
         ("stop_lab", "intent"),
         ("stop_lab", "ok"),
     ]
-    assert lines[0]["detail"]["lab_id"] == "lab-1234"
+    assert lines[0]["detail"]["lab_id"] == lab.id
+    # the double's `worker.labs.updated` reaches the backend: the labs shown follow
+    shown: dict[str, str] = {}
+    for _ in range(100):
+        dto = next(d for d in backend.publish().workers if d.id == worker.id)
+        shown = {item.id: item.state for item in dto.labs or []}
+        if shown.get(lab.id) == "STOPPED":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"the lab never read STOPPED: {shown}")
+
+
+async def test_a_lab_cml_does_not_have_is_refused_with_upstreams_answer(ready, sim, tmp_path):
+    backend, fleet, _published = ready
+    worker = fleet["cml-busy-01"]
+    with pytest.raises(ActionRefused, match="stop lab refused: .*400.*Failed to stop lab nope"):
+        await backend.lab_action(worker.id, "nope", "stop")
+    assert [a["result"] for a in audit(tmp_path)] == ["intent", "refused"]
 
 
 async def test_a_stopped_worker_and_read_only_are_refused_before_anything_is_sent(sim, tmp_path):
