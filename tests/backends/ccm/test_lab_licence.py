@@ -79,7 +79,7 @@ async def test_a_lab_stop_posts_upstreams_lab_route_and_is_audited(ready, sim, t
 async def test_a_lab_cml_does_not_have_is_refused_with_upstreams_answer(ready, sim, tmp_path):
     backend, fleet, _published = ready
     worker = fleet["cml-busy-01"]
-    with pytest.raises(ActionRefused, match="stop lab refused: .*400.*Failed to stop lab nope"):
+    with pytest.raises(ActionRefused, match=r"stop lab refused: .*400.*Failed to stop lab nope"):
         await backend.lab_action(worker.id, "nope", "stop")
     assert [a["result"] for a in audit(tmp_path)] == ["intent", "refused"]
 
