@@ -64,7 +64,7 @@ from cmltui.backends.ccm.kinds import KindCounter
 from cmltui.backends.ccm.operations import CcmOperations
 from cmltui.backends.ccm.readers import FactReader
 from cmltui.backends.ccm.stream import CcmStream, StreamEvent, StreamState
-from cmltui.ccm_facts import read_idle_status, read_labs
+from cmltui.ccm_facts import CcmLab, read_idle_status, read_labs
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
 from cmltui.credentials import local_user
@@ -369,10 +369,11 @@ class CcmBackend(CcmOperations, Channels):
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
 
-    def _for_action(self, worker_id: str, kind: ActionKind) -> Entry:
+    def _for_action(self, worker_id: str, kind: ActionKind, lab: CcmLab | None = None) -> Entry:
         """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no.
 
-        The status is the one shown: a held in-flight status (a pause just sent) counts.
+        The status is the one shown: a held in-flight status (a pause just sent) counts; so
+        does a lab's state as Cloud Manager last listed it.
         """
         entry = self.fleet.entries.get(worker_id)
         held = self.fleet.held_status(worker_id)
@@ -383,6 +384,8 @@ class CcmBackend(CcmOperations, Channels):
             status=held if held is not None else ccm_status(listed),
             read_only=self.config.read_only,
             in_flight=worker_id in self._in_flight,
+            lab_title=lab.title if lab else None,
+            lab_state=lab.state if lab else None,
         )
         if why is None and entry is None:
             why = f"unknown worker {worker_id[:64]}"

@@ -42,8 +42,11 @@ class CcmOperations:
 
     async def lab_action(self, worker_id: str, lab_id: str, verb: LabVerb) -> LabChanged:
         kind = LAB_ACTIONS[verb]
-        entry = self._for_action(worker_id, kind)
-        detail: dict[str, Any] = {"lab_id": lab_id, "via": self.label}
+        known = self.fleet.entries.get(worker_id)
+        lab = next((lab for lab in known.labs or () if lab.id == lab_id), None) if known else None
+        entry = self._for_action(worker_id, kind, lab)
+        title = lab.title if lab else None
+        detail: dict[str, Any] = {"lab_id": lab_id, "lab_title": title, "via": self.label}
         await self._audited(
             worker_id,
             entry.region,
@@ -54,7 +57,7 @@ class CcmOperations:
         event = LabChanged(
             worker_id=worker_id,
             lab_id=lab_id,
-            lab_title=None,
+            lab_title=title,  # as Cloud Manager last listed it
             action=verb,
             lab_state=None,  # Cloud Manager says it with its next `worker.labs.updated`
             changed_by=self.operator,

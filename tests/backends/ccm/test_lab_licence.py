@@ -55,6 +55,7 @@ async def test_a_lab_stop_posts_upstreams_lab_route_and_is_audited(ready, sim, t
     lab = next(lab for lab in worker.labs if lab.state == "STARTED")
     event = await backend.lab_action(worker.id, lab.id, "stop")
     assert isinstance(event, LabChanged) and (event.lab_id, event.action) == (lab.id, "stop")
+    assert event.lab_title == lab.title  # as Cloud Manager's lab list names it
     assert sim.lab_licence.lab_calls == [(worker.id, lab.id, "stop")]
     assert sim.model.workers[worker.id].labs[lab.id].state == "STOPPED"
     assert event in published
@@ -63,7 +64,7 @@ async def test_a_lab_stop_posts_upstreams_lab_route_and_is_audited(ready, sim, t
         ("stop_lab", "intent"),
         ("stop_lab", "ok"),
     ]
-    assert lines[0]["detail"]["lab_id"] == lab.id
+    assert (lines[0]["detail"]["lab_id"], lines[0]["detail"]["lab_title"]) == (lab.id, lab.title)
     # the double's `worker.labs.updated` reaches the backend: the labs shown follow
     shown: dict[str, str] = {}
     for _ in range(100):
@@ -74,6 +75,17 @@ async def test_a_lab_stop_posts_upstreams_lab_route_and_is_audited(ready, sim, t
         await asyncio.sleep(0.05)
     else:
         raise AssertionError(f"the lab never read STOPPED: {shown}")
+
+
+async def test_the_rule_sees_the_lab_as_cloud_manager_lists_it(ready, sim, tmp_path):
+    """A running lab is not wiped: refused before anything is sent or audited, as on AWS."""
+    backend, fleet, _published = ready
+    worker = fleet["cml-busy-01"]
+    lab = next(lab for lab in worker.labs if lab.state == "STARTED")
+    with pytest.raises(ActionRefused, match=f"lab {lab.title} is running"):
+        await backend.lab_action(worker.id, lab.id, "wipe")
+    assert sim.lab_licence.lab_calls == []
+    assert not (tmp_path / "audit.jsonl").exists() or audit(tmp_path) == []
 
 
 async def test_a_lab_cml_does_not_have_is_refused_with_upstreams_answer(ready, sim, tmp_path):
