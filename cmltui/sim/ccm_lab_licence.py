@@ -12,9 +12,9 @@
   `bad-…`, a registration already under way, a registered product without `reregister`; the
   message wraps CML's, which repeats the token) or, one poll later, `…completed`; each end
   followed by a snapshot.
-- `DELETE` on the same path (`DeregisterCMLWorkerLicenseCommand`, admin only): done while the
-  call runs; `worker.license.deregistered` and a snapshot when the worker was registered
-  (nothing when it was not: CML's 400).
+- `DELETE` on the same path (`DeregisterCMLWorkerLicenseCommand`, admin only): 202 and a job
+  (`LicenseDeregistrationJob`): `worker.license.deregistered` and a snapshot when the worker was
+  registered (nothing when it was not: CML's 400).
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ class CcmApi:
         await self._call("POST", path, body=body, answer_needed=False, admin=True)
 
     async def deregister_licence(self, region: str, worker_id: str) -> None:
-        """`DELETE …/workers/{id}/license`."""
+        """`DELETE …/workers/{id}/license` (202: its job runs on)."""
         path = worker_path(region, worker_id, "license")
         await self._call("DELETE", path, answer_needed=False, admin=True)
 

@@ -3,9 +3,10 @@
 Upstream's routes: `POST /api/labs/region/{r}/workers/{id}/labs/{lab_id}/start|stop|wipe`
 (200 once CML did it; 400 with the reason otherwise; the lab's new state follows later in
 `worker.labs.updated`), `POST /api/workers/region/{r}/workers/{id}/license` with
-`{license_token, reregister}` (202: a background job runs it and reports
-`worker.license.registration.started`, then `…completed` or `…failed`), and `DELETE` on the same
-path (done while the call runs; `worker.license.deregistered` follows). Each goes
+`{license_token, reregister}` and `DELETE` on the same path (202 both: a background job runs it
+and reports `worker.license.registration.started`, then `…completed` or `…failed`, or
+`worker.license.deregistered`; upstream's controller says 200 for the `DELETE`, its command
+answers 202). Each goes
 through the same precondition rule, read-only mode, in-flight mark and audit lines as a pause.
 A registration waits for the job's outcome, as the dashboard and a script both want it; the
 token goes into the request body only, and is cut out of anything Cloud Manager sends back
