@@ -18,7 +18,6 @@ from cmltui.api.owner import owner_of
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
 from cmltui.domain.idle import IdleState, idle_words
-from cmltui.domain.times import UNKNOWN_TIME
 from cmltui.tui.fmt import (
     NONE,
     UNPRICED,
@@ -26,6 +25,7 @@ from cmltui.tui.fmt import (
     coarse_age,
     duration,
     level,
+    licence_style,
     licence_word,
     money,
 )
@@ -266,10 +266,7 @@ def _license_cell(dto: CMLWorkerDto) -> Cell:
     word = licence_word(dto)
     if word is None:
         return Cell(NONE, "dim")
-    return Cell(word, _LICENCE_STYLES.get(word, "#ff6b6b"))
-
-
-_LICENCE_STYLES = {"registered": "green", "evaluation": "yellow", UNKNOWN_TIME: "dim"}
+    return Cell(word, licence_style(word))
 
 
 # --- sorting ----------------------------------------------------------------------------------

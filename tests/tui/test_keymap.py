@@ -12,8 +12,10 @@ from textual.widgets import Footer
 from cmltui import keymap
 from cmltui.api.backend import BackendContext
 from cmltui.config import Config, ConfigError, KeysConfig, load_config
+from cmltui.keymap import Scope
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
+from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.help import help_table
 from tests.tui.pilot_helpers import messages
 from tests.tui.tui_fleet import by_name
@@ -101,10 +103,21 @@ async def test_palette_lists_every_palette_action_and_runs_it(make_app, workers)
         app.table.move_to(by_name(workers, "busy").instance_id)
         titles = {command.title for command in app.get_system_commands(app.screen)}
         # Each with its key beside it, as configured.
-        expected = {f"{s.palette}  ({app.hints.key(s.id)})" for s in keymap.palette_entries()}
-        assert expected <= titles
+        palette = {f"{s.palette}  ({app.hints.key(s.id)})": s for s in keymap.palette_entries()}
+        on_main = {title for title, s in palette.items() if keymap.works_on(s.action, Scope.MAIN)}
+        assert on_main <= titles
         assert "Pause worker  (p)" in titles and "Filter workers  (/)" in titles
         assert "Theme" in titles  # Textual's own entries stay
+        # the lab actions work on a worker's detail screen only, and are listed only there
+        labs = {"Stop lab  (h)", "Start lab  (t)", "Wipe lab  (w)"}
+        assert labs <= set(palette) and not labs & titles
+        app.push_screen(WorkerDetailScreen(by_name(workers, "busy").instance_id))
+        await pilot.pause()
+        detail = {command.title for command in app.get_system_commands(app.screen)}
+        assert labs <= detail and "Pause worker  (p)" in detail
+        assert not any(title.startswith("Sort: next column") for title in detail)
+        app.pop_screen()
+        await pilot.pause()
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
