@@ -52,7 +52,7 @@ from cmltui.tui.fmt import NONE, duration, home_relative, level, local_time, per
 from cmltui.tui.hints import KeyHints, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.panels import IdleStatusPanel, PausePanel, price_text
-from cmltui.tui.reach import ssh_command
+from cmltui.tui.reach import endpoint_refusal, ssh_command
 from cmltui.tui.safe import plain, shown
 from cmltui.tui.safe import shown_lines as visible
 
@@ -104,7 +104,14 @@ def summary_text(dto: CMLWorkerDto) -> Text:
 def addresses_text(dto: CMLWorkerDto, ssh_template: str, keys: KeyHints) -> Text:
     text = Text()
     _title(text, "Addresses")
-    _row(text, "CML URL", dto.https_endpoint, "bold")
+    refusal = endpoint_refusal(dto)
+    if dto.https_endpoint and refusal is not None:
+        # Data, not a link: shown with why it is not trusted, never offered to open or copy.
+        url = plain(dto.https_endpoint, "strike")
+        url.append(" not trusted", "bold #ff6b6b")
+        _row(text, "CML URL", url)
+    else:
+        _row(text, "CML URL", dto.https_endpoint, "bold")
     for label, ip, dns in (
         ("Public", dto.public_ip, dto.public_dns),
         ("Private", dto.private_ip, dto.private_dns),

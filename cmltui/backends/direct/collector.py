@@ -274,7 +274,10 @@ class Collector:
             worker.private_ip = instance.private_ip
             worker.public_dns = instance.public_dns
             worker.private_dns = instance.private_dns
-            worker.https_endpoint = self._targets.base_url(instance)
+            worker.https_endpoint = endpoint = self._targets.base_url(instance)
+            worker.https_endpoint_refusal = (
+                self._targets.refusal(instance, endpoint) if endpoint else None
+            )
         tagged = history_from_tags(worker.tags, now)
         _note_problem(worker, "tags", tag_time_problems(worker.tags, tagged))
         worker.history = derive_external(worker, tagged)
