@@ -23,6 +23,20 @@ ESCAPES = [
     "\x9b2J\x9d0;c1-title\x9c",  # C1 CSI and OSC
     "bell\x07back\x08space\x7f",
 ]
+# The third round's classes: string terminators, the other string controls, 8-bit C1, NUL and a
+# lone ESC at the end (which, with the next ")" written, would make `ESC )`: a charset switch).
+ESCAPES_THIRD = [
+    "\x1b]0;owned title\x1b\\",  # OSC 0 ended by ST
+    "\x1b]8;;https://evil.example/\x1b\\click me\x1b]8;;\x1b\\",  # OSC 8 hyperlink
+    "\x1bPq#0;2;0;0;0#0~~@@vv\x1b\\",  # DCS (sixel)
+    "\x1b_Gf=100,a=T;AAAA\x1b\\",  # APC (kitty graphics)
+    "\x1b^privacy message\x1b\\",  # PM
+    "\x1bXstart of string\x1b\\",  # SOS
+    "c1\x9d0;t\x9c\x90q\x9c\x9fapc\x9c\x9epm\x9c\x98sos\x9c\x9b2J",  # 8-bit C1
+    "del\x7fnul\x00end",
+    "\u202eevil\u202c\u2067rtl\u2069\u200f\u061c",  # bidi
+    "lone escape at the end\x1b",
+]
 LAYOUT = [
     "abc\u202edcba\u202c",  # bidi override
     "\u2066iso\u2069late\u200f",
@@ -34,7 +48,7 @@ LAYOUT = [
     "\U000e0041tag\U000e007f",
     "n" * 5000,
 ]
-CORPUS: list[str] = MARKUP + ESCAPES + LAYOUT
+CORPUS: list[str] = MARKUP + ESCAPES + ESCAPES_THIRD + LAYOUT
 
 # What may reach a terminal from the app: SGR colours and cursor positioning, nothing else.
 _ALLOWED_SEQUENCES = re.compile(r"\x1b\[[0-9;:]*m|\x1b\[\d+;\d+H|\x1b\[\d*[ABCDGK]")
