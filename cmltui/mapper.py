@@ -24,7 +24,7 @@ from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_inte
 from cmltui.domain.secrets import is_secret_key
 from cmltui.domain.settle import HELD_FIELDS
 from cmltui.domain.status import CMLReach, license_status, service_status
-from cmltui.domain.tags import NAME_TAG, created_by
+from cmltui.domain.tags import NAME_TAG, created_by, worker_name
 from cmltui.domain.times import not_ahead, parse_time, time_problem
 from cmltui.domain.worker import CMLWorker, MetricReading
 
@@ -83,7 +83,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     )
     return CMLWorkerDto(
         id=worker.key,
-        name=worker.tags.get(NAME_TAG) or worker.instance_id,
+        name=worker_name(worker.tags.get(NAME_TAG), worker.instance_id),
         aws_region=worker.region,
         aws_instance_id=worker.instance_id,
         instance_type=worker.instance_type,
@@ -275,7 +275,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     endpoint_refusal = url_refusal(endpoint, own, ctx.trust) if endpoint else None
     return CMLWorkerDto(
         id=worker_id,
-        name=_text(data.get("name")) or worker_id,
+        name=worker_name(_text(data.get("name")), worker_id),
         aws_region=region,
         aws_instance_id=_text(data.get("aws_instance_id")) or worker_id,
         instance_type=instance_type,

@@ -48,6 +48,20 @@ LAYOUT = [
     "\U000e0041tag\U000e007f",
     "n" * 5000,
 ]
+# Names that Rich and terminals (wcwidth, as tmux counts) measure differently, unless cells are
+# fitted through `cmltui.domain.sanitize.even_width`.
+WIDTH_TRICKS = [
+    "stack" + "\u0301" * 200 + "-marks",
+    "e\u0301\u0302\u0303\u0304\u0305 five marks",
+    "heart\u2764\ufe0f\u2764\ufe0f-vs16",
+    "thumbs\U0001f44d\U0001f3fd\U0001f44b\U0001f3ff-tone",
+    "fill\u3164\u3164\u1160\uffa0\u115fer",
+    "\u3164\u3164\u3164\u3164",  # nothing visible: shows its instance id
+    "family\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "flag\U0001f1fa\U0001f1f8\U0001f1ef\U0001f1f5",
+    "\u0915\u094d\u0937\u093f\u0928\u093e devanagari",
+    "wide中文字符テスト名前です",
+]
 CORPUS: list[str] = MARKUP + ESCAPES + ESCAPES_THIRD + LAYOUT
 
 # What may reach a terminal from the app: SGR colours and cursor positioning, nothing else.

@@ -45,6 +45,7 @@ from cmltui.domain.tags import (
     NAME_TAG,
     history_from_tags,
     tag_time_problems,
+    worker_name,
 )
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
@@ -247,7 +248,7 @@ class Collector:
     ) -> None:
         settle = timedelta(seconds=self.config.idle.settle_seconds)
         worker.tags = merge_tags(dict(instance.tags), worker.pending_tags, now, settle)
-        worker.name = worker.tags.get(NAME_TAG) or instance.instance_id
+        worker.name = worker_name(worker.tags.get(NAME_TAG), instance.instance_id)
         worker.instance_type = instance.instance_type
         worker.launch_time = instance.launch_time
         worker.created_at = instance.root_volume_attach_time or instance.launch_time
