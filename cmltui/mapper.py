@@ -65,16 +65,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     licensing = worker.cml.licensing  # stored token-free and JSON-safe (CMLState)
     detection_on = idle.detection_active(worker, ctx.idle)
     price = price_of(ctx.prices, worker.region, worker.instance_type)
-    addresses, address_problems = _checked_addresses(
-        {
-            "public_ip": worker.public_ip,
-            "private_ip": worker.private_ip,
-            "public_dns": worker.public_dns,
-            "private_dns": worker.private_dns,
-        }
-        if has_address
-        else {}
-    )
+    address_problems: list[str] = []
     endpoint = worker.https_endpoint if has_address else None
     # The collector's verdict (the resolver's, which vouches with the instance's addresses);
     # an endpoint that was never judged must still be a plain http(s) URL.
@@ -103,10 +94,18 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         ami_creation_date=worker.ami.creation_date,
         https_endpoint=endpoint,
         https_endpoint_refusal=endpoint_refusal,
-        public_ip=addresses["public_ip"],
-        private_ip=addresses["private_ip"],
-        public_dns=addresses["public_dns"],
-        private_dns=addresses["private_dns"],
+        public_ip=_address("public_ip", worker.public_ip, address_problems)
+        if has_address
+        else None,
+        private_ip=(
+            _address("private_ip", worker.private_ip, address_problems) if has_address else None
+        ),
+        public_dns=(
+            _address("public_dns", worker.public_dns, address_problems) if has_address else None
+        ),
+        private_dns=(
+            _address("private_dns", worker.private_dns, address_problems) if has_address else None
+        ),
         aws_tags=dict(worker.tags),
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
@@ -265,13 +264,13 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     labs = ctx.labs if running else None
     version = _text(data.get("cml_version"))
     licence = _bounded_mapping(data.get("cml_license_info"))
-    addresses, address_problems = _checked_addresses(
-        {name: _text(data.get(name)) for name in ("public_ip", "private_ip")}
-    )
+    address_problems: list[str] = []
+    public_ip = _address("public_ip", _text(data.get("public_ip")), address_problems)
+    private_ip = _address("private_ip", _text(data.get("private_ip")), address_problems)
     endpoint = _text(data.get("https_endpoint"), _MAX_URL)
     # Cloud Manager's endpoint is outside data like a URL tag: it must name one of the worker's
     # own addresses or an allowed host before it is opened or offered.
-    own = tuple(address for address in addresses.values() if address)
+    own = tuple(address for address in (public_ip, private_ip) if address)
     endpoint_refusal = url_refusal(endpoint, own, ctx.trust) if endpoint else None
     return CMLWorkerDto(
         id=worker_id,
@@ -288,8 +287,8 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         ami_creation_date=times["ami_creation_date"],
         https_endpoint=endpoint,
         https_endpoint_refusal=endpoint_refusal,
-        public_ip=addresses["public_ip"],
-        private_ip=addresses["private_ip"],
+        public_ip=public_ip,
+        private_ip=private_ip,
         public_dns=None,  # Cloud Manager sends no DNS names
         private_dns=None,
         aws_tags=_tags(data.get("aws_tags")),
@@ -461,32 +460,25 @@ _MAX_URL = 2048
 _ADDRESS_SHOWN = 80
 
 
-def _checked_addresses(
-    values: Mapping[str, str | None],
-) -> tuple[dict[str, str | None], list[str]]:
-    """Each address field kept only when it is an IP address or host name
-    (`domain.addresses`), with why each other one is not: it is data, shown in the errors,
-    never an address nor part of the ssh line."""
-    kept: dict[str, str | None] = dict.fromkeys(_ADDRESS_FIELDS)
-    problems = []
-    for name, value in values.items():
-        if not value:
-            continue
-        problem = address_problem(value)
-        if problem is None:
-            kept[name] = value
-        else:
-            problems.append(f"{name} {problem}: {value[:_ADDRESS_SHOWN]}")
-    return kept, problems
-
-
-_ADDRESS_FIELDS = ("public_ip", "private_ip", "public_dns", "private_dns")
+def _address(name: str, value: str | None, problems: list[str]) -> str | None:
+    """An address field kept only when it is an IP address or host name
+    (`domain.addresses`); otherwise why not goes to `problems`: it is data, shown in the
+    errors, never an address nor part of the ssh line."""
+    if not value:
+        return None
+    problem = address_problem(value)
+    if problem is None:
+        return value
+    problems.append(f"{name} {problem}: {value[:_ADDRESS_SHOWN]}")
+    return None
 
 
 def _with_problems(
     errors: Mapping[str, str], address_problems: list[str], endpoint_refusal: str | None
 ) -> dict[str, str]:
     """The worker's errors, with its unusable addresses and an untrusted endpoint named."""
+    if not address_problems and endpoint_refusal is None:
+        return dict(errors)
     merged = dict(errors)
     if address_problems:
         merged["addresses"] = error_text("; ".join(address_problems))

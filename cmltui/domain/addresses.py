@@ -13,9 +13,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from cmltui.domain.sanitize import visible
@@ -29,10 +29,10 @@ URL_NOT_TRUSTED = "CML URL not trusted"
 URL_TAG_NOT_TRUSTED = "URL tag not trusted"
 
 
-@dataclass(frozen=True)
-class UrlTrust:
+class UrlTrust(NamedTuple):
     """The operator's word on hosts: which a URL may name besides the instance's own
-    addresses, and which may be reached over plain http:// (shell-style patterns)."""
+    addresses, and which may be reached over plain http:// (shell-style patterns). A tuple:
+    it is part of a cache key on the refresh path, and hashes at C speed."""
 
     allowed_hosts: tuple[str, ...] = ()
     allow_http_hosts: tuple[str, ...] = ()
@@ -124,6 +124,7 @@ def url_refusal(
 _ANY_HOST = UrlTrust(allow_http_hosts=("*",))
 
 
+@lru_cache(maxsize=8192)
 def url_shape_refusal(url: str) -> str | None:
     """Why `url` is not even a plain http(s) URL with an address for its host (None when it
     is): the part of the rule that needs no one to vouch for the host."""

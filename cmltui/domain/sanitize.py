@@ -118,8 +118,8 @@ def cell_text(text: str, limit: int | None = None) -> str:
 def has_visible(text: str) -> bool:
     """Whether `text` shows anything: not only spaces, controls, format characters, combining
     marks, variation selectors or fillers (a name of U+3164 alone would show blank)."""
-    if text.isascii():
-        return bool(text.strip()) and any(" " < char < "\x7f" for char in text)
+    if text.isascii() and text.isprintable():  # most names: C-speed checks only
+        return bool(text) and not text.isspace()
     return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES for c in _UNEVEN.sub("", text))
 
 
