@@ -33,6 +33,7 @@ _EVERYWHERE: Final = frozenset(Scope)
 _WORKER: Final = frozenset({Scope.MAIN, Scope.DETAIL})
 _VIEW: Final = frozenset({Scope.MAIN, Scope.DETAIL, Scope.INFO})
 _MAIN: Final = frozenset({Scope.MAIN})
+_DETAIL: Final = frozenset({Scope.DETAIL})
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("resume", "resume", "r",
                "resume the selected worker (asks first)", "Resume", "Resume worker",
                scopes=_WORKER),
+    # The labs table of a worker's detail screen says these keys beside it (not the footer,
+    # which must fit 80 columns).
+    ActionSpec("stop_lab", "stop_lab", "h",
+               "halt (stop) the lab under the cursor on a worker's detail screen (asks first)",
+               "", "Stop lab", scopes=_DETAIL),
+    ActionSpec("start_lab", "start_lab", "t",
+               "start the lab under the cursor (asks first)", "", "Start lab", scopes=_DETAIL),
+    ActionSpec("wipe_lab", "wipe_lab", "w",
+               "wipe the stopped lab under the cursor: its nodes go back to their definitions "
+               "(asks first)", "", "Wipe lab", scopes=_DETAIL),
     ActionSpec("pause_idle", "pause_idle", "P",
                "pause the marked workers, or every idle one if none is marked (asks first)",
                "Pause idle", "Pause all idle (or marked) workers"),

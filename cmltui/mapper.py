@@ -22,8 +22,8 @@ from cmltui.domain.prices import Price, PriceLookup, StaticPrices, hourly_cost, 
 from cmltui.domain.sanitize import error_text, finite_count, finite_number, finite_percent
 from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_intervals
 from cmltui.domain.secrets import is_secret_key
-from cmltui.domain.settle import HELD_FIELDS
-from cmltui.domain.status import CMLReach, license_status, service_status
+from cmltui.domain.settle import HELD_FIELDS, REGISTERING
+from cmltui.domain.status import CMLReach, license_operation, license_status, service_status
 from cmltui.domain.tags import NAME_TAG, created_by, worker_name
 from cmltui.domain.times import not_ahead, parse_time, time_problem
 from cmltui.domain.worker import CMLWorker, MetricReading
@@ -109,6 +109,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         aws_tags=dict(worker.tags),
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
+        license_operation=license_operation(licensing),
         cml_version=worker.cml.version,  # kept while stopped or down, with its age
         cml_ready=worker.cml.ready if cml_answers else None,  # not a stale answer
         cml_uptime_seconds=(
@@ -264,6 +265,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     labs = ctx.labs if running else None
     version = _text(data.get("cml_version"))
     licence = _bounded_mapping(data.get("cml_license_info"))
+    licence_info = licence if licence is not None else _kept(ctx, "cml_license_info")
     address_problems: list[str] = []
     public_ip = _address("public_ip", _text(data.get("public_ip")), address_problems)
     private_ip = _address("private_ip", _text(data.get("private_ip")), address_problems)
@@ -293,7 +295,13 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         private_dns=None,
         aws_tags=_tags(data.get("aws_tags")),
         license_status=_enum(LicenseStatus, data.get("license_status"), None),
-        cml_license_info=licence if licence is not None else _kept(ctx, "cml_license_info"),
+        cml_license_info=licence_info,
+        # Held from a registration event (Cloud Manager's DTO does not carry it), or CML's word.
+        license_operation=(
+            REGISTERING
+            if data.get("license_operation") == REGISTERING
+            else license_operation(licence_info)
+        ),
         # Blanked by Cloud Manager on a stop; kept, with its age, as on AWS.
         cml_version=version if version is not None else _kept(ctx, "cml_version"),
         cml_ready=data.get("cml_ready") if isinstance(data.get("cml_ready"), bool) else None,

@@ -15,9 +15,12 @@ from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
+    LabChanged,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
 )
+from cmltui.domain.rules import ActionKind, LabVerb
 
 ActivityCallback = Callable[[ActivityEvent], None]
 """Called for every activity event; may be called from any thread."""
@@ -80,7 +83,7 @@ AuditEntry = Mapping[str, Any]
 
 
 class Backend(Protocol):
-    """A running source of the two channels, the three actions and the interval.
+    """A running source of the two channels, the operator's actions and the interval.
 
     `start()` begins the schedules and returns at once; snapshots and activity events then
     arrive through the subscriptions, possibly from another thread. An action publishes its
@@ -144,4 +147,39 @@ class Backend(Protocol):
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         """Stop several instances after one confirmation (one StopInstances per region)."""
+        ...
+
+    async def lab_action(self, worker_id: str, lab_id: str, verb: LabVerb) -> LabChanged:
+        """Stop, start or wipe one of the worker's labs (the user has confirmed)."""
+        ...
+
+    async def register_licence(
+        self, worker_id: str, token: str, *, reregister: bool = False
+    ) -> LicenceChanged:
+        """Register the worker's CML licence with a Smart Licensing token (never kept, shown,
+        logged or audited). Returns the "registration completed" event once done, or the
+        started one when it is still under way after the backend's wait; raises `ActionFailed`
+        with CML's reason when it was refused or failed."""
+        ...
+
+    async def deregister_licence(self, worker_id: str) -> LicenceChanged:
+        """Deregister the worker's CML licence from Smart Licensing."""
+        ...
+
+    async def prepare_actions(self) -> FleetSnapshot:
+        """Be ready to act from a command (`cmltui pause …`): read the fleet once, as
+        `snapshot_once` does, with what an action's outcome needs (the operator's name; the
+        Cloud Manager's event stream, which brings its events)."""
+        ...
+
+    def request_text(
+        self,
+        kind: ActionKind,
+        worker_id: str,
+        *,
+        lab_id: str | None = None,
+        enable: bool | None = None,
+    ) -> str:
+        """The call an action would send, in one line (`--dry-run`); `enable` is what a
+        toggle would set."""
         ...

@@ -83,6 +83,7 @@ class CMLWorkerDto(BaseModel):
     # license (never the Smart Licensing token)
     license_status: LicenseStatus | None
     cml_license_info: dict[str, Any] | None
+    license_operation: Literal["registering"] | None  # a registration under way (cmltui's)
     # CML
     cml_version: str | None
     cml_ready: bool | None

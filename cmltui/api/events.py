@@ -60,26 +60,43 @@ class WorkerResumed(ActivityEvent):
     was_auto_paused: bool
 
 
+class LabChanged(ActivityEvent):
+    """A lab stopped, started or wiped through cmltui; `lab_state` is CML's word for it read
+    right after (None when it was not read: Cloud Manager reports it later)."""
+
+    type: ClassVar[str] = "worker.lab.changed"
+    lab_id: str
+    lab_title: str | None
+    action: Literal["stop", "start", "wipe"]
+    lab_state: str | None
+    changed_by: str
+    changed_at: UtcDateTime
+
+
+LicenceStep = Literal[
+    "registration started", "registration completed", "registration failed", "deregistered"
+]
+
+
+class LicenceChanged(ActivityEvent):
+    """A licence operation on a worker: registration started, completed or failed, or the
+    licence deregistered (upstream Cloud Manager's `worker.license.*` events, and the direct
+    backend's own). `detail` (a status, an error message, a note) is outside text, shown as
+    data; the token is never part of an event."""
+
+    type: ClassVar[str] = "worker.license"
+    step: LicenceStep
+    at: UtcDateTime
+    by: str | None
+    detail: str | None
+
+
 class ActivityUpdated(ActivityEvent):
     type: ClassVar[str] = "worker.activity.updated"
     last_activity_at: UtcDateTime | None
     last_activity_check_at: UtcDateTime
     next_idle_check_at: UtcDateTime | None
     target_pause_at: UtcDateTime | None
-
-
-class LicenceChanged(ActivityEvent):
-    """A licence operation on a worker, as a Cloud Manager reports it: registration started,
-    completed or failed, or the licence deregistered. `detail` (a status or an error message)
-    is outside text, shown as data."""
-
-    type: ClassVar[str] = "worker.license"
-    step: Literal[
-        "registration started", "registration completed", "registration failed", "deregistered"
-    ]
-    at: UtcDateTime
-    by: str | None
-    detail: str | None
 
 
 class FleetSnapshot(BaseModel):

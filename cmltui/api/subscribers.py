@@ -34,6 +34,11 @@ class Subscribers(Generic[T]):
         for message in list(self._kept):
             self._deliver(callback, message)
 
+    def remove(self, callback: Callable[[T], None]) -> None:
+        """Unsubscribe (one that is not subscribed is ignored)."""
+        if callback in self._callbacks:
+            self._callbacks.remove(callback)
+
     def publish(self, message: T) -> None:
         if self._kept.maxlen:
             self._kept.append(message)

@@ -204,11 +204,20 @@ def _exporter(args: argparse.Namespace, config: Config) -> int:
     return asyncio.run(serve())
 
 
+def _act(args: argparse.Namespace, config: Config) -> int:
+    """`pause`, `resume`, `idle-detection`, `lab`, `licence`: an action, from a command."""
+    from cmltui.cli.act import run_action
+
+    return run_action(args, config, backend_for)
+
+
+ACTION_COMMANDS = ("pause", "resume", "idle-detection", "lab", "licence", "license")
 COMMANDS: dict[str, Command] = {
     "run": _dashboard,
     "demo": _dashboard,
     "snapshot": _snapshot,
     "simulate": _simulate,
+    **dict.fromkeys(ACTION_COMMANDS, _act),
     "watch": _watch,
     "exporter": _exporter,
 }

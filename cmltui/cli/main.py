@@ -12,8 +12,9 @@ from cmltui import __version__
 from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, say
 from cmltui.config import Config, ConfigError, load_config
 
-HEADLESS = ("snapshot", "simulate", "watch", "exporter")
-"""Commands without a full-screen UI: they may log to stderr when the log file is unusable."""
+SCREENS = ("run", "demo")
+"""Commands with a full-screen UI; every other (snapshot, watch, an action…) may log to stderr
+when the log file is unusable."""
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -118,6 +119,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fleet_options(simulate)
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     _add_ccm_flag(simulate, "serve a simulated CML Cloud Manager (its API and event stream)")
+    _add_action_commands(commands)
+    return parser
+
+
+def _add_action_commands(commands: Any) -> None:
+    """The operator's actions as commands (README, "Actions from the command line")."""
+    pause = _action_parser(commands, "pause", "pause (EC2 stop) workers, after one confirmation")
+    pause.add_argument("workers", nargs="*", metavar="WORKER", help="name, instance id or id")
+    pause.add_argument("--idle", action="store_true", help="every idle worker, as P takes them")
+    resume = _action_parser(commands, "resume", "resume (EC2 start) workers")
+    resume.add_argument("workers", nargs="+", metavar="WORKER")
+    idle = _action_parser(commands, "idle-detection", "switch idle detection on or off")
+    idle.add_argument("state", choices=("on", "off"))
+    idle.add_argument("workers", nargs="+", metavar="WORKER")
+    lab = _action_parser(commands, "lab", "stop, start or wipe labs on a worker")
+    lab.add_argument("verb", choices=("stop", "start", "wipe"))
+    lab.add_argument("worker", metavar="WORKER")
+    lab.add_argument("labs", nargs="+", metavar="LAB", help="lab id or title")
+    licence = _action_parser(
+        commands, "licence", "register or deregister a worker's CML licence", ["license"]
+    )
+    licence.add_argument("verb", choices=("register", "deregister"))
+    licence.add_argument("worker", metavar="WORKER")
+    token = licence.add_mutually_exclusive_group()
+    token.add_argument("--token-env", metavar="VAR", help="the registration token's variable")
+    token.add_argument("--token-command", metavar="CMD", help="a command that prints it")
+    licence.add_argument("--reregister", action="store_true", help="ask CML to register again")
+
+
+def _action_parser(
+    commands: Any, name: str, text: str, aliases: list[str] | None = None
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=text, aliases=aliases or [])
+    _add_global_options(parser, suppress=True)
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask (for scripts)")
+    parser.add_argument("--dry-run", action="store_true", help="say what it would send; send none")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    _add_ccm_url(parser)
     return parser
 
 
@@ -181,9 +220,9 @@ def _main(command: str, args: argparse.Namespace) -> int:
 
     # Commands without a full-screen UI may log to stderr when the log file is unusable.
     demo = command == "demo" or bool(getattr(args, "demo", False))
-    setup = configure_logging(config.log_level, stderr_fallback=command in HEADLESS, demo=demo)
+    setup = configure_logging(config.log_level, stderr_fallback=command not in SCREENS, demo=demo)
     problems = [setup.problem]
-    if command in ("run", "demo"):
+    if command in SCREENS:
         from cmltui.audit import AuditLog, default_audit_path
 
         problems.append(

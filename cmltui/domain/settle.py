@@ -36,6 +36,20 @@ STOP_CONFIRMS: Final = frozenset(
 """Listed states that agree with a stop cmltui sent (it went on past `stopping`)."""
 START_CONFIRMS: Final = frozenset({WorkerStatus.PENDING, WorkerStatus.RUNNING})
 """Listed states that agree with a start cmltui sent."""
+LAB_RUNNING: Final = frozenset({"STARTED", "QUEUED", "BOOTED"})
+"""CML lab states in which a node runs or is about to."""
+LAB_CONFIRMS: Final[Mapping[str, frozenset[str]]] = {
+    "stop": frozenset({"STOPPED", "DEFINED_ON_CORE"}),
+    "start": LAB_RUNNING,
+    "wipe": frozenset({"DEFINED_ON_CORE"}),
+}
+"""CML lab states that agree with a lab stop, start or wipe cmltui sent."""
+LAB_LEAVES: Final[Mapping[str, str]] = {
+    "stop": "STOPPED",
+    "start": "STARTED",
+    "wipe": "DEFINED_ON_CORE",
+}
+"""The state each lab action leaves the lab in (held when CML could not be read right after)."""
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -143,22 +157,28 @@ class EventField:
     """Read values that agree with it besides itself (`STOP_CONFIRMS`, `START_CONFIRMS`)."""
     keep_on_null: bool = False
     """A null in the event means "no news, keep what is shown", not "blank it"."""
+    values: Mapping[Any, Any] | None = None
+    """When set, the field takes the value the event's one maps to (None for any other)."""
 
 
 IDLE_DETECTION_TOGGLED: Final = "worker.idle_detection.toggled"
 PAUSED: Final = "worker.paused"
 RESUMED: Final = "worker.resumed"
 ACTIVITY_UPDATED: Final = "worker.activity.updated"
+LAB_CHANGED: Final = "worker.lab.changed"
 LICENCE_CHANGED: Final = "worker.license"
+REGISTERING: Final = "registering"
+"""`license_operation` while a licence registration is under way."""
 
 EVENT_TIME_KEY: Final[Mapping[str, str]] = {
     IDLE_DETECTION_TOGGLED: "toggled_at",
     PAUSED: "paused_at",
     RESUMED: "resumed_at",
     ACTIVITY_UPDATED: "last_activity_check_at",
+    LAB_CHANGED: "changed_at",
     LICENCE_CHANGED: "at",
 }
-"""The data key that says when each event happened: its held values date from then (a licence
+"""The data key that says when each event happened: its held values date from then (a lab
 event holds none: it is only told)."""
 
 EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
@@ -184,6 +204,10 @@ EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
         EventField("next_idle_check_at", "next_idle_check_at"),
         EventField("target_pause_at", "target_pause_at"),
     ),
+    # "registering" from a registration's start until its end (any other step).
+    LICENCE_CHANGED: (
+        EventField("license_operation", "step", values={"registration started": REGISTERING}),
+    ),
 }
 """Every activity event type and the DTO fields it sets: the one table (no other copy)."""
 
@@ -208,5 +232,6 @@ def held_from_event(event_type: str, data: Mapping[str, Any]) -> dict[str, Pendi
         if spec.key is None:
             held[spec.field] = PendingWrite(spec.value, at, spec.confirms)
         elif spec.key in data and not (data[spec.key] is None and spec.keep_on_null):
-            held[spec.field] = PendingWrite(data[spec.key], at, spec.confirms)
+            value = data[spec.key] if spec.values is None else spec.values.get(data[spec.key])
+            held[spec.field] = PendingWrite(value, at, spec.confirms)
     return held

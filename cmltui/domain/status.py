@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.enums import LicenseStatus, ServiceStatus, WorkerStatus
+from cmltui.domain.settle import REGISTERING
 from cmltui.domain.times import parse_time, time_problem
 
 
@@ -55,7 +56,8 @@ def service_status(
     return ServiceStatus.STARTING if in_grace else ServiceStatus.ERROR
 
 
-_REGISTERED = {"COMPLETED", "REGISTERED"}
+REGISTERED_STATES = frozenset({"COMPLETED", "REGISTERED"})
+"""CML's registration states of a registered product."""
 _AUTHORIZED = {"AUTHORIZED", "IN_COMPLIANCE"}
 
 
@@ -80,11 +82,24 @@ def license_status(licensing: Mapping[str, Any] | None, *, now: datetime) -> Lic
         return LicenseStatus.EXPIRED
     if auth_status == "EVAL":
         return LicenseStatus.EVALUATION
-    if not reg_status or reg_status == "UNREGISTERED":
-        return LicenseStatus.UNREGISTERED
-    if reg_status in _REGISTERED and auth_status in _AUTHORIZED:
+    if not reg_status or reg_status == "UNREGISTERED" or _registering(reg_status):
+        return LicenseStatus.UNREGISTERED  # a registration under way is not one yet
+    if reg_status in REGISTERED_STATES and auth_status in _AUTHORIZED:
         return LicenseStatus.REGISTERED
     return LicenseStatus.INVALID
+
+
+def _registering(reg_status: str) -> bool:
+    """CML's smart agent says IN_PROGRESS (or RETRY_IN_PROGRESS, PENDING) while it registers."""
+    return "PROGRESS" in reg_status or reg_status == "PENDING"
+
+
+def license_operation(licensing: Mapping[str, Any] | None) -> Literal["registering"] | None:
+    """`registering` while CML reports a registration under way, else None."""
+    if licensing is None:
+        return None
+    reg_status = str(_section(licensing, "registration").get("status") or "").upper()
+    return REGISTERING if _registering(reg_status) else None
 
 
 def license_time_problems(licensing: Mapping[str, Any] | None) -> str | None:

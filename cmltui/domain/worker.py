@@ -163,6 +163,7 @@ class CMLWorker:
     # The monitor's own writes that a stale listing must not undo (cmltui.domain.settle).
     pending_tags: dict[str, PendingWrite[str]] = field(default_factory=dict)
     pending_status: PendingWrite[WorkerStatus] | None = None
+    pending_lab_states: dict[str, PendingWrite[str]] = field(default_factory=dict)  # by lab id
     collected_at: datetime | None = None
     updated_at: datetime | None = None
     observed_fingerprint: int | None = None

@@ -19,6 +19,7 @@ from cmltui.sim import ccm_shapes as shapes
 from cmltui.sim.ccm_shapes import ComputeLoad, LabRecord, dto_iso, event_iso
 from cmltui.sim.fleet import AMIS, INSTANCE_TYPES, SimWorkerSpec, build_fleet
 
+LICENCE_SOURCE = "cml-cloud-manager"  # the licence events' CloudEvent source
 TRANSITION_S = 3.0  # stopping -> stopped and pending -> running
 GIB = 1024**3
 OWNERS = (("alice", "Alice Martin"), ("bob", "Bob Chen"), ("carol", "Carol Diaz"))
@@ -72,6 +73,7 @@ class CcmWorker:
     labs: dict[str, LabRecord] = field(default_factory=dict)
     next_refresh_at: datetime | None = None
     ec2_checked_at: datetime | None = None
+    licence: str = "unregistered"  # the fleet's kind (registered, eval…); moved by the routes
 
 
 class CcmModel:
@@ -129,6 +131,7 @@ class CcmModel:
             updated_at=t0,
             last_activity_at=t0 - timedelta(seconds=spec.last_activity_ago_s),
             licence_info=shapes.licence_info(spec.license),
+            licence=spec.license,
             license_token=f"SLR-{digest[:40]}",  # a secret the client must drop
             ec2_checked_at=t0,
         )
@@ -207,7 +210,7 @@ class CcmModel:
             "public_ip": None,
             "private_ip": address if has_ip else None,
             "aws_tags": {"Name": worker.spec.name, "cml-worker": "true"},
-            "license_status": _license_status(worker.spec.license),
+            "license_status": _license_status(worker.licence),
             "license_token": worker.license_token,
             "cml_license_info": worker.licence_info,  # the licence is kept while stopped
             "cml_version": worker.spec.cml_version if synced else None,
@@ -308,7 +311,7 @@ class CcmModel:
     def _health(self, worker: CcmWorker) -> dict[str, Any]:
         return {
             "valid": worker.spec.health_valid,
-            "is_licensed": worker.spec.license != "unregistered",
+            "is_licensed": worker.licence != "unregistered",
             "is_enterprise": False,
             "computes": {},
             "controller": {"is_healthy": worker.spec.health_valid},
@@ -580,7 +583,14 @@ class CcmModel:
         """A licence registration as upstream's job runs it (`application/events/domain/
         cml_worker_license_events.py`): `started` alone, then `completed` or `failed`, each of
         those followed by a snapshot. Their times are ISO strings without the `Z`."""
-        started = Outgoing(
+        return [
+            self.licence_started(worker, by, now),
+            *self.licence_ended(worker, now, error=error),
+        ]
+
+    def licence_started(self, worker: CcmWorker, by: str | None, now: datetime) -> Outgoing:
+        """The job's first event, sent as it starts (before it asks CML anything)."""
+        return Outgoing(
             "worker.license.registration.started",
             {
                 "worker_id": worker.id,
@@ -588,8 +598,14 @@ class CcmModel:
                 "started_at": now.isoformat(),
                 "initiated_by": by or "system",
             },
-            "cml-cloud-manager",
+            LICENCE_SOURCE,
         )
+
+    def licence_ended(
+        self, worker: CcmWorker, now: datetime, *, error: str | None = None
+    ) -> list[Outgoing]:
+        """The job's end: `failed` with CML's reason, or `completed` (the worker registered);
+        then a snapshot."""
         if error is not None:
             ended = Outgoing(
                 "worker.license.registration.failed",
@@ -600,10 +616,11 @@ class CcmModel:
                     "error_code": None,
                     "failed_at": now.isoformat(),
                 },
-                "cml-cloud-manager",
+                LICENCE_SOURCE,
             )
             reason = "license_registration_failed"
         else:
+            worker.licence = "registered"
             worker.licence_info = shapes.licence_info("registered")
             ended = Outgoing(
                 "worker.license.registration.completed",
@@ -615,16 +632,17 @@ class CcmModel:
                     "virtual_account": "cml",
                     "completed_at": now.isoformat(),
                 },
-                "cml-cloud-manager",
+                LICENCE_SOURCE,
             )
             reason = "license_registered"
         worker.updated_at = now
-        return [started, ended, self.snapshot_event(worker, now, reason)]
+        return [ended, self.snapshot_event(worker, now, reason)]
 
     def licence_deregistered(
         self, worker: CcmWorker, by: str | None, now: datetime
     ) -> list[Outgoing]:
         """`worker.license.deregistered`, then a snapshot whose licence is cleared."""
+        worker.licence = "unregistered"
         worker.licence_info = None
         worker.updated_at = now
         event = Outgoing(
@@ -634,7 +652,7 @@ class CcmModel:
                 "deregistered_at": now.isoformat(),
                 "initiated_by": by or "system",
             },
-            "cml-cloud-manager",
+            LICENCE_SOURCE,
         )
         return [event, self.snapshot_event(worker, now, "license_deregistered")]
 

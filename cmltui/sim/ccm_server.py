@@ -6,7 +6,7 @@ CML-Cloud-Manager at 89d60c8, `src/control-plane-api/api/controllers/`), quirks 
 - `GET /api/workers/region/{r}/workers`, `GET …/workers/{id}`, `GET …/workers/{id}/idle-status`,
   `POST …/workers/{id}/idle-detection/enable|disable`, `POST …/workers/{id}/stop|start`
   (`workers_controller.py`) and `GET /api/labs/region/{r}/workers/{id}/labs`
-  (`labs_controller.py`);
+  (`labs_controller.py`); the lab actions and the licence routes (`ccm_lab_licence`);
 - the event stream `GET /api/events/stream` (`events_controller.py`): a `connected` frame, then
   one `worker.snapshot` per worker broadcast to every client, then events, with a `heartbeat`
   only after `heartbeat_s` of silence.
@@ -35,7 +35,9 @@ from typing import Any
 from aiohttp import web
 
 from cmltui.clock import Clock, SystemClock
+from cmltui.sim import ccm_lab_licence
 from cmltui.sim import ccm_shapes as shapes
+from cmltui.sim.ccm_http import json_error
 from cmltui.sim.ccm_model import CcmModel, CcmWorker, Outgoing
 from cmltui.sim.tls import make_tls
 
@@ -91,6 +93,8 @@ class CcmSimulator:
         self.requests: dict[str, int] = {}  # route name -> requests answered
         self.sent: dict[str, int] = {}  # event type -> frames written to clients
         self.after_action: Callable[[], None] | None = None
+        self.licence_poll_s = 5.0  # how long a registration job takes to see CML complete it
+        self.lab_licence: ccm_lab_licence.LabAndLicenceRoutes | None = None
         self._clients: set[_Client] = set()
         self._runner: web.AppRunner | None = None
         self._tmp: Path | None = None
@@ -125,6 +129,7 @@ class CcmSimulator:
         app.router.add_post(base + "/{worker_id}/{verb:stop|start}", self._power)
         app.router.add_get("/api/labs/region/{region}/workers/{worker_id}/labs", self._labs)
         app.router.add_get("/api/events/stream", self._stream)
+        self.lab_licence = ccm_lab_licence.add_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0, ssl_context=tls.server)
@@ -143,6 +148,8 @@ class CcmSimulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self.lab_licence is not None:
+            await self.lab_licence.stop()
         self.drop_streams()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -249,7 +256,7 @@ class CcmSimulator:
 
     # --- auth and parameters ------------------------------------------------------------------
 
-    def _user(self, request: web.Request, *, admin: bool = False) -> dict[str, Any]:
+    def user(self, request: web.Request, *, admin: bool = False) -> dict[str, Any]:
         """`api/dependencies.py`: `get_current_user` (401), then `require_roles("admin")` (403).
         FastAPI resolves these before it validates the path, so they come before a 422."""
         header = request.headers.get("Authorization", "")
@@ -257,20 +264,20 @@ class CcmSimulator:
         user = self.users.get(header.removeprefix("Bearer ")) if bearer else None
         if user is None:
             detail = "Invalid or expired bearer token." if header else "Not authenticated."
-            raise _json_error(401, shapes.http_exception(detail))
+            raise json_error(401, shapes.http_exception(detail))
         if admin and ADMIN_ROLE not in user["roles"]:
-            raise _json_error(403, shapes.http_exception("Requires one of roles: admin"))
+            raise json_error(403, shapes.http_exception("Requires one of roles: admin"))
         return user
 
-    def _region(self, request: web.Request) -> str:
+    def path_region(self, request: web.Request) -> str:
         """The path's `aws_region` is upstream's `AwsRegion` enum: anything else is a 422."""
         region = request.match_info["region"]
         if region not in shapes.UPSTREAM_REGIONS:
             msg = "Input should be " + " or ".join(f"'{r}'" for r in shapes.UPSTREAM_REGIONS)
-            raise _json_error(422, shapes.validation_error(("path", "aws_region"), msg, region))
+            raise json_error(422, shapes.validation_error(("path", "aws_region"), msg, region))
         return region
 
-    def _worker(self, request: web.Request, missing: int = 404) -> CcmWorker:
+    def path_worker(self, request: web.Request, missing: int = 404) -> CcmWorker:
         """The worker by id; upstream's handlers look it up by id alone, whatever the region.
         Idle routes answer 404 for an unknown id, stop/start and labs 400 (their `bad_request`)."""
         worker_id = request.match_info["worker_id"]
@@ -282,18 +289,18 @@ class CcmSimulator:
                 if missing == 404
                 else f"CML Worker not found: {worker_id}"
             )
-            raise _json_error(missing, shapes.problem_details(missing, title, detail))
+            raise json_error(missing, shapes.problem_details(missing, title, detail))
         return worker
 
-    def _count(self, route: str) -> None:
+    def count(self, route: str) -> None:
         self.requests[route] = self.requests.get(route, 0) + 1
 
     # --- routes -------------------------------------------------------------------------------
 
     async def _list(self, request: web.Request) -> web.Response:
-        self._user(request)
-        region = self._region(request)
-        self._count("list")
+        self.user(request)
+        region = self.path_region(request)
+        self.count("list")
         if self.list_body is not None:
             return web.Response(body=self.list_body, content_type="application/json")
         now = self.clock.now()
@@ -303,48 +310,48 @@ class CcmSimulator:
         return web.json_response(body)
 
     async def _detail(self, request: web.Request) -> web.Response:
-        self._user(request)
-        self._region(request)
-        return web.json_response(self.model.snapshot(self._worker(request), self.clock.now()))
+        self.user(request)
+        self.path_region(request)
+        return web.json_response(self.model.snapshot(self.path_worker(request), self.clock.now()))
 
     async def _idle_status(self, request: web.Request) -> web.Response:
-        self._user(request)
-        self._region(request)
-        self._count("idle-status")
-        worker = self._worker(request)
+        self.user(request)
+        self.path_region(request)
+        self.count("idle-status")
+        worker = self.path_worker(request)
         return web.json_response(self.model.idle_status(worker, self.clock.now()))
 
     async def _labs(self, request: web.Request) -> web.Response:
-        self._user(request)
-        self._region(request)
-        self._count("labs")
-        return web.json_response(self.model.labs(self._worker(request, missing=400)))
+        self.user(request)
+        self.path_region(request)
+        self.count("labs")
+        return web.json_response(self.model.labs(self.path_worker(request, missing=400)))
 
     async def _idle(self, request: web.Request) -> web.Response:
-        user = self._user(request, admin=True)
-        self._region(request)
+        user = self.user(request, admin=True)
+        self.path_region(request)
         verb = request.match_info["verb"]
         if verb not in ("enable", "disable"):
             raise web.HTTPNotFound()
-        worker = self._worker(request)
+        worker = self.path_worker(request)
         answer, events = self.model.set_idle_detection(
             worker, verb == "enable", shapes.public_user(user), self.clock.now()
         )
         self.emit(events)
-        self._after_action()
+        self.after_action_hook()
         return self._answer(answer)
 
     async def _power(self, request: web.Request) -> web.Response:
-        self._user(request, admin=True)
-        self._region(request)
-        worker = self._worker(request, missing=400)
+        self.user(request, admin=True)
+        self.path_region(request)
+        worker = self.path_worker(request, missing=400)
         change = self.model.stop if request.match_info["verb"] == "stop" else self.model.start
         try:
             events = change(worker, None, self.clock.now())  # the route passes no user
         except ValueError as exc:
-            raise _json_error(400, shapes.problem_details(400, "Bad Request", str(exc))) from None
+            raise json_error(400, shapes.problem_details(400, "Bad Request", str(exc))) from None
         self.emit(events)
-        self._after_action()
+        self.after_action_hook()
         return self._answer(True)
 
     def _answer(self, body: Any) -> web.Response:
@@ -352,7 +359,7 @@ class CcmSimulator:
             return web.Response(body=self.action_body, content_type="application/json")
         return web.json_response(body)
 
-    def _after_action(self) -> None:
+    def after_action_hook(self) -> None:
         if self.after_action is not None:
             self.after_action()
 
@@ -360,10 +367,10 @@ class CcmSimulator:
         self.stream_requests += 1
         if self.reject_connects > 0:
             self.reject_connects -= 1
-            raise _json_error(401, shapes.http_exception("Invalid or expired bearer token."))
+            raise json_error(401, shapes.http_exception("Invalid or expired bearer token."))
         if time.monotonic() < self.unavailable_until:
             raise web.HTTPServiceUnavailable(text="restarting")
-        user = self._user(request)
+        user = self.user(request)
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -431,14 +438,3 @@ class CcmSimulator:
             "",
         ]
         return "\n".join(lines)
-
-
-def _json_error(status: int, body: dict[str, Any]) -> web.HTTPException:
-    kinds: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest,
-        401: web.HTTPUnauthorized,
-        403: web.HTTPForbidden,
-        404: web.HTTPNotFound,
-        422: web.HTTPUnprocessableEntity,
-    }
-    return kinds[status](text=json.dumps(body), content_type="application/json")

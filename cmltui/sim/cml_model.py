@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmltui.sim.cml_labs import LabBook, SimEvent, SimLab, SimUser
+from cmltui.sim.cml_licence import SimLicence
 from cmltui.sim.cml_topology import (
     NODE_DEFINITIONS,
     RUNNING_STATES,
@@ -98,8 +99,16 @@ class CmlModel:
     notice_id: str = ""
     next_slot: int = 0
     baseline_running: int = 0
-    license_expires: str | None = None
-    """When set, served as `authorization.expires` as it is: a broken or hostile CML's text."""
+    licence: SimLicence = field(init=False)
+
+    @property
+    def license_expires(self) -> str | None:
+        """When set, served as `authorization.expires` as it is: a broken or hostile CML's text."""
+        return self.licence.expires_text
+
+    @license_expires.setter
+    def license_expires(self, text: str | None) -> None:
+        self.licence.expires_text = text
 
     @property
     def labs(self) -> list[SimLab]:
@@ -116,6 +125,7 @@ class CmlModel:
     def __post_init__(self) -> None:
         rng = random.Random(f"cmltui-cml:{self.seed}:{self.spec.index}")
         self.product_uuid = _uuid4(rng)
+        self.licence = SimLicence(self.spec.license, self.t0)
         self.notice_id = _uuid4(random.Random(f"cmltui-notice:{self.seed}:{self.spec.index}"))
         cpus, mem_gib = INSTANCE_TYPES.get(self.spec.instance_type, (16, 64))
         n = self.spec.compute_count
@@ -231,6 +241,7 @@ class CmlModel:
             self.next_slot += 1
         if running:
             self.book.release(now)
+            self.licence.settle(now)
 
     def _play_slot(self, slot: int) -> None:
         rng = random.Random(f"cmltui-slot:{self.seed}:{self.spec.index}:{slot}")
@@ -322,8 +333,8 @@ class CmlModel:
         return {
             "valid": valid,
             "computes": computes,
-            "is_licensed": self.spec.license in ("registered", "eval"),
-            "is_enterprise": self.spec.license == "registered",
+            "is_licensed": self.licence.is_licensed,
+            "is_enterprise": self.licence.kind == "registered",
             "controller": {
                 "core_connected": True,
                 "nodes_loaded": True,
@@ -564,91 +575,4 @@ class CmlModel:
         return [event.body() for event in self.events]
 
     def licensing_body(self, now: datetime) -> dict[str, Any]:
-        lic = self.spec.license
-        t0 = self.t0
-        none_time = {
-            "succeeded": None,
-            "attempted": None,
-            "scheduled": None,
-            "status": None,
-            "failure": None,
-            "success": None,
-        }
-        if lic == "registered":
-            reg_at = t0 - timedelta(days=40)
-            registration = {
-                "status": "COMPLETED",
-                "smart_account": "Example Corp",
-                "virtual_account": "Network Labs",
-                "register_time": {
-                    **none_time,
-                    "succeeded": iso(reg_at),
-                    "attempted": iso(reg_at),
-                    "status": "SUCCEEDED",
-                    "success": "SUCCESS",
-                },
-                "renew_time": {
-                    **none_time,
-                    "scheduled": iso(t0 + timedelta(days=140)),
-                    "status": "SCHEDULED",
-                },
-                "expires": iso(t0 + timedelta(days=325)),
-            }
-            authorization = {
-                "status": "AUTHORIZED",
-                "renew_time": {
-                    **none_time,
-                    "scheduled": iso(t0 + timedelta(days=20)),
-                    "status": "SCHEDULED",
-                },
-                "expires": iso(t0 + timedelta(days=80)),
-            }
-            active = "CML_Enterprise"
-        else:
-            registration = {
-                "status": "UNREGISTERED",
-                "smart_account": None,
-                "virtual_account": None,
-                "register_time": none_time,
-                "renew_time": none_time,
-                "expires": None,
-            }
-            status, expires = {
-                "eval": ("EVAL", t0 + timedelta(days=58)),
-                "expired": ("EVAL_EXPIRED", t0 - timedelta(days=3)),
-            }.get(lic, ("NOT_AUTHORIZED", None))
-            authorization = {
-                "status": status,
-                "renew_time": none_time,
-                "expires": iso(expires) if expires else None,
-            }
-            active = "CML_Enterprise" if lic != "unregistered" else "CML_Personal"
-        if self.license_expires is not None:
-            authorization["expires"] = self.license_expires
-        in_use = self.running_nodes(now)
-        return {
-            "udi": {"hostname": self.spec.name, "product_uuid": self.product_uuid},
-            "registration": registration,
-            "authorization": authorization,
-            "reservation_mode": False,
-            "features": [
-                {
-                    "id": "regid.2019-10.com.cisco.CML_NODE_COUNT,1.0_3a6e3b6c",
-                    "name": "CML - Enterprise Node Count",
-                    "description": "Node count license",
-                    "version": "1.0",
-                    "in_use": in_use,
-                    "status": "IN_USE" if in_use else "NOT_IN_USE",
-                    "min": 0,
-                    "max": 300,
-                    "minEndDate": None,
-                    "maxEndDate": None,
-                }
-            ],
-            "product_license": {"active": active, "is_enterprise": lic != "unregistered"},
-            "transport": {
-                "proxy": {"server": None, "port": None},
-                "ssms": None,
-                "default_ssms": "https://smartreceiver.cisco.com/licservice/license",
-            },
-        }
+        return self.licence.body(now, self.spec.name, self.product_uuid, self.running_nodes(now))

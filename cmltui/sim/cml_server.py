@@ -88,6 +88,8 @@ class CmlServer:
             f"{API}/licensing",
             self._authed(lambda ep, rq: ep.model.licensing_body(self.clock.now())),
         )
+        r.add_post(f"{API}/licensing/registration", self._authed(self._register))
+        r.add_delete(f"{API}/licensing/deregistration", self._authed(self._deregister))
         r.add_get(f"{API}/users", self._authed(lambda ep, rq: ep.model.users_body()))
         r.add_get(
             f"{API}/telemetry/events",
@@ -292,6 +294,8 @@ class CmlServer:
                 if asyncio.iscoroutine(result):
                     result = await result
             except LabError as exc:
+                if not str(exc):  # an answer the OpenAPI gives no body
+                    return web.Response(status=exc.status)
                 return error(exc.status, str(exc))
             if isinstance(result, web.Response):
                 return result
@@ -340,6 +344,21 @@ class CmlServer:
         if lab is None:
             return error(404, f"Lab not found: {request.match_info['lab_id']}")
         return ep.model.lab_body(lab)
+
+    async def _register(self, ep: CmlEndpoint, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return error(400, "Request body is not valid JSON.")
+        if not isinstance(body, dict) or set(body) - {"token", "reregister"}:
+            return error(400, "Request body: a LicensingRegistration object is required.")
+        token, reregister = body.get("token"), body.get("reregister", False)
+        ep.model.licence.register(token, reregister, self.clock.now())
+        return web.Response(status=204)
+
+    def _deregister(self, ep: CmlEndpoint, request: web.Request) -> web.Response:
+        ep.model.licence.deregister(self.clock.now())
+        return web.Response(status=204)
 
     def _topology(self, ep: CmlEndpoint, request: web.Request) -> Any:
         lab = ep.model.lab(request.match_info["lab_id"])

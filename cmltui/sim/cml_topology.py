@@ -625,13 +625,11 @@ def export_yaml(header: dict[str, str], topo: Topology) -> str:
 # ----- response bodies ------------------------------------------------------------------------
 
 
-def node_body(node: SimNode, lab_id: str, state: str) -> dict[str, Any]:
-    """A Node (CML 2.9 OpenAPI)."""
+def _node_fields(node: SimNode) -> dict[str, Any]:
+    """What a Node and a NodeTopology both say of a node (CML 2.9 OpenAPI)."""
     d = node.definition
-    running = state in RUNNING_STATES
     return {
         "id": node.id,
-        "lab_id": lab_id,
         "label": node.label,
         "node_definition": d.id,
         "image_definition": d.image,
@@ -646,6 +644,15 @@ def node_body(node: SimNode, lab_id: str, state: str) -> dict[str, Any]:
         "tags": list(node.tags),
         "parameters": {},
         "configuration": node.configuration,
+    }
+
+
+def node_body(node: SimNode, lab_id: str, state: str) -> dict[str, Any]:
+    """A Node (CML 2.9 OpenAPI)."""
+    running = state in RUNNING_STATES
+    return {
+        **_node_fields(node),
+        "lab_id": lab_id,
         "state": state,
         "boot_progress": "Booted" if state == "BOOTED" else "Booting" if running else "Not running",
         "compute_id": node.compute_id if running else None,
@@ -657,23 +664,8 @@ def node_body(node: SimNode, lab_id: str, state: str) -> dict[str, Any]:
 
 def node_topology_body(node: SimNode) -> dict[str, Any]:
     """A NodeTopology: what GET /labs/{id}/topology lists."""
-    d = node.definition
     return {
-        "id": node.id,
-        "label": node.label,
-        "node_definition": d.id,
-        "image_definition": d.image,
-        "x": node.x,
-        "y": node.y,
-        "ram": d.ram,
-        "cpus": d.cpus,
-        "cpu_limit": 100 if d.cpus else None,
-        "data_volume": 0 if d.domain == "kvm" else None,
-        "boot_disk_size": 0 if d.domain == "kvm" else None,
-        "hide_links": False,
-        "tags": list(node.tags),
-        "parameters": {},
-        "configuration": node.configuration,
+        **_node_fields(node),
         "interfaces": [
             {
                 "id": i.id,

@@ -18,13 +18,15 @@ parsed from it: no decoding, no validation, no new objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import ssl
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -226,6 +228,7 @@ class CMLClient:
         max_response_bytes: int = 4 * 1024 * 1024,
         max_json_depth: int = 32,
         worker_deadline: float = 10.0,
+        action_timeout: float = 90.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -237,6 +240,7 @@ class CMLClient:
         self.max_response_bytes = max_response_bytes
         self.max_json_depth = max_json_depth
         self.worker_deadline = worker_deadline
+        self.action_timeout = action_timeout
         self._worker_limits: dict[str, asyncio.Semaphore] = {}
         # Built now, so that a missing or broken CA bundle is a configuration error at start-up.
         self._ssl_context: ssl.SSLContext | bool = (
@@ -308,6 +312,7 @@ class CMLClient:
         token: str | None = None,
         json_body: Any = None,
         params: dict[str, str] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
     ) -> tuple[int, bytes]:
         """One HTTP request: returns (status, body); raises CMLError on failure."""
         session = self._get_session()
@@ -330,6 +335,7 @@ class CMLClient:
                     json=json_body,
                     params=params,
                     allow_redirects=False,
+                    **({"timeout": timeout} if timeout is not None else {}),
                 ) as response:
                     status = response.status
                     body = await self._read_capped(response)  # error bodies too: keep-alive
@@ -423,11 +429,26 @@ class CMLClient:
         params: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """GET with the cached token; on a 401, log in again (once) and retry once."""
+        return await self._authed(target, "GET", path, call_auth, params=params)
+
+    async def _authed(
+        self,
+        target: CMLTarget,
+        method: str,
+        path: str,
+        call_auth: _CallAuth,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> tuple[int, bytes]:
+        """A call with the cached token; on a 401, log in again (once) and retry once."""
         token = await self._ensure_token(target, call_auth, None)
-        status, body = await self._request(target, "GET", path, token=token, params=params)
+        extra = {"params": params, "json_body": json_body, "timeout": timeout}
+        status, body = await self._request(target, method, path, token=token, **extra)
         if status == 401:
             token = await self._ensure_token(target, call_auth, token)
-            status, body = await self._request(target, "GET", path, token=token, params=params)
+            status, body = await self._request(target, method, path, token=token, **extra)
             if status == 401:
                 raise CMLError("unauthorized (HTTP 401)")
         return status, body
@@ -654,6 +675,59 @@ class CMLClient:
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
             raise CMLError(f"{failures[0]}{more}")
 
+    async def send(
+        self, target: CMLTarget, method: str, path: str, *, json_body: Any = None
+    ) -> tuple[int, Any]:
+        """One operator's call (a lab or licence operation): the status and the decoded body
+        (None when empty or not JSON). Such calls may take CML a minute (a deregistration
+        waits for Smart Licensing), so they have their own bound, `action_timeout`.
+
+        The body sent may hold a secret (a licence token): it goes only into the request.
+        """
+        timeout = aiohttp.ClientTimeout(
+            total=self.action_timeout, sock_connect=self.request_timeout
+        )
+        try:
+            async with asyncio.timeout(self.action_timeout + self.request_timeout):
+                status, raw = await self._authed(
+                    target, method, path, _CallAuth(), json_body=json_body, timeout=timeout
+                )
+        except TimeoutError:
+            raise CMLError(f"no answer within {self.action_timeout:g} s") from None
+        try:
+            body = self._decode(raw) if raw else None
+        except CMLError:
+            body = None
+        return status, body
+
+    async def read_lab(self, target: CMLTarget, lab_id: str) -> LabResponse | None:
+        """One lab as CML has it now (read right before and after a lab operation); None when
+        CML has no such lab."""
+        path = f"/labs/{quote(lab_id, safe='')}"
+        async with self._deadline():
+            status, body = await self._get_authed(target, path, _CallAuth())
+        if status == 404:
+            return None
+        lab: LabResponse = self._validate(LabResponse, status, body)
+        return lab
+
+    async def read_licensing(self, target: CMLTarget) -> LicensingStatus:
+        """The licensing object now (read right after a registration or deregistration)."""
+        async with self._deadline():
+            licensing: LicensingStatus = await self._fetch(
+                target, "/licensing", LicensingStatus, _CallAuth()
+            )
+        return licensing
+
+    @contextlib.asynccontextmanager
+    async def _deadline(self) -> AsyncIterator[None]:
+        """The worker deadline around one read outside a cycle, as a `CMLError` when passed."""
+        try:
+            async with asyncio.timeout(self.worker_deadline):
+                yield
+        except TimeoutError:
+            raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
+
     async def fetch_telemetry(self, target: CMLTarget) -> list[TelemetryEventResponse]:
         """All telemetry events of a worker (the idle checker's only source).
 
@@ -662,11 +736,8 @@ class CMLClient:
         """
         if target.refusal is not None:
             raise CMLError(target.refusal)
-        try:
-            async with asyncio.timeout(self.worker_deadline):
-                events: list[TelemetryEventResponse] = await self._fetch(
-                    target, "/telemetry/events", TelemetryEventList, _CallAuth()
-                )
-        except TimeoutError:
-            raise CMLError(f"no answer within the {self.worker_deadline:g} s deadline") from None
+        async with self._deadline():
+            events: list[TelemetryEventResponse] = await self._fetch(
+                target, "/telemetry/events", TelemetryEventList, _CallAuth()
+            )
         return events

@@ -23,6 +23,7 @@ from cmltui.api.events import (
     WorkerResumed,
     event_time,
 )
+from cmltui.api.wording import describe_action
 from cmltui.clock import Clock
 from cmltui.tui.bus import ActivityArrived, Bus
 from cmltui.tui.fleet_view import FleetView
@@ -30,7 +31,6 @@ from cmltui.tui.fmt import local_time
 from cmltui.tui.safe import shown
 
 MAX_LINES = 500
-UNKNOWN_ACTOR = "unknown"  # the source did not say who acted
 ROUND_QUIET_SECONDS = 1.0
 """A check round ends when no check event has come for this long (or another line comes)."""
 MARKS = {"error": "× ", "warning": "! ", "action": "● ", "routine": "· "}
@@ -66,27 +66,13 @@ def round_summary(count: int, latest: datetime | None, next_check: datetime | No
 
 
 def describe(event: ActivityEvent, name: str) -> str:
-    """One line for an activity event."""
-    if isinstance(event, IdleDetectionToggled):
-        state = "ON" if event.is_enabled else "OFF"
-        return f"{name}: idle detection {state} by {event.toggled_by or UNKNOWN_ACTOR}"
-    if isinstance(event, WorkerPaused):
-        return (
-            f"{name}: pause ({event.pause_reason}) by {event.paused_by or UNKNOWN_ACTOR}"
-            f" · pauses auto {event.auto_pause_count} manual {event.manual_pause_count}"
-        )
-    if isinstance(event, WorkerResumed):
-        return (
-            f"{name}: resume ({event.resume_reason}) by {event.resumed_by or UNKNOWN_ACTOR}"
-            f" · resumes auto {event.auto_resume_count} manual {event.manual_resume_count}"
-        )
+    """One line for an activity event: an action's as the command line says it too."""
+    line = describe_action(event, name)
+    if line is not None:
+        return line
     if isinstance(event, ActivityUpdated):
         last = local_time(event.last_activity_at) if event.last_activity_at else "none"
         return f"{name}: activity checked, last activity {last}"
-    if isinstance(event, LicenceChanged):
-        by = f" by {event.by}" if event.by else ""
-        detail = f": {event.detail}" if event.detail else ""
-        return f"{name}: licence {event.step}{by}{detail}"
     return f"{name}: {event.type}"
 
 

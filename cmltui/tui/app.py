@@ -46,6 +46,7 @@ from cmltui.cli.exits import EXIT_SIGTERM, EXIT_TERMINAL_GONE
 from cmltui.clock import Clock
 from cmltui.config import Config, ConfigError, save_ui_theme
 from cmltui.domain.intervals import step_interval
+from cmltui.domain.rules import LabVerb
 from cmltui.keymap import Scope
 from cmltui.logging_setup import log_file_path
 from cmltui.tui import hints, reach
@@ -628,6 +629,21 @@ class CmltuiApp(App[None]):
 
     def action_resume(self) -> None:
         self.operator.request("resume", self._worker_in_view())
+
+    def action_stop_lab(self) -> None:
+        self._lab_action("stop")
+
+    def action_start_lab(self) -> None:
+        self._lab_action("start")
+
+    def action_wipe_lab(self) -> None:
+        self._lab_action("wipe")
+
+    def _lab_action(self, verb: LabVerb) -> None:
+        """On a worker's detail screen: the lab its table's cursor is on."""
+        screen = self.screen
+        if isinstance(screen, WorkerDetailScreen):
+            self.operator.request_lab(verb, screen.worker_id, screen.selected_lab_id)
 
     def _worker_in_view(self) -> str | None:
         """The worker an action is for: the detail screen's own, else the table's cursor."""

@@ -16,7 +16,15 @@ from typing import Any, Final
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.domain.sanitize import finite_number
 from cmltui.domain.times import UNKNOWN_TIME, parse_time
-from cmltui.tui.fmt import NONE, duration, gib, licence_word, local_date, local_time
+from cmltui.tui.fmt import (
+    NONE,
+    duration,
+    gib,
+    licence_style,
+    licence_word,
+    local_date,
+    local_time,
+)
 from cmltui.tui.safe import shown
 
 Fact = tuple[str, str, str]
@@ -89,7 +97,7 @@ def licence_facts(dto: CMLWorkerDto) -> list[Fact]:
         until = parse_time(authorization.get("expires"))
         if until is not None:
             summary += f" until {local_date(until)}"
-    style = {"registered": "green", "evaluation": "yellow"}.get(word or "", "#ff6b6b")
+    style = licence_style(word)
     facts: list[Fact] = [("Licence", summary, style)]
     accounts = [_word(registration.get(k)) for k in ("smart_account", "virtual_account")]
     if any(accounts):

@@ -17,7 +17,6 @@ from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import ServiceStatus, WorkerStatus
 from cmltui.domain.idle import IdleState, idle_words
-from cmltui.domain.times import UNKNOWN_TIME
 from cmltui.tui.fmt import (
     NONE,
     UNPRICED,
@@ -25,6 +24,7 @@ from cmltui.tui.fmt import (
     coarse_age,
     duration,
     level,
+    licence_style,
     licence_word,
     money,
 )
@@ -245,10 +245,7 @@ def _license_cell(dto: CMLWorkerDto) -> Cell:
     word = licence_word(dto)
     if word is None:
         return Cell(NONE, "dim")
-    return Cell(word, _LICENCE_STYLES.get(word, "#ff6b6b"))
-
-
-_LICENCE_STYLES = {"registered": "green", "evaluation": "yellow", UNKNOWN_TIME: "dim"}
+    return Cell(word, licence_style(word))
 
 
 # --- sorting ----------------------------------------------------------------------------------

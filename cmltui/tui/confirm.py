@@ -1,4 +1,4 @@
-"""The pause/resume confirmation: No is the default answer.
+"""The pause/resume and lab confirmations: No is the default answer.
 
 The dialog names what the operator is about to affect (worker, instance, type, cost, the running
 labs and the people seen on it) so that a stop is never a surprise. Focus starts on **No**:
@@ -19,8 +19,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.dto import CMLWorkerDto, LabDto
 from cmltui.domain.idle import IdleState, idle_words
+from cmltui.domain.rules import LabVerb
 from cmltui.keymap import Scope
 from cmltui.tui.fmt import NONE, duration, money, shown_time
 from cmltui.tui.hints import own_hint
@@ -142,43 +143,110 @@ class AnswerScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class ConfirmActionScreen(AnswerScreen):
-    """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
+class ConfirmScreen(AnswerScreen):
+    """A confirmation with a question, what it affects, and Yes/No; only Yes confirms."""
 
     BINDINGS: ClassVar = [
         Binding("left", "app.focus_previous", show=False),
         Binding("right", "app.focus_next", show=False),
     ]
     DEFAULT_CSS = """
-    ConfirmActionScreen { align: center middle; }
-    ConfirmActionScreen > Vertical {
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
         width: 64; max-width: 100%; height: auto; max-height: 100%;
         border: thick $warning; background: $panel; padding: 0 1;
     }
-    ConfirmActionScreen #question { text-style: bold; width: 100%; height: 1; }
-    ConfirmActionScreen #details { width: 100%; height: auto; margin: 1 0 0 0; text-wrap: nowrap; }
-    ConfirmActionScreen #hint { color: $text-muted; width: 100%; height: 1; }
-    ConfirmActionScreen Horizontal { height: 3; width: 100%; align: center middle; }
-    ConfirmActionScreen Button { margin: 0 2; min-width: 14; }
+    ConfirmScreen #question { text-style: bold; width: 100%; height: 1; }
+    ConfirmScreen #details { width: 100%; height: auto; margin: 1 0 0 0; text-wrap: nowrap; }
+    ConfirmScreen #hint { color: $text-muted; width: 100%; height: 1; }
+    ConfirmScreen Horizontal { height: 3; width: 100%; align: center middle; }
+    ConfirmScreen Button { margin: 0 2; min-width: 14; }
     """
 
-    def __init__(self, dto: CMLWorkerDto, kind: Kind, now: datetime) -> None:
+    def __init__(self, dto: CMLWorkerDto, now: datetime) -> None:
         super().__init__()
         self.dto = dto
-        self.kind: Kind = kind
         self._now = now
+
+    @property
+    def verb(self) -> str:
+        """What is confirmed, in the title and on the Yes button."""
+        raise NotImplementedError
+
+    @property
+    def question(self) -> str:
+        raise NotImplementedError
+
+    def body(self) -> Text:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Confirm {self.verb}"
+            box.border_subtitle = "default: No"
+            yield Static(plain(self.question, limit=200), id="question")
+            yield Static(self.body(), id="details")
+            with Horizontal():
+                yield yes_button(f"Yes, {self.verb}")
+                yield Button("No", id="no", variant="primary")
+            yield Static(Text(answer_hint()), id="hint")
+
+
+class ConfirmActionScreen(ConfirmScreen):
+    """Asks "Pause <name>?" or "Resume <name>?"; dismisses with True only on Yes."""
+
+    def __init__(self, dto: CMLWorkerDto, kind: Kind, now: datetime) -> None:
+        super().__init__(dto, now)
+        self.kind: Kind = kind
+
+    @property
+    def verb(self) -> str:
+        return self.kind
 
     @property
     def question(self) -> str:
         return f"{self.kind.capitalize()} {self.dto.name}?"
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = f"Confirm {self.kind}"
-            box.border_subtitle = "default: No"
-            yield Static(plain(self.question, limit=200), id="question")
-            yield Static(dialog_body(self.dto, self.kind, self._now), id="details")
-            with Horizontal():
-                yield yes_button(f"Yes, {self.kind}")
-                yield Button("No", id="no", variant="primary")
-            yield Static(Text(answer_hint()), id="hint")
+    def body(self) -> Text:
+        return dialog_body(self.dto, self.kind, self._now)
+
+
+LAB_EFFECTS: Final[dict[LabVerb, str]] = {
+    "stop": "its nodes stop; their disks are kept",
+    "start": "its nodes start, one a second",
+    "wipe": "its nodes are reset: unsaved work is lost",
+}
+
+
+def lab_body(dto: CMLWorkerDto, lab: LabDto, verb: LabVerb) -> Text:
+    """What the lab dialog says (plain text for tests via `.plain`)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    _row(text, "Lab", lab.title, "bold")
+    _row(text, "Lab id", lab.id)
+    _row(text, "Owner", lab.owner or NONE)
+    nodes = NONE if lab.node_count is None else f"{lab.node_count} nodes"
+    _row(text, "State", f"{lab.state} · {nodes}")
+    _row(text, "Worker", f"{dto.name} · {dto.id}")
+    _row(text, "Effect", LAB_EFFECTS[verb], "yellow")
+    text.rstrip()
+    return text
+
+
+class LabConfirmScreen(ConfirmScreen):
+    """Asks "Stop lab <title> on <worker>?" (start, wipe); only `y` or Yes confirm."""
+
+    def __init__(self, dto: CMLWorkerDto, lab: LabDto, verb: LabVerb, now: datetime) -> None:
+        super().__init__(dto, now)
+        self.lab = lab
+        self.lab_verb: LabVerb = verb
+
+    @property
+    def verb(self) -> str:
+        return f"{self.lab_verb} lab"
+
+    @property
+    def question(self) -> str:
+        return f"{self.lab_verb.capitalize()} lab {self.lab.title} on {self.dto.name}?"
+
+    def body(self) -> Text:
+        return lab_body(self.dto, self.lab, self.lab_verb)

@@ -167,13 +167,16 @@ def raw_text(dto: CMLWorkerDto, now: datetime) -> Text:
     return text
 
 
-def labs_heading(dto: CMLWorkerDto) -> Text:
+def labs_heading(dto: CMLWorkerDto, keys: KeyHints) -> Text:
+    """`Labs  3 running of 4 · h: stop lab · t: start lab · w: wipe lab` (the cursor's lab)."""
     text = Text()
     text.append("Labs", "bold underline")
     if dto.labs is None:
         return text.append("  unknown (CML not reachable)", "dim")
     running = sum(1 for lab in dto.labs if lab.state == "STARTED")
     text.append(f"  {running} running of {len(dto.labs)}" if dto.labs else "  none", "dim")
+    if dto.labs:
+        text.append(" · " + keys.join(hints.STOPS_LAB, hints.STARTS_LAB, hints.WIPES_LAB), "dim")
     return text
 
 
@@ -463,7 +466,7 @@ class WorkerDetailScreen(Screen[None]):
         self.query_one("#summary", Static).update(summary_text(dto))
         addresses = addresses_text(dto, host.config.ui.ssh, host.hints)
         self.query_one("#addresses", Static).update(addresses)
-        self.query_one("#labs-heading", Static).update(labs_heading(dto))
+        self.query_one("#labs-heading", Static).update(labs_heading(dto, host.hints))
         self.query_one(LabsTable).show(dto.labs)
         self._show_audit()
         self.query_one("#errors", Static).update(errors_text(dto))

@@ -129,11 +129,30 @@ def shown_time(
     return UNKNOWN_TIME if name in dto.unknown_fields else None
 
 
+REGISTERING_WORD = "registering…"
+
+
 def licence_word(dto: CMLWorkerDto) -> str | None:
-    """The licence status, `?` when an expiry CML sent could not be read, None when not read."""
+    """The licence status (`registering…` while a registration is under way), `?` when an
+    expiry CML sent could not be read, None when not read."""
+    if dto.license_operation is not None:
+        return REGISTERING_WORD
     if dto.license_status is not None:
         return dto.license_status.value
     return UNKNOWN_TIME if "license_status" in dto.unknown_fields else None
+
+
+_LICENCE_STYLES = {
+    "registered": "green",
+    "evaluation": "yellow",
+    REGISTERING_WORD: "cyan",
+    UNKNOWN_TIME: "dim",
+}
+
+
+def licence_style(word: str | None) -> str:
+    """The colour of a licence word (`licence_word`); red for expired, invalid, unregistered."""
+    return _LICENCE_STYLES.get(word or "", "#ff6b6b")
 
 
 def duration(seconds: float | None) -> str:

@@ -33,7 +33,21 @@ ACTIVITY_LOG: Final = Hint("activity", "{key} opens the activity log")
 OPENS_CML: Final = Hint("open_url", "{key} opens the CML web UI")
 COPIES: Final = Hint("clipboard", "{key} copies")
 PAUSES_MARKED: Final = Hint("pause_idle", "{key} pauses the marked ones")
-HINTS: Final = (RESUME_FROM_FREEZE, QUITS, HELP, ACTIVITY_LOG, OPENS_CML, COPIES, PAUSES_MARKED)
+STOPS_LAB: Final = Hint("stop_lab", "{key}: stop lab")
+STARTS_LAB: Final = Hint("start_lab", "{key}: start lab")
+WIPES_LAB: Final = Hint("wipe_lab", "{key}: wipe lab")
+HINTS: Final = (
+    RESUME_FROM_FREEZE,
+    QUITS,
+    HELP,
+    ACTIVITY_LOG,
+    OPENS_CML,
+    COPIES,
+    PAUSES_MARKED,
+    STOPS_LAB,
+    STARTS_LAB,
+    WIPES_LAB,
+)
 
 
 class KeyHints:

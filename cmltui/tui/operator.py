@@ -1,4 +1,5 @@
-"""The operator's actions as the dashboard runs them: toggle idle detection, pause, resume.
+"""The operator's actions as the dashboard runs them: toggle idle detection, pause, resume,
+and a lab's stop, start or wipe.
 
 Checks that need no AWS (selection, read-only, already in flight, status) happen here, before
 anything is sent or asked, on the state the screen shows (the view-model: a worker whose pause
@@ -15,13 +16,19 @@ from collections.abc import Awaitable, Callable, Iterable, Set
 from typing import Final
 
 from cmltui.api.backend import ActionRefused
-from cmltui.api.dto import CMLWorkerDto
+from cmltui.api.dto import CMLWorkerDto, LabDto
 from cmltui.api.events import ActivityEvent
 from cmltui.domain.enums import WorkerStatus
-from cmltui.domain.idle import IdleState
-from cmltui.domain.rules import ActionKind, action_refusal
+from cmltui.domain.rules import (
+    LAB_ACTIONS,
+    ActionKind,
+    LabVerb,
+    Shown,
+    action_refusal,
+    bulk_pause_choice,
+)
 from cmltui.tui.bulk import BulkPauseScreen, BulkRow
-from cmltui.tui.confirm import ConfirmActionScreen, Kind
+from cmltui.tui.confirm import ConfirmActionScreen, Kind, LabConfirmScreen
 from cmltui.tui.host import Host
 
 log = logging.getLogger(__name__)
@@ -59,7 +66,38 @@ class OperatorActions:
         screen = ConfirmActionScreen(dto, kind, self.host.clock.now())
         self.host.push_screen(screen, lambda yes: self._answered(kind, dto, bool(yes)))
 
-    def refusal(self, kind: ActionKind, dto: CMLWorkerDto) -> str | None:
+    def request_lab(self, verb: LabVerb, worker_id: str | None, lab_id: str | None) -> None:
+        """Stop, start or wipe the lab under the detail screen's cursor, after a confirmation
+        whose default is No."""
+        dto = self.host.view.dto(worker_id)
+        lab = next((lab for lab in (dto.labs or ()) if lab.id == lab_id), None) if dto else None
+        if dto is None or lab is None:
+            self._refuse("No lab selected.")
+            return
+        why = self.refusal(LAB_ACTIONS[verb], dto, lab)
+        if why is not None:
+            self._refuse(why)
+            return
+        screen = LabConfirmScreen(dto, lab, verb, self.host.clock.now())
+        self.host.push_screen(screen, lambda yes: self._lab_answered(verb, dto, lab, bool(yes)))
+
+    def _lab_answered(self, verb: LabVerb, dto: CMLWorkerDto, lab: LabDto, yes: bool) -> None:
+        title = lab.title
+        if not yes:
+            self.host.notify(f"{verb.capitalize()} of lab {title} cancelled.", timeout=3)
+            return
+        if dto.id in self.in_flight:
+            self._refuse(f"{dto.name}: an action is already in flight; wait for it")
+            return
+        backend = self.host.backend
+        self._start(
+            f"{verb} lab",
+            dto,
+            lambda: backend.lab_action(dto.id, lab.id, verb),
+            f"{verb} lab sent: {title} on {dto.name}",
+        )
+
+    def refusal(self, kind: ActionKind, dto: CMLWorkerDto, lab: LabDto | None = None) -> str | None:
         """The core's one precondition rule, on the state the screen shows (in flight too)."""
         return action_refusal(
             kind,
@@ -67,6 +105,8 @@ class OperatorActions:
             status=self.host.view.status(dto.id) or WorkerStatus.UNKNOWN,
             read_only=self.host.backend.context.read_only,
             in_flight=dto.id in self.in_flight,
+            lab_title=lab.title if lab else None,
+            lab_state=lab.state if lab else None,
         )
 
     def bulk_candidates(self, shown: Iterable[str], marked: Set[str]) -> tuple[list[BulkRow], str]:
@@ -74,16 +114,23 @@ class OperatorActions:
         running ones that have no action in flight. Returns each with its idle state as shown,
         and the word for them ("marked", "idle")."""
         view = self.host.view
-        if marked:
-            chosen, why = [w for w in shown if w in marked], "marked"
-        else:
-            chosen, why = [w for w in shown if view.idle_state(w) is IdleState.IDLE], "idle"
-        rows = []
-        for worker_id in chosen:
-            dto = view.dto(worker_id)
-            if dto is not None and self.refusal("pause", dto) is None:
-                rows.append((dto, view.idle_state(worker_id)))
-        return rows, why
+        dtos = [dto for dto in (view.dto(w) for w in shown) if dto is not None]
+        chosen, why = bulk_pause_choice(
+            (
+                Shown(
+                    dto.id,
+                    dto.name,
+                    view.status(dto.id) or WorkerStatus.UNKNOWN,
+                    view.idle_state(dto.id),
+                )
+                for dto in dtos
+            ),
+            marked,
+            read_only=self.host.backend.context.read_only,
+            in_flight=self.in_flight,
+        )
+        by_id = {dto.id: dto for dto in dtos}
+        return [(by_id[s.worker_id], s.idle_state) for s in chosen], why
 
     def request_bulk(self, shown: Iterable[str], marked: Set[str]) -> None:
         """Pause the marked (or all idle) workers after one confirmation whose default is No."""

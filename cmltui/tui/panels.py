@@ -37,6 +37,7 @@ from cmltui.tui.fmt import (
     duration,
     gauge_bar,
     level,
+    licence_style,
     licence_word,
     local_time,
     money,
@@ -428,7 +429,7 @@ class HealthPanel(Panel):
             _line(text, "Health", " · ".join(words), "" if health.get("valid") else "yellow")
         license_word = licence_word(dto) or NONE
         raw = _license_raw(dto.cml_license_info)
-        style = {"registered": "green", "evaluation": "yellow"}.get(license_word, "#ff6b6b")
+        style = licence_style(license_word)
         _line(text, "License", license_word + (f" ({raw})" if raw else ""), style)
         labs = NONE
         if dto.cml_labs_count is not None:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from cmltui.sim import SimulatedFleet
+from cmltui.sim.cml_licence import REGISTRATION_S
 from tests.sim.sim_helpers import (
     API,
     assert_valid,
@@ -476,6 +477,28 @@ async def test_every_served_operation_conforms(fleet: SimulatedFleet) -> None:
         assert len(hosts) == w.spec.compute_count
         await c.call("GET", "/system/notices")
         await c.call("GET", "/system/maintenance_mode")
+
+        # Licence registration (a registered worker) and deregistration, as CML answers them.
+        registered = await c.call("GET", "/licensing")
+        assert registered["registration"]["status"] == "COMPLETED"
+        register = "/licensing/registration"
+        bad = await c.call("POST", register, body={"token": "bad"}, expect=400)
+        assert "Invalid registration token" in bad["description"]
+        await c.call("POST", register, body={"token": "T0ken-1"}, expect=409)  # registered
+        await c.call("DELETE", "/licensing/deregistration", expect=204)
+        assert (await c.call("GET", "/licensing"))["registration"]["status"] == "UNREGISTERED"
+        await c.call("DELETE", "/licensing/deregistration", expect=400)  # already
+        await c.call("POST", register, body={"token": "T0ken-1", "reregister": False}, expect=204)
+        busy = await c.call("POST", register, body={"token": "T0ken-1"}, expect=409)
+        assert "in progress" in busy["description"]
+        assert (await c.call("GET", "/licensing"))["registration"]["status"] == "IN_PROGRESS"
+        await c.call("DELETE", "/licensing/deregistration", expect=409)
+        clock.advance(REGISTRATION_S)
+        done = await c.call("GET", "/licensing")
+        assert (done["registration"]["status"], done["authorization"]["status"]) == (
+            "COMPLETED",
+            "AUTHORIZED",
+        )
 
         # Log out: the token stops working.
         assert await c.call("DELETE", "/logout") is True

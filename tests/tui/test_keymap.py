@@ -11,8 +11,10 @@ from textual.widgets import Footer
 
 from cmltui import keymap
 from cmltui.config import Config, ConfigError, KeysConfig, load_config
+from cmltui.keymap import Scope
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
+from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.help import help_table
 from tests.tui.tui_fleet import by_name
 
@@ -98,8 +100,19 @@ async def test_palette_lists_every_palette_action_and_runs_it(make_app, workers)
         await pilot.pause()
         app.table.move_to(by_name(workers, "busy").instance_id)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        assert {spec.palette for spec in keymap.palette_entries()} <= titles
+        palette = list(keymap.palette_entries())
+        on_main = {spec.palette for spec in palette if keymap.works_on(spec.action, Scope.MAIN)}
+        assert on_main <= titles
         assert "Theme" in titles  # Textual's own entries stay
+        # the lab actions work on a worker's detail screen only, and are listed only there
+        labs = {"Stop lab", "Start lab", "Wipe lab"}
+        assert labs <= {spec.palette for spec in palette} and not labs & titles
+        app.push_screen(WorkerDetailScreen(by_name(workers, "busy").instance_id))
+        await pilot.pause()
+        detail = {command.title for command in app.get_system_commands(app.screen)}
+        assert labs <= detail and "Pause worker" in detail and "Sort: next column" not in detail
+        app.pop_screen()
+        await pilot.pause()
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)

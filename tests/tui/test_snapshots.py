@@ -250,3 +250,16 @@ def test_activity_log_full_height_at_80x24(snap_compare, make_app, workers, cloc
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=COMPACT, run_before=run_before)
+
+
+def test_lab_stop_confirmation(snap_compare, make_app):
+    """h on a worker's detail screen: the lab under the cursor, its owner, state and what a
+    stop does; No is focused."""
+    app, _ = make_app()
+
+    async def run_before(pilot) -> None:
+        await _loaded("busy")(pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=COMPACT, press=["h"], run_before=run_before)

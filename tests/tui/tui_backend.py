@@ -22,12 +22,16 @@ from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
+    LabChanged,
+    LicenceChanged,
+    LicenceStep,
     WorkerPaused,
     WorkerResumed,
 )
 from cmltui.audit import AuditLog, read_entries
 from cmltui.clock import Clock
 from cmltui.domain.intervals import Cadence
+from cmltui.domain.rules import ActionKind, LabVerb
 
 
 class ScriptedBackend:
@@ -221,6 +225,49 @@ class ScriptedBackend:
                 was_auto_paused=False,
             )
         )
+
+    async def lab_action(self, worker_id: str, lab_id: str, verb: LabVerb) -> LabChanged:
+        await self._action(f"{verb}_lab", worker_id)
+        self.calls[-1] = (f"{verb}_lab", worker_id, lab_id)
+        return self.emit(
+            LabChanged(
+                worker_id=worker_id,
+                lab_id=lab_id,
+                lab_title=None,
+                action=verb,
+                lab_state=None,
+                changed_by="tester",
+                changed_at=self.clock.now(),
+            )
+        )
+
+    async def register_licence(
+        self, worker_id: str, token: str, *, reregister: bool = False
+    ) -> LicenceChanged:
+        await self._action("register_licence", worker_id)
+        return self.emit(self._licence(worker_id, "registration completed"))
+
+    async def deregister_licence(self, worker_id: str) -> LicenceChanged:
+        await self._action("deregister_licence", worker_id)
+        return self.emit(self._licence(worker_id, "deregistered"))
+
+    def _licence(self, worker_id: str, step: LicenceStep) -> LicenceChanged:
+        return LicenceChanged(
+            worker_id=worker_id, step=step, at=self.clock.now(), by="tester", detail=None
+        )
+
+    async def prepare_actions(self) -> FleetSnapshot:
+        return self.produce()
+
+    def request_text(
+        self,
+        kind: ActionKind,
+        worker_id: str,
+        *,
+        lab_id: str | None = None,
+        enable: bool | None = None,
+    ) -> str:
+        return f"{kind} {worker_id} {lab_id or ''}".strip()
 
     def emit(self, event: ActivityEvent) -> ActivityEvent:
         """What the idle checker (or an action) would report on the activity channel."""

@@ -1,12 +1,12 @@
-"""Cloud Manager's REST API: the worker list, its idle verdicts and labs, and the three actions.
+"""Cloud Manager's REST API: the worker list, its idle verdicts and labs, and the actions.
 
 Routes follow upstream's controllers: `WorkersController` (`GET /api/workers/region/{r}/workers`,
 `GET …/workers/{id}/idle-status`, `POST …/workers/{id}/idle-detection/enable|disable`,
-`POST …/workers/{id}/stop|start`) and `LabsController`
-(`GET /api/labs/region/{r}/workers/{id}/labs`).
-The region is upstream's enum (`CCM_REGIONS`); the actions need the `admin` role. A rejected token
-is refreshed when `TokenProvider` allows it and the call retried once. Bodies are read with a size
-and depth limit; errors are one-line, bounded text.
+`POST …/workers/{id}/stop|start`, `POST|DELETE …/workers/{id}/license`) and `LabsController`
+(`GET /api/labs/region/{r}/workers/{id}/labs`, `POST …/labs/{lab_id}/start|stop|wipe`).
+The region is upstream's enum (`CCM_REGIONS`); the worker actions need the `admin` role. A rejected
+token is refreshed when `TokenProvider` allows it and the call retried once. Bodies are read with a
+size and depth limit; errors are one-line, bounded text.
 """
 
 from __future__ import annotations
@@ -89,24 +89,43 @@ class CcmApi:
 
     async def idle_status(self, region: str, worker_id: str) -> Any:
         """Cloud Manager's idle verdict on one worker (read by `cmltui.ccm_facts`)."""
-        return await self._call("GET", f"{_workers(region)}/{_segment(worker_id)}/idle-status")
+        return await self._call("GET", worker_path(region, worker_id, "idle-status"))
 
     async def labs(self, region: str, worker_id: str) -> Any:
         """The labs Cloud Manager has recorded for one worker (read by `cmltui.ccm_facts`)."""
-        path = f"/api/labs/region/{_segment(region)}/workers/{_segment(worker_id)}/labs"
-        return await self._call("GET", path)
+        return await self._call("GET", _labs(region, worker_id))
 
     async def action(self, region: str, worker_id: str, action: str) -> None:
         """Send an action; its answer is not needed (Cloud Manager's events carry the result),
         so an answer that cannot be read does not make an accepted action a failure."""
-        path = f"{_workers(region)}/{_segment(worker_id)}/{ACTIONS[action]}"
+        path = worker_path(region, worker_id, ACTIONS[action])
         await self._call("POST", path, answer_needed=False, admin=True)
+
+    async def lab_action(self, region: str, worker_id: str, lab_id: str, verb: str) -> None:
+        """Upstream's `LabsController`: `POST …/labs/{lab_id}/start|stop|wipe` (200 once CML
+        did it; the lab's new state follows in `worker.labs.updated`)."""
+        path = f"{_labs(region, worker_id)}/{_segment(lab_id)}/{verb}"
+        await self._call("POST", path, answer_needed=False)
+
+    async def register_licence(
+        self, region: str, worker_id: str, token: str, *, reregister: bool
+    ) -> None:
+        """`POST …/workers/{id}/license` (202: its job runs on); the token is in the body only."""
+        body = {"license_token": token, "reregister": reregister}
+        path = worker_path(region, worker_id, "license")
+        await self._call("POST", path, body=body, answer_needed=False, admin=True)
+
+    async def deregister_licence(self, region: str, worker_id: str) -> None:
+        """`DELETE …/workers/{id}/license` (202: its job runs on)."""
+        path = worker_path(region, worker_id, "license")
+        await self._call("DELETE", path, answer_needed=False, admin=True)
 
     async def _call(
         self,
         method: str,
         path: str,
         *,
+        body: Any = None,
         limit: int = MAX_BODY_BYTES,
         answer_needed: bool = True,
         admin: bool = False,
@@ -116,7 +135,7 @@ class CcmApi:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             try:
                 async with self.session.request(
-                    method, self.base_url + path, headers=headers
+                    method, self.base_url + path, headers=headers, json=body
                 ) as response:
                     raw = await response.content.read(limit + 1)
                     status = response.status
@@ -191,6 +210,15 @@ def _validation_item(item: Any) -> str | None:
 
 def _workers(region: str) -> str:
     return f"/api/workers/region/{_segment(region)}/workers"
+
+
+def worker_path(region: str, worker_id: str, tail: str) -> str:
+    """A worker's route under upstream's `WorkersController`."""
+    return f"{_workers(region)}/{_segment(worker_id)}/{tail}"
+
+
+def _labs(region: str, worker_id: str) -> str:
+    return f"/api/labs/region/{_segment(region)}/workers/{_segment(worker_id)}/labs"
 
 
 def _segment(value: str) -> str:

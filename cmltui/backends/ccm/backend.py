@@ -40,15 +40,14 @@ from cmltui.api.events import (
     ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
 )
-from cmltui.audit import AuditLog, AuditUnavailable, read_entries
+from cmltui.audit import AuditLog, read_entries
 from cmltui.backends.ccm.api import (
     CcmApi,
-    CcmAuthError,
     CcmError,
-    CcmRefused,
     check_regions,
     ssl_context,
 )
@@ -62,9 +61,10 @@ from cmltui.backends.ccm.events import (
 )
 from cmltui.backends.ccm.fleet import CcmFleet, Entry, Stored
 from cmltui.backends.ccm.kinds import KindCounter
+from cmltui.backends.ccm.operations import CcmOperations
 from cmltui.backends.ccm.readers import FactReader
 from cmltui.backends.ccm.stream import CcmStream, StreamEvent, StreamState
-from cmltui.ccm_facts import read_idle_status, read_labs
+from cmltui.ccm_facts import CcmLab, read_idle_status, read_labs
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
 from cmltui.credentials import local_user
@@ -118,6 +118,7 @@ class StreamTiming:
     action_event_timeout: float = 10.0
     stable_after: float = 60.0
     token_command_gap: float = 60.0
+    licence_timeout: float = 100.0  # upstream's registration job polls CML for up to 90 s
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class CcmOpened:
 CcmOpener = Callable[[], Awaitable[CcmOpened]]
 
 
-class CcmBackend(Channels):
+class CcmBackend(CcmOperations, Channels):
     def __init__(
         self,
         config: Config,
@@ -168,6 +169,7 @@ class CcmBackend(Channels):
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
+        self._secrets: set[str] = set()  # tokens being sent: cut out of what comes back
         self.unknown_types = KindCounter(log, "event types not used by cmltui (ignored)")
         super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
@@ -368,10 +370,11 @@ class CcmBackend(Channels):
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
 
-    def _for_action(self, worker_id: str, kind: ActionKind) -> Entry:
+    def _for_action(self, worker_id: str, kind: ActionKind, lab: CcmLab | None = None) -> Entry:
         """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no.
 
-        The status is the one shown: a held in-flight status (a pause just sent) counts.
+        The status is the one shown: a held in-flight status (a pause just sent) counts; so
+        does a lab's state as Cloud Manager last listed it.
         """
         entry = self.fleet.entries.get(worker_id)
         held = self.fleet.held_status(worker_id)
@@ -382,6 +385,8 @@ class CcmBackend(Channels):
             status=held if held is not None else ccm_status(listed),
             read_only=self.config.read_only,
             in_flight=worker_id in self._in_flight,
+            lab_title=lab.title if lab else None,
+            lab_state=lab.state if lab else None,
         )
         if why is None and entry is None:
             why = f"unknown worker {worker_id[:64]}"
@@ -394,7 +399,7 @@ class CcmBackend(Channels):
         self,
         worker_id: str,
         entry: Entry,
-        action: str,
+        action: ActionKind,
         route: str,
         kind: type[E],
         expected: dict[str, Any],
@@ -408,59 +413,26 @@ class CcmBackend(Channels):
         """
         event_type = kind.type
         detail = {**(detail or {}), "via": self.label}
-        api = self._open_api()
-        self._in_flight.add(worker_id)
         key = (worker_id, event_type)
         waiter: asyncio.Future[ActivityEvent] = asyncio.get_running_loop().create_future()
         self._waiters[key] = waiter
-        audit = {
-            "worker_id": worker_id,
-            "worker_name": self.fleet.name(worker_id),
-            "region": entry.region,
-            "operator": self.operator,
-            "action": action,
-        }
-
-        def result(outcome: str, error: str | None = None) -> None:
-            self.audit.record(
-                at=self.clock.now(), result=outcome, error=error, detail=detail, **audit
-            )
-
         try:
-            try:  # the durable intent line first: if it cannot be written, nothing is sent
-                self.audit.record(
-                    at=self.clock.now(), result="intent", detail=detail, required=True, **audit
+            with self._busy(worker_id):
+                await self._audited(
+                    worker_id,
+                    entry.region,
+                    action,
+                    detail,
+                    lambda api: api.action(entry.region, worker_id, route),
                 )
-            except AuditUnavailable as exc:
-                raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
-            try:
-                await api.action(entry.region, worker_id, route)
-            except CcmRefused as exc:
-                result("refused", str(exc))
-                raise ActionRefused(str(exc)) from None
-            except CcmAuthError:
-                self._set_status("error", "token rejected")
-                result("failed", "token rejected")
-                raise ActionFailed("Cloud Manager rejected the token") from None
-            except CcmError as exc:
-                result("failed", str(exc))
-                raise ActionFailed(str(exc)) from None
-            except asyncio.CancelledError:
-                result("failed", "cancelled before Cloud Manager answered")
-                raise
-            except Exception as exc:  # never an intent line without its result
-                result("failed", type(exc).__name__)
-                raise ActionFailed(f"{action.replace('_', ' ')} failed: {exc}") from None
-            result("ok")
-            try:
-                async with asyncio.timeout(self.timing.action_event_timeout):
-                    event = await waiter
-            except TimeoutError:
-                log.info("%s of %s: no event from Cloud Manager in time", action, worker_id)
-                event = self._stand_in(event_type, worker_id, expected)
+                try:
+                    async with asyncio.timeout(self.timing.action_event_timeout):
+                        event = await waiter
+                except TimeoutError:
+                    log.info("%s of %s: no event from Cloud Manager in time", action, worker_id)
+                    event = self._stand_in(event_type, worker_id, expected)
         finally:
             self._waiters.pop(key, None)
-            self._in_flight.discard(worker_id)
         if not isinstance(event, kind):  # cannot happen: waiters and stand-ins are by type
             raise ActionFailed(f"{action.replace('_', ' ')}: no {event_type} event")
         return event
@@ -614,9 +586,10 @@ class CcmBackend(Channels):
 
     def _accept(self, activity: ActivityEvent) -> None:
         """Hold what the event sets (the settle table), ask Cloud Manager's verdict again
-        after a toggle, resume or activity check, and put it on the activity channel."""
+        after a toggle, resume, lab action or activity check, and put it on the activity
+        channel."""
         self.fleet.hold(activity)
-        if not isinstance(activity, WorkerPaused):
+        if not isinstance(activity, (WorkerPaused, LicenceChanged)):
             self.verdicts.due(activity.worker_id)
         self.activity.publish(activity)
 
@@ -626,7 +599,9 @@ class CcmBackend(Channels):
             return
         if event.type == DEREGISTERED:
             self.fleet.forget_licence(licence.worker_id)
-        self.activity.publish(licence)
+        if licence.detail and self._secrets:  # CML's reason may repeat a token being sent
+            licence = licence.model_copy(update={"detail": self.scrub(licence.detail)})
+        self._accept(licence)  # held: "registering" until the job's end
 
     async def _read_verdict(self, worker_id: str) -> None:
         entry = self.fleet.entries.get(worker_id)

@@ -15,6 +15,7 @@ from cmltui.api.events import (
     ActivityUpdated,
     IdleDetectionToggled,
     LicenceChanged,
+    LicenceStep,
     WorkerPaused,
     WorkerResumed,
 )
@@ -124,7 +125,7 @@ ACTIVITY_TYPES: Final = frozenset(_BUILDERS)
 
 # Upstream's licence events (`application/events/domain/cml_worker_license_events.py`): the
 # step each names, the key of its time, and the key of what it says.
-_LICENCE: Final[Mapping[str, tuple[str, str, str | None]]] = {
+_LICENCE: Final[Mapping[str, tuple[LicenceStep, str, str | None]]] = {
     "worker.license.registration.started": ("registration started", "started_at", None),
     "worker.license.registration.completed": (
         "registration completed",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -106,14 +106,14 @@ class Actions:
         self, worker_id: str, shown_enabled: bool
     ) -> IdleDetectionToggled:
         """Write the opposite of the value shown (never read-then-invert)."""
-        worker = self._worker(worker_id)
+        worker = self.worker(worker_id)
         action: ActionKind = "toggle_idle_detection"
         new_value = not shown_enabled
-        with self._guard([worker], action):
+        with self.guard([worker], action):
             now = self.clock.now()
             tag_value = IDLE_ENABLED if new_value else IDLE_DISABLED
             detail = {"is_enabled": new_value}
-            self._intent(worker, action, now, detail)
+            self.intent(worker, action, now, detail)
             await self._aws_write(
                 [worker],
                 action,
@@ -123,7 +123,7 @@ class Actions:
             )
             worker.write_tags({IDLE_DETECTION_TAG: tag_value}, now)
             self.read_soon(worker.key)
-            self._audit(worker, action, "ok", now, detail=detail)
+            self.audit_line(worker, action, "ok", now, detail=detail)
             event = IdleDetectionToggled(
                 worker_id=worker.key,
                 is_enabled=new_value,
@@ -138,7 +138,7 @@ class Actions:
     async def pause(
         self, worker_id: str, *, reason: PauseReason = PauseReason.MANUAL, by: str | None = None
     ) -> WorkerPaused:
-        paused = await self._pause([self._worker(worker_id)], reason=reason, by=by, bulk=False)
+        paused = await self._pause([self.worker(worker_id)], reason=reason, by=by, bulk=False)
         return paused[0]
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
@@ -150,8 +150,8 @@ class Actions:
         workers: list[CMLWorker] = []
         problems: list[str] = []
         for worker_id in dict.fromkeys(worker_ids):
-            worker = self._worker(worker_id)
-            why = self._refusal(worker, "pause")
+            worker = self.worker(worker_id)
+            why = self.refusal(worker, "pause")
             if why is not None:
                 problems.append(f"not paused: {why}")
                 self.warn(problems[-1])
@@ -186,13 +186,13 @@ class Actions:
         action: ActionKind = "auto_pause" if reason is PauseReason.IDLE_TIMEOUT else "pause"
         auto = reason is PauseReason.IDLE_TIMEOUT
         actor = by or (SYSTEM_ACTOR if auto else self.operator_for(workers[0]))
-        with self._guard(workers, action):
+        with self.guard(workers, action):
             workers = await self._last_look(workers, action, WorkerStatus.RUNNING, bulk)
             now = self.clock.now()
             idle_minutes = {w.key: idle.idle_minutes(w, now) for w in workers}
             detail = {"reason": reason.value, "by": actor}
             for worker in workers:
-                self._intent(worker, action, now, detail)
+                self.intent(worker, action, now, detail)
             await self._aws_write(
                 workers,
                 action,
@@ -231,15 +231,15 @@ class Actions:
     # -- resume --------------------------------------------------------------------------------
 
     async def resume(self, worker_id: str, *, by: str | None = None) -> WorkerResumed:
-        worker = self._worker(worker_id)
+        worker = self.worker(worker_id)
         action: ActionKind = "resume"
         actor = by or self.operator_for(worker)
-        with self._guard([worker], action):
+        with self.guard([worker], action):
             await self._last_look([worker], action, WorkerStatus.STOPPED, bulk=False)
             now = self.clock.now()
             was_auto_paused = worker.history.pause_reason is PauseReason.IDLE_TIMEOUT
             detail = {"by": actor}
-            self._intent(worker, action, now, detail)
+            self.intent(worker, action, now, detail)
             await self._aws_write(
                 [worker],
                 action,
@@ -265,13 +265,15 @@ class Actions:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _worker(self, worker_id: str) -> CMLWorker:
+    def worker(self, worker_id: str) -> CMLWorker:
         worker = self.registry.get(worker_id)
         if worker is None:
             raise ActionRefused(f"unknown worker {worker_id}")
         return worker
 
-    def _refusal(self, worker: CMLWorker, kind: ActionKind) -> str | None:
+    def refusal(
+        self, worker: CMLWorker, kind: ActionKind, lab: LabShown | None = None
+    ) -> str | None:
         """The precondition rule on the registry's view (the monitor's own writes held)."""
         return action_refusal(
             kind,
@@ -280,16 +282,31 @@ class Actions:
             read_only=self.read_only,
             in_flight=worker.key in self._in_flight,
             idle_detection=idle.detection_switched_on(worker.tags, self.config.idle_settings()),
+            lab_title=lab.title if lab else None,
+            lab_state=lab.state if lab else None,
         )
 
     @contextmanager
-    def _guard(self, workers: list[CMLWorker], kind: ActionKind) -> Iterator[None]:
+    def guard(
+        self,
+        workers: list[CMLWorker],
+        kind: ActionKind,
+        lab: LabShown | None = None,
+        detail: dict[str, object] | None = None,
+    ) -> Iterator[None]:
         """Refuse by the one precondition rule, else mark the workers busy for the action."""
         for worker in workers:
-            why = self._refusal(worker, kind)
+            why = self.refusal(worker, kind, lab)
             if why is not None:
                 if self.read_only:
-                    self._audit(worker, kind, "refused", self.clock.now(), error="read-only mode")
+                    self.audit_line(
+                        worker,
+                        kind,
+                        "refused",
+                        self.clock.now(),
+                        error="read-only mode",
+                        detail=detail,
+                    )
                 raise ActionRefused(why)
         ids = {w.key for w in workers}
         self._in_flight |= ids
@@ -341,7 +358,7 @@ class Actions:
                     f"{expected.value})"
                 )
             message = f"{why}; {verb} not sent (read again right before sending)"
-            self._audit(worker, kind, "refused", self.clock.now(), error=message)
+            self.audit_line(worker, kind, "refused", self.clock.now(), error=message)
             if not bulk:
                 raise ActionRefused(message)
             self.warn(message)
@@ -349,12 +366,13 @@ class Actions:
             raise ActionRefused(f"{verb} not sent: every state changed")
         return unchanged
 
-    def _intent(
+    def intent(
         self, worker: CMLWorker, action: str, at: datetime, detail: dict[str, object]
     ) -> None:
-        """The durable line before the AWS call; if it cannot be written, nothing is sent."""
+        """The durable line before the call (AWS or CML); if it cannot be written, nothing is
+        sent."""
         try:
-            self._audit(worker, action, "intent", at, detail=detail, required=True)
+            self.audit_line(worker, action, "intent", at, detail=detail, required=True)
         except AuditUnavailable as exc:
             raise ActionRefused(f"{action.replace('_', ' ')} not sent: {exc}") from exc
 
@@ -363,7 +381,7 @@ class Actions:
             return await call
         except AwsActionError as exc:
             for worker in workers:
-                self._audit(worker, action, "failed", self.clock.now(), error=str(exc))
+                self.audit_line(worker, action, "failed", self.clock.now(), error=str(exc))
             names = ", ".join(w.name for w in workers)
             raise ActionFailed(f"{names}: {action.replace('_', ' ')} failed: {exc}") from exc
 
@@ -405,14 +423,14 @@ class Actions:
             message = f"{worker.name}: history tags not written: {exc}"
             self.warn(message)
             log.warning("%s", message)
-            self._audit(
+            self.audit_line(
                 worker, action, "ok, history tags not written", at, error=str(exc), detail=detail
             )
             return
         worker.write_tags(tags, at)
-        self._audit(worker, action, "ok", at, detail=detail)
+        self.audit_line(worker, action, "ok", at, detail=detail)
 
-    def _audit(
+    def audit_line(
         self,
         worker: CMLWorker,
         action: str,
@@ -436,6 +454,14 @@ class Actions:
             detail=dict(detail) if detail else None,
             required=required,
         )
+
+
+@dataclass(frozen=True)
+class LabShown:
+    """A lab as the precondition rule sees it: its title and CML's state (None: not known)."""
+
+    title: str
+    state: str | None
 
 
 def _hold_status(worker: CMLWorker, event: WorkerPaused | WorkerResumed) -> None:

@@ -18,8 +18,8 @@ import asyncio
 import gc
 import logging
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,8 +37,13 @@ from cmltui.domain.intervals import Cadence
 from cmltui.domain.prices import PriceLookup
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.sanitize import error_text
-from cmltui.domain.settle import merge_tags, settle_status
-from cmltui.domain.status import CMLOutcome, CMLReach, license_time_problems
+from cmltui.domain.settle import merge_tags, settle_fields, settle_status
+from cmltui.domain.status import (
+    CMLOutcome,
+    CMLReach,
+    license_operation,
+    license_time_problems,
+)
 from cmltui.domain.tags import (
     LAST_PAUSED_AT,
     LAST_RESUMED_AT,
@@ -55,6 +60,7 @@ from cmltui.sources.aws_accounts import AwsAccounts
 from cmltui.sources.aws_cloudwatch import CloudWatchReading
 from cmltui.sources.aws_ec2 import Ec2Instance, InstanceStatus
 from cmltui.sources.cml_client import CMLClient, CMLCycleResult, CMLTarget
+from cmltui.sources.cml_models import LabResponse, LicensingStatus
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +372,8 @@ class Collector:
         due = schedule.due(now)
         if worker.cml.labs is None:
             due |= {"lab_ids", "labs"}
+        if license_operation(worker.cml.licensing) is not None:
+            due.add("licensing")  # a registration under way: followed every cycle until done
         before = _node_counts(worker.cml.system_info)
         deadline = self.config.cml.worker_deadline
         result = CMLCycleResult()
@@ -390,7 +398,7 @@ class Collector:
         except Exception as exc:  # a bug in one worker's parsing must not blank the others
             log.exception("CML cycle failed for %s", worker.key)
             result = CMLCycleResult(errors={"cycle": f"internal error: {type(exc).__name__}"})
-        _apply_cml(worker, result, now)
+        _apply_cml(worker, result, now, timedelta(seconds=self.config.idle.settle_seconds))
         if result.reachable:
             made = {read for read in due if _read_answered(result, read)}
             info = result.system_information
@@ -467,7 +475,7 @@ class Collector:
                 _apply_cloudwatch(worker, outcome.get(worker.instance_id), now)
 
 
-def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None:
+def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime, settle: timedelta) -> None:
     cml = worker.cml
     if result.system_information is not None:
         cml.version = result.system_information.version
@@ -485,26 +493,10 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
         cml.lab_ids = list(result.lab_ids)
         cml.labs_read_at = now
     if result.labs is not None:
-        usernames = cml.users
-        cml.labs = [
-            LabSummary(
-                id=lab.id,
-                title=lab.lab_title or lab.id,
-                owner=lab.owner,
-                owner_username=lab.owner_username or usernames.get(lab.owner or ""),
-                state=str(lab.state or "UNKNOWN"),
-                node_count=lab.node_count,
-            )
-            for lab in result.labs
-        ]
+        labs = [lab_summary(lab, cml.users) for lab in result.labs]
+        cml.labs = settle_lab_states(worker, labs, now, settle)
     if result.licensing is not None:
-        if result.licensing is not cml.licensing_source:
-            cml.licensing_source = result.licensing
-            cml.licensing = result.licensing.as_public_dict()
-            problem = license_time_problems(cml.licensing)
-            _note_problem(worker, "licensing", problem)
-            _mark_unknown(worker, "license_status", problem is not None)
-        cml.licensing_read_at = now
+        apply_licensing(worker, result.licensing, now)
     if result.users is not None:
         cml.users = {user.id: user.username for user in result.users if user.id}
         cml.users_read_at = now
@@ -526,6 +518,45 @@ def _apply_cml(worker: CMLWorker, result: CMLCycleResult, now: datetime) -> None
         worker.errors["cml"] = shown
     else:
         worker.errors.pop("cml", None)
+
+
+def lab_summary(lab: LabResponse, usernames: Mapping[str, str]) -> LabSummary:
+    """What is kept of a lab CML described (the labs list, the detail screen)."""
+    return LabSummary(
+        id=lab.id,
+        title=lab.lab_title or lab.id,
+        owner=lab.owner,
+        owner_username=lab.owner_username or usernames.get(lab.owner or ""),
+        state=str(lab.state or "UNKNOWN"),
+        node_count=lab.node_count,
+    )
+
+
+def settle_lab_states(
+    worker: CMLWorker, labs: list[LabSummary], read_started: datetime, settle: timedelta
+) -> list[LabSummary]:
+    """The labs read, with the states cmltui's own lab actions set that a stale read cannot
+    undo (the settle rule, as for tags and states)."""
+    held = worker.pending_lab_states
+    if not held:
+        return labs
+    read = {lab.id: lab.state for lab in labs}
+    merged = settle_fields(read, held, read_started, settle)
+    for lab_id in [k for k in held if k not in read]:
+        del held[lab_id]  # the lab is gone: nothing to hold
+    return [replace(lab, state=merged[lab.id]) for lab in labs]
+
+
+def apply_licensing(worker: CMLWorker, licensing: LicensingStatus, now: datetime) -> None:
+    """Keep the licensing object CML sent (a cycle's read, or one right after an action)."""
+    cml = worker.cml
+    if licensing is not cml.licensing_source:
+        cml.licensing_source = licensing
+        cml.licensing = licensing.as_public_dict()
+        problem = license_time_problems(cml.licensing)
+        _note_problem(worker, "licensing", problem)
+        _mark_unknown(worker, "license_status", problem is not None)
+    cml.licensing_read_at = now
 
 
 def _node_counts(system_info: dict[str, Any] | None) -> tuple[object, object] | None:

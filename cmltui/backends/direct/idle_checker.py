@@ -81,14 +81,16 @@ class IdleChecker:
         per_tick = len(candidates) * self.tick_seconds / max(interval.total_seconds(), 1.0)
         return fresh + due[: max(1, math.ceil(per_tick))]
 
-    async def check_due(self) -> list[ActivityEvent]:
+    async def check_due(self, *, act: bool = True) -> list[ActivityEvent]:
+        """Check the workers due now; with `act` False only read (a snapshot never pauses)."""
         now = self.clock.now()
         workers = self.due_workers(now)
-        results = await asyncio.gather(*(self.check_worker(w) for w in workers))
+        results = await asyncio.gather(*(self.check_worker(w, act=act) for w in workers))
         return [event for batch in results for event in batch]
 
-    async def check_worker(self, worker: CMLWorker) -> list[ActivityEvent]:
-        """Read telemetry, update activity, maybe auto-pause. Returns the events published."""
+    async def check_worker(self, worker: CMLWorker, *, act: bool = True) -> list[ActivityEvent]:
+        """Read telemetry, update activity, maybe auto-pause (unless `act` is False). Returns
+        the events published."""
         events: list[ActivityEvent] = []
         target = self.targets(worker.key)
         if target is None or not worker.is_running:
@@ -134,7 +136,7 @@ class IdleChecker:
         )
         self.publish(update)
         events.append(update)
-        paused = await self._maybe_auto_pause(worker, now)
+        paused = await self._maybe_auto_pause(worker, now) if act else None
         if paused is not None:
             events.append(paused)
         return events

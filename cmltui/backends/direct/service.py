@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cmltui.api.backend import (
     ActionRefused,
@@ -22,8 +24,11 @@ from cmltui.api.backend import (
 )
 from cmltui.api.channels import Channels
 from cmltui.api.events import (
+    ActivityEvent,
     FleetSnapshot,
     IdleDetectionToggled,
+    LabChanged,
+    LicenceChanged,
     WorkerPaused,
     WorkerResumed,
 )
@@ -31,9 +36,11 @@ from cmltui.api.health import CollectorHealth
 from cmltui.audit import default_audit_path, read_entries
 from cmltui.backends.direct.actions import Actions
 from cmltui.backends.direct.health import CycleMeter
+from cmltui.backends.direct.requests import request_line
 from cmltui.backends.direct.wiring import Core, Endpoints, build_core
 from cmltui.config import Config
 from cmltui.domain.intervals import Cadence
+from cmltui.domain.rules import ActionKind, LabVerb
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,7 @@ CoreOpener = Callable[[Cadence, Progress], Awaitable[Core]]
 """Builds the core (and starts whatever it talks to), reporting progress in words."""
 
 RETRY_CAP_SECONDS = 300.0
+OPERATOR_WAIT_SECONDS = 10.0  # a command waits this long for STS to name the operator
 PRICE_WAIT_SECONDS = 15.0  # `snapshot` waits this long for Pricing API reads it started
 
 
@@ -68,6 +76,7 @@ class CoreService(Channels):
         self._refresh_requested = False
         self._tasks: list[asyncio.Task[None]] = []
         self._idle_task: asyncio.Task[None] | None = None
+        self._checks: set[asyncio.Task[list[ActivityEvent]]] = set()  # idle checks asked at once
         self._running = False
         super().__init__(label)
         self.failures = 0  # consecutive cycles in which no region could be listed
@@ -124,7 +133,9 @@ class CoreService(Channels):
 
     async def close(self) -> None:
         self._running = False
-        tasks = [*self._tasks, *([self._idle_task] if self._idle_task else [])]
+        tasks: list[asyncio.Task[Any]] = [*self._tasks, *self._checks]
+        if self._idle_task is not None:
+            tasks.append(self._idle_task)
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -211,12 +222,13 @@ class CoreService(Channels):
         """`cmltui snapshot`: collect, read telemetry once (so idle figures are real), collect.
 
         The first pass finds the workers and their CML endpoints; the idle checker needs both.
+        It only reads: a snapshot (or a command's `--dry-run`) never auto-pauses.
         """
         core = await self.open()
         first = await core.collector.collect()
         if not first.workers:
             return first
-        await core.idle_checker.check_due()
+        await core.idle_checker.check_due(act=False)
         if core.prices is not None:  # prices the first pass asked the Pricing API for
             await core.prices.settle(PRICE_WAIT_SECONDS)
         return await core.collector.collect()
@@ -251,9 +263,7 @@ class CoreService(Channels):
     # -- actions (each publishes its own minimal event on the core's activity channel) --------
 
     def _actions(self) -> Actions:
-        if self.core is None:
-            raise ActionRefused("the fleet is still being read; try again in a moment")
-        return self.core.actions
+        return self._core().actions
 
     async def toggle_idle_detection(
         self, worker_id: str, shown_enabled: bool
@@ -268,6 +278,62 @@ class CoreService(Channels):
 
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return await self._actions().pause_many(worker_ids)
+
+    async def lab_action(self, worker_id: str, lab_id: str, verb: LabVerb) -> LabChanged:
+        core = self._core()
+        event = await core.cml_actions.lab_action(worker_id, lab_id, verb)
+        self._read_again(core, worker_id)
+        return event
+
+    async def register_licence(
+        self, worker_id: str, token: str, *, reregister: bool = False
+    ) -> LicenceChanged:
+        core = self._core()
+        return await core.cml_actions.register_licence(worker_id, token, reregister=reregister)
+
+    async def deregister_licence(self, worker_id: str) -> LicenceChanged:
+        return await self._core().cml_actions.deregister_licence(worker_id)
+
+    def _read_again(self, core: Core, worker_id: str) -> None:
+        """After a lab changed: the labs list (a collection) and the idle checker (its
+        telemetry, where the lab's events are) read the worker at once, not at their cadence."""
+        if not self._running:
+            return  # a command: nothing on screen to bring up to date
+        self.refresh_now()
+        worker = core.registry.get(worker_id)
+        if worker is not None:
+            task = asyncio.create_task(core.idle_checker.check_worker(worker))
+            self._checks.add(task)
+            task.add_done_callback(self._checks.discard)
+
+    async def prepare_actions(self) -> FleetSnapshot:
+        """One whole snapshot (idle figures real, for `pause --idle`), then the operator's name
+        from STS, which an action records (waited for briefly; the local user otherwise)."""
+        snapshot = await self.snapshot_once()
+        core = await self.open()
+        deadline = time.monotonic() + OPERATOR_WAIT_SECONDS
+        for lookup in core.operator_lookups:  # one per account, all started at once
+            await asyncio.to_thread(lookup.join, max(0.0, deadline - time.monotonic()))
+        return snapshot
+
+    def request_text(
+        self,
+        kind: ActionKind,
+        worker_id: str,
+        *,
+        lab_id: str | None = None,
+        enable: bool | None = None,
+    ) -> str:
+        core = self._core()
+        worker = core.registry.get(worker_id)
+        region = worker.region if worker is not None else "?"
+        url = (worker.https_endpoint if worker is not None else None) or "its CML"
+        return request_line(kind, worker_id, region, url, lab_id=lab_id, enable=enable)
+
+    def _core(self) -> Core:
+        if self.core is None:
+            raise ActionRefused("the fleet is still being read; try again in a moment")
+        return self.core
 
 
 def aws_service(config: Config) -> CoreService:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,6 +19,7 @@ from cmltui.api.events import ActivityEvent
 from cmltui.api.subscribers import Subscribers
 from cmltui.audit import AuditLog, default_audit_path
 from cmltui.backends.direct.actions import Actions
+from cmltui.backends.direct.cml_actions import CmlActions
 from cmltui.backends.direct.collector import Collector
 from cmltui.backends.direct.idle_checker import IdleChecker
 from cmltui.backends.direct.pricing import PriceBook, build_price_book
@@ -58,6 +60,8 @@ class Core:
     cml: CMLClient
     collector: Collector
     actions: Actions
+    cml_actions: CmlActions
+    """The actions on a worker's CML (labs, the licence); they share `actions`' guard."""
     idle_checker: IdleChecker
     demo: bool
     activity: Subscribers[ActivityEvent]
@@ -66,6 +70,8 @@ class Core:
     """What an action or the core leaves behind for the operator (kept for late subscribers)."""
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     prices: PriceBook | None = None
+    operator_lookups: tuple[threading.Thread, ...] = ()
+    """STS asked in the background for each account's operator name (a command waits)."""
     accounts: AwsAccounts | None = None
     """Every account's source, the first being `aws`."""
 
@@ -150,11 +156,14 @@ def build_core(
         publish=activity.publish,
         warn=warnings.publish,
     )
+    lookups: list[threading.Thread] = []
     if operator is None and not endpoints.demo:  # each account's AWS caller; local user until then
         for source in accounts:
-            look_up_operator(
-                partial(source.client, "sts", source.regions[0]),
-                partial(actions.set_operator, account=source.account),
+            lookups.append(
+                look_up_operator(
+                    partial(source.client, "sts", source.regions[0]),
+                    partial(actions.set_operator, account=source.account),
+                )
             )
 
     if audit.problem:  # shown once in the dashboard; actions consult `audit.usable`
@@ -176,8 +185,10 @@ def build_core(
         cml=cml,
         collector=collector,
         actions=actions,
+        cml_actions=CmlActions(actions=actions, cml=cml, targets=collector.target_for),
         idle_checker=idle_checker,
         demo=endpoints.demo,
+        operator_lookups=tuple(lookups),
         activity=activity,
         warnings=warnings,
         prices=prices,

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cmltui.api.events import WorkerPaused, held_from_event
-from cmltui.backends.ccm.events import ACTIVITY_TYPES, to_activity
+from cmltui.api.events import LicenceChanged, WorkerPaused, held_from_event
+from cmltui.backends.ccm.events import (
+    ACTIVITY_TYPES,
+    LICENCE_TYPES,
+    to_activity,
+    to_licence_event,
+)
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.settle import EVENT_FIELDS
 
@@ -53,5 +58,26 @@ def test_an_event_without_what_cmltui_needs_is_none():
     assert to_activity("worker.something.new", PAUSED, T0) is None
     toggled = {"worker_id": "w-1", "toggled_at": "2026-03-02T09:00:00Z", "is_enabled": "no"}
     assert to_activity("worker.idle_detection.toggled", toggled, T0) is None
-    # Every event the settle table knows is read from Cloud Manager, and no other.
-    assert frozenset(EVENT_FIELDS) == ACTIVITY_TYPES
+    # Every event the settle table knows is read from Cloud Manager, and no other: the
+    # activity events, and the licence events (its four `worker.license.*` types as one).
+    assert frozenset(EVENT_FIELDS) == ACTIVITY_TYPES | {LicenceChanged.type}
+    for kind in LICENCE_TYPES:
+        event = to_licence_event(kind, {"worker_id": "w-1"}, T0)
+        assert isinstance(event, LicenceChanged) and event.at == T0
+
+
+def test_a_registration_event_holds_registering_until_its_end():
+    started = to_licence_event(
+        "worker.license.registration.started",
+        {"worker_id": "w-1", "started_at": "2026-03-02T09:00:00+00:00", "initiated_by": "ann"},
+        T0,
+    )
+    assert started is not None and (started.step, started.by) == ("registration started", "ann")
+    assert held_from_event(started)["license_operation"].value == "registering"
+    failed = to_licence_event(
+        "worker.license.registration.failed",
+        {"worker_id": "w-1", "failed_at": "2026-03-02T09:00:05+00:00", "error_message": "no\x1b"},
+        T0,
+    )
+    assert failed is not None and failed.detail == "no␛"  # outside text, made visible
+    assert held_from_event(failed)["license_operation"].value is None

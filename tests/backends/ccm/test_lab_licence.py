@@ -1,0 +1,166 @@
+"""Lab and licence operations through the Cloud Manager double: upstream's routes and events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+
+from cmltui.api.backend import ActionFailed, ActionRefused
+from cmltui.api.events import LabChanged, LicenceChanged
+from cmltui.clock import ManualClock
+from cmltui.sim.ccm_server import CcmSimulator
+from tests.backends.ccm.ccm_helpers import ccm_config, make_backend
+
+pytestmark = pytest.mark.asyncio
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture
+async def sim() -> AsyncIterator[CcmSimulator]:
+    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
+    simulator.licence_poll_s = 0.05
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+@pytest_asyncio.fixture
+async def ready(sim, tmp_path):
+    backend = make_backend(sim, tmp_path)
+    published = []
+    backend.subscribe_activity(published.append)
+    try:
+        snapshot = await backend.prepare_actions()
+        assert backend._connected  # the stream is up: Cloud Manager's events come back
+        yield backend, {dto.name: dto for dto in snapshot.workers}, published
+    finally:
+        await backend.close()
+
+
+def audit(tmp_path):
+    return [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+
+
+async def test_a_lab_stop_posts_upstreams_lab_route_and_is_audited(ready, sim, tmp_path):
+    backend, fleet, published = ready
+    worker = fleet["cml-busy-01"]
+    lab = next(lab for lab in worker.labs if lab.state == "STARTED")
+    event = await backend.lab_action(worker.id, lab.id, "stop")
+    assert isinstance(event, LabChanged) and (event.lab_id, event.action) == (lab.id, "stop")
+    assert event.lab_title == lab.title  # as Cloud Manager's lab list names it
+    assert sim.lab_licence.lab_calls == [(worker.id, lab.id, "stop")]
+    assert sim.model.workers[worker.id].labs[lab.id].state == "STOPPED"
+    assert event in published
+    lines = audit(tmp_path)
+    assert [(a["action"], a["result"]) for a in lines] == [
+        ("stop_lab", "intent"),
+        ("stop_lab", "ok"),
+    ]
+    assert (lines[0]["detail"]["lab_id"], lines[0]["detail"]["lab_title"]) == (lab.id, lab.title)
+    # the double's `worker.labs.updated` reaches the backend: the labs shown follow
+    shown: dict[str, str] = {}
+    for _ in range(100):
+        dto = next(d for d in backend.publish().workers if d.id == worker.id)
+        shown = {item.id: item.state for item in dto.labs or []}
+        if shown.get(lab.id) == "STOPPED":
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError(f"the lab never read STOPPED: {shown}")
+
+
+async def test_the_rule_sees_the_lab_as_cloud_manager_lists_it(ready, sim, tmp_path):
+    """A running lab is not wiped: refused before anything is sent or audited, as on AWS."""
+    backend, fleet, _published = ready
+    worker = fleet["cml-busy-01"]
+    lab = next(lab for lab in worker.labs if lab.state == "STARTED")
+    with pytest.raises(ActionRefused, match=f"lab {lab.title} is running"):
+        await backend.lab_action(worker.id, lab.id, "wipe")
+    assert sim.lab_licence.lab_calls == []
+    assert not (tmp_path / "audit.jsonl").exists() or audit(tmp_path) == []
+
+
+async def test_a_lab_cml_does_not_have_is_refused_with_upstreams_answer(ready, sim, tmp_path):
+    backend, fleet, _published = ready
+    worker = fleet["cml-busy-01"]
+    with pytest.raises(ActionRefused, match=r"stop lab refused: .*400.*Failed to stop lab nope"):
+        await backend.lab_action(worker.id, "nope", "stop")
+    assert [a["result"] for a in audit(tmp_path)] == ["intent", "refused"]
+
+
+async def test_a_stopped_worker_and_read_only_are_refused_before_anything_is_sent(sim, tmp_path):
+    backend = make_backend(sim, tmp_path, config=ccm_config(sim, read_only=True))
+    try:
+        fleet = {dto.name: dto for dto in (await backend.prepare_actions()).workers}
+        with pytest.raises(ActionRefused, match="read-only mode: wipe lab not sent"):
+            await backend.lab_action(fleet["cml-busy-01"].id, "lab-1", "wipe")
+    finally:
+        await backend.close()
+    backend = make_backend(sim, tmp_path)
+    try:
+        fleet = {dto.name: dto for dto in (await backend.prepare_actions()).workers}
+        with pytest.raises(ActionRefused, match="is stopped; only a running worker's CML"):
+            await backend.register_licence(fleet["cml-stopped-06"].id, "T0ken")
+    finally:
+        await backend.close()
+    assert sim.lab_licence.lab_calls == []
+
+
+async def test_a_registration_waits_for_the_jobs_completion(ready, sim, tmp_path):
+    backend, fleet, published = ready
+    worker = fleet["cml-unreg-12"]
+    assert worker.license_status == "unregistered"
+    token = "T0ken-Q8fz"
+    done = await backend.register_licence(worker.id, token)
+    assert (done.step, done.detail) == ("registration completed", "COMPLETED")
+    steps = [e.step for e in published if isinstance(e, LicenceChanged)]
+    assert steps == ["registration started", "registration completed"]
+    assert sim.model.workers[worker.id].licence == "registered"
+    assert token not in (tmp_path / "audit.jsonl").read_text()
+    assert [a["result"] for a in audit(tmp_path)] == ["intent", "ok"]
+
+
+async def test_a_bad_token_fails_with_the_reason_and_the_token_cut_out(ready, sim, tmp_path):
+    backend, fleet, published = ready
+    worker = fleet["cml-unreg-12"]
+    token = "bad-Xy7Qz"
+    with pytest.raises(ActionFailed) as failed:
+        await backend.register_licence(worker.id, token)
+    message = str(failed.value)
+    assert "register licence failed: Invalid license token" in message
+    assert token not in message and "[token]" in message
+    licence = [e for e in published if isinstance(e, LicenceChanged)]
+    assert [e.step for e in licence] == ["registration started", "registration failed"]
+    assert all(token not in (e.detail or "") for e in licence)  # the event shown is cut too
+    assert token not in (tmp_path / "audit.jsonl").read_text()
+
+
+async def test_deregistration_comes_back_as_upstreams_event(ready, sim):
+    backend, fleet, published = ready
+    worker = fleet["cml-busy-01"]
+    event = await backend.deregister_licence(worker.id)
+    assert event.step == "deregistered" and event.detail is None  # Cloud Manager's own event
+    assert published.count(event) == 1
+    assert sim.model.workers[worker.id].licence == "unregistered"
+
+
+async def test_dry_run_names_upstreams_routes(ready):
+    backend, fleet, _published = ready
+    worker = fleet["cml-busy-01"]
+    text = backend.request_text("stop_lab", worker.id, lab_id="abc")
+    assert text == (
+        f"Cloud Manager POST /api/labs/region/us-east-1/workers/{worker.id}/labs/abc/stop"
+    )
+    text = backend.request_text("toggle_idle_detection", worker.id, enable=False)
+    assert text.endswith(f"/workers/{worker.id}/idle-detection/disable")
+    text = backend.request_text("register_licence", worker.id)
+    assert text.startswith("Cloud Manager POST /api/workers/region/us-east-1/workers/")
+    assert text.endswith("/license (the token in the body only)")
