@@ -108,7 +108,7 @@ def addresses_text(dto: CMLWorkerDto, ssh_template: str, keys: KeyHints) -> Text
     if dto.https_endpoint and refusal is not None:
         # Data, not a link: shown with why it is not trusted, never offered to open or copy.
         url = plain(dto.https_endpoint, "strike")
-        url.append(" not trusted", "bold #ff6b6b")
+        url.append(" · not trusted", "bold #ff6b6b")
         _row(text, "CML URL", url)
     else:
         _row(text, "CML URL", dto.https_endpoint, "bold")
