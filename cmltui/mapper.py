@@ -16,6 +16,7 @@ from typing import Any
 from cmltui.api.dto import CMLWorkerDto, LabDto, SavingsDto
 from cmltui.ccm_facts import CcmLab, IdleVerdict, KeptFact, normalised_system_info
 from cmltui.domain import idle
+from cmltui.domain.addresses import UrlTrust, address_problem, url_refusal, url_shape_refusal
 from cmltui.domain.enums import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from cmltui.domain.freshness import age_seconds, cloudwatch_max_age, is_current
 from cmltui.domain.prices import Price, PriceLookup, StaticPrices, hourly_cost, price_of
@@ -24,7 +25,7 @@ from cmltui.domain.savings import SavingKind, StopInterval, savings, worker_inte
 from cmltui.domain.secrets import is_secret_key
 from cmltui.domain.settle import HELD_FIELDS, REGISTERING
 from cmltui.domain.status import CMLReach, license_operation, license_status, service_status
-from cmltui.domain.tags import NAME_TAG, created_by
+from cmltui.domain.tags import NAME_TAG, created_by, worker_name
 from cmltui.domain.times import not_ahead, parse_time, time_problem
 from cmltui.domain.worker import CMLWorker, MetricReading
 
@@ -79,9 +80,16 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
     licensing = worker.cml.licensing  # stored token-free and JSON-safe (CMLState)
     detection_on = idle.detection_active(worker, ctx.idle)
     price = price_of(ctx.prices, worker.region, worker.instance_type)
+    address_problems: list[str] = []
+    endpoint = worker.https_endpoint if has_address else None
+    # The collector's verdict (the resolver's, which vouches with the instance's addresses);
+    # an endpoint that was never judged must still be a plain http(s) URL.
+    endpoint_refusal = (
+        (worker.https_endpoint_refusal or url_shape_refusal(endpoint)) if endpoint else None
+    )
     return CMLWorkerDto(
         id=worker.key,
-        name=worker.tags.get(NAME_TAG) or worker.instance_id,
+        name=worker_name(worker.tags.get(NAME_TAG), worker.instance_id),
         aws_region=worker.region,
         aws_instance_id=worker.instance_id,
         instance_type=worker.instance_type,
@@ -99,11 +107,20 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         ami_name=worker.ami.name,
         ami_description=worker.ami.description,
         ami_creation_date=worker.ami.creation_date,
-        https_endpoint=worker.https_endpoint if has_address else None,
-        public_ip=worker.public_ip if has_address else None,
-        private_ip=worker.private_ip if has_address else None,
-        public_dns=worker.public_dns if has_address else None,
-        private_dns=worker.private_dns if has_address else None,
+        https_endpoint=endpoint,
+        https_endpoint_refusal=endpoint_refusal,
+        public_ip=_address("public_ip", worker.public_ip, address_problems)
+        if has_address
+        else None,
+        private_ip=(
+            _address("private_ip", worker.private_ip, address_problems) if has_address else None
+        ),
+        public_dns=(
+            _address("public_dns", worker.public_dns, address_problems) if has_address else None
+        ),
+        private_dns=(
+            _address("private_dns", worker.private_dns, address_problems) if has_address else None
+        ),
         aws_tags=dict(worker.tags),
         license_status=license_status(licensing, now=now),
         cml_license_info=licensing,
@@ -153,7 +170,7 @@ def map_worker_to_dto(worker: CMLWorker, ctx: MapContext) -> CMLWorkerDto:
         paused_by=history.last_paused_by,
         pause_reason=history.pause_reason,
         collected_at=worker.collected_at,
-        errors=dict(worker.errors),
+        errors=_with_problems(worker.errors, address_problems, endpoint_refusal),
         unknown_fields=sorted(worker.unknown_fields),
         resumed_by=history.last_resumed_by,
         is_idle=idle.is_idle(worker, ctx.idle, now),
@@ -216,6 +233,8 @@ class CcmMapContext:
     labs: Sequence[CcmLab] | None = None
     labs_read_at: datetime | None = None
     kept: Mapping[str, KeptFact] = field(default_factory=dict)
+    trust: UrlTrust = field(default_factory=UrlTrust)
+    """The operator's `cml.allowed_hosts` and `cml.allow_http_hosts` (for `https_endpoint`)."""
 
 
 _CCM_STATUS_ALIASES = {"starting": "pending", "failed": "unknown"}
@@ -263,9 +282,17 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
     version = _text(data.get("cml_version"))
     licence = _bounded_mapping(data.get("cml_license_info"))
     licence_info = licence if licence is not None else _kept(ctx, "cml_license_info")
+    address_problems: list[str] = []
+    public_ip = _address("public_ip", _text(data.get("public_ip")), address_problems)
+    private_ip = _address("private_ip", _text(data.get("private_ip")), address_problems)
+    endpoint = _text(data.get("https_endpoint"), _MAX_URL)
+    # Cloud Manager's endpoint is outside data like a URL tag: it must name one of the worker's
+    # own addresses or an allowed host before it is opened or offered.
+    own = tuple(address for address in (public_ip, private_ip) if address)
+    endpoint_refusal = url_refusal(endpoint, own, ctx.trust) if endpoint else None
     return CMLWorkerDto(
         id=worker_id,
-        name=_text(data.get("name")) or worker_id,
+        name=worker_name(_text(data.get("name")), worker_id),
         aws_region=region,
         aws_instance_id=_text(data.get("aws_instance_id")) or worker_id,
         instance_type=instance_type,
@@ -276,9 +303,10 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         ami_name=_text(data.get("ami_name")),
         ami_description=_text(data.get("ami_description")),
         ami_creation_date=times["ami_creation_date"],
-        https_endpoint=_text(data.get("https_endpoint")),
-        public_ip=_text(data.get("public_ip")),
-        private_ip=_text(data.get("private_ip")),
+        https_endpoint=endpoint,
+        https_endpoint_refusal=endpoint_refusal,
+        public_ip=public_ip,
+        private_ip=private_ip,
         public_dns=None,  # Cloud Manager sends no DNS names
         private_dns=None,
         aws_tags=_tags(data.get("aws_tags")),
@@ -343,7 +371,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         paused_by=_text(data.get("paused_by")),
         pause_reason=ccm_pause_reason(data.get("pause_reason")),
         collected_at=ctx.received_at,
-        errors=_ccm_time_problems(data, times),
+        errors=_with_problems(_ccm_time_problems(data, times), address_problems, endpoint_refusal),
         unknown_fields=_unknown(data, times),
         resumed_by=_text(data.get("resumed_by")),  # not in Cloud Manager's DTO: a held event's
         is_idle=is_idle,
@@ -453,6 +481,35 @@ def _ccm_time_problems(
 
 
 _ABSENT = (None, "")
+_MAX_URL = 2048
+_ADDRESS_SHOWN = 80
+
+
+def _address(name: str, value: str | None, problems: list[str]) -> str | None:
+    """An address field kept only when it is an IP address or host name
+    (`domain.addresses`); otherwise why not goes to `problems`: it is data, shown in the
+    errors, never an address nor part of the ssh line."""
+    if not value:
+        return None
+    problem = address_problem(value)
+    if problem is None:
+        return value
+    problems.append(f"{name} {problem}: {value[:_ADDRESS_SHOWN]}")
+    return None
+
+
+def _with_problems(
+    errors: Mapping[str, str], address_problems: list[str], endpoint_refusal: str | None
+) -> dict[str, str]:
+    """The worker's errors, with its unusable addresses and an untrusted endpoint named."""
+    if not address_problems and endpoint_refusal is None:
+        return dict(errors)
+    merged = dict(errors)
+    if address_problems:
+        merged["addresses"] = error_text("; ".join(address_problems))
+    if endpoint_refusal is not None:
+        merged["url"] = error_text(endpoint_refusal)
+    return merged
 
 
 def _text(value: Any, limit: int = _MAX_TEXT) -> str | None:

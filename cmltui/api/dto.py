@@ -71,6 +71,9 @@ class CMLWorkerDto(BaseModel):
     ami_creation_date: UtcDateTime | None
     # network
     https_endpoint: str | None
+    # Why the endpoint must not be opened, offered or sent the password (the one trust rule,
+    # `cmltui.domain.addresses`); None when it may. An untrusted endpoint stays visible as data.
+    https_endpoint_refusal: str | None
     public_ip: str | None
     private_ip: str | None
     public_dns: str | None

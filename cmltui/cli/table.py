@@ -14,7 +14,7 @@ from rich.cells import cell_len, set_cell_size
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import FleetSnapshot
 from cmltui.domain.idle import IdleState, idle_words
-from cmltui.domain.sanitize import visible
+from cmltui.domain.sanitize import cell_text
 from cmltui.domain.times import format_local
 
 WIDTH = 80
@@ -44,7 +44,7 @@ def _cost(dto: CMLWorkerDto) -> str:
 
 def cell(value: object, width: int, align: str = "<") -> str:
     """`value` made visible, cut (with …) or padded to exactly `width` terminal cells."""
-    text = visible(str(value), 4 * width + 8)
+    text = cell_text(str(value), 4 * width + 8)
     if cell_len(text) > width:
         text = set_cell_size(text, width - 1) + "…"
     pad = " " * (width - cell_len(text))
@@ -53,7 +53,7 @@ def cell(value: object, width: int, align: str = "<") -> str:
 
 def line(text: str, width: int = WIDTH) -> str:
     """A free-text line (errors, totals) made visible and cut to `width` cells."""
-    text = visible(text, 4 * width)
+    text = cell_text(text, 4 * width)
     return set_cell_size(text, width - 1) + "…" if cell_len(text) > width else text
 
 

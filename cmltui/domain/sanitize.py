@@ -9,9 +9,11 @@ keeps its length (styled spans stay valid) and nothing reaches the terminal's co
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from cmltui.domain.secrets import is_secret_key, scrub_text
@@ -61,6 +63,64 @@ def visible(text: str, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: max(0, limit - 1)] + ELLIPSIS
     return text
+
+
+MAX_COMBINING = 2
+"""Combining marks kept after one base character: enough for any script's real text; terminals
+and Rich part ways on long runs (tmux keeps ten, some terminals start new cells)."""
+
+# Measured differently by Rich and by terminals (the C library's wcwidth, as tmux does), and
+# invisible or decorative anyway: variation selectors (VS16 makes ❤ two cells wide in Rich, one
+# in tmux), emoji skin tones (a cell pair of their own in tmux) and the Hangul fillers (no cell
+# in Rich, two in tmux).
+_UNEVEN = re.compile(
+    "[\ufe00-\ufe0f\U000e0100-\U000e01ef\U0001f3fb-\U0001f3ff\u115f\u1160\u3164\uffa0]"
+)
+_INVISIBLE_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Cc", "Cs", "Zs", "Zl", "Zp"})
+
+
+def even_width(text: str) -> str:
+    """`text` measured alike by Rich and by the terminal: variation selectors, skin tones and
+    Hangul fillers dropped, combining runs cut to `MAX_COMBINING` marks, and spacing marks
+    (Devanagari's vowel signs, say: no cell for Rich, one for wcwidth) dropped. The full text
+    stays in the detail screen, the JSON and the clipboard.
+
+    Every cell fit asks this (through `cell_text`), so a row's columns line up whatever a
+    name holds. Plain ASCII returns at once; the rest is cached (names repeat every repaint).
+    """
+    return text if text.isascii() else _even_width(text)
+
+
+@lru_cache(maxsize=4096)
+def _even_width(text: str) -> str:
+    text = _UNEVEN.sub("", text)
+    kept = []
+    run = 0
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Mc":
+            continue
+        if category in ("Mn", "Me"):
+            run += 1
+            if run > MAX_COMBINING:
+                continue
+        else:
+            run = 0
+        kept.append(char)
+    return "".join(kept)
+
+
+def cell_text(text: str, limit: int | None = None) -> str:
+    """Outside text for terminal cells: visible (`visible`) and of even width (`even_width`)."""
+    return even_width(visible(text, limit))
+
+
+def has_visible(text: str) -> bool:
+    """Whether `text` shows anything: not only spaces, controls, format characters, combining
+    marks, variation selectors or fillers (a name of U+3164 alone would show blank)."""
+    if text.isascii() and text.isprintable():  # most names: C-speed checks only
+        return bool(text) and not text.isspace()
+    return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES for c in _UNEVEN.sub("", text))
 
 
 def error_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:

@@ -12,6 +12,7 @@ from typing import Final
 
 from cmltui.clock import ensure_utc
 from cmltui.domain.enums import PauseReason
+from cmltui.domain.sanitize import has_visible
 from cmltui.domain.times import not_ahead, parse_time, time_problem
 from cmltui.domain.worker import PauseHistory
 
@@ -104,6 +105,12 @@ def resume_tags(history: PauseHistory) -> dict[str, str]:
         AUTO_RESUME_COUNT: str(history.auto_resume_count),
         MANUAL_RESUME_COUNT: str(history.manual_resume_count),
     }
+
+
+def worker_name(name: str | None, instance_id: str) -> str:
+    """A worker's name: its `Name` tag (or Cloud Manager's name), unless that shows nothing
+    on a terminal (blank, or only fillers, marks or controls); then its instance id."""
+    return name if name and has_visible(name) else instance_id
 
 
 def created_by(tags: dict[str, str]) -> str | None:

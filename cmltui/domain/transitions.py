@@ -43,6 +43,7 @@ def clear_live_state(worker: CMLWorker) -> None:
     worker.public_dns = None
     worker.private_dns = None
     worker.https_endpoint = None
+    worker.https_endpoint_refusal = None
     old = worker.cml
     worker.cml = CMLState(
         version=old.version,

@@ -144,6 +144,9 @@ class CMLWorker:
     public_dns: str | None = None
     private_dns: str | None = None
     https_endpoint: str | None = None
+    # Why the endpoint may not be used, opened or offered (`domain.addresses.url_refusal`);
+    # None when it may.
+    https_endpoint_refusal: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     launch_time: datetime | None = None
     created_at: datetime | None = None

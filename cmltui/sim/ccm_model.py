@@ -105,6 +105,9 @@ class CcmModel:
         self.lab_change_s = lab_change_s
         self.auto_pause = auto_pause
         self.workers: dict[str, CcmWorker] = {}
+        # Fault: fields a compromised Cloud Manager sends instead of the true ones, by worker id
+        # (laid over every snapshot of that worker, in the list, detail and stream alike).
+        self.forged: dict[str, dict[str, Any]] = {}
         self._last_run: dict[tuple[str, str], datetime] = {}
         self._last_lab_change = t0
         for spec in build_fleet(workers, seed):
@@ -191,7 +194,7 @@ class CcmModel:
         address = f"10.0.{worker.spec.index // 250}.{worker.spec.index % 250 + 1}"
         has_ip = worker.status in ("running", "pending", "stopping")
         labs_count = len(worker.labs) if synced else 0  # CMLMetrics() after a stop: 0, not None
-        return {
+        payload = {
             "id": worker.id,
             "name": worker.spec.name,
             "aws_region": worker.region,
@@ -248,6 +251,7 @@ class CcmModel:
             "paused_by": worker.paused_by,
             "pause_reason": worker.pause_reason,
         }
+        return {**payload, **self.forged.get(worker.id, {})}
 
     def snapshot_event(self, worker: CcmWorker, now: datetime, reason: str) -> Outgoing:
         """`_broadcast_worker_snapshot` (`application/events/domain/cml_worker_events.py`)."""

@@ -29,7 +29,7 @@ from cmltui.tui.bus import Bus, SnapshotArrived
 from cmltui.tui.fmt import NONE, UNPRICED, local_time, money, money_short
 from cmltui.tui.hints import closing_bindings, own_hint
 from cmltui.tui.host import host_of
-from cmltui.tui.safe import fit_cells
+from cmltui.tui.safe import fit_cells, shown
 
 WIDE = 100
 """From this width the tables split savings into auto and manual columns."""
@@ -83,7 +83,8 @@ def summary(totals: CostTotals, now: datetime) -> Text:
     left_out = totals.left_out()
     if left_out:
         text.append("\n")
-        text.append(f"{UNPRICED} Not in the totals: {left_out}", "bold #ff6b6b")
+        # It names regions (outside text): shown as the sanitiser shows it.
+        text.append(f"{UNPRICED} Not in the totals: {shown(left_out)}", "bold #ff6b6b")
     return text
 
 

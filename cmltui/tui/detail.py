@@ -53,8 +53,8 @@ from cmltui.tui.footer import FooterRules
 from cmltui.tui.hints import KeyHints, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.panels import IdleStatusPanel, PausePanel, price_text
-from cmltui.tui.reach import ssh_command
-from cmltui.tui.safe import plain, shown
+from cmltui.tui.reach import endpoint_refusal, ssh_command
+from cmltui.tui.safe import made_visible, plain, shown
 from cmltui.tui.safe import shown_lines as visible
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ METRICS: Final[tuple[tuple[str, str, str], ...]] = (
 def _row(text: Text, label: str, value: object, style: str = "") -> None:
     text.append(f"{label:<{LABEL}}", "dim")
     if isinstance(value, Text):
-        text.append_text(value)
+        text.append_text(made_visible(value))  # built from outside values: made visible here
     else:
         text.append(visible(NONE if value is None or value == "" else value), style)
     text.append("\n")
@@ -107,7 +107,14 @@ def summary_text(dto: CMLWorkerDto) -> Text:
 def addresses_text(dto: CMLWorkerDto, ssh_template: str, keys: KeyHints) -> Text:
     text = Text()
     _title(text, "Addresses")
-    _row(text, "CML URL", dto.https_endpoint, "bold")
+    refusal = endpoint_refusal(dto)
+    if dto.https_endpoint and refusal is not None:
+        # Data, not a link: shown with why it is not trusted, never offered to open or copy.
+        url = plain(dto.https_endpoint, "strike")
+        url.append(" · not trusted", "bold #ff6b6b")
+        _row(text, "CML URL", url)
+    else:
+        _row(text, "CML URL", dto.https_endpoint, "bold")
     for label, ip, dns in (
         ("Public", dto.public_ip, dto.public_dns),
         ("Private", dto.private_ip, dto.private_dns),
@@ -457,10 +464,10 @@ class WorkerDetailScreen(FooterRules, Screen[None]):
         title = self.query_one("#worker-title", Static)
         back = own_hint(self.BINDINGS, "back", "{key}: back")
         if dto is None:
-            title.update(Text(f"{self.worker_id} is no longer listed · {back}"))
+            title.update(Text(f"{shown(self.worker_id)} is no longer listed · {back}"))
             return
         now = host.clock.now()
-        title.update(Text(f"{shown(dto.name)} · {dto.id} · {back}"))
+        title.update(Text(f"{shown(dto.name)} · {shown(dto.id)} · {back}"))
         self.query_one("#summary", Static).update(summary_text(dto))
         addresses = addresses_text(dto, host.config.ui.ssh, host.hints)
         self.query_one("#addresses", Static).update(addresses)

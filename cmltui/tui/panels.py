@@ -366,7 +366,7 @@ class PausePanel(_ActivityPanel):
 def price_text(dto: CMLWorkerDto) -> Text:
     """ "$3.96/h (api)", or "? no known price in eu-north-1" (never another region's rate)."""
     if dto.hourly_price is None:
-        where = dto.aws_region if dto.instance_type else "no instance type"
+        where = shown(dto.aws_region, limit=40) if dto.instance_type else "no instance type"
         return Text(f"{UNPRICED} no known price ({where})", "#ff6b6b")
     text = Text(f"{money(dto.hourly_price)}/h")
     text.append(f" ({dto.price_source})", "dim")

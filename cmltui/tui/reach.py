@@ -3,6 +3,8 @@
 Copying goes through Textual's `copy_to_clipboard` (OSC 52: the terminal sets the clipboard,
 which works over SSH). Opening needs a browser on this machine; over SSH, or with no display,
 the URL is shown instead (and written to the activity log) so it can be copied or clicked.
+Only a URL the trust rule accepts (README, "Security") is opened, shown for opening or offered
+for copying; anything else is refused with one line that says why.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cmltui.api.dto import CMLWorkerDto
+from cmltui.domain.addresses import url_shape_refusal
 from cmltui.keymap import Scope
 from cmltui.tui import hints
 from cmltui.tui.hints import own_hint
@@ -42,6 +45,8 @@ def has_display(env: Mapping[str, str] | None = None) -> bool:
 
 
 def ssh_host(dto: CMLWorkerDto) -> str | None:
+    """The address to reach the worker at; the mapper keeps only valid addresses in the DTO
+    (`cmltui.domain.addresses`), so nothing else can become part of the ssh line."""
     return dto.public_ip or dto.public_dns or dto.private_ip
 
 
@@ -50,11 +55,26 @@ def ssh_command(dto: CMLWorkerDto, template: str = SSH_TEMPLATE) -> str | None:
     return template.format(host=host) if host else None
 
 
+def endpoint_refusal(dto: CMLWorkerDto) -> str | None:
+    """Why the worker's CML URL must not be opened or offered: the mapper's verdict (the one
+    trust rule), and, whatever a DTO says, never anything but a plain http(s) URL."""
+    url = dto.https_endpoint
+    if not url:
+        return None
+    return dto.https_endpoint_refusal or url_shape_refusal(url)
+
+
+def trusted_url(dto: CMLWorkerDto) -> str | None:
+    """The worker's CML URL when the trust rule lets it leave the app, else None."""
+    return dto.https_endpoint if dto.https_endpoint and endpoint_refusal(dto) is None else None
+
+
 def copy_choices(dto: CMLWorkerDto, template: str = SSH_TEMPLATE) -> list[tuple[str, str]]:
-    """(what, value) of everything worth copying, in menu order; absent values are left out."""
+    """(what, value) of everything worth copying, in menu order; absent values are left out,
+    and so is a CML URL that is not trusted (a lookalike login page must not be offered)."""
     choices = [
         ("instance id", dto.id),
-        ("CML URL", dto.https_endpoint),
+        ("CML URL", trusted_url(dto)),
         ("public IP", dto.public_ip),
         ("private IP", dto.private_ip),
         ("public DNS", dto.public_dns),
@@ -79,6 +99,12 @@ def open_cml(app: Host, dto: CMLWorkerDto | None, env: Mapping[str, str] | None 
             markup=False,
         )
         return "none"
+    refusal = endpoint_refusal(dto)
+    if refusal is not None:
+        message = f"Not opened: {visible(refusal)}"
+        app.note(f"{visible(dto.name)}: {message}")
+        app.notify(message, severity="warning", timeout=8, markup=False)
+        return "refused"
     if has_display(env):
         app.open_url(url)
         app.notify(f"Opening {visible(url)}", timeout=4, markup=False)
@@ -103,8 +129,16 @@ def copy_menu(app: Host, dto: CMLWorkerDto | None) -> None:
         if index is None:
             return
         what, value = choices[index]
-        app.copy_to_clipboard(value)
-        app.notify(f"Copied {what}: {visible(value)}", timeout=4, markup=False)
+        # What is copied is what was shown: no control character, no lone surrogate (which
+        # the clipboard's UTF-8 could not carry) leaves the app through the clipboard either.
+        text = visible(value)
+        try:
+            app.copy_to_clipboard(text)
+        except (UnicodeError, ValueError) as error:
+            app.notify(f"Could not copy {what}: {visible(str(error), 120)}", markup=False)
+            return
+        how = "" if text == value else " (as shown: control characters made visible)"
+        app.notify(f"Copied {what}{how}: {text}", timeout=4, markup=False)
 
     app.push_screen(CopyMenu(dto.name, choices), copied)
 

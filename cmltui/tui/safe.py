@@ -11,7 +11,7 @@ from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.text import Text
 from textual.widgets import Input
 
-from cmltui.domain.sanitize import visible
+from cmltui.domain.sanitize import cell_text, visible
 
 MAX_SHOWN = 1000
 """No single value needs more characters than this on any screen."""
@@ -19,12 +19,12 @@ MAX_SHOWN = 1000
 
 def plain(value: object, style: str = "", *, limit: int = MAX_SHOWN) -> Text:
     """A plain `Text` of an outside value: never parsed as markup, controls made visible."""
-    return Text(visible(str(value), limit), style=style, end="")
+    return Text(cell_text(str(value), limit), style=style, end="")
 
 
 def shown(value: object, *, limit: int = MAX_SHOWN) -> str:
     """An outside value as a visible, capped string (to be appended to a `Text`)."""
-    return visible(str(value), limit)
+    return cell_text(str(value), limit)
 
 
 MAX_LINES_SHOWN = 4000
@@ -52,7 +52,7 @@ def made_visible(text: Text) -> Text:
 
 def fit_cells(value: object, width: int) -> str:
     """Visible text padded or cut to exactly `width` terminal cells (wide characters count 2)."""
-    text = visible(str(value), max(width * 2, 1) + 1)
+    text = cell_text(str(value), max(width * 2, 1) + 1)
     if cell_len(text) > width:
         if not width:
             return ""

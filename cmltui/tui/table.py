@@ -29,7 +29,7 @@ from textual.strip import Strip
 from cmltui.api.dto import CMLWorkerDto
 from cmltui.config import ThresholdsConfig
 from cmltui.domain.enums import WorkerStatus
-from cmltui.domain.sanitize import visible
+from cmltui.domain.sanitize import cell_text
 from cmltui.domain.settle import EVENT_FIELDS
 from cmltui.tui.bus import ActivityArrived, Bus, SnapshotArrived
 from cmltui.tui.columns import (
@@ -393,11 +393,12 @@ class WorkerTable(ScrollView, can_focus=True):
         """Names are cut at the end unless that would make two of them look the same."""
         self._tail_basis = self._tail_key()
         width = next((w for c, w in self._columns if c.flex), 0)
-        long = [d.name for d in self._dtos.values() if cell_len(d.name) > width]
+        names = [cell_text(d.name) for d in self._dtos.values()]  # as the cells show them
+        long = [name for name in names if cell_len(name) > width]
         if not long or width <= NAME_TAIL + 4:
             return False
         cut = {set_cell_size(name, width - 1) for name in long}
-        return len(cut) < len(long) or bool(cut & {d.name for d in self._dtos.values()})
+        return len(cut) < len(long) or bool(cut & set(names))
 
     def _changed_regions(self, y: int, painted: object, key: LineKey | None) -> list[Region]:
         """The same worker in the same state: only its changed cells; else the whole line."""
@@ -518,7 +519,7 @@ class WorkerTable(ScrollView, can_focus=True):
         """
         if len(text) > _FIT_MAX:  # a 5,000-character name: keep its head and its tail
             text = text[: _FIT_MAX - 16] + text[-16:]
-        text = visible(text)
+        text = cell_text(text)
         if cell_len(text) > width:
             tail = text[-keep_tail:] if keep_tail else ""
             if tail and width > 2 * keep_tail + 4:  # wide characters take two cells each

@@ -106,3 +106,18 @@ def test_log_lines_are_visible_and_secret_free(tmp_path, monkeypatch, capsys):
         logging.getLogger().handlers.clear()
     err = capsys.readouterr().err
     assert "␛]0;title␇␛[2J" in err and "\x1b" not in err and "hunter2" not in err
+
+
+def test_even_width_drops_what_terminals_measure_otherwise_and_keeps_text():
+    from cmltui.domain.sanitize import MAX_COMBINING, even_width, has_visible
+    from cmltui.domain.tags import worker_name
+
+    assert even_width("cml-busy-01") == "cml-busy-01"
+    assert even_width("a" + "\u0301" * 200) == "a" + "\u0301" * MAX_COMBINING
+    assert even_width("\u2764\ufe0f \U0001f44d\U0001f3fd") == "\u2764 \U0001f44d"
+    assert even_width("fill\u3164\u1160\uffa0\u115fer") == "filler"
+    assert even_width("wide中文 é") == "wide中文 é"
+    assert not has_visible("\u3164\u3164") and not has_visible("  \u200b\u0301 ")
+    assert has_visible("\u4e2d") and has_visible("x")
+    assert worker_name("\u3164\u3164\u3164", "i-0abc") == "i-0abc"
+    assert worker_name("", "i-0abc") == "i-0abc" and worker_name("cml-01", "i-0") == "cml-01"

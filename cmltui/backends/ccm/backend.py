@@ -68,6 +68,7 @@ from cmltui.ccm_facts import CcmLab, read_idle_status, read_labs
 from cmltui.clock import Clock, SystemClock
 from cmltui.config import Config, ConfigError
 from cmltui.credentials import local_user
+from cmltui.domain.addresses import UrlTrust
 from cmltui.domain.intervals import clamp_interval
 from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.sanitize import finite_count
@@ -666,6 +667,7 @@ class CcmBackend(CcmOperations, Channels):
         next_at = now + timedelta(seconds=self._interval)
         prices = self.config.price_table()
         settings = self.config.idle_settings()
+        trust = UrlTrust.of(self.config.cml.allowed_hosts, self.config.cml.allow_http_hosts)
 
         def context(entry: Entry) -> CcmMapContext:
             return CcmMapContext(
@@ -679,6 +681,7 @@ class CcmBackend(CcmOperations, Channels):
                 labs=entry.labs,
                 labs_read_at=entry.labs_read_at,
                 kept=entry.kept,
+                trust=trust,
             )
 
         return self.fleet.dtos(context, self._settle)

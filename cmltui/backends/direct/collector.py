@@ -51,6 +51,7 @@ from cmltui.domain.tags import (
     NAME_TAG,
     history_from_tags,
     tag_time_problems,
+    worker_name,
 )
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
@@ -255,7 +256,7 @@ class Collector:
     ) -> None:
         settle = timedelta(seconds=self.config.idle.settle_seconds)
         worker.tags = merge_tags(dict(instance.tags), worker.pending_tags, now, settle)
-        worker.name = worker.tags.get(NAME_TAG) or instance.instance_id
+        worker.name = worker_name(worker.tags.get(NAME_TAG), instance.instance_id)
         worker.instance_type = instance.instance_type
         worker.launch_time = instance.launch_time
         worker.created_at = instance.root_volume_attach_time or instance.launch_time
@@ -282,7 +283,10 @@ class Collector:
             worker.private_ip = instance.private_ip
             worker.public_dns = instance.public_dns
             worker.private_dns = instance.private_dns
-            worker.https_endpoint = self._targets.base_url(instance)
+            worker.https_endpoint = endpoint = self._targets.base_url(instance)
+            worker.https_endpoint_refusal = (
+                self._targets.refusal(instance, endpoint) if endpoint else None
+            )
         tagged = history_from_tags(worker.tags, now)
         _note_problem(worker, "tags", tag_time_problems(worker.tags, tagged))
         worker.history = derive_external(worker, tagged)

@@ -3,7 +3,8 @@
 Trust boundary: anyone allowed to tag an instance can set `cmltui:cml-url`. Such a URL is used
 only when its host is one of the instance's own addresses or DNS names, or matches
 `cml.allowed_hosts`; otherwise the worker gets no target password and is not contacted. A
-password is never sent over plain http:// unless `cml.allow_http_hosts` names the host.
+password is never sent over plain http:// unless `cml.allow_http_hosts` names the host. The
+rule itself is `cmltui.domain.addresses.url_refusal`.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
 
 from cmltui.config import CmlConfig, ConfigError, CredentialOverride
 from cmltui.credentials import resolve_password
-from cmltui.domain.sanitize import visible
+from cmltui.domain.addresses import URL_TAG_NOT_TRUSTED, UrlTrust, url_refusal
 from cmltui.domain.tags import CML_URL_TAG
 from cmltui.sources.aws_ec2 import Ec2Instance
 from cmltui.sources.cml_client import CMLTarget
-
-URL_TAG_NOT_TRUSTED = "URL tag not trusted"
 
 
 @dataclass(frozen=True)
@@ -34,17 +31,12 @@ def _tell_terminal(message: str) -> None:
     print(f"cmltui: {message}", file=sys.stderr, flush=True)
 
 
-def host_matches(host: str, patterns: list[str]) -> bool:
-    """Case-insensitive shell-style match (`*.lab.example.com`, `10.0.0.*`)."""
-    host = host.lower().rstrip(".")
-    return any(fnmatchcase(host, pattern.lower().rstrip(".")) for pattern in patterns)
-
-
 class CMLTargetResolver:
     """Resolves passwords once (env or command), then answers per worker without I/O."""
 
     def __init__(self, config: CmlConfig, env: Mapping[str, str]) -> None:
         self._config = config
+        self._trust = UrlTrust.of(config.allowed_hosts, config.allow_http_hosts)
         timeout = config.password_command_timeout
 
         def resolve(source: CmlConfig | CredentialOverride) -> str | None:
@@ -77,18 +69,12 @@ class CMLTargetResolver:
         return f"https://{address}" if address else None
 
     def refusal(self, instance: Ec2Instance, base_url: str) -> str | None:
-        """Why this URL must not get the password (None when it may)."""
-        try:
-            parts = urlsplit(base_url)
-            host = (parts.hostname or "").lower().rstrip(".")
-            parts.port  # noqa: B018  # raises ValueError for a malformed port
-        except ValueError:
-            return f"{URL_TAG_NOT_TRUSTED}: malformed URL"
-        if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
-            return f"{URL_TAG_NOT_TRUSTED}: not an http(s) URL with a host"
+        """Why this URL must not get the password (None when it may): the one trust rule,
+        `cmltui.domain.addresses.url_refusal`, which also decides what `o` may open."""
+        own = None
         if instance.tags.get(CML_URL_TAG):
-            own = {
-                a.lower().rstrip(".")
+            own = tuple(
+                a
                 for a in (
                     instance.public_ip,
                     instance.private_ip,
@@ -96,18 +82,8 @@ class CMLTargetResolver:
                     instance.private_dns,
                 )
                 if a
-            }
-            if host not in own and not host_matches(host, self._config.allowed_hosts):
-                return (
-                    f"{URL_TAG_NOT_TRUSTED}: host {visible(host, 80)} is not this instance's "
-                    "address and not in cml.allowed_hosts"
-                )
-        if parts.scheme == "http" and not host_matches(host, self._config.allow_http_hosts):
-            return (
-                f"http:// refused for login to {visible(host, 80)} "
-                "(use https, or name the host in cml.allow_http_hosts)"
             )
-        return None
+        return url_refusal(base_url, own, self._trust, URL_TAG_NOT_TRUSTED)
 
     def target(
         self, instance: Ec2Instance, base_url: str, worker_id: str | None = None

@@ -38,7 +38,7 @@ def test_the_instances_own_addresses_get_the_password(url):
         ("https://user:pw@198.51.100.7", [], "URL tag not trusted"),
         ("ftp://198.51.100.7", [], "URL tag not trusted"),
         ("https://198.51.100.7:99999", [], "URL tag not trusted: malformed"),
-        ("http://198.51.100.7", [], "http:// refused for login to 198.51.100.7"),
+        ("http://198.51.100.7", [], "http:// refused for 198.51.100.7"),
         ("https://\x1b]0;x\x07.example", [], "URL tag not trusted"),
     ],
 )
