@@ -34,6 +34,7 @@ OWN_WORDS: dict[Path, str] = {
     ("unknown_fields", ITEMS): "names of DTO fields (the mapper's own)",
     ("savings", "basis", ITEMS): "what savings rest on: 'audit log', 'pause tags', 'EC2 stop time'",
     ("fact_ages_seconds", KEYS): "names of DTO fields",
+    ("utilization_ages_seconds", KEYS): "names of DTO fields",
     ("errors", KEYS): "names of sources: ec2, cml, url, addresses, times, ...",
     ("cml_system_info", KEYS): "the normalised shape's names (compute ids are below them)",
 }
@@ -200,6 +201,14 @@ def hostile_dtos(now: datetime, count: int = 6) -> list[CMLWorkerDto]:
         dtos.append(map_ccm_snapshot_to_dto(payload, ctx))
     for index in range(count):
         dtos.append(map_worker_to_dto(_aws_worker(index, texts, now), MapContext(now=now)))
+    # errors['addresses'] is bounded (200 characters): with all four hostile, the last ones may
+    # be cut off, so each address is also the only hostile one of a worker.
+    for index, field in enumerate(sorted(path[0] for path in ADDRESSES), start=count):
+        worker = _aws_worker(index, texts, now)
+        for other in ADDRESSES:
+            if other[0] != field:
+                setattr(worker, other[0], None)
+        dtos.append(map_worker_to_dto(worker, MapContext(now=now)))
     return dtos
 
 
