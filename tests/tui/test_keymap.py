@@ -16,6 +16,7 @@ from cmltui.keymap import Scope
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.detail import WorkerDetailScreen
+from cmltui.tui.footer import fit_footer
 from cmltui.tui.help import help_table
 from tests.tui.pilot_helpers import messages
 from tests.tui.tui_fleet import by_name
@@ -175,6 +176,31 @@ async def test_p_is_named_for_what_it_will_pause(make_app, workers):
         await pilot.press("escape")  # clears the marks
         await pilot.pause()
         assert _footer(app)["pause_idle"] == "Pause idle"
+
+
+def test_a_footer_too_wide_drops_entries_from_its_right_end_help_and_quit_last():
+    entries = [("detail", "⏎", "Detail"), ("filter", "/", "Filter"), ("help", "?", "Help"),
+               ("quit", "q", "Quit")]
+    assert fit_footer(entries, 80) == set()
+    assert fit_footer(entries, 24) == {1}  # 9 + 9 + 7 + 7 = 32 cells: Filter goes first
+    assert fit_footer(entries, 15) == {0, 1}
+    assert fit_footer(entries, 8) == {0, 1, 2}  # Help before Quit, only when all else is gone
+
+
+async def test_at_80_columns_no_footer_word_is_cut_when_workers_are_marked(make_app, workers):
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.backend.collect()
+        await pilot.pause()
+        await pilot.press("space")  # "Pause marked" is longer than "Pause idle"
+        await pilot.pause(0.2)
+        shown = _footer(app)
+        assert shown["pause_idle"] == "Pause marked"
+        assert {"quit", "help"} <= set(shown)
+        footer = app.query_one(Footer)
+        keys = [key for key in footer.children if key.display]
+        assert sum(key.region.width for key in keys) <= 80
+        assert all(key.region.right <= 80 for key in keys)
 
 
 async def test_q_goes_back_on_sub_screens_and_quits_only_the_main_one(make_app):
