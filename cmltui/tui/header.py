@@ -287,8 +287,6 @@ class FleetHeader(Widget):
         bottom.append(f"{money(burn)}/h", "bold")
         bottom.append(f"  {_word(IdleState.IDLE)} ", "dim")
         bottom.append(f"{money(idle_burn)}/h", "bold yellow" if idle_burn else "")
-        if wide:
-            self._projections(bottom, cost if known else None, wide)
         if cost.unpriced_running:
             # Never a silent guess: say how many running workers the money leaves out.
             bottom.append(f"  +{cost.unpriced_running}×{UNPRICED}", "bold #ff6b6b")
@@ -298,8 +296,9 @@ class FleetHeader(Widget):
             bottom.append(f"  {t.stale} stale!", "bold #ff6b6b")
         if self._errors:
             bottom.append(f"  {len(self._errors)} region error(s)!", "bold #ff6b6b")
-        if not wide:  # narrow: the warnings above go first, the projections last
-            self._projections(bottom, cost if known else None, wide)
+        # The warnings above go first, the projections last: what a narrow line cuts is a
+        # figure derived from the burn, never a warning.
+        self._projections(bottom, cost if known else None, wide)
         return top, right, bottom
 
     @staticmethod
