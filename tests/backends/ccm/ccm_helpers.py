@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,43 @@ from cmltui.api.backend import SourceStatus
 from cmltui.api.events import FleetSnapshot
 from cmltui.audit import AuditLog
 from cmltui.backends.ccm.backend import CcmBackend, StreamTiming
+from cmltui.clock import ManualClock
 from cmltui.config import Config
 from cmltui.sim.ccm_server import CcmSimulator
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@contextlib.asynccontextmanager
+async def running_simulator(workers: int = 12, **settings: Any) -> AsyncIterator[CcmSimulator]:
+    """A frozen-clock double whose ticks the tests drive, so payloads change only on purpose;
+    `settings` are the double's attributes to set before it starts (`licence_poll_s`)."""
+    simulator = CcmSimulator(workers=workers, seed=0, clock=ManualClock(T0), tick_s=3600)
+    for name, value in settings.items():
+        setattr(simulator, name, value)
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+@contextlib.asynccontextmanager
+async def live_backend(
+    sim: CcmSimulator, tmp_path: Path
+) -> AsyncIterator[tuple[CcmBackend, Recorder]]:
+    """A started backend on `sim`, its initial set in and its idle verdicts and labs read once,
+    with a recorder of what it publishes."""
+    backend = make_backend(sim, tmp_path)
+    recorder = Recorder(backend)
+    await backend.start()
+    try:
+        assert await backend.wait_initial_set(5)
+        await wait_for(lambda: facts_read(backend))
+        yield backend, recorder
+    finally:
+        await backend.close()
+
 
 FAST = StreamTiming(
     backoff_min=0.05,

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest_asyncio
 
 from cmltui.api.backend import SourceStatus
-from cmltui.clock import ManualClock
 from cmltui.sim.ccm_server import CcmSimulator
 
-from .ccm_helpers import FAST, ccm_config, make_backend, wait_for
+from .ccm_helpers import FAST, ccm_config, make_backend, running_simulator, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WINDOW = 2.5
@@ -32,12 +31,8 @@ FLAPPING = replace(FAST, backoff_min=0.1, backoff_max=1.6, stable_after=60.0)
 
 @pytest_asyncio.fixture
 async def sim() -> AsyncIterator[CcmSimulator]:
-    simulator = CcmSimulator(workers=3, seed=0, clock=ManualClock(T0), tick_s=3600)
-    await simulator.start()
-    try:
+    async with running_simulator(workers=3) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 def _counting_command(tmp_path: Path, token: str) -> str:

@@ -11,16 +11,13 @@ import json
 import os
 import ssl
 import subprocess
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
-import pytest_asyncio
 
 from cmltui.backends.ccm.api import CCM_REGIONS
-from cmltui.clock import ManualClock
 from cmltui.sim import ccm_shapes
 from cmltui.sim.ccm_model import TRANSITION_S, CcmModel
 from cmltui.sim.ccm_server import CcmSimulator
@@ -49,15 +46,6 @@ def _upstream(path: str) -> str | None:
 def _model(**kwargs) -> CcmModel:
     return CcmModel(12, 0, T0, **kwargs)
 
-
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[CcmSimulator]:
-    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
 
 
 async def _call(sim: CcmSimulator, method: str, path: str, token: str | None) -> tuple[int, object]:

@@ -7,12 +7,11 @@ import json
 import logging
 import shlex
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from cmltui.api.backend import SourceStatus
 from cmltui.api.dto import worker_dto_to_dict
@@ -25,15 +24,6 @@ from .ccm_helpers import FAST, ccm_config, make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[CcmSimulator]:
-    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
 
 
 async def _started(backend: CcmBackend, statuses: list[SourceStatus]) -> None:

@@ -11,45 +11,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from cmltui.backends.ccm.backend import PUBLISH_CHUNK, CcmBackend
+from cmltui.backends.ccm.backend import PUBLISH_CHUNK
 from cmltui.backends.ccm.stream import StreamEvent
 from cmltui.clock import ManualClock
 from cmltui.sim.ccm_model import CcmModel, Outgoing
 from cmltui.sim.ccm_server import CcmSimulator
 
-from .ccm_helpers import Recorder, make_backend, wait_for
+from .ccm_helpers import make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BUSY = "cml-busy-01"
 
 
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[CcmSimulator]:
-    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
 
-
-@pytest_asyncio.fixture
-async def live(sim: CcmSimulator, tmp_path: Path) -> AsyncIterator[tuple[CcmBackend, Recorder]]:
-    backend = make_backend(sim, tmp_path)
-    recorder = Recorder(backend)
-    await backend.start()
-    try:
-        assert await backend.wait_initial_set(5)
-        yield backend, recorder
-    finally:
-        await backend.close()
 
 
 def _frame(event: str, data: str | bytes) -> bytes:

@@ -21,7 +21,7 @@ from cmltui.sim.ccm_model import TRANSITION_S, Outgoing
 from cmltui.sim.ccm_server import CcmSimulator
 from cmltui.sim.fleet import build_fleet
 
-from .ccm_helpers import FAST, Recorder, ccm_config, facts_read, make_backend, wait_for
+from .ccm_helpers import FAST, Recorder, ccm_config, live_backend, make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 IDLE_FIELDS = {
@@ -34,29 +34,12 @@ IDLE_FIELDS = {
 }
 
 
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[CcmSimulator]:
-    """A frozen-clock simulator whose ticks the tests drive, so payloads only change on purpose."""
-    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
-
 
 @pytest_asyncio.fixture
 async def live(sim: CcmSimulator, tmp_path: Path) -> AsyncIterator[tuple[CcmBackend, Recorder]]:
-    backend = make_backend(sim, tmp_path)
-    recorder = Recorder(backend)
-    await backend.start()
-    try:
-        assert await backend.wait_initial_set(5)
-        await wait_for(lambda: facts_read(backend))  # idle verdicts and labs: read once
+    async with live_backend(sim, tmp_path) as (backend, recorder):
         backend.publish()
         yield backend, recorder
-    finally:
-        await backend.close()
 
 
 def _by_name(snapshot: FleetSnapshot) -> dict[str, dict[str, object]]:

@@ -12,9 +12,8 @@ import pytest_asyncio
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.api.events import LabChanged, LicenceChanged
-from cmltui.clock import ManualClock
 from cmltui.sim.ccm_server import CcmSimulator
-from tests.backends.ccm.ccm_helpers import ccm_config, make_backend
+from tests.backends.ccm.ccm_helpers import ccm_config, make_backend, running_simulator
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,13 +22,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest_asyncio.fixture
 async def sim() -> AsyncIterator[CcmSimulator]:
-    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
-    simulator.licence_poll_s = 0.05
-    await simulator.start()
-    try:
+    async with running_simulator(licence_poll_s=0.05) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest_asyncio.fixture

@@ -8,12 +8,9 @@ of bvandewe/CML-Cloud-Manager at 89d60c8).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from cmltui.api.backend import ActionRefused
 from cmltui.api.dto import CMLWorkerDto
@@ -25,32 +22,12 @@ from cmltui.config import Config, ConfigError
 from cmltui.sim.ccm_model import TRANSITION_S
 from cmltui.sim.ccm_server import CcmSimulator
 
-from .ccm_helpers import Recorder, ccm_config, facts_read, make_backend, wait_for
+from .ccm_helpers import ccm_config, make_backend, wait_for
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest_asyncio.fixture
-async def sim() -> AsyncIterator[CcmSimulator]:
-    simulator = CcmSimulator(workers=12, seed=0, clock=ManualClock(T0), tick_s=3600)
-    await simulator.start()
-    try:
-        yield simulator
-    finally:
-        await simulator.stop()
 
-
-@pytest_asyncio.fixture
-async def live(sim: CcmSimulator, tmp_path: Path) -> AsyncIterator[tuple[CcmBackend, Recorder]]:
-    backend = make_backend(sim, tmp_path)
-    recorder = Recorder(backend)
-    await backend.start()
-    try:
-        assert await backend.wait_initial_set(5)
-        await wait_for(lambda: facts_read(backend))
-        yield backend, recorder
-    finally:
-        await backend.close()
 
 
 def _dto(backend: CcmBackend, name: str) -> CMLWorkerDto:
