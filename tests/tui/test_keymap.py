@@ -187,6 +187,18 @@ def test_a_footer_too_wide_drops_entries_from_its_right_end_help_and_quit_last()
     assert fit_footer(entries, 8) == {0, 1, 2}  # Help before Quit, only when all else is gone
 
 
+@pytest.mark.parametrize("size", [(80, 24), SIZE])
+async def test_the_footer_has_its_keys_in_the_first_frame(make_app, size):
+    """Textual's own footer stays empty until the first focus change has been handled, a
+    frame after the first paint: at start-up the dashboard's keys are there at once."""
+    app, _ = make_app()
+    async with app.run_test(size=size):
+        footer = app.query_one(Footer)  # no pause: the state the first frame was drawn from
+        offered = {str(key.description) for key in footer.children}
+        assert {"Quit", "Help"} <= offered
+        assert footer.compact == (size[0] < 140)
+
+
 async def test_at_80_columns_no_footer_word_is_cut_when_workers_are_marked(make_app, workers):
     app, _ = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -15,7 +15,6 @@ the worker's state changes, an action completes or a resume (`read_soon`).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import zlib
 from collections.abc import Callable, Mapping
@@ -55,6 +54,7 @@ from cmltui.domain.tags import (
 )
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
+from cmltui.gcpolicy import freeze_long_lived
 from cmltui.mapper import MapContext, map_worker_to_dto
 from cmltui.sources.aws import AwsError, AwsSource, RegionListing
 from cmltui.sources.aws_accounts import AwsAccounts
@@ -213,9 +213,8 @@ class Collector:
             self.cycles += 1
             if self.cycles == 1:
                 # Clients, caches and parsed models built by the first cycle live for the whole
-                # run: move them out of the cyclic GC's view, or every later cycle pays to
-                # rescan them (half the collector's CPU at 1000 workers).
-                gc.freeze()
+                # run (rescanning them was half the collector's CPU at 1000 workers).
+                freeze_long_lived()
             return snapshot
 
     # -- EC2 -----------------------------------------------------------------------------------
