@@ -17,7 +17,7 @@ from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.footer import fit_footer
-from cmltui.tui.help import help_table
+from cmltui.tui.help import keys_table
 from tests.tui.pilot_helpers import messages
 from tests.tui.tui_fleet import by_name
 
@@ -74,7 +74,7 @@ def test_bindings_and_footer_come_from_the_table():
 def test_help_lists_every_action_once_with_its_configured_key():
     console = Console(width=120, record=True)
     config = Config(keys=KeysConfig(pause="x", resume="u"))
-    console.print(help_table(config.keys, config.ui.thresholds))
+    console.print(keys_table(config.keys))
     lines = [line.strip() for line in console.export_text().splitlines() if line.strip()]
     for spec in keymap.ACTIONS:
         assert sum(spec.description in line for line in lines) == 1, spec.id

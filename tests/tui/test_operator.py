@@ -12,7 +12,7 @@ import asyncio
 from cmltui.api.backend import ActionFailed, ActionRefused, BackendContext
 from cmltui.config import Config, KeysConfig
 from cmltui.tui.confirm import ConfirmActionScreen
-from cmltui.tui.help import help_table
+from cmltui.tui.help import keys_table
 from cmltui.tui.panels import PausePanel
 from tests.tui.pilot_helpers import messages, ready, settle
 from tests.tui.tui_fleet import by_name
@@ -243,7 +243,7 @@ def test_help_lists_pause_and_resume_keys():
     from rich.console import Console
 
     console = Console(width=100, record=True)
-    console.print(help_table(KeysConfig(), Config().ui.thresholds))
+    console.print(keys_table(KeysConfig()))
     text = console.export_text()
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "pause the selected worker (asks first)" in lines["p"]
