@@ -231,3 +231,16 @@ async def test_q_goes_back_on_sub_screens_and_quits_only_the_main_one(make_app):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running
+
+
+@pytest.mark.parametrize(
+    ("size", "classes"),
+    [((160, 48), {"-wide", "-tall"}), ((80, 24), {"-compact", "-short"})],
+)
+async def test_the_first_frame_has_the_layout_of_the_terminal_size(make_app, size, classes):
+    """Textual sets the breakpoint classes on its first resize, after the first frame: the
+    dashboard's screen has them from the start, so it is not laid out twice (nor flashes)."""
+    app, _ = make_app()
+    async with app.run_test(size=size):
+        fresh = app.get_default_screen()  # as the app makes it, before any resize reaches it
+        assert set(fresh.classes) == classes
