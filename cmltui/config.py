@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -336,6 +335,8 @@ class ConfigError(Exception):
 
 def check_ca_bundle(path: str) -> None:
     """Raise ValueError (one line) unless `path` is a readable file of PEM certificates."""
+    import ssl  # only with a bundle configured: the dashboard's first frame does not wait for it
+
     bundle = Path(path).expanduser()
     if not bundle.is_file():
         raise ValueError(f"CA bundle {path} not found")

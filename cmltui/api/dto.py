@@ -26,7 +26,7 @@ Percent = float
 
 
 class LabDto(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     id: str
     title: str
@@ -38,7 +38,7 @@ class LabDto(BaseModel):
 class SavingsDto(BaseModel):
     """What this worker's stops saved at its current price (amounts None when unpriced)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     saved_usd: float | None
     auto_usd: float | None  # idle detection's auto-pauses
@@ -50,7 +50,7 @@ class SavingsDto(BaseModel):
 
 
 class CMLWorkerDto(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # identity
     id: str

@@ -23,7 +23,7 @@ SNAPSHOT_SOURCE = "domain.cml_worker.snapshot"
 class ActivityEvent(BaseModel):
     """Base of the minimal activity events; `to_dict` gives {type, source, data}."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     type: ClassVar[str]
     source: ClassVar[str] = ACTIVITY_SOURCE
 
@@ -102,7 +102,7 @@ class ActivityUpdated(ActivityEvent):
 class FleetSnapshot(BaseModel):
     """One collector cycle: every worker's full DTO, stamped with the cycle's start time."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     type: ClassVar[str] = "worker.snapshot"
     source: ClassVar[str] = SNAPSHOT_SOURCE
 

@@ -6,12 +6,15 @@ import argparse
 import os
 import signal
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmltui import __version__
 from cmltui.cli.exits import EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, say
 from cmltui.cli.extras import demo_extra_hint, missing_demo_modules, needs_simulator
-from cmltui.config import Config, ConfigError, load_config
+from cmltui.gcpolicy import collect_rarely
+
+if TYPE_CHECKING:
+    from cmltui.config import Config
 
 SCREENS = ("run", "demo")
 """Commands with a full-screen UI; every other (snapshot, watch, an action…) may log to stderr
@@ -187,6 +190,8 @@ def _add_ccm_flag(parser: argparse.ArgumentParser, text: str) -> None:
 
 def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None) -> Config:
     """Flags > environment > file > defaults."""
+    from cmltui.config import load_config
+
     flags = {
         "aws.profile": args.profile,
         "aws.regions": args.region,
@@ -200,6 +205,7 @@ def config_from_args(args: argparse.Namespace, env: dict[str, str] | None = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    collect_rarely()  # before the imports below: start-up needs no full collection
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "run"
@@ -212,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(command: str, args: argparse.Namespace) -> int:
+    from cmltui.config import ConfigError
+
     try:
         config = config_from_args(args)
     except ConfigError as exc:

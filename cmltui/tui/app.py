@@ -56,7 +56,7 @@ from cmltui.tui.columns import columns_for, filter_problem
 from cmltui.tui.driver import QuietLinuxDriver, TerminalLost
 from cmltui.tui.fleet_view import FleetView
 from cmltui.tui.fmt import local_time
-from cmltui.tui.footer import FooterRules
+from cmltui.tui.footer import FooterRules, KeysFooter
 from cmltui.tui.header import FleetHeader
 from cmltui.tui.hints import KeyHints
 from cmltui.tui.history import FleetHistory
@@ -216,7 +216,6 @@ class CmltuiApp(App[None]):
             id="filter",
         )
         yield Static(id="too-small")
-        yield Footer()
 
     async def on_mount(self) -> None:
         self._event_loop = asyncio.get_running_loop()
@@ -229,7 +228,8 @@ class CmltuiApp(App[None]):
         )
         self.query_one("#log", ActivityLog).border_title = "Activity"
         self.query_one("#detail").border_title = "No worker selected"
-        self.table.focus()
+        self.screen.set_focus(self.table)  # now (`focus()` waits a turn): the footer shows its keys
+        await self.screen.mount(KeysFooter(wide=self.size.width >= WIDE_WIDTH))
         self._restore_theme()
         self.backend.subscribe_snapshots(self._from_backend(self._snapshot_collected))
         self.backend.subscribe_activity(self._from_backend(self.publish_activity))
@@ -298,9 +298,9 @@ class CmltuiApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
-        footer = self.query_one(Footer)
-        footer.compact = width < WIDE_WIDTH  # at 80 columns every key (and ? for help) fits
-        footer.show_command_palette = width >= WIDE_WIDTH  # ctrl+p is listed in the help
+        for footer in self.query(Footer):  # none before the first mount: it is made wide enough
+            footer.compact = width < WIDE_WIDTH  # at 80 columns every key (and ? for help) fits
+            footer.show_command_palette = width >= WIDE_WIDTH  # ctrl+p is listed in the help
         self.query_one("#too-small", Static).update(
             f"cmltui needs at least {MIN_WIDTH}×{MIN_HEIGHT}"
             f" (this terminal is {width}×{height}).\nPlease enlarge the terminal."
@@ -451,7 +451,15 @@ class CmltuiApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen:
-        return DashboardScreen(id="_default")
+        """The dashboard's screen, with the size's breakpoint classes from the start: Textual
+        sets them on its first resize, after the first frame, which then shows the layout of
+        another size and is laid out and sent again."""
+        width, height = self.size
+        classes = (
+            _breakpoint(width, self.HORIZONTAL_BREAKPOINTS),
+            _breakpoint(height, self.VERTICAL_BREAKPOINTS),
+        )
+        return DashboardScreen(id="_default", classes=" ".join(classes))
 
     def action_interrupt(self) -> None:
         """ctrl+c: leave with 130, as the command line does on ctrl+c."""
@@ -558,7 +566,8 @@ class CmltuiApp(App[None]):
         return self.view.dto(self._worker_in_view())
 
     def has_marks(self) -> bool:
-        return bool(self.table.marked)
+        # No table yet while the footer is first composed: nothing is marked then.
+        return any(table.marked for table in self.query(WorkerTable))
 
     def clear_marks(self) -> None:
         self.table.clear_marks()
@@ -687,6 +696,11 @@ class CmltuiApp(App[None]):
 
 class DashboardScreen(FooterRules, Screen[None]):
     """The dashboard's own screen: Textual's default one, with the footer's rules."""
+
+
+def _breakpoint(dimension: int, breakpoints: list[tuple[int, str]]) -> str:
+    """The class of the largest breakpoint `dimension` reaches (each table starts at 0)."""
+    return max((at, name) for at, name in breakpoints if dimension >= at)[1]
 
 
 def _scope_of(screen: Screen) -> Scope:

@@ -49,7 +49,7 @@ from cmltui.tui.cml_facts import (
     version_facts,
 )
 from cmltui.tui.fmt import NONE, duration, home_relative, level, local_time, percent
-from cmltui.tui.footer import FooterRules
+from cmltui.tui.footer import FooterRules, KeysFooter
 from cmltui.tui.hints import KeyHints, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.panels import IdleStatusPanel, PausePanel, price_text
@@ -395,18 +395,18 @@ class WorkerDetailScreen(FooterRules, Screen[None]):
                     yield Static(id="identity")
             with Collapsible(title="raw CML fields (licensing, health, system)", id="raw"):
                 yield Static(id="raw-fields")
-        yield Footer()
 
     @property
     def selected_lab_id(self) -> str | None:
         """The lab the cursor is on in the labs table (None with no labs)."""
         return self.query_one(LabsTable).selected_lab_id
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         host = host_of(self)
         host.bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         host.bus.activity.subscribe(self, self._on_activity, immediate=True)
-        self.query_one("#worker-body").focus()
+        self.set_focus(self.query_one("#worker-body"))  # before the footer: it shows what works
+        await self.mount(KeysFooter(wide=self.size.width >= self.NARROW))
         self._show()
         self._read_audit()
 
@@ -414,9 +414,9 @@ class WorkerDetailScreen(FooterRules, Screen[None]):
         narrow = self.size.width < self.NARROW
         self.set_class(narrow, "-narrow")
         self.query_one("#worker-columns").styles.layout = "vertical" if narrow else "horizontal"
-        footer = self.query_one(Footer)
-        footer.compact = narrow
-        footer.show_command_palette = not narrow
+        for footer in self.query(Footer):  # none before the first mount: made to fit then
+            footer.compact = narrow
+            footer.show_command_palette = not narrow
 
     def _on_snapshot(self, _message: SnapshotArrived) -> None:
         self._show()

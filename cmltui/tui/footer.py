@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from rich.cells import cell_len
 from textual.binding import ActiveBinding, Binding
+from textual.widgets import Footer
 
 from cmltui import keymap
 from cmltui.tui.host import host_of
@@ -85,3 +86,18 @@ class FooterRules:
             for key in groups[index]:
                 shown[key] = shown[key]._replace(binding=replace(shown[key].binding, show=False))
         return shown
+
+
+class KeysFooter(Footer):
+    """Textual's footer, with its keys in the first frame.
+
+    Textual's footer draws nothing until the screen's first focus change has been handled, a
+    frame or two after the first paint (0.1 s at start-up, a blank line where the keys go).
+    This one is ready when it is composed: its screen mounts it once its focus is set (the
+    footer shows what the focused widget offers), before the first paint. Later changes
+    (focus, marks, the keymap) recompose it as before.
+    """
+
+    def __init__(self, *, wide: bool = True) -> None:
+        super().__init__(compact=not wide, show_command_palette=wide)
+        self.set_reactive(Footer._bindings_ready, True)

@@ -20,7 +20,6 @@ which the service runs at once (README, "What is read how often").
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import zlib
 from collections.abc import Callable, Mapping
@@ -60,6 +59,7 @@ from cmltui.domain.tags import (
 )
 from cmltui.domain.transitions import apply_status
 from cmltui.domain.worker import AmiFacts, CMLWorker, LabSummary, MetricReading
+from cmltui.gcpolicy import freeze_long_lived
 from cmltui.mapper import MapContext, map_worker_to_dto
 from cmltui.sources.aws import AwsError, AwsSource, RegionListing
 from cmltui.sources.aws_accounts import AwsAccounts
@@ -227,10 +227,9 @@ class Collector:
             self.cycles += 1
             if not first_look and not self._gc_frozen:
                 # Clients, caches and parsed models built by the first whole cycle live for the
-                # run: move them out of the cyclic GC's view, or every later cycle pays to
-                # rescan them (half the collector's CPU at 1000 workers).
+                # run (rescanning them was half the collector's CPU at 1000 workers).
                 self._gc_frozen = True
-                gc.freeze()
+                freeze_long_lived()
             return snapshot
 
     # -- EC2 -----------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ same collector as production; only the endpoints and credentials differ.
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +29,7 @@ from cmltui.config import Config
 from cmltui.domain.freshness import CLOUDWATCH_PERIOD_S
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.registry import WorkerRegistry
+from cmltui.gcpolicy import collect_rarely
 from cmltui.sources.aws import AwsSource
 from cmltui.sources.aws_accounts import AwsAccounts
 from cmltui.sources.aws_identity import look_up_operator
@@ -90,16 +90,6 @@ class Core:
         self.closers.clear()
 
 
-def tune_gc() -> None:
-    """Fewer cyclic-GC passes: a cycle allocates in one burst (replies, models, DTOs).
-
-    With the default gen-0 threshold of 700 a 1000-worker cycle triggers several full
-    collections over the whole heap; a larger threshold keeps that to about one.
-    """
-    gen0, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(max(gen0, 100_000), max(gen1, 20), max(gen2, 20))
-
-
 def build_core(
     config: Config,
     endpoints: Endpoints,
@@ -110,7 +100,7 @@ def build_core(
     cadence: Cadence | None = None,
 ) -> Core:
     clock = clock or SystemClock()
-    tune_gc()
+    collect_rarely()
     env = dict(endpoints.env)
     if endpoints.demo:
         # The demo never touches a real account: dummy keys, loopback endpoints, no profile.
