@@ -95,11 +95,17 @@ class CcmApi:
         """The labs Cloud Manager has recorded for one worker (read by `cmltui.ccm_facts`)."""
         return await self._call("GET", _labs(region, worker_id))
 
-    async def action(self, region: str, worker_id: str, action: str) -> None:
-        """Send an action; its answer is not needed (Cloud Manager's events carry the result),
-        so an answer that cannot be read does not make an accepted action a failure."""
+    async def action(self, region: str, worker_id: str, action: str) -> bool:
+        """Send an action; False when Cloud Manager answered that it had nothing to do.
+
+        Its events carry the result, so an answer that cannot be read does not make an accepted
+        action a failure (True). Only the idle-detection routes say when there was nothing to do
+        (`enable_idle_detection_command.py`, `disable_…`: `{"message": "Idle detection already
+        enabled"}`, and no event); stop and start answer `true` either way.
+        """
         path = worker_path(region, worker_id, ACTIONS[action])
-        await self._call("POST", path, answer_needed=False, admin=True)
+        answer = await self._call("POST", path, answer_needed=False, admin=True)
+        return not _nothing_done(answer)
 
     async def lab_action(self, region: str, worker_id: str, lab_id: str, verb: str) -> None:
         """Upstream's `LabsController`: `POST …/labs/{lab_id}/start|stop|wipe` (200 once CML
@@ -174,7 +180,7 @@ class CcmApi:
         if status >= 300:
             raise CcmError(f"Cloud Manager error {status}: {problem_text(body)}")
         if not answer_needed:
-            return None
+            return body  # None when it could not be read
         if not readable:
             why = "too large" if len(raw) > limit else "malformed or too deeply nested JSON"
             raise CcmError(f"Cloud Manager answered with {why}")
@@ -195,6 +201,12 @@ def problem_text(body: Any) -> str:
             if isinstance(body.get(key), str):
                 return error_text(body[key])
     return "no detail"
+
+
+def _nothing_done(answer: Any) -> bool:
+    """Cloud Manager's answer says the state already was what the action asked for."""
+    message = answer.get("message") if isinstance(answer, Mapping) else None
+    return isinstance(message, str) and "already" in message.lower()
 
 
 def _validation_item(item: Any) -> str | None:

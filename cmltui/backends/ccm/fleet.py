@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_WORKERS: Final = 20_000  # a misbehaving server cannot grow the fleet without bound
 STALE_GRACE: Final = timedelta(minutes=5)
 KEPT_FIELDS: Final = ("cml_version", "cml_license_info")
+DETECTION: Final = "is_idle_detection_enabled"
 # The CML-metrics form of `worker.metrics.updated` (`CMLMetricsUpdatedDomainEventHandler`) and
 # the telemetry form (`CMLWorkerTelemetryUpdatedDomainEventHandler`), both in upstream's
 # `application/events/domain/cml_worker_events.py`: payload field <- event key.
@@ -211,14 +212,24 @@ class CcmFleet:
         for worker_id, entry in self.entries.items():
             if entry.status is not WorkerStatus.RUNNING:
                 continue
-            if detection and not self._detection_on(worker_id, entry):
+            if detection and not self.detection_shown(worker_id):
                 continue
             yield worker_id
 
-    def _detection_on(self, worker_id: str, entry: Entry) -> bool:
-        write = self.held.get(worker_id, {}).get("is_idle_detection_enabled")
-        shown = write.value if write is not None else entry.payload.get("is_idle_detection_enabled")
+    def detection_shown(self, worker_id: str) -> bool:
+        """The worker's idle-detection switch as shown: an event's value while it is held."""
+        write = self.held.get(worker_id, {}).get(DETECTION)
+        entry = self.entries.get(worker_id)
+        shown = write.value if write is not None else entry and entry.payload.get(DETECTION)
         return shown is True
+
+    def confirm_detection(self, worker_id: str, enabled: bool) -> None:
+        """Cloud Manager answered that the switch already is `enabled` (a toggle it had nothing
+        to do for): shown from now on, over an older snapshot or event."""
+        entry = self.entries.get(worker_id)
+        if entry is not None:
+            entry.payload[DETECTION] = enabled
+            self.held.get(worker_id, {}).pop(DETECTION, None)
 
     # --- the outward shape --------------------------------------------------------------------
 

@@ -165,9 +165,11 @@ class CcmOperations:
         action: ActionKind,
         detail: dict[str, Any],
         call: Callable[[CcmApi], Awaitable[Any]],
+        already: Callable[[], str] | None = None,
     ) -> None:
         """The intent line, the call, the result line (the same for every action sent to Cloud
-        Manager); the worker is in flight meanwhile."""
+        Manager); the worker is in flight meanwhile. A call that returns False found nothing to
+        do: with `already` (which says why), that is a refusal."""
         api = self._open_api()
         verb = verb_of(action)
         audit = {
@@ -191,7 +193,7 @@ class CcmOperations:
             except AuditUnavailable as exc:
                 raise ActionRefused(f"{verb} not sent: {exc}") from exc
             try:
-                await call(api)
+                changed = await call(api)
             except CcmRefused as exc:
                 why = self.scrub(str(exc)) or "refused"
                 result("refused", why)
@@ -210,6 +212,10 @@ class CcmOperations:
             except Exception as exc:  # never an intent line without its result
                 result("failed", type(exc).__name__)
                 raise ActionFailed(f"{verb} failed: {exc}") from None
+            if changed is False and already is not None:
+                why = already()
+                result("refused", why)
+                raise ActionRefused(why)
             result("ok")
 
     @contextlib.contextmanager

@@ -183,6 +183,16 @@ async def test_deregistration_then_again_says_already_deregistered(fleet, tmp_pa
         event = await core.cml_actions.deregister_licence(sim.instance_id)
         assert (event.step, event.by, event.detail) == ("deregistered", "tester", None)
         assert by_name(await core.collector.collect())[name].license_status == "unregistered"
+        # shown unregistered now: a second is refused by the rule, and nothing is sent
+        requests = sim.endpoint.request_count
+        with pytest.raises(ActionRefused, match="has no registered licence; nothing to"):
+            await core.cml_actions.deregister_licence(sim.instance_id)
+        assert sim.endpoint.request_count == requests
+        # shown registered, but deregistered since (elsewhere): CML's own answer says so
+        sim.model.licence.kind = "registered"
+        core.collector.read_soon(sim.instance_id)  # the licence is read on the next cycle
+        assert by_name(await core.collector.collect())[name].license_status == "registered"
+        sim.model.licence.kind = "unregistered"
         with pytest.raises(ActionFailed, match=r"already deregistered from .* \(400\)"):
             await core.cml_actions.deregister_licence(sim.instance_id)
         results = [a["result"] for a in audit_lines(tmp_path)]
