@@ -119,7 +119,7 @@ class CcmApi:
         """`POST …/workers/{id}/license` (202: its job runs on); the token is in the body only."""
         body = {"license_token": token, "reregister": reregister}
         path = worker_path(region, worker_id, "license")
-        await self._call("POST", path, body=body, answer_needed=False, admin=True)
+        await self._call("POST", path, body=body, answer_needed=False, admin=True, secrets=(token,))
 
     async def deregister_licence(self, region: str, worker_id: str) -> None:
         """`DELETE …/workers/{id}/license` (202: its job runs on)."""
@@ -135,7 +135,10 @@ class CcmApi:
         limit: int = MAX_BODY_BYTES,
         answer_needed: bool = True,
         admin: bool = False,
+        secrets: tuple[str, ...] = (),
     ) -> Any:
+        """The call; a refusal or error names Cloud Manager's reason with `secrets` (what
+        the body sends) cut out of it."""
         token = await self.tokens.token()
         for attempt in range(2):
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -156,11 +159,20 @@ class CcmApi:
                     continue
             if status < 300:
                 self.tokens.accepted(token)
-            return self._result(status, raw, limit, answer_needed=answer_needed, admin=admin)
+            return self._result(
+                status, raw, limit, answer_needed=answer_needed, admin=admin, secrets=secrets
+            )
         raise CcmAuthError("token rejected")  # pragma: no cover - the loop always returns
 
     def _result(
-        self, status: int, raw: bytes, limit: int, *, answer_needed: bool, admin: bool
+        self,
+        status: int,
+        raw: bytes,
+        limit: int,
+        *,
+        answer_needed: bool,
+        admin: bool,
+        secrets: tuple[str, ...] = (),
     ) -> Any:
         body: Any = None
         readable = len(raw) <= limit
@@ -172,13 +184,12 @@ class CcmApi:
         if status == 401:
             raise CcmAuthError("token rejected (set $CMLTUI_CCM_TOKEN or source.token_command)")
         if status == 403 and admin:
-            raise CcmRefused(
-                f"Cloud Manager refused: {ADMIN_ROLE_MISSING} (403: {problem_text(body)})"
-            )
+            why = problem_text(body, secrets)
+            raise CcmRefused(f"Cloud Manager refused: {ADMIN_ROLE_MISSING} (403: {why})")
         if status in (400, 403, 404, 409, 422):
-            raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body)}")
+            raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body, secrets)}")
         if status >= 300:
-            raise CcmError(f"Cloud Manager error {status}: {problem_text(body)}")
+            raise CcmError(f"Cloud Manager error {status}: {problem_text(body, secrets)}")
         if not answer_needed:
             return body  # None when it could not be read
         if not readable:
@@ -187,19 +198,20 @@ class CcmApi:
         return body
 
 
-def problem_text(body: Any) -> str:
+def problem_text(body: Any, secrets: tuple[str, ...] = ()) -> str:
     """What a refusal says, bounded to one short line: a problem-details `detail` or `title`,
-    or FastAPI's validation list (`[{loc, msg, type}]`) as `path.field: message`."""
+    or FastAPI's validation list (`[{loc, msg, type}]`) as `path.field: message`; `secrets`
+    (what the request sent) cut out."""
     if isinstance(body, Mapping):
         detail = body.get("detail")
         if isinstance(detail, list):
             parts = [_validation_item(item) for item in detail[:5]]
             text = "; ".join(part for part in parts if part)
             if text:
-                return error_text(text)
+                return error_text(text, secrets=secrets)
         for key in ("detail", "title", "message"):
             if isinstance(body.get(key), str):
-                return error_text(body[key])
+                return error_text(body[key], secrets=secrets)
     return "no detail"
 
 

@@ -626,13 +626,11 @@ class CcmBackend(CcmOperations, Channels):
         self.activity.publish(activity)
 
     def _on_licence(self, event: StreamEvent) -> None:
-        licence = to_licence_event(event.type, event.data, self.clock.now())
+        licence = to_licence_event(event.type, event.data, self.clock.now(), self._secrets)
         if licence is None or licence.worker_id not in self.fleet:
             return
         if event.type == DEREGISTERED:
             self.fleet.forget_licence(licence.worker_id)
-        if licence.detail and self._secrets:  # CML's reason may repeat a token being sent
-            licence = licence.model_copy(update={"detail": self.scrub(licence.detail)})
         self._accept(licence)  # held: "registering" until the job's end
 
     async def _read_verdict(self, worker_id: str) -> None:

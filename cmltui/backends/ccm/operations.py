@@ -101,7 +101,7 @@ class CcmOperations:
                     if event.step == "registration completed":
                         return event
                     if event.step == "registration failed":
-                        why = self.scrub(event.detail) or "no reason given"
+                        why = event.detail or "no reason given"  # the token cut out already
                         name = self.fleet.name(worker_id)
                         raise ActionFailed(f"{name}: register licence failed: {why}")
                     started = started or event
@@ -151,13 +151,6 @@ class CcmOperations:
         finally:
             self.activity.remove(seen)
 
-    def scrub(self, text: str | None) -> str | None:
-        """Outside text with every token this backend is sending cut out."""
-        for secret in self._secrets:
-            if text and secret:
-                text = text.replace(secret, "[token]")
-        return text
-
     async def _audited(
         self,
         worker_id: str,
@@ -194,8 +187,8 @@ class CcmOperations:
                 raise ActionRefused(f"{verb} not sent: {exc}") from exc
             try:
                 changed = await call(api)
-            except CcmRefused as exc:
-                why = self.scrub(str(exc)) or "refused"
+            except CcmRefused as exc:  # its text has what the request sent cut out
+                why = str(exc) or "refused"
                 result("refused", why)
                 name = self.fleet.name(worker_id)
                 raise ActionRefused(f"{name}: {verb} refused: {why}") from None
