@@ -54,6 +54,7 @@ from cmltui.backends.ccm.api import (
 from cmltui.backends.ccm.auth import TokenProvider
 from cmltui.backends.ccm.events import (
     ACTIVITY_TYPES,
+    CLOUD_MANAGER,
     LICENCE_TYPES,
     to_activity,
     to_licence_event,
@@ -170,6 +171,7 @@ class CcmBackend(CcmOperations, Channels):
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
         self._secrets: set[str] = set()  # tokens being sent: cut out of what comes back
+        self._registering_by: dict[str, str] = {}  # who started each registration job seen
         self.unknown_types = KindCounter(log, "event types not used by cmltui (ignored)")
         super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
@@ -560,6 +562,7 @@ class CcmBackend(CcmOperations, Channels):
                 self.fleet.remove(worker_id)
                 self.verdicts.forget(worker_id)
                 self.lab_lists.forget(worker_id)
+                self._registering_by.pop(worker_id, None)
 
     async def _on_event(self, event: StreamEvent) -> None:
         kind = event.type
@@ -631,7 +634,21 @@ class CcmBackend(CcmOperations, Channels):
             return
         if event.type == DEREGISTERED:
             self.fleet.forget_licence(licence.worker_id)
-        self._accept(licence)  # held: "registering" until the job's end
+        self._accept(self._named(licence))  # held: "registering" until the job's end
+
+    def _named(self, licence: LicenceChanged) -> LicenceChanged:
+        """The event with who did it: upstream's job ends name no one, so they name whoever
+        its start named (as the direct backend does); failing that, Cloud Manager."""
+        worker_id = licence.worker_id
+        if licence.step == "registration started" and licence.by is not None:
+            self._registering_by[worker_id] = licence.by  # at most one per listed worker
+            return licence
+        started_by = None
+        if licence.step in ("registration completed", "registration failed"):
+            started_by = self._registering_by.pop(worker_id, None)
+        if licence.by is not None:
+            return licence
+        return licence.model_copy(update={"by": started_by or CLOUD_MANAGER})
 
     async def _read_verdict(self, worker_id: str) -> None:
         entry = self.fleet.entries.get(worker_id)

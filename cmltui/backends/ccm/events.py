@@ -136,6 +136,9 @@ _LICENCE: Final[Mapping[str, tuple[LicenceStep, str, str | None]]] = {
     "worker.license.deregistered": ("deregistered", "deregistered_at", None),
 }
 LICENCE_TYPES: Final = frozenset(_LICENCE)
+CLOUD_MANAGER: Final = "Cloud Manager"
+"""Who a licence event names when Cloud Manager's does not say and cmltui did not see who
+started the job (upstream's `completed` and `failed` carry no user)."""
 
 
 def to_licence_event(

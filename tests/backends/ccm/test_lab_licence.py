@@ -116,8 +116,12 @@ async def test_a_registration_waits_for_the_jobs_completion(ready, sim, tmp_path
     token = "T0ken-Q8fz"
     done = await backend.register_licence(worker.id, token)
     assert (done.step, done.detail) == ("registration completed", "COMPLETED")
-    steps = [e.step for e in published if isinstance(e, LicenceChanged)]
-    assert steps == ["registration started", "registration completed"]
+    licence = [(e.step, e.by) for e in published if isinstance(e, LicenceChanged)]
+    assert licence == [  # who asked, as Cloud Manager names the token's user, on both
+        ("registration started", "ccm-sim-user"),
+        ("registration completed", "ccm-sim-user"),
+    ]
+    assert done.by == "ccm-sim-user"
     assert sim.model.workers[worker.id].licence == "registered"
     assert token not in (tmp_path / "audit.jsonl").read_text()
     assert [a["result"] for a in audit(tmp_path)] == ["intent", "ok"]
@@ -139,6 +143,7 @@ async def test_a_bad_token_fails_with_the_reason_in_plain_words_and_the_token_cu
     licence = [e for e in published if isinstance(e, LicenceChanged)]
     assert [e.step for e in licence] == ["registration started", "registration failed"]
     assert licence[1].detail == REFUSED  # the event shown says the same
+    assert [e.by for e in licence] == ["ccm-sim-user", "ccm-sim-user"]
     assert token not in (tmp_path / "audit.jsonl").read_text()
 
 
