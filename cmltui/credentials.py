@@ -14,6 +14,8 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Mapping
 
 from cmltui.config import CmlConfig, ConfigError, CredentialOverride
@@ -58,30 +60,54 @@ def run_credential_command(
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{key} failed: {type(exc).__name__}") from None
     try:
-        try:
-            out, _ = proc.communicate(timeout=min(timeout, NOTICE_AFTER_SECONDS))
-        except subprocess.TimeoutExpired:
-            if waiting is not None:
-                waiting(f"waiting for {key} (up to {timeout:g} s)…")
-            out, _ = proc.communicate(timeout=max(0.0, timeout - NOTICE_AFTER_SECONDS))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise ConfigError(f"{key} timed out after {timeout:g} s") from None
+        out = _bounded_output(proc, key=key, timeout=timeout, waiting=waiting)
     except BaseException:
         _kill_group(proc)
         raise
     if proc.returncode != 0:
         raise ConfigError(f"{key} failed: exit status {proc.returncode}")
+    return out.rstrip("\n")
+
+
+def _bounded_output(
+    proc: subprocess.Popen[str],
+    *,
+    key: str,
+    timeout: float,
+    waiting: Callable[[str], None] | None,
+) -> str:
+    """What `proc` printed before it exited, read up to one character past the limit: a
+    command that prints without end (`yes`) is refused at the limit, not held in memory
+    until the timeout."""
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    printed: list[str] = []
+    reader = threading.Thread(
+        target=lambda: printed.append(stdout.read(MAX_OUTPUT_CHARS + 1)), daemon=True
+    )
+    deadline = time.monotonic() + timeout
+    reader.start()
+    reader.join(min(timeout, NOTICE_AFTER_SECONDS))
+    if reader.is_alive() and waiting is not None:
+        waiting(f"waiting for {key} (up to {timeout:g} s)…")
+    reader.join(max(0.0, deadline - time.monotonic()))
+    if reader.is_alive():
+        raise ConfigError(f"{key} timed out after {timeout:g} s")
+    out = printed[0] if printed else ""
     if len(out) > MAX_OUTPUT_CHARS:
         raise ConfigError(f"{key} printed more than {MAX_OUTPUT_CHARS} characters")
-    return out.rstrip("\n")
+    try:  # its output has ended: it is exiting (or lingers with stdout closed)
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"{key} timed out after {timeout:g} s") from None
+    return out
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        proc.communicate(timeout=2)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=2)
 
 
 def resolve_password(

@@ -93,5 +93,13 @@ async def test_a_token_command_that_prints_a_token_gives_it():
     )
 
 
+def test_a_command_that_prints_without_end_is_refused_at_the_limit_not_the_timeout(tmp_path):
+    """`yes` would fill memory for the whole timeout if its output were read to the end."""
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match=r"^cml\.password_command printed more than 65536 "):
+        run_credential_command("yes", key="cml.password_command", timeout=30)
+    assert time.monotonic() - began < 10
+
+
 def test_the_local_user_is_a_name():
     assert local_user() and "\n" not in local_user()

@@ -1,4 +1,4 @@
-"""The exit codes every command and the dashboard use, and the one-line error on stderr.
+"""The exit codes every command and the dashboard use (and `say`, the one-line error on stderr).
 
 0: all went well; 1: something failed or was refused; 2: usage (bad flags, bad config);
 129: the terminal went away; 130: ctrl+c; 143: SIGTERM. A shell reports a signal as 128 + its
@@ -8,9 +8,8 @@ number, so the last three read the same whether the process died of it or exited
 from __future__ import annotations
 
 import signal
-import sys
 
-from cmltui.domain.sanitize import visible
+from cmltui.stderr import say as say
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -18,8 +17,3 @@ EXIT_USAGE = 2
 EXIT_TERMINAL_GONE = 128 + signal.SIGHUP  # 129
 EXIT_SIGINT = 128 + signal.SIGINT  # 130
 EXIT_SIGTERM = 128 + signal.SIGTERM  # 143
-
-
-def say(message: str) -> None:
-    """One line on stderr; outside text in it is made visible and capped."""
-    print(f"cmltui: {visible(message, 1000)}", file=sys.stderr, flush=True)

@@ -451,7 +451,15 @@ class CmltuiApp(App[None]):
     # --- actions ----------------------------------------------------------------------------
 
     def get_default_screen(self) -> Screen:
-        return DashboardScreen(id="_default")
+        """The dashboard's screen, with the size's breakpoint classes from the start: Textual
+        sets them on its first resize, after the first frame, which then shows the layout of
+        another size and is laid out and sent again."""
+        width, height = self.size
+        classes = (
+            _breakpoint(width, self.HORIZONTAL_BREAKPOINTS),
+            _breakpoint(height, self.VERTICAL_BREAKPOINTS),
+        )
+        return DashboardScreen(id="_default", classes=" ".join(classes))
 
     def action_interrupt(self) -> None:
         """ctrl+c: leave with 130, as the command line does on ctrl+c."""
@@ -688,6 +696,11 @@ class CmltuiApp(App[None]):
 
 class DashboardScreen(FooterRules, Screen[None]):
     """The dashboard's own screen: Textual's default one, with the footer's rules."""
+
+
+def _breakpoint(dimension: int, breakpoints: list[tuple[int, str]]) -> str:
+    """The class of the largest breakpoint `dimension` reaches (each table starts at 0)."""
+    return max((at, name) for at, name in breakpoints if dimension >= at)[1]
 
 
 def _scope_of(screen: Screen) -> Scope:

@@ -153,7 +153,8 @@ class ConfirmScreen(AnswerScreen):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 64; max-width: 100%; height: auto; max-height: 100%;
+        /* 72: the Instance line holds a Cloud Manager id (36) and the longest region */
+        width: 72; max-width: 100%; height: auto; max-height: 100%;
         border: thick $warning; background: $panel; padding: 0 1;
     }
     ConfirmScreen #question { text-style: bold; width: 100%; height: 1; }

@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Container, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -34,12 +34,10 @@ CUE_EXAMPLES: dict[IdleState, str] = {
 """How the table's IDLE cell shows each state (an active worker: how long it has been quiet)."""
 
 
-def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
-    """Every action of the one table, with the keys the config gave it, then the cues."""
+def keys_table(keys: KeysConfig) -> Table:
+    """Every action of the one table, with the keys the config gave it."""
     key_hints = KeyHints(keys.model_dump())
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
+    table = _grid()
     for spec in keymap.ACTIONS:
         # Key names come from the config: plain text, never markup.
         keys_shown = ", ".join(keymap.key_names(key_hints.keys(spec.id)))
@@ -53,7 +51,13 @@ def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
         # "↑ ↓ k j": each action's first key, then each one's second
         table.add_row(" ".join(k for rank in zip(*keys_of, strict=False) for k in rank), what)
     table.add_row(keymap.hint_key(App.COMMAND_PALETTE_BINDING), "command palette")
-    table.add_row("", "")
+    return table
+
+
+def cues_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
+    """What the non-colour cues on screen mean."""
+    key_hints = KeyHints(keys.model_dump())
+    table = _grid()
     table.add_row(Text("Cues", style="bold"), "")
     table.add_row(
         "!  !!",
@@ -69,6 +73,13 @@ def help_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
         quiet = " (quiet for 12 minutes)" if state is IdleState.ACTIVE else ""
         table.add_row(example, idle_words(state).long + quiet)
     table.add_row("*", f"a marked worker ({key_hints(hints.PAUSES_MARKED)})")
+    return table
+
+
+def _grid() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
     return table
 
 
@@ -93,8 +104,18 @@ class HelpScreen(ModalScreen[None]):
         width: 100; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $panel; padding: 0 1;
     }
+    HelpScreen #help-columns { height: auto; layout: vertical; }
+    HelpScreen #help-side { height: auto; }
     HelpScreen Static { width: 100%; height: auto; }
+    HelpScreen #help-cues { margin-top: 1; }
+    HelpScreen.-wide > VerticalScroll { width: 100%; max-width: 170; }
+    HelpScreen.-wide #help-columns { layout: horizontal; }
+    HelpScreen.-wide #help-keys { width: 1fr; }
+    HelpScreen.-wide #help-side { width: 1fr; padding-left: 2; }
+    HelpScreen.-wide #help-cues { margin-top: 0; }
     """
+    WIDE: ClassVar[int] = 150
+    """From this width the keys, and the cues and files, sit side by side: all on one screen."""
 
     def __init__(
         self,
@@ -113,9 +134,15 @@ class HelpScreen(ModalScreen[None]):
             key_hints = KeyHints(self._keys.model_dump())
             close = own_hint(self.BINDINGS, "dismiss", "{key} to close", key_hints)
             scroll.border_subtitle = Text(close)
-            yield Static(help_table(self._keys, self._thresholds))
-            if self._files:
-                yield Static(files_text(self._files), id="help-files")
+            with Container(id="help-columns"):
+                yield Static(keys_table(self._keys), id="help-keys")
+                with Vertical(id="help-side"):
+                    yield Static(cues_table(self._keys, self._thresholds), id="help-cues")
+                    if self._files:
+                        yield Static(files_text(self._files), id="help-files")
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width >= self.WIDE, "-wide")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -449,6 +449,7 @@ async def test_at_120x40_the_log_takes_what_the_table_leaves(make_app):
 
 
 async def test_help_shows_each_path_whole(make_app, tmp_path):
+    from textual.containers import VerticalScroll
     from textual.widgets import Static
 
     app, _ = make_app()
@@ -460,6 +461,8 @@ async def test_help_shows_each_path_whole(make_app, tmp_path):
         files = str(app.screen.query_one("#help-files", Static).render())
         assert str(app.audit_path) in files.replace("\n", "")
         assert "…" not in files
+        # ...and on the first screen of help, with every key and cue: nothing to scroll to
+        assert app.screen.query_one(VerticalScroll).max_scroll_y == 0
 
 
 async def test_an_unknown_filter_prefix_is_named_in_the_filter_line(make_app):

@@ -17,7 +17,7 @@ from cmltui.tui.app import CmltuiApp
 from cmltui.tui.confirm import ConfirmActionScreen
 from cmltui.tui.detail import WorkerDetailScreen
 from cmltui.tui.footer import fit_footer
-from cmltui.tui.help import help_table
+from cmltui.tui.help import keys_table
 from tests.tui.pilot_helpers import messages
 from tests.tui.tui_fleet import by_name
 
@@ -74,7 +74,7 @@ def test_bindings_and_footer_come_from_the_table():
 def test_help_lists_every_action_once_with_its_configured_key():
     console = Console(width=120, record=True)
     config = Config(keys=KeysConfig(pause="x", resume="u"))
-    console.print(help_table(config.keys, config.ui.thresholds))
+    console.print(keys_table(config.keys))
     lines = [line.strip() for line in console.export_text().splitlines() if line.strip()]
     for spec in keymap.ACTIONS:
         assert sum(spec.description in line for line in lines) == 1, spec.id
@@ -231,3 +231,16 @@ async def test_q_goes_back_on_sub_screens_and_quits_only_the_main_one(make_app):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0 and not app.is_running
+
+
+@pytest.mark.parametrize(
+    ("size", "classes"),
+    [((160, 48), {"-wide", "-tall"}), ((80, 24), {"-compact", "-short"})],
+)
+async def test_the_first_frame_has_the_layout_of_the_terminal_size(make_app, size, classes):
+    """Textual sets the breakpoint classes on its first resize, after the first frame: the
+    dashboard's screen has them from the start, so it is not laid out twice (nor flashes)."""
+    app, _ = make_app()
+    async with app.run_test(size=size):
+        fresh = app.get_default_screen()  # as the app makes it, before any resize reaches it
+        assert set(fresh.classes) == classes

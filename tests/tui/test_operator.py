@@ -12,7 +12,7 @@ import asyncio
 from cmltui.api.backend import ActionFailed, ActionRefused, BackendContext
 from cmltui.config import Config, KeysConfig
 from cmltui.tui.confirm import ConfirmActionScreen
-from cmltui.tui.help import help_table
+from cmltui.tui.help import keys_table
 from cmltui.tui.panels import PausePanel
 from tests.tui.pilot_helpers import messages, ready, settle
 from tests.tui.tui_fleet import by_name
@@ -243,7 +243,7 @@ def test_help_lists_pause_and_resume_keys():
     from rich.console import Console
 
     console = Console(width=100, record=True)
-    console.print(help_table(KeysConfig(), Config().ui.thresholds))
+    console.print(keys_table(KeysConfig()))
     text = console.export_text()
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "pause the selected worker (asks first)" in lines["p"]
@@ -260,3 +260,24 @@ async def test_a_cancelled_bulk_pause_counts_in_words(make_app, workers):
         await pilot.press("n")
         await pilot.pause()
         assert messages(app)[-1] == ("information", "Pause of 1 worker cancelled.")
+
+
+async def test_the_confirmation_shows_a_cloud_manager_id_and_region_whole(make_app, workers):
+    """Cloud Manager names a worker by a 36-character id: the Instance line must not be cut."""
+    from rich.cells import cell_len
+
+    from cmltui.tui.confirm import dialog_body
+
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        worker_id = await ready(app, pilot, workers, "idle")
+        dto = app.view.dto(worker_id).model_copy(
+            update={"id": "0f8c2a4e-6b1d-4c3a-9e7f-2d5b8a1c6e90", "aws_region": "ap-southeast-2"}
+        )
+        await app.push_screen(ConfirmActionScreen(dto, "pause", app.clock.now()))
+        await pilot.pause()
+        lines = dialog_body(dto, "pause", app.clock.now()).plain.splitlines()
+        instance = next(line for line in lines if line.startswith("Instance"))
+        assert dto.id in instance and "ap-southeast-2" in instance
+        details = app.screen.query_one("#details")
+        assert details.content_region.width >= cell_len(instance)

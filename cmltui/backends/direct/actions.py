@@ -437,6 +437,7 @@ class Actions:
         try:
             await self._aws(worker).create_tags(worker.region, worker.instance_id, tags)
         except AwsActionError as exc:
+            worker.unwritten_history = worker.history  # still this operator's, for this run
             message = f"{worker.name}: history tags not written: {exc}"
             self.warn(message)
             log.warning("%s", message)
@@ -445,6 +446,7 @@ class Actions:
             )
             return
         worker.write_tags(tags, at)
+        worker.unwritten_history = None
         self.audit_line(worker, action, "ok", at, detail=detail)
 
     def audit_line(

@@ -9,7 +9,6 @@ rule itself is `cmltui.domain.addresses.url_refusal`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,16 +18,13 @@ from cmltui.domain.addresses import URL_TAG_NOT_TRUSTED, UrlTrust, url_refusal
 from cmltui.domain.tags import CML_URL_TAG
 from cmltui.sources.aws_ec2 import Ec2Instance
 from cmltui.sources.cml_client import CMLTarget
+from cmltui.stderr import say
 
 
 @dataclass(frozen=True)
 class _Credentials:
     username: str
     password: str
-
-
-def _tell_terminal(message: str) -> None:
-    print(f"cmltui: {message}", file=sys.stderr, flush=True)
 
 
 class CMLTargetResolver:
@@ -40,7 +36,7 @@ class CMLTargetResolver:
         timeout = config.password_command_timeout
 
         def resolve(source: CmlConfig | CredentialOverride) -> str | None:
-            return resolve_password(source, env, timeout=timeout, waiting=_tell_terminal)
+            return resolve_password(source, env, timeout=timeout, waiting=say)
 
         self._default = _Credentials(config.username, resolve(config) or "")
         self._overrides: list[tuple[CredentialOverride, _Credentials]] = []
