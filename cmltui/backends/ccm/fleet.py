@@ -212,15 +212,18 @@ class CcmFleet:
         for worker_id, entry in self.entries.items():
             if entry.status is not WorkerStatus.RUNNING:
                 continue
-            if detection and not self.detection_shown(worker_id):
+            if detection and not self._detection_on(worker_id, entry):
                 continue
             yield worker_id
 
     def detection_shown(self, worker_id: str) -> bool:
         """The worker's idle-detection switch as shown: an event's value while it is held."""
-        write = self.held.get(worker_id, {}).get(DETECTION)
         entry = self.entries.get(worker_id)
-        shown = write.value if write is not None else entry and entry.payload.get(DETECTION)
+        return entry is not None and self._detection_on(worker_id, entry)
+
+    def _detection_on(self, worker_id: str, entry: Entry) -> bool:
+        write = self.held.get(worker_id, {}).get(DETECTION)
+        shown = write.value if write is not None else entry.payload.get(DETECTION)
         return shown is True
 
     def confirm_detection(self, worker_id: str, enabled: bool) -> None:
