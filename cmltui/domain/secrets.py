@@ -37,11 +37,12 @@ def _key_value(match: re.Match[str]) -> str:
     prose, not a credential: upstream Cloud Manager's "Invalid license token: Invalid
     registration token …" or FastAPI's "license_token: Field required" read as written. A
     value with a digit or a sign, a quoted one, one after `=` and a word that ends the text are
-    masked.
+    masked; so is any value after a password's or a secret's name (a password can be a word).
     """
     key, separator, quote, value = match.groups()
     prose = (
-        not quote
+        key.lower() == "token"
+        and not quote
         and ":" in separator
         and separator[-1].isspace()
         and _PLAIN_WORD.fullmatch(value) is not None

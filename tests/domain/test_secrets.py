@@ -22,6 +22,8 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl"
         ('{"id_token": "two words"}', "two"),  # quoted: whatever it holds
         ("license_token=T0ken-Q8fz", "T0ken-Q8fz"),
         ("secret: s3cr3t and more", "s3cr3t"),  # not a plain word: a value
+        ("password: hunter is what was sent", "hunter"),  # a password may be a plain word
+        ("client_secret: swordfish was rotated", "swordfish"),
         ("client_secret:Abc", "Abc"),  # no space after the colon: a value
         ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
         ("authorization=Negotiate YIIFyQYGKwYB", "YIIFyQYGKwYB"),
