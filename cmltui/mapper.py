@@ -310,7 +310,7 @@ def map_ccm_snapshot_to_dto(payload: Mapping[str, Any], ctx: CcmMapContext) -> C
         public_dns=None,  # Cloud Manager sends no DNS names
         private_dns=None,
         aws_tags=_tags(data.get("aws_tags")),
-        license_status=_enum(LicenseStatus, data.get("license_status"), None),
+        license_status=ccm_licence_status(data.get("license_status")),
         cml_license_info=licence_info,
         # Held from a registration event (Cloud Manager's DTO does not carry it), or CML's word.
         license_operation=(
@@ -428,6 +428,11 @@ def ccm_status(value: Any) -> WorkerStatus:
     """Cloud Manager's status word as cmltui's (its `starting` is EC2's `pending`)."""
     text = _text(value)
     return WorkerStatus.from_ec2(_CCM_STATUS_ALIASES.get(text or "") or text)
+
+
+def ccm_licence_status(value: Any) -> LicenseStatus | None:
+    """Cloud Manager's licence word as cmltui's (the same five; anything else is unknown)."""
+    return _enum(LicenseStatus, value, None)
 
 
 AUTO_PAUSE_PREFIX = "Auto-paused"

@@ -148,11 +148,15 @@ async def _run(backend: Backend, operation: Operation, args: argparse.Namespace)
 def _refusal(operation: Operation, target: Target, read_only: bool) -> str | None:
     """The one precondition rule, on the state the fleet read shows."""
     lab = target.lab
+    worker = target.worker
     return action_refusal(
         operation.kind,
-        name=target.worker.name,
-        status=target.worker.status,
+        name=worker.name,
+        status=worker.status,
         read_only=read_only,
+        idle_detection=worker.is_idle_detection_enabled,
+        sets_detection=operation.enable,
+        licence=worker.license_status,
         lab_title=(lab.title or lab.id) if lab else None,
         lab_state=lab.state if lab else None,
     )

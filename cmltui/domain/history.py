@@ -4,13 +4,26 @@ reads and writes")."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from cmltui.domain.enums import PauseReason, WorkerStatus
 from cmltui.domain.worker import CMLWorker, PauseHistory
 
 EXTERNAL_TOLERANCE = timedelta(minutes=2)
 """A stop this long after cmltui's recorded pause is someone else's."""
+
+
+def known_history(tagged: PauseHistory, unwritten: PauseHistory | None) -> PauseHistory:
+    """The history the tags hold, or the one this process made and could not write as tags
+    when that one is newer: a stop whose tags AWS refused is still the operator's."""
+    if unwritten is None or _latest(unwritten) <= _latest(tagged):
+        return tagged
+    return unwritten
+
+
+def _latest(history: PauseHistory) -> datetime:
+    times = [t for t in (history.last_paused_at, history.last_resumed_at) if t is not None]
+    return max(times, default=datetime.min.replace(tzinfo=UTC))
 
 
 def derive_external(worker: CMLWorker, history: PauseHistory) -> PauseHistory:

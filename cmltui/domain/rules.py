@@ -14,7 +14,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.enums import LicenseStatus, WorkerStatus
 from cmltui.domain.idle import IdleState
 from cmltui.domain.settle import LAB_CONFIRMS, LAB_RUNNING
 
@@ -89,25 +89,34 @@ def action_refusal(
     read_only: bool = False,
     in_flight: bool = False,
     idle_detection: bool = True,
+    sets_detection: bool | None = None,
+    licence: LicenseStatus | None = None,
     lab_title: str | None = None,
     lab_state: str | None = None,
 ) -> str | None:
     """Why `kind` may not be sent to this worker now, or None when it may.
 
-    `idle_detection` (both switches, as the worker's tag says) matters to auto-pause only: a
-    worker someone excluded from idle detection is never auto-paused. `lab_state` (CML's word,
-    when known) matters to the lab actions only: a running lab is not wiped, a stopped one not
-    stopped again.
+    `idle_detection` is the worker's idle detection as shown: for auto-pause both switches (a
+    worker someone excluded from idle detection is never auto-paused); for a toggle that sets
+    a value (`sets_detection`: `idle-detection on|off`, or a backend writing the opposite of
+    what its caller saw) the worker's own switch, and a toggle to what it already is sends
+    nothing. `licence` (as last read) matters to deregistration only: a worker with no
+    registered licence has nothing to deregister. `lab_state` (CML's word, when known) matters
+    to the lab actions only: a running lab is not wiped, a stopped one not stopped again.
     """
     # What the worker's state says comes first: `r` on a running worker is "already running"
     # whether or not the mode is read-only.
     if kind == "toggle_idle_detection":
         if status is WorkerStatus.TERMINATED:
             return f"{name} is terminated"
+        if sets_detection is not None and sets_detection == idle_detection:
+            return f"{name}: idle detection is already {'on' if sets_detection else 'off'}"
     elif status in _ALREADY.get(kind, ()):
         return f"{name} is already {status.value}"
     elif status is not _ALLOWED[kind]:
         return f"{name} is {status.value}; {_ONLY[kind]}"
+    elif kind == "deregister_licence" and licence is LicenseStatus.UNREGISTERED:
+        return f"{name} has no registered licence; nothing to deregister"
     if read_only:
         return f"read-only mode: {verb_of(kind)} not sent"
     if in_flight:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from cmltui.domain.secrets import is_secret_key, scrub_text
+from cmltui.domain.secrets import cut_secrets, is_secret_key, scrub_text
 
 ELLIPSIS = "…"
 REPLACEMENT = "\ufffd"  # "�": bidi, zero-width, C1 and other invisible format characters
@@ -123,9 +123,10 @@ def has_visible(text: str) -> bool:
     return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES for c in _UNEVEN.sub("", text))
 
 
-def error_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
-    """An error message fit for one line on screen: secrets masked, visible, capped."""
-    return visible(" ".join(scrub_text(str(text)).split()), limit)
+def error_text(text: str, limit: int = MAX_ERROR_CHARS, secrets: Iterable[str] = ()) -> str:
+    """An error message fit for one line on screen: `secrets` (what cmltui is sending) cut
+    out first, other secrets masked, visible, capped."""
+    return visible(" ".join(scrub_text(cut_secrets(str(text), secrets)).split()), limit)
 
 
 def public_json(value: Any) -> Any:

@@ -155,6 +155,9 @@ class CMLWorker:
     cloudwatch: CloudWatchState = field(default_factory=CloudWatchState)
     activity: ActivityState = field(default_factory=ActivityState)
     history: PauseHistory = field(default_factory=PauseHistory)
+    # A pause or resume this process made whose history tags AWS refused: it stays this
+    # operator's for the run, not a stop "someone else" made (`domain.history.known_history`).
+    unwritten_history: PauseHistory | None = None
     start_initiated_at: datetime | None = None
     stop_initiated_at: datetime | None = None
     errors: dict[str, str] = field(default_factory=dict)

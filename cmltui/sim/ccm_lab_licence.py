@@ -72,6 +72,7 @@ class LabAndLicenceRoutes:
         self.jobs: dict[str, asyncio.Task[None]] = {}  # the registration job of each worker
         self._all_jobs: set[asyncio.Task[None]] = set()
         self.lab_calls: list[tuple[str, str, str]] = []  # (worker id, lab id, verb), for tests
+        self.deregistrations = 0  # `DELETE …/license` requests answered, for tests
 
     async def lab(self, request: web.Request) -> web.Response:
         sim = self.sim
@@ -120,6 +121,7 @@ class LabAndLicenceRoutes:
         user = self.sim.user(request, admin=True)
         self.sim.path_region(request)
         worker = self.sim.path_worker(request)
+        self.deregistrations += 1
         if worker.licence == "registered":
             by = shapes.public_user(user)
             self.sim.emit(self.sim.model.licence_deregistered(worker, by, self.sim.clock.now()))

@@ -335,6 +335,7 @@ class CcmSimulator:
         if verb not in ("enable", "disable"):
             raise web.HTTPNotFound()
         worker = self.path_worker(request)
+        self.count(f"idle-detection/{verb}")
         answer, events = self.model.set_idle_detection(
             worker, verb == "enable", shapes.public_user(user), self.clock.now()
         )
@@ -346,6 +347,7 @@ class CcmSimulator:
         self.user(request, admin=True)
         self.path_region(request)
         worker = self.path_worker(request, missing=400)
+        self.count(request.match_info["verb"])
         change = self.model.stop if request.match_info["verb"] == "stop" else self.model.start
         try:
             events = change(worker, None, self.clock.now())  # the route passes no user

@@ -16,7 +16,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from cmltui.domain.rules import LabVerb
-from cmltui.domain.sanitize import visible
+from cmltui.domain.sanitize import error_text, visible
 from cmltui.sources.cml_client import CMLClient, CMLTarget
 
 MAX_LAB_ID = 64
@@ -89,6 +89,4 @@ def _reason(
     description = body.get("description") if isinstance(body, Mapping) else None
     if not isinstance(description, str) or not description.strip():
         return meaning
-    if secret:
-        description = description.replace(secret, "[token]")
-    return f"{meaning}: {visible(' '.join(description.split()), 300)}"
+    return f"{meaning}: {error_text(description, 300, secrets=(secret,) if secret else ())}"

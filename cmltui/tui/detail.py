@@ -54,8 +54,7 @@ from cmltui.tui.hints import KeyHints, own_hint
 from cmltui.tui.host import host_of
 from cmltui.tui.panels import IdleStatusPanel, PausePanel, price_text
 from cmltui.tui.reach import endpoint_refusal, ssh_command
-from cmltui.tui.safe import made_visible, plain, shown
-from cmltui.tui.safe import shown_lines as visible
+from cmltui.tui.safe import made_visible, plain, shown, shown_lines
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +77,16 @@ def _row(text: Text, label: str, value: object, style: str = "") -> None:
     if isinstance(value, Text):
         text.append_text(made_visible(value))  # built from outside values: made visible here
     else:
-        text.append(visible(NONE if value is None or value == "" else value), style)
+        value = NONE if value is None or value == "" else value
+        text.append(_continued(value, LABEL), style)
     text.append("\n")
+
+
+def _continued(value: object, indent: int) -> str:
+    """Outside text made visible, its own line breaks kept but each following line indented:
+    a value's second line never starts at the left edge, where it could pass for a row of
+    its own ("Detection   OFF" in an Owner tag)."""
+    return shown_lines(value, indent=indent)
 
 
 def _title(text: Text, title: str) -> None:
@@ -217,7 +224,7 @@ def errors_text(dto: CMLWorkerDto) -> Text:
         text.append("none", "dim")
     for source, message in sorted(dto.errors.items()):
         text.append(f"{shown(source, limit=40)}: ", "bold #ff6b6b")
-        text.append(visible(message) + "\n")
+        text.append(_continued(message, 2) + "\n")
     text.rstrip()
     return text
 

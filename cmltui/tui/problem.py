@@ -51,10 +51,10 @@ def problem_text(errors: Sequence[str], context: BackendContext, retry_note: str
     text = Text()
     text.append("No workers could be listed\n\n", "bold #ff6b6b")
     where = f"profile {context.profile or '(default)'} · regions {', '.join(context.regions)}"
-    text.append(shown_lines(where) + "\n\n", "dim")
+    text.append(shown_lines(where, indent=2) + "\n\n", "dim")
     for error in errors[:MAX_ERRORS]:
         text.append("  × ", "bold #ff6b6b")
-        text.append(shown_lines(error, limit=500) + "\n")
+        text.append(shown_lines(error, indent=4, limit=500) + "\n")
     if len(errors) > MAX_ERRORS:
         text.append(f"  … and {len(errors) - MAX_ERRORS} more\n", "dim")
     text.append("\nHow to fix it\n", "bold")

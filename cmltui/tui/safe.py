@@ -30,12 +30,14 @@ def shown(value: object, *, limit: int = MAX_SHOWN) -> str:
 MAX_LINES_SHOWN = 4000
 
 
-def shown_lines(value: object, *, limit: int = MAX_LINES_SHOWN) -> str:
+def shown_lines(value: object, *, indent: int, limit: int = MAX_LINES_SHOWN) -> str:
     """Like `shown`, but its line breaks stay line breaks (an error wraps in full on the
-    detail screen); every other control is made visible."""
+    detail screen), each following line indented by `indent`: outside text never starts a
+    line where the screen's own rows and headings start ("How to fix it", "Detection   OFF").
+    Every other control is made visible."""
     text = str(value)
     cut = text[:limit]
-    lines = "\n".join(visible(line, limit) for line in cut.split("\n"))
+    lines = ("\n" + " " * indent).join(visible(line, limit) for line in cut.split("\n"))
     return lines + ("…" if len(text) > limit else "")
 
 

@@ -76,11 +76,20 @@ def test_a_lab_stop_and_idle_detection_through_cloud_manager(ccm, tmp_path):
     assert (event["type"], event["data"]["lab_id"]) == ("worker.lab.changed", lab["id"])
     states = {item["id"]: item["state"] for item in fleet(ccm, tmp_path)["cml-busy-01"]["labs"]}
     assert states[lab["id"]] == "STOPPED"  # Cloud Manager's lab list says so too
+    # cml-labs-02's idle detection is off: `off` says so at once and sends nothing
+    assert fleet(ccm, tmp_path)["cml-labs-02"]["is_idle_detection_enabled"] is False
     result = run(ccm, tmp_path, "idle-detection", "off", "cml-labs-02", "--yes")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("cml-labs-02: idle detection OFF by ")
+    assert result.returncode == 1
+    assert result.stdout == (
+        "cml-labs-02: toggle idle detection not done: idle detection is already off\n"
+    )
+    assert not (tmp_path / "state" / "cmltui" / "audit.jsonl").read_text().count("idle")
     result = run(ccm, tmp_path, "idle-detection", "on", "cml-labs-02", "--yes")
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("cml-labs-02: idle detection ON by ccm-sim-user")
+    result = run(ccm, tmp_path, "idle-detection", "off", "cml-labs-02", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("cml-labs-02: idle detection OFF by ccm-sim-user")
 
 
 def test_a_bad_token_through_cloud_manager_exits_1_and_is_in_no_file(ccm, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.enums import LicenseStatus, WorkerStatus
 from cmltui.domain.idle import IdleState
 from cmltui.domain.rules import Shown, action_refusal, bulk_pause_choice
 
@@ -83,3 +83,67 @@ def test_bulk_choice_takes_the_marked_ones_whatever_their_idle_state():
 
 def test_bulk_choice_is_empty_in_read_only_mode():
     assert bulk_pause_choice([shown("a")], set(), read_only=True)[0] == []
+
+
+@pytest.mark.parametrize(("shown", "sets"), [(True, True), (False, False)])
+def test_a_toggle_to_what_idle_detection_already_is_sends_nothing(shown, sets):
+    word = "on" if sets else "off"
+    why = action_refusal(
+        "toggle_idle_detection",
+        name="w",
+        status=WorkerStatus.RUNNING,
+        idle_detection=shown,
+        sets_detection=sets,
+    )
+    assert why == f"w: idle detection is already {word}"
+    # said before read-only mode, as "already stopped" is
+    read_only = action_refusal(
+        "toggle_idle_detection",
+        name="w",
+        status=WorkerStatus.STOPPED,
+        read_only=True,
+        idle_detection=shown,
+        sets_detection=sets,
+    )
+    assert read_only == why
+
+
+def test_a_toggle_to_the_other_value_or_a_plain_flip_may_be_sent():
+    for shown in (True, False):
+        flip = action_refusal(
+            "toggle_idle_detection", name="w", status=WorkerStatus.STOPPED, idle_detection=shown
+        )
+        other = action_refusal(
+            "toggle_idle_detection",
+            name="w",
+            status=WorkerStatus.RUNNING,
+            idle_detection=shown,
+            sets_detection=not shown,
+        )
+        assert flip is None and other is None
+
+
+@pytest.mark.parametrize(
+    ("licence", "refused"),
+    [
+        (LicenseStatus.UNREGISTERED, "w has no registered licence; nothing to deregister"),
+        (LicenseStatus.REGISTERED, None),
+        (LicenseStatus.EVALUATION, None),  # CML decides
+        (LicenseStatus.EXPIRED, None),
+        (LicenseStatus.INVALID, None),
+        (None, None),  # not read yet: CML decides
+    ],
+)
+def test_only_a_registered_licence_can_be_deregistered(licence, refused):
+    why = action_refusal(
+        "deregister_licence", name="w", status=WorkerStatus.RUNNING, licence=licence
+    )
+    assert why == refused
+    stopped = action_refusal(
+        "deregister_licence", name="w", status=WorkerStatus.STOPPED, licence=licence
+    )
+    assert stopped is not None and stopped.startswith("w is stopped")  # the worker first
+    register = action_refusal(
+        "register_licence", name="w", status=WorkerStatus.RUNNING, licence=licence
+    )
+    assert register is None  # the licence matters to deregistration only

@@ -559,11 +559,36 @@ async def test_a_failing_source_before_any_worker_fills_the_error_panel(make_app
 
 def test_outside_text_in_the_new_widgets_is_shown_not_obeyed():
     hostile = "lab\x1b[31m red\u202e evil [bold]x[/] \x07"
-    shown = shown_lines(hostile)
+    shown = shown_lines(hostile, indent=0)
     assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
     assert "␛" in shown and "[bold]x[/]" in shown
-    assert shown_lines("line one\nline two") == "line one\nline two"
-    assert len(shown_lines("x" * 10_000)) <= 4001
+    assert shown_lines("line one\nline two", indent=2) == "line one\n  line two"
+    assert len(shown_lines("x" * 10_000, indent=0)) <= 4001
+
+
+def test_a_line_break_in_outside_text_never_makes_a_row_of_its_own():
+    """An Owner tag or a CML error with a line break must not pass for one of the screen's
+    own rows ("Detection   OFF") or headings ("How to fix it")."""
+    from datetime import UTC, datetime
+
+    from cmltui.api.backend import BackendContext
+    from cmltui.tui.detail import errors_text, instance_text
+    from cmltui.tui.problem import problem_text
+    from tests.hostile_fields import hostile_dtos
+
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    dto = hostile_dtos(now)[0].model_copy(
+        update={
+            "created_by": "eve\nDetection   OFF",
+            "errors": {"cml": "boom\nssh         ssh root@evil"},
+        }
+    )
+    lines = instance_text(dto, now).plain.splitlines() + errors_text(dto).plain.splitlines()
+    assert not [line for line in lines if line.startswith(("Detection", "ssh"))]
+    assert any(line.strip() == "Detection   OFF" for line in lines)  # shown, as data
+    context = BackendContext(profile="p", regions=("us-east-1",))
+    problem = problem_text(["us-east-1: denied\nHow to fix it"], context, "").plain.splitlines()
+    assert problem.count("How to fix it") == 1
 
 
 async def test_a_failed_bulk_pause_keeps_the_marks_and_says_why(make_app, workers):

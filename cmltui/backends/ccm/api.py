@@ -95,11 +95,17 @@ class CcmApi:
         """The labs Cloud Manager has recorded for one worker (read by `cmltui.ccm_facts`)."""
         return await self._call("GET", _labs(region, worker_id))
 
-    async def action(self, region: str, worker_id: str, action: str) -> None:
-        """Send an action; its answer is not needed (Cloud Manager's events carry the result),
-        so an answer that cannot be read does not make an accepted action a failure."""
+    async def action(self, region: str, worker_id: str, action: str) -> bool:
+        """Send an action; False when Cloud Manager answered that it had nothing to do.
+
+        Its events carry the result, so an answer that cannot be read does not make an accepted
+        action a failure (True). Only the idle-detection routes say when there was nothing to do
+        (`enable_idle_detection_command.py`, `disable_…`: `{"message": "Idle detection already
+        enabled"}`, and no event); stop and start answer `true` either way.
+        """
         path = worker_path(region, worker_id, ACTIONS[action])
-        await self._call("POST", path, answer_needed=False, admin=True)
+        answer = await self._call("POST", path, answer_needed=False, admin=True)
+        return not _nothing_done(answer)
 
     async def lab_action(self, region: str, worker_id: str, lab_id: str, verb: str) -> None:
         """Upstream's `LabsController`: `POST …/labs/{lab_id}/start|stop|wipe` (200 once CML
@@ -113,7 +119,7 @@ class CcmApi:
         """`POST …/workers/{id}/license` (202: its job runs on); the token is in the body only."""
         body = {"license_token": token, "reregister": reregister}
         path = worker_path(region, worker_id, "license")
-        await self._call("POST", path, body=body, answer_needed=False, admin=True)
+        await self._call("POST", path, body=body, answer_needed=False, admin=True, secrets=(token,))
 
     async def deregister_licence(self, region: str, worker_id: str) -> None:
         """`DELETE …/workers/{id}/license` (202: its job runs on)."""
@@ -129,7 +135,10 @@ class CcmApi:
         limit: int = MAX_BODY_BYTES,
         answer_needed: bool = True,
         admin: bool = False,
+        secrets: tuple[str, ...] = (),
     ) -> Any:
+        """The call; a refusal or error names Cloud Manager's reason with `secrets` (what
+        the body sends) cut out of it."""
         token = await self.tokens.token()
         for attempt in range(2):
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -150,11 +159,20 @@ class CcmApi:
                     continue
             if status < 300:
                 self.tokens.accepted(token)
-            return self._result(status, raw, limit, answer_needed=answer_needed, admin=admin)
+            return self._result(
+                status, raw, limit, answer_needed=answer_needed, admin=admin, secrets=secrets
+            )
         raise CcmAuthError("token rejected")  # pragma: no cover - the loop always returns
 
     def _result(
-        self, status: int, raw: bytes, limit: int, *, answer_needed: bool, admin: bool
+        self,
+        status: int,
+        raw: bytes,
+        limit: int,
+        *,
+        answer_needed: bool,
+        admin: bool,
+        secrets: tuple[str, ...] = (),
     ) -> Any:
         body: Any = None
         readable = len(raw) <= limit
@@ -166,35 +184,41 @@ class CcmApi:
         if status == 401:
             raise CcmAuthError("token rejected (set $CMLTUI_CCM_TOKEN or source.token_command)")
         if status == 403 and admin:
-            raise CcmRefused(
-                f"Cloud Manager refused: {ADMIN_ROLE_MISSING} (403: {problem_text(body)})"
-            )
+            why = problem_text(body, secrets)
+            raise CcmRefused(f"Cloud Manager refused: {ADMIN_ROLE_MISSING} (403: {why})")
         if status in (400, 403, 404, 409, 422):
-            raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body)}")
+            raise CcmRefused(f"Cloud Manager refused ({status}): {problem_text(body, secrets)}")
         if status >= 300:
-            raise CcmError(f"Cloud Manager error {status}: {problem_text(body)}")
+            raise CcmError(f"Cloud Manager error {status}: {problem_text(body, secrets)}")
         if not answer_needed:
-            return None
+            return body  # None when it could not be read
         if not readable:
             why = "too large" if len(raw) > limit else "malformed or too deeply nested JSON"
             raise CcmError(f"Cloud Manager answered with {why}")
         return body
 
 
-def problem_text(body: Any) -> str:
+def problem_text(body: Any, secrets: tuple[str, ...] = ()) -> str:
     """What a refusal says, bounded to one short line: a problem-details `detail` or `title`,
-    or FastAPI's validation list (`[{loc, msg, type}]`) as `path.field: message`."""
+    or FastAPI's validation list (`[{loc, msg, type}]`) as `path.field: message`; `secrets`
+    (what the request sent) cut out."""
     if isinstance(body, Mapping):
         detail = body.get("detail")
         if isinstance(detail, list):
             parts = [_validation_item(item) for item in detail[:5]]
             text = "; ".join(part for part in parts if part)
             if text:
-                return error_text(text)
+                return error_text(text, secrets=secrets)
         for key in ("detail", "title", "message"):
             if isinstance(body.get(key), str):
-                return error_text(body[key])
+                return error_text(body[key], secrets=secrets)
     return "no detail"
+
+
+def _nothing_done(answer: Any) -> bool:
+    """Cloud Manager's answer says the state already was what the action asked for."""
+    message = answer.get("message") if isinstance(answer, Mapping) else None
+    return isinstance(message, str) and "already" in message.lower()
 
 
 def _validation_item(item: Any) -> str | None:

@@ -54,6 +54,7 @@ from cmltui.backends.ccm.api import (
 from cmltui.backends.ccm.auth import TokenProvider
 from cmltui.backends.ccm.events import (
     ACTIVITY_TYPES,
+    CLOUD_MANAGER,
     LICENCE_TYPES,
     to_activity,
     to_licence_event,
@@ -74,7 +75,7 @@ from cmltui.domain.rules import ActionKind, action_refusal
 from cmltui.domain.sanitize import finite_count
 from cmltui.domain.settle import EVENT_TIME_KEY
 from cmltui.domain.times import not_ahead, parse_time
-from cmltui.mapper import CcmMapContext, ccm_status
+from cmltui.mapper import CcmMapContext, ccm_licence_status, ccm_status
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class CcmBackend(CcmOperations, Channels):
         self._in_flight: set[str] = set()
         self._waiters: dict[tuple[str, str], asyncio.Future[ActivityEvent]] = {}
         self._secrets: set[str] = set()  # tokens being sent: cut out of what comes back
+        self._registering_by: dict[str, str] = {}  # who started each registration job seen
         self.unknown_types = KindCounter(log, "event types not used by cmltui (ignored)")
         super().__init__(self.label)  # status: starting
         if self.audit.problem:  # actions are refused; the dashboard says why, once
@@ -334,14 +336,23 @@ class CcmBackend(CcmOperations, Channels):
     async def toggle_idle_detection(
         self, worker_id: str, shown_enabled: bool
     ) -> IdleDetectionToggled:
-        entry = self._for_action(worker_id, "toggle_idle_detection")
         new_value = not shown_enabled
+        kind: ActionKind = "toggle_idle_detection"
+        entry = self._for_action(worker_id, kind, sets_detection=new_value)
         route = "enable_idle" if new_value else "disable_idle"
-        # When the server changes nothing (already so), no event comes: the one expected is it.
         expected = {"is_enabled": new_value, "toggled_by": self.operator}
         detail = {"is_enabled": new_value}
+
+        def already() -> str:
+            """Cloud Manager had it so already (a change whose event never reached us), and
+            sends no event: shown as it says from now on, and said at once."""
+            self.fleet.confirm_detection(worker_id, new_value)
+            self._wake.set()
+            why = self._refusal(worker_id, kind, sets_detection=new_value) or "nothing to do"
+            return f"{why} (Cloud Manager's answer; nothing changed)"
+
         return await self._act(
-            worker_id, entry, "toggle_idle_detection", route, IdleDetectionToggled, expected, detail
+            worker_id, entry, kind, route, IdleDetectionToggled, expected, detail, already
         )
 
     async def pause(self, worker_id: str) -> WorkerPaused:
@@ -370,30 +381,50 @@ class CcmBackend(CcmOperations, Channels):
     async def pause_many(self, worker_ids: list[str]) -> list[WorkerPaused]:
         return [await self.pause(worker_id) for worker_id in worker_ids]
 
-    def _for_action(self, worker_id: str, kind: ActionKind, lab: CcmLab | None = None) -> Entry:
-        """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no.
-
-        The status is the one shown: a held in-flight status (a pause just sent) counts; so
-        does a lab's state as Cloud Manager last listed it.
-        """
+    def _for_action(
+        self,
+        worker_id: str,
+        kind: ActionKind,
+        lab: CcmLab | None = None,
+        *,
+        sets_detection: bool | None = None,
+    ) -> Entry:
+        """The worker's entry, unless the one precondition rule (`cmltui.domain.rules`) says no."""
         entry = self.fleet.entries.get(worker_id)
-        held = self.fleet.held_status(worker_id)
-        listed = entry.payload.get("status") if entry is not None else None
-        why = action_refusal(
-            kind,
-            name=self.fleet.name(worker_id),
-            status=held if held is not None else ccm_status(listed),
-            read_only=self.config.read_only,
-            in_flight=worker_id in self._in_flight,
-            lab_title=lab.title if lab else None,
-            lab_state=lab.state if lab else None,
-        )
+        why = self._refusal(worker_id, kind, lab, sets_detection=sets_detection)
         if why is None and entry is None:
             why = f"unknown worker {worker_id[:64]}"
         if why is not None:
             raise ActionRefused(why)
         assert entry is not None
         return entry
+
+    def _refusal(
+        self,
+        worker_id: str,
+        kind: ActionKind,
+        lab: CcmLab | None = None,
+        *,
+        sets_detection: bool | None = None,
+    ) -> str | None:
+        """The rule on what is shown: a held in-flight status (a pause just sent) counts, and so
+        do the idle-detection switch an event set, the licence and a lab's state as Cloud
+        Manager last sent them."""
+        entry = self.fleet.entries.get(worker_id)
+        held = self.fleet.held_status(worker_id)
+        payload = entry.payload if entry is not None else {}
+        return action_refusal(
+            kind,
+            name=self.fleet.name(worker_id),
+            status=held if held is not None else ccm_status(payload.get("status")),
+            read_only=self.config.read_only,
+            in_flight=worker_id in self._in_flight,
+            idle_detection=self.fleet.detection_shown(worker_id),
+            sets_detection=sets_detection,
+            licence=ccm_licence_status(payload.get("license_status")),
+            lab_title=lab.title if lab else None,
+            lab_state=lab.state if lab else None,
+        )
 
     async def _act(
         self,
@@ -404,12 +435,14 @@ class CcmBackend(CcmOperations, Channels):
         kind: type[E],
         expected: dict[str, Any],
         detail: dict[str, Any] | None = None,
+        already: Callable[[], str] | None = None,
     ) -> E:
         """Send the route, then wait for Cloud Manager's own event for it.
 
         If none comes in time (the route was accepted), the event `expected` describes stands
-        in for it: held and published as Cloud Manager's would be. Whatever happens after the
-        intent line, a result line follows it.
+        in for it: held and published as Cloud Manager's would be. When Cloud Manager answers
+        that it had nothing to do, no event will come: `already` says why, at once. Whatever
+        happens after the intent line, a result line follows it.
         """
         event_type = kind.type
         detail = {**(detail or {}), "via": self.label}
@@ -424,6 +457,7 @@ class CcmBackend(CcmOperations, Channels):
                     action,
                     detail,
                     lambda api: api.action(entry.region, worker_id, route),
+                    already,
                 )
                 try:
                     async with asyncio.timeout(self.timing.action_event_timeout):
@@ -528,6 +562,7 @@ class CcmBackend(CcmOperations, Channels):
                 self.fleet.remove(worker_id)
                 self.verdicts.forget(worker_id)
                 self.lab_lists.forget(worker_id)
+                self._registering_by.pop(worker_id, None)
 
     async def _on_event(self, event: StreamEvent) -> None:
         kind = event.type
@@ -594,14 +629,26 @@ class CcmBackend(CcmOperations, Channels):
         self.activity.publish(activity)
 
     def _on_licence(self, event: StreamEvent) -> None:
-        licence = to_licence_event(event.type, event.data, self.clock.now())
+        licence = to_licence_event(event.type, event.data, self.clock.now(), self._secrets)
         if licence is None or licence.worker_id not in self.fleet:
             return
         if event.type == DEREGISTERED:
             self.fleet.forget_licence(licence.worker_id)
-        if licence.detail and self._secrets:  # CML's reason may repeat a token being sent
-            licence = licence.model_copy(update={"detail": self.scrub(licence.detail)})
-        self._accept(licence)  # held: "registering" until the job's end
+        self._accept(self._named(licence))  # held: "registering" until the job's end
+
+    def _named(self, licence: LicenceChanged) -> LicenceChanged:
+        """The event with who did it: upstream's job ends name no one, so they name whoever
+        its start named (as the direct backend does); failing that, Cloud Manager."""
+        worker_id = licence.worker_id
+        if licence.step == "registration started" and licence.by is not None:
+            self._registering_by[worker_id] = licence.by  # at most one per listed worker
+            return licence
+        started_by = None
+        if licence.step in ("registration completed", "registration failed"):
+            started_by = self._registering_by.pop(worker_id, None)
+        if licence.by is not None:
+            return licence
+        return licence.model_copy(update={"by": started_by or CLOUD_MANAGER})
 
     async def _read_verdict(self, worker_id: str) -> None:
         entry = self.fleet.entries.get(worker_id)

@@ -6,7 +6,7 @@ end in `+00:00Z`); an event without the fields cmltui needs becomes None and is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -136,10 +136,17 @@ _LICENCE: Final[Mapping[str, tuple[LicenceStep, str, str | None]]] = {
     "worker.license.deregistered": ("deregistered", "deregistered_at", None),
 }
 LICENCE_TYPES: Final = frozenset(_LICENCE)
+CLOUD_MANAGER: Final = "Cloud Manager"
+"""Who a licence event names when Cloud Manager's does not say and cmltui did not see who
+started the job (upstream's `completed` and `failed` carry no user)."""
 
 
-def to_licence_event(kind: str, data: Mapping[str, Any], now: datetime) -> LicenceChanged | None:
-    """A licence event for the activity log; its time, when unusable, is when it came."""
+def to_licence_event(
+    kind: str, data: Mapping[str, Any], now: datetime, secrets: Iterable[str] = ()
+) -> LicenceChanged | None:
+    """A licence event for the activity log; its time, when unusable, is when it came. What
+    it says has `secrets` (tokens this cmltui is sending: CML's reason may repeat them) cut out
+    before it is shortened."""
     worker_id = worker_id_of(data.get("worker_id"))
     if worker_id is None or kind not in _LICENCE:
         return None
@@ -151,5 +158,5 @@ def to_licence_event(kind: str, data: Mapping[str, Any], now: datetime) -> Licen
         step=step,
         at=not_ahead(parse_time(data.get(time_key)), now) or now,
         by=by[:120] if isinstance(by, str) and by else None,
-        detail=error_text(detail) if isinstance(detail, str) and detail else None,
+        detail=error_text(detail, secrets=secrets) if isinstance(detail, str) and detail else None,
     )

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_WORKERS: Final = 20_000  # a misbehaving server cannot grow the fleet without bound
 STALE_GRACE: Final = timedelta(minutes=5)
 KEPT_FIELDS: Final = ("cml_version", "cml_license_info")
+DETECTION: Final = "is_idle_detection_enabled"
 # The CML-metrics form of `worker.metrics.updated` (`CMLMetricsUpdatedDomainEventHandler`) and
 # the telemetry form (`CMLWorkerTelemetryUpdatedDomainEventHandler`), both in upstream's
 # `application/events/domain/cml_worker_events.py`: payload field <- event key.
@@ -215,10 +216,23 @@ class CcmFleet:
                 continue
             yield worker_id
 
+    def detection_shown(self, worker_id: str) -> bool:
+        """The worker's idle-detection switch as shown: an event's value while it is held."""
+        entry = self.entries.get(worker_id)
+        return entry is not None and self._detection_on(worker_id, entry)
+
     def _detection_on(self, worker_id: str, entry: Entry) -> bool:
-        write = self.held.get(worker_id, {}).get("is_idle_detection_enabled")
-        shown = write.value if write is not None else entry.payload.get("is_idle_detection_enabled")
+        write = self.held.get(worker_id, {}).get(DETECTION)
+        shown = write.value if write is not None else entry.payload.get(DETECTION)
         return shown is True
+
+    def confirm_detection(self, worker_id: str, enabled: bool) -> None:
+        """Cloud Manager answered that the switch already is `enabled` (a toggle it had nothing
+        to do for): shown from now on, over an older snapshot or event."""
+        entry = self.entries.get(worker_id)
+        if entry is not None:
+            entry.payload[DETECTION] = enabled
+            self.held.get(worker_id, {}).pop(DETECTION, None)
 
     # --- the outward shape --------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ class CcmOperations:
                     if event.step == "registration completed":
                         return event
                     if event.step == "registration failed":
-                        why = self.scrub(event.detail) or "no reason given"
+                        why = event.detail or "no reason given"  # the token cut out already
                         name = self.fleet.name(worker_id)
                         raise ActionFailed(f"{name}: register licence failed: {why}")
                     started = started or event
@@ -151,13 +151,6 @@ class CcmOperations:
         finally:
             self.activity.remove(seen)
 
-    def scrub(self, text: str | None) -> str | None:
-        """Outside text with every token this backend is sending cut out."""
-        for secret in self._secrets:
-            if text and secret:
-                text = text.replace(secret, "[token]")
-        return text
-
     async def _audited(
         self,
         worker_id: str,
@@ -165,9 +158,11 @@ class CcmOperations:
         action: ActionKind,
         detail: dict[str, Any],
         call: Callable[[CcmApi], Awaitable[Any]],
+        already: Callable[[], str] | None = None,
     ) -> None:
         """The intent line, the call, the result line (the same for every action sent to Cloud
-        Manager); the worker is in flight meanwhile."""
+        Manager); the worker is in flight meanwhile. A call that returns False found nothing to
+        do: with `already` (which says why), that is a refusal."""
         api = self._open_api()
         verb = verb_of(action)
         audit = {
@@ -191,9 +186,9 @@ class CcmOperations:
             except AuditUnavailable as exc:
                 raise ActionRefused(f"{verb} not sent: {exc}") from exc
             try:
-                await call(api)
-            except CcmRefused as exc:
-                why = self.scrub(str(exc)) or "refused"
+                changed = await call(api)
+            except CcmRefused as exc:  # its text has what the request sent cut out
+                why = str(exc) or "refused"
                 result("refused", why)
                 name = self.fleet.name(worker_id)
                 raise ActionRefused(f"{name}: {verb} refused: {why}") from None
@@ -210,6 +205,10 @@ class CcmOperations:
             except Exception as exc:  # never an intent line without its result
                 result("failed", type(exc).__name__)
                 raise ActionFailed(f"{verb} failed: {exc}") from None
+            if changed is False and already is not None:
+                why = already()
+                result("refused", why)
+                raise ActionRefused(why)
             result("ok")
 
     @contextlib.contextmanager

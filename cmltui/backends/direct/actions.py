@@ -33,6 +33,7 @@ from cmltui.domain import idle
 from cmltui.domain.enums import SYSTEM_ACTOR, PauseReason, WorkerStatus
 from cmltui.domain.registry import WorkerRegistry
 from cmltui.domain.rules import ActionKind, action_refusal
+from cmltui.domain.status import license_status
 from cmltui.domain.tags import (
     IDLE_DETECTION_TAG,
     IDLE_DISABLED,
@@ -109,7 +110,7 @@ class Actions:
         worker = self.worker(worker_id)
         action: ActionKind = "toggle_idle_detection"
         new_value = not shown_enabled
-        with self.guard([worker], action):
+        with self.guard([worker], action, sets_detection=new_value):
             now = self.clock.now()
             tag_value = IDLE_ENABLED if new_value else IDLE_DISABLED
             detail = {"is_enabled": new_value}
@@ -272,16 +273,30 @@ class Actions:
         return worker
 
     def refusal(
-        self, worker: CMLWorker, kind: ActionKind, lab: LabShown | None = None
+        self,
+        worker: CMLWorker,
+        kind: ActionKind,
+        lab: LabShown | None = None,
+        *,
+        sets_detection: bool | None = None,
     ) -> str | None:
-        """The precondition rule on the registry's view (the monitor's own writes held)."""
+        """The precondition rule on the registry's view (the monitor's own writes held): for a
+        toggle the worker's own switch, for auto-pause both."""
+        settings = self.config.idle_settings()
+        detection = (
+            idle.detection_enabled_for(worker, settings)
+            if sets_detection is not None
+            else idle.detection_switched_on(worker.tags, settings)
+        )
         return action_refusal(
             kind,
             name=worker.name,
             status=worker.status,
             read_only=self.read_only,
             in_flight=worker.key in self._in_flight,
-            idle_detection=idle.detection_switched_on(worker.tags, self.config.idle_settings()),
+            idle_detection=detection,
+            sets_detection=sets_detection,
+            licence=license_status(worker.cml.licensing, now=self.clock.now()),
             lab_title=lab.title if lab else None,
             lab_state=lab.state if lab else None,
         )
@@ -293,10 +308,12 @@ class Actions:
         kind: ActionKind,
         lab: LabShown | None = None,
         detail: dict[str, object] | None = None,
+        *,
+        sets_detection: bool | None = None,
     ) -> Iterator[None]:
         """Refuse by the one precondition rule, else mark the workers busy for the action."""
         for worker in workers:
-            why = self.refusal(worker, kind, lab)
+            why = self.refusal(worker, kind, lab, sets_detection=sets_detection)
             if why is not None:
                 if self.read_only:
                     self.audit_line(
@@ -420,6 +437,7 @@ class Actions:
         try:
             await self._aws(worker).create_tags(worker.region, worker.instance_id, tags)
         except AwsActionError as exc:
+            worker.unwritten_history = worker.history  # still this operator's, for this run
             message = f"{worker.name}: history tags not written: {exc}"
             self.warn(message)
             log.warning("%s", message)
@@ -428,6 +446,7 @@ class Actions:
             )
             return
         worker.write_tags(tags, at)
+        worker.unwritten_history = None
         self.audit_line(worker, action, "ok", at, detail=detail)
 
     def audit_line(

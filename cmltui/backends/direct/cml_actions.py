@@ -28,6 +28,7 @@ from cmltui.api.events import (
 from cmltui.backends.direct.actions import Actions, LabShown
 from cmltui.backends.direct.collector import apply_licensing, lab_summary
 from cmltui.domain.rules import LAB_ACTIONS, ActionKind, LabVerb, action_refusal, verb_of
+from cmltui.domain.secrets import cut_secrets
 from cmltui.domain.settle import LAB_CONFIRMS, LAB_LEAVES, PendingWrite
 from cmltui.domain.status import REGISTERED_STATES
 from cmltui.domain.worker import CMLWorker
@@ -251,8 +252,7 @@ class CmlActions:
     ) -> ActionFailed:
         """Audit a call CML refused or that failed; the error to raise (the token cut out)."""
         reason = str(exc.message if isinstance(exc, CMLError) else exc)
-        if secret:
-            reason = reason.replace(secret, "[token]")
+        reason = cut_secrets(reason, (secret,) if secret else ())
         now = self.actions.clock.now()
         self.actions.audit_line(worker, kind, "failed", now, error=reason, detail=detail)
         return ActionFailed(f"{worker.name}: {verb_of(kind)} failed: {reason}")

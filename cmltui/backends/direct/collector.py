@@ -36,7 +36,7 @@ from cmltui.config import Config
 from cmltui.domain.accounts import worker_key
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.freshness import cloudwatch_max_age
-from cmltui.domain.history import derive_external
+from cmltui.domain.history import derive_external, known_history
 from cmltui.domain.idle import IdleSettings
 from cmltui.domain.intervals import Cadence
 from cmltui.domain.prices import PriceLookup
@@ -303,7 +303,7 @@ class Collector:
             )
         tagged = history_from_tags(worker.tags, now)
         _note_problem(worker, "tags", tag_time_problems(worker.tags, tagged))
-        worker.history = derive_external(worker, tagged)
+        worker.history = derive_external(worker, known_history(tagged, worker.unwritten_history))
         for name, tag in (("last_paused_at", LAST_PAUSED_AT), ("last_resumed_at", LAST_RESUMED_AT)):
             unknown = getattr(worker.history, name) is None and bool(worker.tags.get(tag))
             _mark_unknown(worker, name, unknown)

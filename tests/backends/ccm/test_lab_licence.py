@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.api.events import LabChanged, LicenceChanged
+from cmltui.sim import ccm_lab_licence
 from cmltui.sim.ccm_server import CcmSimulator
 from tests.backends.ccm.ccm_helpers import ccm_config, make_backend, running_simulator
 
@@ -115,26 +116,93 @@ async def test_a_registration_waits_for_the_jobs_completion(ready, sim, tmp_path
     token = "T0ken-Q8fz"
     done = await backend.register_licence(worker.id, token)
     assert (done.step, done.detail) == ("registration completed", "COMPLETED")
-    steps = [e.step for e in published if isinstance(e, LicenceChanged)]
-    assert steps == ["registration started", "registration completed"]
+    licence = [(e.step, e.by) for e in published if isinstance(e, LicenceChanged)]
+    assert licence == [  # who asked, as Cloud Manager names the token's user, on both
+        ("registration started", "ccm-sim-user"),
+        ("registration completed", "ccm-sim-user"),
+    ]
+    assert done.by == "ccm-sim-user"
     assert sim.model.workers[worker.id].licence == "registered"
     assert token not in (tmp_path / "audit.jsonl").read_text()
     assert [a["result"] for a in audit(tmp_path)] == ["intent", "ok"]
 
 
-async def test_a_bad_token_fails_with_the_reason_and_the_token_cut_out(ready, sim, tmp_path):
+REFUSED = "Invalid license token: Invalid registration token '***': it was not accepted."
+"""Upstream's words around CML's (which repeat the token), as cmltui shows them."""
+
+
+async def test_a_bad_token_fails_with_the_reason_in_plain_words_and_the_token_cut_out(
+    ready, sim, tmp_path
+):
     backend, fleet, published = ready
     worker = fleet["cml-unreg-12"]
     token = "bad-Xy7Qz"
     with pytest.raises(ActionFailed) as failed:
         await backend.register_licence(worker.id, token)
-    message = str(failed.value)
-    assert "register licence failed: Invalid license token" in message
-    assert token not in message and "[token]" in message
+    assert str(failed.value) == f"cml-unreg-12: register licence failed: {REFUSED}"
     licence = [e for e in published if isinstance(e, LicenceChanged)]
     assert [e.step for e in licence] == ["registration started", "registration failed"]
-    assert all(token not in (e.detail or "") for e in licence)  # the event shown is cut too
+    assert licence[1].detail == REFUSED  # the event shown says the same
+    assert [e.by for e in licence] == ["ccm-sim-user", "ccm-sim-user"]
     assert token not in (tmp_path / "audit.jsonl").read_text()
+
+
+async def test_no_piece_of_a_long_token_is_shown_by_the_sender_or_a_watcher(ready, sim, tmp_path):
+    """A 256-character token (the most CML takes) inside Cloud Manager's failure message: the
+    message is shortened for the screen, and no part of the token may survive that, neither
+    for the cmltui that sends it nor for another one watching the same Cloud Manager."""
+    backend, fleet, published = ready
+    token = ("bad-" + "Q8fz" * 70)[:256]
+    watcher = make_backend(sim, tmp_path / "watcher")
+    seen: list[LicenceChanged] = []
+    watcher.subscribe_activity(lambda e: seen.append(e) if isinstance(e, LicenceChanged) else 0)
+    try:
+        await watcher.prepare_actions()
+        with pytest.raises(ActionFailed) as failed:
+            await backend.register_licence(fleet["cml-unreg-12"].id, token)
+        await _failure_seen(seen)
+        _no_piece_of(token, str(failed.value), published, seen, tmp_path)
+        (watched,) = [e for e in seen if e.step == "registration failed"]
+        assert watched.detail == REFUSED  # the watcher never knew the token
+    finally:
+        await watcher.close()
+
+
+async def test_a_token_repeated_without_quotes_is_cut_whole_for_the_sender(
+    ready, sim, tmp_path, monkeypatch
+):
+    """A Cloud Manager whose message repeats the token bare: only the sender knows it is one,
+    and cuts it before the message is shortened."""
+    backend, fleet, published = ready
+    token = ("bad-" + "Q8fz" * 70)[:256]
+    monkeypatch.setattr(
+        ccm_lab_licence, "_cml_refusal", lambda *_a: f"Smart Licensing refused {token} outright."
+    )
+    with pytest.raises(ActionFailed) as failed:
+        await backend.register_licence(fleet["cml-unreg-12"].id, token)
+    _no_piece_of(token, str(failed.value), published, [], tmp_path)
+    assert str(failed.value).endswith(
+        "register licence failed: Smart Licensing refused *** outright."
+    )
+
+
+async def _failure_seen(seen: list[LicenceChanged]) -> None:
+    for _ in range(100):
+        if any(e.step == "registration failed" for e in seen):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the watcher never saw the failure")
+
+
+def _no_piece_of(token: str, message: str, published, seen, tmp_path) -> None:
+    texts = [
+        message,
+        json.dumps([e.to_dict() for e in [*published, *seen]], default=str),
+        (tmp_path / "audit.jsonl").read_text(),
+    ]
+    pieces = {token[i : i + 12] for i in range(len(token) - 12)}
+    for text in texts:
+        assert not any(piece in text for piece in pieces), text
 
 
 async def test_deregistration_comes_back_as_upstreams_event(ready, sim):

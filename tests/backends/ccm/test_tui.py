@@ -82,6 +82,6 @@ async def test_licence_events_and_a_null_actor_read_in_the_activity_log(tmp_path
             await pilot.pause()
             text = log_text()
             assert "cml-unreg-12: licence registration started by sub-1" in text
-            assert "cml-unreg-12: licence registration failed: no ␛[2Jseat" in text
+            assert "cml-unreg-12: licence registration failed by sub-1: no ␛[2Jseat" in text
             assert "cml-busy-01: pause (manual) by unknown" in text and "None" not in text
         await backend.close()

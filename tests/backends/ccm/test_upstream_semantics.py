@@ -233,6 +233,25 @@ async def test_licence_events_reach_the_activity_channel(live, sim):
     assert licence[0].by == "sub-1" and licence[1].detail == "COMPLETED"
     assert licence[3].detail == "smart account ␛[31mno"  # outside text made visible
     assert all(e.at == T0 for e in licence)
+    # Upstream's job ends name no one: who started that job did it (its start names them, or
+    # "system" when upstream had no user)
+    assert [e.by for e in licence] == ["sub-1", "sub-1", "system", "system"]
+
+
+async def test_a_licence_event_that_names_no_one_says_cloud_manager(live, sim):
+    """An end whose start cmltui did not see (it connected in between) names Cloud Manager,
+    never no one; a deregistration names who asked, as upstream sends it."""
+    _backend, recorder = live
+    worker = sim.model.by_name("cml-unreg-12")
+    (failed, _snapshot) = sim.model.licence_ended(worker, T0, error="Smart account unreachable")
+    sim.emit([failed])
+    sim.emit(sim.model.licence_deregistered(sim.model.by_name("cml-busy-01"), "sub-2", T0))
+    await wait_for(
+        lambda: len([e for e in recorder.activity if isinstance(e, LicenceChanged)]) == 2
+    )
+    ended, gone = [e for e in recorder.activity if isinstance(e, LicenceChanged)]
+    assert (ended.step, ended.by) == ("registration failed", "Cloud Manager")
+    assert (gone.step, gone.by) == ("deregistered", "sub-2")
 
 
 # --- event: error (events_controller.py) ------------------------------------------------------

@@ -174,6 +174,16 @@ async def test_stop_stands_when_history_tags_cannot_be_written(fleet, tmp_path):
         audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
         assert audit[-1]["result"] == "ok, history tags not written"
         assert "UnauthorizedOperation" in audit[-1]["error"]
+        # Later listings (no history tags on the instance) never turn this operator's pause
+        # into someone else's, within the settle time and long after it.
+        for minutes in (0, 30):
+            fleet.clock.advance(minutes * 60)
+            fleet.step()
+            await fleet.sync()
+            snap = by_name(await core.collector.collect())[worker.name]
+            assert snap.status == "stopped"
+            assert (snap.pause_reason, snap.paused_by) == ("manual", "tester"), minutes
+            assert snap.manual_pause_count == event.manual_pause_count
     finally:
         core.aws.client("ec2", core.config.aws.regions[0]).start_instances(
             InstanceIds=[worker.instance_id]
