@@ -213,10 +213,7 @@ class CoreService(Channels):
 
             cycle = CycleMeter(core)
             try:
-                if first_look:
-                    snapshot = await core.collector.collect(first_look=True)
-                else:
-                    snapshot = await core.collector.collect()
+                snapshot = await core.collector.collect(first_look=first_look)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
