@@ -136,7 +136,10 @@ async def test_a_cycle_asked_for_during_a_running_one_follows_it_never_alongside
     snapshots: list[FleetSnapshot] = []
     service.subscribe_snapshots(snapshots.append)
     first = asyncio.create_task(service.collect())
-    await asyncio.sleep(0.01)
+    for _ in range(1000):  # the service opens first (its modules load on a thread): wait
+        if core.collector.calls:
+            break
+        await asyncio.sleep(0.01)
     assert await service.collect() is None  # absorbed: one more follows the running one
     service.refresh_now()
     assert core.collector.calls == 1 and core.collector.most_running == 1
