@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import moto.ec2.models.instances as moto_instances
-from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
-from moto.ec2.models import ec2_backends
-from moto.iam.models import iam_backends
-from moto.server import ThreadedMotoServer
-from moto.sts.models import sts_backends
-
 from cmltui.clock import Clock, ensure_utc
+from cmltui.sim.moto_loading import sessions_sharing_data
+
+with sessions_sharing_data():
+    import moto.ec2.models.instances as moto_instances
+    from moto.cloudwatch.models import MetricDatum, cloudwatch_backends
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
+    from moto.iam.models import iam_backends
+    from moto.server import ThreadedMotoServer
+    from moto.sts.models import sts_backends
 
 _accounts = itertools.count(1)
 SIM_ROLE = "cmltui-sim-operator"
@@ -47,6 +50,31 @@ def _sim_utcnow() -> datetime:
 def naive_utc(value: datetime) -> datetime:
     """moto keeps naive UTC datetimes."""
     return ensure_utc(value).replace(tzinfo=None)
+
+
+_WILDCARDS = frozenset("*?[]\\")
+
+
+def _look_up_tags_directly(backend: Any) -> None:
+    """moto finds one resource's tags (for each instance it filters or describes) by scanning
+    the tags of every resource in the region, so a DescribeInstances grows with the square of
+    the fleet. A lookup by one resource id without wildcards reads that resource's own tags
+    instead: the same answer, in the same order."""
+    scan = type(backend).describe_tags
+
+    def describe_tags(filters: dict[str, list[str]] | None = None) -> list[dict[str, str]]:
+        ids = filters.get("resource-id") if filters is not None and len(filters) == 1 else None
+        if ids and len(ids) == 1 and isinstance(ids[0], str) and not _WILDCARDS & set(ids[0]):
+            resource_id = ids[0]
+            kind = EC2_PREFIX_TO_RESOURCE.get(get_prefix(resource_id), "")
+            tags = dict(backend.tags.get(resource_id, {}))  # `tags` is a defaultdict: no insert
+            return [
+                {"resource_id": resource_id, "key": k, "value": v, "resource_type": kind}
+                for k, v in tags.items()
+            ]
+        return scan(backend, filters)
+
+    backend.describe_tags = describe_tags
 
 
 @dataclass(frozen=True)
@@ -139,7 +167,10 @@ class SimAws:
     # ----- EC2 ----------------------------------------------------------------------------------
 
     def ec2(self, region: str) -> Any:
-        return ec2_backends[self.account_id][region]
+        backend = ec2_backends[self.account_id][region]
+        if "describe_tags" not in vars(backend):
+            _look_up_tags_directly(backend)
+        return backend
 
     def register_ami(self, region: str, name: str, description: str, created: datetime) -> str:
         ami = self.ec2(region).register_image(name=name, description=description)

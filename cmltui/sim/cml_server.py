@@ -163,15 +163,23 @@ class CmlServer:
                 self._reserve(ep.port)
         for task in list(ep._hanging):
             task.cancel()
+        for transport in self._transports_to(ep):
+            transport.abort()
+
+    def connections_to(self, ep: CmlEndpoint) -> int:
+        """Connections open to the worker's port now."""
+        return len(self._transports_to(ep))
+
+    def _transports_to(self, ep: CmlEndpoint) -> list[asyncio.BaseTransport]:
         if self._runner is None or self._runner.server is None:
-            return
+            return []
+        found = []
         for handler in self._runner.server.connections:
             transport = handler.transport
-            if transport is None:
-                continue
-            sockname = transport.get_extra_info("sockname")
-            if sockname and sockname[1] == ep.port:
-                transport.abort()
+            sockname = transport.get_extra_info("sockname") if transport is not None else None
+            if transport is not None and sockname and sockname[1] == ep.port:
+                found.append(transport)
+        return found
 
     def needs_change(self, ep: CmlEndpoint) -> bool:
         return (ep.wanted_listener() or "") != ep._server_tls

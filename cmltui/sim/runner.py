@@ -189,6 +189,11 @@ class SimulatedFleet:
         except KeyError:
             raise KeyError(f"no simulated worker {name_or_instance_id!r}") from None
 
+    def open_connections(self, name_or_instance_id: str) -> int:
+        """Client connections open to the worker's CML now (each one cost a TLS handshake)."""
+        worker = self.worker(name_or_instance_id)
+        return self._cml.connections_to(worker.endpoint) if self._cml is not None else 0
+
     # ----- lifecycle ----------------------------------------------------------------------------
 
     async def start(self, progress: Progress | None = None) -> None:

@@ -88,6 +88,33 @@ async def test_boto3_sees_the_fleet(fleet: SimulatedFleet) -> None:
     assert sum(1 for s in states.values() if s == "running") == 11
 
 
+async def test_one_instances_tags_are_what_moto_scanning_every_tag_finds(
+    fleet: SimulatedFleet,
+) -> None:
+    """The simulator reads one resource's tags directly (moto scans every resource's): the
+    answers are the same, tags written through boto3 included, and a pattern still scans."""
+    backend = fleet.aws.ec2(fleet.region)
+    assert "describe_tags" in vars(backend)  # the direct lookup, not moto's own method
+    ec2 = _ec2(fleet)
+    worker = fleet.worker("cml-labs-02")
+    ec2.create_tags(Resources=[worker.instance_id], Tags=[{"Key": "owner", "Value": "z"}])
+    scan = type(backend).describe_tags
+    ids = [w.instance_id for w in fleet.workers] + ["i-0000000000000dead"]
+    for resource_id in ids:
+        wanted = {"resource-id": [resource_id]}
+        assert backend.describe_tags(wanted) == scan(backend, wanted), resource_id
+    direct = backend.describe_tags({"resource-id": [worker.instance_id]})
+    assert {"resource_id": worker.instance_id, "key": "owner", "value": "z"}.items() <= direct[
+        -1
+    ].items() and direct[-1]["resource_type"] == "instance"
+    pattern = {"resource-id": ["i-*"]}
+    assert len(backend.describe_tags(pattern)) == len(scan(backend, pattern)) > len(ids)
+    assert backend.describe_tags() == scan(backend)
+    ec2.delete_tags(Resources=[worker.instance_id], Tags=[{"Key": "owner"}])
+    gone = backend.describe_tags({"resource-id": [worker.instance_id]})
+    assert "owner" not in {tag["key"] for tag in gone}
+
+
 async def test_cloudwatch_has_realistic_datapoints(fleet: SimulatedFleet) -> None:
     cw = boto3.client(
         "cloudwatch",

@@ -10,6 +10,11 @@ running worker and the EC2 listing; health, system information, the lab ids, lab
 licensing, users and the EC2 status checks on their own cadences (`[intervals]`). A slow fact is
 read at once when something suggests it changed: the stats call fails or its node counts change,
 the worker's state changes, an action completes or a resume (`read_soon`).
+
+A first look (`collect(first_look=True)`, the service's opening cycle) reads only what a row
+needs: the listing, and each running worker's stats, system information and health. Whatever
+else is due (the slow reads, the EC2 status checks, CloudWatch) stays due for the next cycle,
+which the service runs at once (README, "What is read how often").
 """
 
 from __future__ import annotations
@@ -75,6 +80,9 @@ SLOW_READS: dict[str, str] = {
     "licensing": "licensing",
     "users": "users",
 }
+FIRST_LOOK_READS = frozenset({"system_information", "health"})
+"""The slow reads a first look makes besides the stats: what a row's CML status rests on
+(ready or not, health valid or not)."""
 
 
 @dataclass
@@ -143,6 +151,7 @@ class Collector:
         self.cadence = cadence or Cadence(config.intervals.collector)
         self._lock = asyncio.Lock()
         self.cycles = 0
+        self._gc_frozen = False
 
     # -- interval ------------------------------------------------------------------------------
 
@@ -178,11 +187,15 @@ class Collector:
 
     # -- the cycle -----------------------------------------------------------------------------
 
-    async def collect(self) -> FleetSnapshot:
-        """One full cycle. Never runs concurrently with itself."""
+    async def collect(self, *, first_look: bool = False) -> FleetSnapshot:
+        """One full cycle. Never runs concurrently with itself.
+
+        `first_look`: the fleet's rows as soon as possible (the module's docstring says what
+        is read); what it leaves is due on the next cycle.
+        """
         async with self._lock:
             started = self.clock.now()
-            status_checks = self._status_checks_due(started)
+            status_checks = self._status_checks_due(started) and not first_look
             listings = await self.aws.list_fleet(status_checks=status_checks)
             region_errors = [listing.error for listing in listings if listing.error]
             settings = self.config.idle_settings()
@@ -195,8 +208,9 @@ class Collector:
             )
             if self.ledger is not None:
                 await self.ledger.ensure_loaded()
-            await self._collect_cml(started)
-            await self._collect_cloudwatch(started)
+            await self._collect_cml(started, first_look=first_look)
+            if not first_look:
+                await self._collect_cloudwatch(started)
             next_refresh = started + timedelta(seconds=self.interval)
             ctx = self.map_context(started, next_refresh)
             dtos = []
@@ -211,9 +225,10 @@ class Collector:
                 errors=tuple(region_errors),
             )
             self.cycles += 1
-            if self.cycles == 1:
-                # Clients, caches and parsed models built by the first cycle live for the whole
+            if not first_look and not self._gc_frozen:
+                # Clients, caches and parsed models built by the first whole cycle live for the
                 # run (rescanning them was half the collector's CPU at 1000 workers).
+                self._gc_frozen = True
                 freeze_long_lived()
             return snapshot
 
@@ -346,7 +361,7 @@ class Collector:
 
     # -- CML -----------------------------------------------------------------------------------
 
-    async def _collect_cml(self, now: datetime) -> None:
+    async def _collect_cml(self, now: datetime, *, first_look: bool = False) -> None:
         jobs = []
         for worker in self.registry:
             if not worker.is_running:
@@ -363,18 +378,23 @@ class Collector:
                 worker.cml.outcome = CMLOutcome(CMLReach.NO_ANSWER)
                 worker.errors["cml"] = "no CML address (no public IP and no cmltui:cml-url tag)"
                 continue
-            jobs.append(self._collect_one(worker, target, now))
+            jobs.append(self._collect_one(worker, target, now, first_look=first_look))
         await asyncio.gather(*jobs)
 
-    async def _collect_one(self, worker: CMLWorker, target: CMLTarget, now: datetime) -> None:
+    async def _collect_one(
+        self, worker: CMLWorker, target: CMLTarget, now: datetime, *, first_look: bool = False
+    ) -> None:
         """`/system_stats`, plus whatever slow read is due; more at once when stats say so."""
         schedule = self._state.schedules.setdefault(worker.key, _CMLSchedule())
         schedule.was_running = True
         due = schedule.due(now)
-        if worker.cml.labs is None:
-            due |= {"lab_ids", "labs"}
-        if license_operation(worker.cml.licensing) is not None:
-            due.add("licensing")  # a registration under way: followed every cycle until done
+        if first_look:
+            due &= FIRST_LOOK_READS  # the rest stays due: the next cycle reads it
+        else:
+            if worker.cml.labs is None:
+                due |= {"lab_ids", "labs"}
+            if license_operation(worker.cml.licensing) is not None:
+                due.add("licensing")  # a registration under way: followed every cycle until done
         before = _node_counts(worker.cml.system_info)
         deadline = self.config.cml.worker_deadline
         result = CMLCycleResult()
@@ -382,17 +402,20 @@ class Collector:
             # One deadline for all of this worker's calls: at the deadline the snapshot goes
             # out with what had arrived; the late parts keep their last values, marked stale.
             async with asyncio.timeout(deadline):
-                await self._fetch(worker, target, due, stats=True, result=result)
-                if result.reachable and result.system_info is not None:
-                    counts = _node_counts(result.system_info)
-                    if before is not None and counts != before and "labs" not in due:
-                        # Nodes started or stopped: a lab changed state (or appeared): read now.
-                        due |= {"lab_ids", "labs"}
-                        await self._fetch(worker, target, {"lab_ids", "labs"}, result=result)
-                elif result.reachable and "health" not in due:
-                    # The API answers but the stats call failed: health says what is wrong.
-                    due |= {"health", "lab_ids"}
-                    await self._fetch(worker, target, {"health", "lab_ids"}, result=result)
+                if first_look:
+                    await self._first_look(worker, target, due, result)
+                else:
+                    await self._fetch(worker, target, due, stats=True, result=result)
+                    if result.reachable and result.system_info is not None:
+                        counts = _node_counts(result.system_info)
+                        if before is not None and counts != before and "labs" not in due:
+                            # Nodes started or stopped: a lab changed state (or appeared).
+                            due |= {"lab_ids", "labs"}
+                            await self._fetch(worker, target, {"lab_ids", "labs"}, result=result)
+                    elif result.reachable and "health" not in due:
+                        # The API answers but the stats call failed: health says what is wrong.
+                        due |= {"health", "lab_ids"}
+                        await self._fetch(worker, target, {"health", "lab_ids"}, result=result)
         except TimeoutError:
             log.info("CML %s: cut short at the %g s deadline", worker.key, deadline)
             result.cut_short(deadline)
@@ -411,6 +434,16 @@ class Collector:
             schedule.read_all = False
         else:
             schedule.read_all = True  # after an outage, everything is read at the first answer
+
+    async def _first_look(
+        self, worker: CMLWorker, target: CMLTarget, due: set[str], result: CMLCycleResult
+    ) -> None:
+        """The stats (and system information), then health: one call after another, so that
+        the worker's calls share one connection (a second costs a TLS handshake) until the
+        next cycle's slow reads."""
+        await self._fetch(worker, target, due - {"health"}, stats=True, result=result)
+        if result.reachable and "health" in due:
+            await self._fetch(worker, target, {"health"}, result=result)
 
     async def _fetch(
         self,

@@ -168,9 +168,15 @@ class CoreService(Channels):
             self._set_status("error", f"could not start: {exc}")
             return
         loop = asyncio.get_running_loop()
+        first_look = True  # until a cycle lists workers: their rows first, the rest right after
         while True:
             started = loop.time()
-            await self.collect()
+            snapshot = await self._cycle(first_look=first_look)
+            if first_look and snapshot is not None and snapshot.workers:
+                # The first look left the slow facts due: read them now, not an interval later
+                # (that cycle also serves a refresh asked for meanwhile).
+                first_look = self._refresh_requested = False
+                continue
             delay = self._next_delay()
             while True:
                 self._wake.clear()
@@ -194,6 +200,10 @@ class CoreService(Channels):
 
         A cycle already running absorbs this call: one more cycle follows it.
         """
+        return await self._cycle()
+
+    async def _cycle(self, *, first_look: bool = False) -> FleetSnapshot | None:
+        """`collect`, or the opening first look (`Collector.collect` says what it reads)."""
         if self._cycle_lock.locked():
             self._refresh_requested = True
             return None
@@ -203,7 +213,7 @@ class CoreService(Channels):
 
             cycle = CycleMeter(core)
             try:
-                snapshot = await core.collector.collect()
+                snapshot = await core.collector.collect(first_look=first_look)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

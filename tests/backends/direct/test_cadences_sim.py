@@ -260,3 +260,47 @@ async def test_a_completed_action_reads_its_worker_on_the_next_cycle(still_fleet
         assert all(made[w.instance_id] == 1 for w in others), made
     finally:
         await core.close()
+
+
+async def test_a_first_look_reads_what_rows_show_and_the_next_cycle_reads_the_rest(
+    still_fleet, tmp_path
+):
+    fleet = still_fleet
+    core = make_core(fleet, tmp_path)
+    requests = Requests(core)
+    reachable = [w for w in fleet.workers if w.name not in ("cml-stopped-06", "cml-down-07")]
+    try:
+        look = by_name(await core.collector.collect(first_look=True))
+        made = requests.take()
+        ops = aws_ops(core)
+        assert ops == {"DescribeInstances": 1, "DescribeImages": 1}  # no status checks, no CW
+        for worker in reachable:
+            # system information, login, stats, health: one after another on one connection
+            assert made[worker.instance_id] == 4, worker.name
+            assert fleet.open_connections(worker.name) == 1, worker.name
+            row = look[worker.name]
+            assert row.cpu_utilization is not None and row.cml_version, worker.name
+            assert row.labs is None and row.license_status is None, worker.name  # not yet read
+        assert look["cml-busy-01"].service_status == "available"
+        assert look["cml-degraded-08"].service_status == "degraded"
+        down = look["cml-down-07"]
+        assert down.service_status == "error" and down.cloudwatch_cpu_utilization is None
+
+        fleet.clock.advance(1)  # the service runs the next cycle at once
+        rest = by_name(await core.collector.collect())
+        made = requests.take()
+        ops = aws_ops(core)
+        assert ops.get("DescribeInstanceStatus") == 1 and ops.get("GetMetricData", 0) >= 1
+        assert core.cml.stats.logins == len(reachable)  # the first look's: tokens kept
+        for worker in reachable:
+            labs = len(worker.model.labs)
+            # stats, and the slow reads the first look left: lab ids, each lab, licence, users
+            assert made[worker.instance_id] == 1 + 1 + labs + 2, worker.name
+            row = rest[worker.name]
+            assert row.labs is not None and len(row.labs) == labs, worker.name
+            assert row.license_status is not None, worker.name
+            assert row.ec2_system_status_check is not None, worker.name
+        assert rest["cml-idle-03"].license_status == "registered"
+        assert rest["cml-down-07"].cloudwatch_cpu_utilization is not None  # the fallback
+    finally:
+        await core.close()

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from cmltui.api.backend import ActionRefused, BackendContext, SourceStatus
+from cmltui.api.dto import CMLWorkerDto
 from cmltui.api.events import ActivityEvent, FleetSnapshot, IdleDetectionToggled
 from cmltui.api.subscribers import Subscribers
 from cmltui.backends.direct.service import RETRY_CAP_SECONDS, CoreService
@@ -21,8 +22,10 @@ from cmltui.config import Config
 from cmltui.domain.enums import WorkerStatus
 from cmltui.domain.intervals import LADDER, Cadence, clamp_interval, step_interval
 from cmltui.domain.rules import action_refusal
+from cmltui.mapper import MapContext, map_worker_to_dto
 from cmltui.sources.aws import AwsCallCounter
 from cmltui.sources.cml_client import CMLRequestStats
+from tests.core_factories import running_worker
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -37,16 +40,20 @@ class ScriptedCollector:
     calls: int = 0
     running: int = 0
     most_running: int = 0
+    workers: tuple[CMLWorkerDto, ...] = ()
+    first_looks: list[bool] = field(default_factory=list)  # per call: a first look or not
 
-    async def collect(self) -> FleetSnapshot:
+    async def collect(self, *, first_look: bool = False) -> FleetSnapshot:
         self.calls += 1
+        self.first_looks.append(first_look)
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         try:
             if self.gate is not None:
                 await self.gate.wait()
             errors = ("us-east-1: AuthFailure: no credentials",) if self.empty_with_errors else ()
-            return FleetSnapshot(collected_at=self.clock.now(), workers=(), errors=errors)
+            workers = () if self.empty_with_errors else self.workers
+            return FleetSnapshot(collected_at=self.clock.now(), workers=workers, errors=errors)
         finally:
             self.running -= 1
 
@@ -162,6 +169,41 @@ async def test_the_loop_publishes_snapshots_and_starts_the_idle_checker_only_wit
             break
         await asyncio.sleep(0.01)
     assert len(snapshots) >= 2  # a refresh runs a cycle now, not an interval later
+    await service.close()
+
+
+async def _until(condition, what: str) -> None:
+    for _ in range(300):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_the_loop_opens_with_a_first_look_and_reads_the_rest_at_once():
+    service, core = make_service()  # the interval is 10 s: no cycle here waits for it
+    core.collector.workers = (map_worker_to_dto(running_worker(), MapContext(now=T0)),)
+    snapshots: list[FleetSnapshot] = []
+    service.subscribe_snapshots(snapshots.append)
+    await service.start()
+    await _until(lambda: len(snapshots) >= 2, "a whole cycle after the first look")
+    # (a third follows: the idle checker's first round asks for one)
+    assert core.collector.first_looks[:2] == [True, False]
+    await service.close()
+
+
+async def test_a_first_look_that_lists_no_worker_is_followed_by_another_first_look():
+    service, core = make_service()
+    core.collector.empty_with_errors = True
+    await service.start()
+    await _until(lambda: core.collector.calls >= 1, "the first cycle")
+    await asyncio.sleep(0.1)
+    assert core.collector.first_looks == [True]  # backing off: the next one after 10 s
+    core.collector.empty_with_errors = False
+    core.collector.workers = (map_worker_to_dto(running_worker(), MapContext(now=T0)),)
+    service.refresh_now()
+    await _until(lambda: core.collector.calls >= 3, "the first look and the cycle after it")
+    assert core.collector.first_looks[:3] == [True, True, False]
     await service.close()
 
 
