@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Final, Generic, TypeVar
 
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.enums import LicenseStatus, WorkerStatus
 
 V = TypeVar("V")
 
@@ -159,6 +159,8 @@ class EventField:
     """A null in the event means "no news, keep what is shown", not "blank it"."""
     values: Mapping[Any, Any] | None = None
     """When set, the field takes the value the event's one maps to (None for any other)."""
+    only_mapped: bool = False
+    """With `values`: only an event whose value is mapped sets the field; others leave it."""
 
 
 IDLE_DETECTION_TOGGLED: Final = "worker.idle_detection.toggled"
@@ -204,9 +206,17 @@ EVENT_FIELDS: Final[Mapping[str, tuple[EventField, ...]]] = {
         EventField("next_idle_check_at", "next_idle_check_at"),
         EventField("target_pause_at", "target_pause_at"),
     ),
-    # "registering" from a registration's start until its end (any other step).
+    # "registering" from a registration's start until its end (any other step). A
+    # deregistration holds "unregistered": Cloud Manager accepts it (202) and broadcasts no
+    # licence when its job is done, so a snapshot sent before then must not bring it back.
     LICENCE_CHANGED: (
         EventField("license_operation", "step", values={"registration started": REGISTERING}),
+        EventField(
+            "license_status",
+            "step",
+            values={"deregistered": LicenseStatus.UNREGISTERED},
+            only_mapped=True,
+        ),
     ),
 }
 """Every activity event type and the DTO fields it sets: the one table (no other copy)."""
@@ -232,6 +242,8 @@ def held_from_event(event_type: str, data: Mapping[str, Any]) -> dict[str, Pendi
         if spec.key is None:
             held[spec.field] = PendingWrite(spec.value, at, spec.confirms)
         elif spec.key in data and not (data[spec.key] is None and spec.keep_on_null):
+            if spec.only_mapped and spec.values is not None and data[spec.key] not in spec.values:
+                continue
             value = data[spec.key] if spec.values is None else spec.values.get(data[spec.key])
             held[spec.field] = PendingWrite(value, at, spec.confirms)
     return held

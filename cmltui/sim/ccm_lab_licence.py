@@ -12,9 +12,14 @@
   `bad-…`, a registration already under way, a registered product without `reregister`; the
   message wraps CML's, which repeats the token) or, one poll later, `…completed`; each end
   followed by a snapshot.
-- `DELETE` on the same path (`DeregisterCMLWorkerLicenseCommand`, admin only): 202 and a job
-  (`LicenseDeregistrationJob`): `worker.license.deregistered` and a snapshot when the worker was
-  registered (nothing when it was not: CML's 400).
+- `DELETE` on the same path (`DeregisterCMLWorkerLicenseCommand`, admin only): 404 for an
+  unknown worker, else 202 whatever its state (the command checks nothing more) and a job
+  (`application/jobs/license_deregistration_job.py`). Its started, completed and failed domain
+  events have no SSE handler (`application/events/domain/cml_worker_license_events.py` has
+  only the legacy `worker.license.deregistered`, which nothing sends). A worker not running (no
+  endpoint) or not registered (CML's 400, "Already deregistered") fails without a word; else,
+  one CML call later, the licence is cleared and the CML sync's `worker.metrics.updated` is
+  all that is sent (`update_cml_metrics`: no licence in it, no snapshot).
 """
 
 from __future__ import annotations
@@ -118,13 +123,13 @@ class LabAndLicenceRoutes:
         return self._accepted(worker, "License registration initiated", "license_reg")
 
     async def deregister(self, request: web.Request) -> web.Response:
-        user = self.sim.user(request, admin=True)
+        self.sim.user(request, admin=True)
         self.sim.path_region(request)
         worker = self.sim.path_worker(request)
         self.deregistrations += 1
-        if worker.licence == "registered":
-            by = shapes.public_user(user)
-            self.sim.emit(self.sim.model.licence_deregistered(worker, by, self.sim.clock.now()))
+        job = asyncio.create_task(self._deregister(worker))
+        self._all_jobs.add(job)
+        job.add_done_callback(self._all_jobs.discard)
         return self._accepted(worker, "License deregistration initiated", "license_dereg")
 
     async def stop(self) -> None:
@@ -145,6 +150,14 @@ class LabAndLicenceRoutes:
         if refusal is None:
             await asyncio.sleep(sim.licence_poll_s)  # the job polls CML's licensing
         sim.emit(sim.model.licence_ended(worker, sim.clock.now(), error=refusal))
+
+    async def _deregister(self, worker: CcmWorker) -> None:
+        """`LicenseDeregistrationJob`: only its success is broadcast, as CML metrics."""
+        if worker.status != "running" or worker.licence != "registered":
+            return  # `fail_license_deregistration`: no SSE handler
+        await asyncio.sleep(self.sim.licence_poll_s)  # CML's `DELETE /licensing/deregistration`
+        if worker.status == "running":
+            self.sim.emit([self.sim.model.licence_deregistered(worker, self.sim.clock.now())])
 
     def _accepted(self, worker: CcmWorker, message: str, kind: str) -> web.Response:
         body: dict[str, Any] = {

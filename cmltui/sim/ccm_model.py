@@ -638,10 +638,24 @@ class CcmModel:
         worker.updated_at = now
         return [ended, self.snapshot_event(worker, now, reason)]
 
-    def licence_deregistered(
+    def licence_deregistered(self, worker: CcmWorker, now: datetime) -> Outgoing:
+        """A deregistration job's success (`application/jobs/license_deregistration_job.py`):
+        `complete_license_deregistration` (no SSE handler) clears the licence, then
+        `update_cml_metrics` keeps CML's new `/licensing` as its `raw_info` and sends the CML
+        sync's `worker.metrics.updated`: no licence in it, no snapshot after it. The legacy
+        `worker.license.deregistered` belongs to `CMLWorker.deregister_license()`, which
+        nothing upstream calls."""
+        worker.licence = "unregistered"
+        worker.licence_info = shapes.licence_info("unregistered")
+        return self.cml_metrics(worker, now)
+
+    def legacy_licence_deregistered(
         self, worker: CcmWorker, by: str | None, now: datetime
     ) -> list[Outgoing]:
-        """`worker.license.deregistered`, then a snapshot whose licence is cleared."""
+        """What `CMLWorkerLicenseDeregisteredEventHandler` would send (`worker.license.
+        deregistered`, then a snapshot) for the legacy `CMLWorker.deregister_license()`, which
+        nothing upstream calls: never sent by the routes, kept so that tests can show cmltui
+        still reads it should a Cloud Manager send it."""
         worker.licence = "unregistered"
         worker.licence_info = None
         worker.updated_at = now

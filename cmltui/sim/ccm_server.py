@@ -94,7 +94,7 @@ class CcmSimulator:
         self.requests: dict[str, int] = {}  # route name -> requests answered
         self.sent: dict[str, int] = {}  # event type -> frames written to clients
         self.after_action: Callable[[], None] | None = None
-        self.licence_poll_s = 5.0  # how long a registration job takes to see CML complete it
+        self.licence_poll_s = 5.0  # how long a licence job takes to see CML complete it
         self.lab_licence: ccm_lab_licence.LabAndLicenceRoutes | None = None
         self._clients: set[_Client] = set()
         self._runner: web.AppRunner | None = None

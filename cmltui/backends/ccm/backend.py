@@ -408,10 +408,11 @@ class CcmBackend(CcmOperations, Channels):
         sets_detection: bool | None = None,
     ) -> str | None:
         """The rule on what is shown: a held in-flight status (a pause just sent) counts, and so
-        do the idle-detection switch an event set, the licence and a lab's state as Cloud
-        Manager last sent them."""
+        do the idle-detection switch an event set, the licence (a deregistration's, while
+        held) and a lab's state as Cloud Manager last sent them."""
         entry = self.fleet.entries.get(worker_id)
         held = self.fleet.held_status(worker_id)
+        held_licence = self.fleet.held_licence(worker_id)
         payload = entry.payload if entry is not None else {}
         return action_refusal(
             kind,
@@ -421,7 +422,7 @@ class CcmBackend(CcmOperations, Channels):
             in_flight=worker_id in self._in_flight,
             idle_detection=self.fleet.detection_shown(worker_id),
             sets_detection=sets_detection,
-            licence=ccm_licence_status(payload.get("license_status")),
+            licence=held_licence or ccm_licence_status(payload.get("license_status")),
             lab_title=lab.title if lab else None,
             lab_state=lab.state if lab else None,
         )

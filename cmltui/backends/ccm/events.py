@@ -133,6 +133,8 @@ _LICENCE: Final[Mapping[str, tuple[LicenceStep, str, str | None]]] = {
         "registration_status",
     ),
     "worker.license.registration.failed": ("registration failed", "failed_at", "error_message"),
+    # Handled upstream, but sent only by `CMLWorker.deregister_license()`, which nothing calls
+    # (a deregistration's job sends no licence event: `operations.py` answers at its 202).
     "worker.license.deregistered": ("deregistered", "deregistered_at", None),
 }
 LICENCE_TYPES: Final = frozenset(_LICENCE)

@@ -27,7 +27,7 @@ from cmltui.api.events import ActivityEvent, held_from_event
 from cmltui.backends.ccm.events import worker_id_of
 from cmltui.backends.ccm.kinds import KindCounter
 from cmltui.ccm_facts import CcmLab, IdleVerdict, KeptFact, apply_lab_event, read_at
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.enums import LicenseStatus, WorkerStatus
 from cmltui.domain.settle import PendingWrite, settle_fields
 from cmltui.domain.times import not_ahead, parse_time
 from cmltui.mapper import CcmMapContext, ccm_status, map_ccm_snapshot_to_dto
@@ -194,6 +194,11 @@ class CcmFleet:
     def held_status(self, worker_id: str) -> WorkerStatus | None:
         write = self.held.get(worker_id, {}).get("status")
         return WorkerStatus(write.value) if write is not None else None
+
+    def held_licence(self, worker_id: str) -> LicenseStatus | None:
+        """The licence an event set and no snapshot has settled yet (a deregistration's)."""
+        write = self.held.get(worker_id, {}).get("license_status")
+        return LicenseStatus(write.value) if write is not None else None
 
     # --- what cmltui reads besides ------------------------------------------------------------
 

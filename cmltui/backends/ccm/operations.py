@@ -3,14 +3,21 @@
 Upstream's routes: `POST /api/labs/region/{r}/workers/{id}/labs/{lab_id}/start|stop|wipe`
 (200 once CML did it; 400 with the reason otherwise; the lab's new state follows later in
 `worker.labs.updated`), `POST /api/workers/region/{r}/workers/{id}/license` with
-`{license_token, reregister}` and `DELETE` on the same path (202 both: a background job runs it
-and reports `worker.license.registration.started`, then `…completed` or `…failed`, or
-`worker.license.deregistered`; upstream's controller says 200 for the `DELETE`, its command
-answers 202). Each goes
+`{license_token, reregister}` and `DELETE` on the same path (202 both: a background job runs
+it; upstream's controller says 200 for the `DELETE`, its command answers 202). Each goes
 through the same precondition rule, read-only mode, in-flight mark and audit lines as a pause.
-A registration waits for the job's outcome, as the dashboard and a script both want it; the
-token goes into the request body only, and is cut out of anything Cloud Manager sends back
-while the registration runs (upstream repeats CML's reason, which may repeat the token).
+
+A registration's job reports `worker.license.registration.started`, then `…completed` or
+`…failed`, each end with a snapshot: it waits for the outcome, as the dashboard and a script
+both want it; the token goes into the request body only, and is cut out of anything Cloud
+Manager sends back while the registration runs (upstream repeats CML's reason, which may repeat
+the token).
+
+A deregistration's job (`application/jobs/license_deregistration_job.py`) broadcasts no licence
+event: its started, completed and failed domain events have no SSE handler, and on success it
+sends only CML's `worker.metrics.updated` (no licence, no snapshot). So the 202 is the answer:
+it is published at once as "deregistered", accepted, and its "unregistered" is held by the
+settle rule until a snapshot agrees or outlives it (a failed job shows only there).
 """
 
 from __future__ import annotations
@@ -112,20 +119,14 @@ class CcmOperations:
     async def deregister_licence(self, worker_id: str) -> LicenceChanged:
         entry = self._for_action(worker_id, "deregister_licence")
         detail: dict[str, Any] = {"via": self.label}
-        with self._licence_events(worker_id) as events:
-            await self._audited(
-                worker_id,
-                entry.region,
-                "deregister_licence",
-                detail,
-                lambda api: api.deregister_licence(entry.region, worker_id),
-            )
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.timing.action_event_timeout):
-                    while True:
-                        event = await events.get()
-                        if event.step == "deregistered":
-                            return event
+        await self._audited(
+            worker_id,
+            entry.region,
+            "deregister_licence",
+            detail,
+            lambda api: api.deregister_licence(entry.region, worker_id),
+        )
+        # No event will tell the job's end (see the module's docstring): the 202 stands for it.
         return self._licence_stand_in(worker_id, "deregistered")
 
     def _licence_stand_in(self, worker_id: str, step: Any) -> LicenceChanged:

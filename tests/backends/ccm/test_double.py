@@ -7,6 +7,7 @@ a git checkout or mirror), the quirks are checked against its text too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -309,14 +310,64 @@ def test_licence_events_are_upstreams_four_and_the_ends_are_followed_by_a_snapsh
     failed = model.licence_registration(worker, None, T0, error="Smart account unreachable")
     assert failed[1].type == "worker.license.registration.failed"
     assert failed[1].data["error_message"] == "Smart account unreachable"
-    gone = model.licence_deregistered(worker, "sub-1", T0)
-    assert [e.type for e in gone] == ["worker.license.deregistered", "worker.snapshot"]
-    assert gone[1].data["cml_license_info"] is None
     source = _upstream("application/events/domain/cml_worker_license_events.py")
     if source is not None:
         assert "worker.license.updated" not in source  # no such event upstream
         for kind in ("registration.started", "registration.completed", "deregistered"):
             assert f'"worker.license.{kind}"' in source
+
+
+def test_a_deregistration_job_ends_as_cml_metrics_alone():
+    """`license_deregistration_job.py`: its domain events have no SSE handler; its success
+    sends `update_cml_metrics`'s `worker.metrics.updated`, with no licence and no snapshot."""
+    model = _model()
+    worker = model.by_name("cml-busy-01")
+    assert worker.licence == "registered"
+    done = model.licence_deregistered(worker, T0 + timedelta(seconds=30))
+    assert done.type == "worker.metrics.updated"
+    assert not any("licen" in key for key in done.data)
+    snapshot = model.snapshot(worker, T0 + timedelta(seconds=31))
+    assert snapshot["license_status"] == "unregistered"
+    assert snapshot["cml_license_info"]["registration"]["status"] == "NOT_REGISTERED"
+    source = _upstream("application/events/domain/cml_worker_license_events.py")
+    if source is not None:
+        for kind in ("Started", "Completed", "Failed"):
+            assert f"LicenseDeregistration{kind}" not in source  # no handler for any of them
+    job = _upstream("application/jobs/license_deregistration_job.py")
+    if job is not None:
+        assert "worker.update_cml_metrics(" in job and "deregister_license()" in job
+
+
+async def test_a_deregistration_is_202_for_any_known_worker_and_only_a_success_is_heard(
+    sim, monkeypatch
+):
+    """`DeregisterCMLWorkerLicenseCommand` checks only that the worker exists; the job fails
+    without a word on a worker with no endpoint or no registration (CML's 400)."""
+    sim.licence_poll_s = 0.05
+    heard: list = []
+    emit = sim.emit
+    monkeypatch.setattr(sim, "emit", lambda events: (heard.extend(events), emit(events)))
+    base = "/api/workers/region/us-east-1/workers/{}/license"
+    unknown = await _call(sim, "DELETE", base.format("nope"), sim.token)
+    assert unknown[0] == 404
+    registered = sim.model.by_name("cml-busy-01")
+    unregistered = sim.model.by_name("cml-unreg-12")
+    stopped = next(w for w in sim.model.workers.values() if w.status == "stopped")
+    stopped.licence = "registered"
+    for worker in (stopped, unregistered, registered):
+        status, body = await _call(sim, "DELETE", base.format(worker.id), sim.token)
+        assert status == 202 and isinstance(body, dict), worker.spec.name
+        assert (body["message"], body["status"]) == ("License deregistration initiated", "pending")
+        assert body["job_id"].startswith(f"license_dereg_{worker.id}_")
+    for _ in range(200):
+        if registered.licence == "unregistered":
+            break
+        await asyncio.sleep(0.02)
+    assert registered.licence == "unregistered"
+    assert stopped.licence == "registered"  # no endpoint: failed, and nothing changed
+    assert [(e.type, e.data["worker_id"]) for e in heard] == [
+        ("worker.metrics.updated", registered.id)  # the one success, as CML metrics alone
+    ]
 
 
 # --- api/controllers/events_controller.py ----------------------------------------------------

@@ -11,7 +11,7 @@ from cmltui.backends.ccm.events import (
     to_activity,
     to_licence_event,
 )
-from cmltui.domain.enums import WorkerStatus
+from cmltui.domain.enums import LicenseStatus, WorkerStatus
 from cmltui.domain.settle import EVENT_FIELDS
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -81,3 +81,13 @@ def test_a_registration_event_holds_registering_until_its_end():
     )
     assert failed is not None and failed.detail == "no␛"  # outside text, made visible
     assert held_from_event(failed)["license_operation"].value is None
+    assert "license_status" not in held_from_event(started)  # a registration leaves it be
+    assert "license_status" not in held_from_event(failed)
+
+
+def test_a_deregistration_holds_unregistered_until_a_snapshot_settles_it():
+    gone = LicenceChanged(worker_id="w-1", step="deregistered", at=T0, by="ann", detail=None)
+    held = held_from_event(gone)
+    assert held["license_status"].value is LicenseStatus.UNREGISTERED
+    assert held["license_status"].at == T0
+    assert held["license_operation"].value is None  # and no registration is under way

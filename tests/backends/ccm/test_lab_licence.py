@@ -12,9 +12,16 @@ import pytest_asyncio
 
 from cmltui.api.backend import ActionFailed, ActionRefused
 from cmltui.api.events import LabChanged, LicenceChanged
+from cmltui.backends.ccm.operations import ACCEPTED
+from cmltui.domain.enums import LicenseStatus
 from cmltui.sim import ccm_lab_licence
 from cmltui.sim.ccm_server import CcmSimulator
-from tests.backends.ccm.ccm_helpers import ccm_config, make_backend, running_simulator
+from tests.backends.ccm.ccm_helpers import (
+    ccm_config,
+    make_backend,
+    running_simulator,
+    wait_for,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -205,13 +212,65 @@ def _no_piece_of(token: str, message: str, published, seen, tmp_path) -> None:
         assert not any(piece in text for piece in pieces), text
 
 
-async def test_deregistration_comes_back_as_upstreams_event(ready, sim):
+def _licence_shown(backend, worker_id: str) -> LicenseStatus | None:
+    return next(d for d in backend.publish().workers if d.id == worker_id).license_status
+
+
+async def test_deregistration_is_accepted_at_once_and_a_stale_snapshot_does_not_undo_it(
+    ready, sim
+):
+    """Upstream's job broadcasts no licence event, so the 202 is the answer: shown at once as
+    accepted, its "unregistered" held against a snapshot from before the job's end."""
     backend, fleet, published = ready
     worker = fleet["cml-busy-01"]
+    assert worker.license_status is LicenseStatus.REGISTERED
+    sim.licence_poll_s = 3600.0  # CML's DELETE still under way for the whole test
+    model_worker = sim.model.workers[worker.id]
+    stale = sim.model.snapshot_event(model_worker, sim.clock.now(), "telemetry_updated")
     event = await backend.deregister_licence(worker.id)
-    assert event.step == "deregistered" and event.detail is None  # Cloud Manager's own event
+    assert (event.step, event.by, event.detail) == ("deregistered", "tester", ACCEPTED)
     assert published.count(event) == 1
-    assert sim.model.workers[worker.id].licence == "unregistered"
+    assert model_worker.licence == "registered"  # the job has not ended: nothing waited for it
+    assert _licence_shown(backend, worker.id) is LicenseStatus.UNREGISTERED
+    with pytest.raises(ActionRefused, match="no registered licence; nothing to deregister"):
+        await backend.deregister_licence(worker.id)  # as shown: not sent again
+    assert sim.lab_licence.deregistrations == 1
+    stale.data["cml_uptime_seconds"] = 4242  # to see it arrive; it still says "registered"
+    sim.emit([stale])
+    await wait_for(
+        lambda: backend.fleet.entries[worker.id].payload.get("cml_uptime_seconds") == 4242
+    )
+    assert backend.fleet.entries[worker.id].payload["license_status"] == "registered"
+    assert _licence_shown(backend, worker.id) is LicenseStatus.UNREGISTERED
+    # Once the settle window is over, a snapshot that still disagrees wins (a job that failed
+    # says so nowhere else).
+    sim.clock.advance(backend.config.idle.settle_seconds + 1)
+    stale.data["cml_uptime_seconds"] = 4343
+    sim.emit([stale])
+    await wait_for(
+        lambda: backend.fleet.entries[worker.id].payload.get("cml_uptime_seconds") == 4343
+    )
+    assert _licence_shown(backend, worker.id) is LicenseStatus.REGISTERED
+
+
+async def test_a_deregistration_job_sends_only_cml_metrics_and_a_later_snapshot_agrees(
+    ready, sim
+):
+    backend, fleet, _published = ready
+    worker = fleet["cml-busy-01"]
+    await backend.deregister_licence(worker.id)
+    model_worker = sim.model.workers[worker.id]
+    await wait_for(lambda: model_worker.licence == "unregistered")
+    await wait_for(lambda: sim.sent.get("worker.metrics.updated", 0) >= 1)
+    assert "worker.license.deregistered" not in sim.sent  # upstream never sends it
+    assert model_worker.licence_info["registration"]["status"] == "NOT_REGISTERED"
+    assert backend.fleet.held[worker.id]["license_status"].value is LicenseStatus.UNREGISTERED
+    sim.emit(sim.model.telemetry(model_worker, sim.clock.now()))  # the next snapshot
+    await wait_for(
+        lambda: backend.fleet.entries[worker.id].payload["license_status"] == "unregistered"
+    )
+    assert _licence_shown(backend, worker.id) is LicenseStatus.UNREGISTERED
+    assert "license_status" not in backend.fleet.held.get(worker.id, {})  # confirmed: let go
 
 
 async def test_dry_run_names_upstreams_routes(ready):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cmltui.clock import SystemClock
+from cmltui.domain.enums import LicenseStatus
 from cmltui.sim.ccm_server import CcmSimulator
 from cmltui.tui.app import CmltuiApp
 from cmltui.tui.header import FleetHeader
@@ -84,4 +85,37 @@ async def test_licence_events_and_a_null_actor_read_in_the_activity_log(tmp_path
             assert "cml-unreg-12: licence registration started by sub-1" in text
             assert "cml-unreg-12: licence registration failed by sub-1: no ␛[2Jseat" in text
             assert "cml-busy-01: pause (manual) by unknown" in text and "None" not in text
+        await backend.close()
+
+
+async def test_a_deregistration_shows_accepted_at_once_and_the_licence_unregistered(
+    tmp_path: Path,
+):
+    """Cloud Manager's job sends no licence event: the log tells its 202, and the table shows
+    the licence held as unregistered while Cloud Manager's snapshot still says registered."""
+    async with CcmSimulator(workers=12, seed=0, tick_s=3600) as sim:
+        sim.licence_poll_s = 3600.0  # CML's DELETE still under way for the whole test
+        backend = make_backend(sim, tmp_path, timing=FAST)
+        app = CmltuiApp(backend, backend.config, SystemClock())
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(lambda: app.latest is not None and len(app.latest.workers) == 12, 10)
+            worker = sim.model.by_name("cml-busy-01")
+
+            def shown() -> LicenseStatus | None:
+                return next(d for d in app.latest.workers if d.id == worker.id).license_status
+
+            assert shown() is LicenseStatus.REGISTERED
+            before = app.export_screenshot().count("unregistered")  # cml-unreg-12's row
+            await backend.deregister_licence(worker.id)
+
+            def log_text() -> str:
+                return "\n".join(str(line.text) for line in app.activity_log.lines)
+
+            await wait_for(lambda: "cml-busy-01: licence deregistered by tester" in log_text(), 10)
+            assert "accepted by Cloud Manager (202); its job runs on" in log_text()
+            await wait_for(lambda: shown() is LicenseStatus.UNREGISTERED, 10)
+            await pilot.pause()
+            # its row and the detail panel (cml-busy-01 is the selected row) now say it too
+            assert app.export_screenshot().count("unregistered") == before + 2
+            assert backend.fleet.entries[worker.id].payload["license_status"] == "registered"
         await backend.close()

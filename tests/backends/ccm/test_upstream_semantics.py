@@ -208,7 +208,7 @@ async def test_the_version_and_licence_stay_with_their_age_while_stopped(live, s
     assert dto.cml_license_info and "cml_license_info" in dto.fact_ages_seconds
     assert dto.cml_labs_count is None and dto.active_labs_count is None and dto.labs is None
     # A deregistered licence is not kept.
-    sim.emit(sim.model.licence_deregistered(worker, "sub-1", clock.now()))
+    sim.emit(sim.model.legacy_licence_deregistered(worker, "sub-1", clock.now()))
     await wait_for(lambda: _dto(backend, "cml-busy-01").cml_license_info is None)
 
 
@@ -245,7 +245,7 @@ async def test_a_licence_event_that_names_no_one_says_cloud_manager(live, sim):
     worker = sim.model.by_name("cml-unreg-12")
     (failed, _snapshot) = sim.model.licence_ended(worker, T0, error="Smart account unreachable")
     sim.emit([failed])
-    sim.emit(sim.model.licence_deregistered(sim.model.by_name("cml-busy-01"), "sub-2", T0))
+    sim.emit(sim.model.legacy_licence_deregistered(sim.model.by_name("cml-busy-01"), "sub-2", T0))
     await wait_for(
         lambda: len([e for e in recorder.activity if isinstance(e, LicenceChanged)]) == 2
     )
