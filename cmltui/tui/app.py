@@ -35,7 +35,7 @@ from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from cmltui import keymap
 from cmltui.api.backend import Backend, SourceStatus
@@ -229,7 +229,8 @@ class CmltuiApp(App[None]):
         self.query_one("#log", ActivityLog).border_title = "Activity"
         self.query_one("#detail").border_title = "No worker selected"
         self.screen.set_focus(self.table)  # now (`focus()` waits a turn): the footer shows its keys
-        await self.screen.mount(KeysFooter(wide=self.size.width >= WIDE_WIDTH))
+        # At 80 columns every key (and ? for help) fits in the compact footer.
+        await self.screen.mount(KeysFooter(wide_from=WIDE_WIDTH, width=self.size.width))
         self._restore_theme()
         self.backend.subscribe_snapshots(self._from_backend(self._snapshot_collected))
         self.backend.subscribe_activity(self._from_backend(self.publish_activity))
@@ -298,9 +299,6 @@ class CmltuiApp(App[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
-        for footer in self.query(Footer):  # none before the first mount: it is made wide enough
-            footer.compact = width < WIDE_WIDTH  # at 80 columns every key (and ? for help) fits
-            footer.show_command_palette = width >= WIDE_WIDTH  # ctrl+p is listed in the help
         self.query_one("#too-small", Static).update(
             f"cmltui needs at least {MIN_WIDTH}×{MIN_HEIGHT}"
             f" (this terminal is {width}×{height}).\nPlease enlarge the terminal."

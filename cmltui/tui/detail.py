@@ -28,7 +28,7 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Collapsible, DataTable, Footer, Static
+from textual.widgets import Collapsible, DataTable, Static
 
 from cmltui import keymap
 from cmltui.api.backend import AuditEntry
@@ -413,7 +413,7 @@ class WorkerDetailScreen(FooterRules, Screen[None]):
         host.bus.snapshots.subscribe(self, self._on_snapshot, immediate=True)
         host.bus.activity.subscribe(self, self._on_activity, immediate=True)
         self.set_focus(self.query_one("#worker-body"))  # before the footer: it shows what works
-        await self.mount(KeysFooter(wide=self.size.width >= self.NARROW))
+        await self.mount(KeysFooter(wide_from=self.NARROW, width=self.size.width))
         self._show()
         self._read_audit()
 
@@ -421,9 +421,6 @@ class WorkerDetailScreen(FooterRules, Screen[None]):
         narrow = self.size.width < self.NARROW
         self.set_class(narrow, "-narrow")
         self.query_one("#worker-columns").styles.layout = "vertical" if narrow else "horizontal"
-        for footer in self.query(Footer):  # none before the first mount: made to fit then
-            footer.compact = narrow
-            footer.show_command_palette = not narrow
 
     def _on_snapshot(self, _message: SnapshotArrived) -> None:
         self._show()

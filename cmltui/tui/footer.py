@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from rich.cells import cell_len
 from textual.binding import ActiveBinding, Binding
+from textual.events import Resize
 from textual.widgets import Footer
 
 from cmltui import keymap
@@ -89,15 +90,29 @@ class FooterRules:
 
 
 class KeysFooter(Footer):
-    """Textual's footer, with its keys in the first frame.
+    """Textual's footer, with its keys in the first frame and its style fitted to its width.
 
     Textual's footer draws nothing until the screen's first focus change has been handled, a
     frame or two after the first paint (0.1 s at start-up, a blank line where the keys go).
     This one is ready when it is composed: its screen mounts it once its focus is set (the
     footer shows what the focused widget offers), before the first paint. Later changes
-    (focus, marks, the keymap) recompose it as before.
+    (focus, marks, the keymap) recompose it as before. Below `wide_from` columns it is
+    compact and leaves out the palette's key (ctrl+p is listed in the help).
     """
 
-    def __init__(self, *, wide: bool = True) -> None:
-        super().__init__(compact=not wide, show_command_palette=wide)
+    def __init__(self, *, wide_from: int, width: int) -> None:
+        super().__init__()
+        self._wide_from = wide_from
+        self._fit(width)  # the first frame's: a resize comes only after it
         self.set_reactive(Footer._bindings_ready, True)
+
+    def on_resize(self, event: Resize) -> None:
+        palette = self.show_command_palette
+        self._fit(event.size.width)
+        if self.show_command_palette != palette:
+            self.refresh(recompose=True)  # Textual's footer reads it only when composing
+
+    def _fit(self, width: int) -> None:
+        wide = width >= self._wide_from
+        self.compact = not wide
+        self.show_command_palette = wide

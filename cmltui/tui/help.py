@@ -72,7 +72,8 @@ def cues_table(keys: KeysConfig, thresholds: ThresholdsConfig) -> Table:
     for state, example in CUE_EXAMPLES.items():
         quiet = " (quiet for 12 minutes)" if state is IdleState.ACTIVE else ""
         table.add_row(example, idle_words(state).long + quiet)
-    table.add_row("*", f"a marked worker ({key_hints(hints.PAUSES_MARKED)})")
+    # The hint names configured keys: plain text, never markup.
+    table.add_row("*", Text(f"a marked worker ({key_hints(hints.PAUSES_MARKED)})"))
     return table
 
 

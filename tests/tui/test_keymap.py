@@ -244,3 +244,17 @@ async def test_the_first_frame_has_the_layout_of_the_terminal_size(make_app, siz
     async with app.run_test(size=size):
         fresh = app.get_default_screen()  # as the app makes it, before any resize reaches it
         assert set(fresh.classes) == classes
+
+
+async def test_the_footer_fits_itself_to_a_resize(make_app):
+    """Compact, without the palette's key, below 140 columns; spaced, with it, above."""
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for size, wide in (((80, 24), False), (SIZE, True)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.2)
+            footer = app.query_one(Footer)
+            offered = {str(key.description) for key in footer.children}
+            assert footer.compact is not wide
+            assert ("palette" in offered) is wide, offered
+            assert {"Quit", "Help"} <= offered

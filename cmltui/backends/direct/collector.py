@@ -405,17 +405,7 @@ class Collector:
                 if first_look:
                     await self._first_look(worker, target, due, result)
                 else:
-                    await self._fetch(worker, target, due, stats=True, result=result)
-                    if result.reachable and result.system_info is not None:
-                        counts = _node_counts(result.system_info)
-                        if before is not None and counts != before and "labs" not in due:
-                            # Nodes started or stopped: a lab changed state (or appeared).
-                            due |= {"lab_ids", "labs"}
-                            await self._fetch(worker, target, {"lab_ids", "labs"}, result=result)
-                    elif result.reachable and "health" not in due:
-                        # The API answers but the stats call failed: health says what is wrong.
-                        due |= {"health", "lab_ids"}
-                        await self._fetch(worker, target, {"health", "lab_ids"}, result=result)
+                    await self._whole_look(worker, target, due, before, result)
         except TimeoutError:
             log.info("CML %s: cut short at the %g s deadline", worker.key, deadline)
             result.cut_short(deadline)
@@ -434,6 +424,28 @@ class Collector:
             schedule.read_all = False
         else:
             schedule.read_all = True  # after an outage, everything is read at the first answer
+
+    async def _whole_look(
+        self,
+        worker: CMLWorker,
+        target: CMLTarget,
+        due: set[str],
+        nodes_before: tuple[object, object] | None,
+        result: CMLCycleResult,
+    ) -> None:
+        """The stats and the due reads side by side, then more at once when the stats say so;
+        what is read more is added to `due` (the schedule counts it as read)."""
+        await self._fetch(worker, target, due, stats=True, result=result)
+        if result.reachable and result.system_info is not None:
+            counts = _node_counts(result.system_info)
+            if nodes_before is not None and counts != nodes_before and "labs" not in due:
+                # Nodes started or stopped: a lab changed state (or appeared): read now.
+                due |= {"lab_ids", "labs"}
+                await self._fetch(worker, target, {"lab_ids", "labs"}, result=result)
+        elif result.reachable and "health" not in due:
+            # The API answers but the stats call failed: health says what is wrong.
+            due |= {"health", "lab_ids"}
+            await self._fetch(worker, target, {"health", "lab_ids"}, result=result)
 
     async def _first_look(
         self, worker: CMLWorker, target: CMLTarget, due: set[str], result: CMLCycleResult
